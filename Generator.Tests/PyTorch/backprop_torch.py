@@ -1,0 +1,313 @@
+#!/usr/bin/python3
+"""PyTorch reference for Backprop.Gen models: safetensors I/O, model rebuild, parity runs.
+
+Runs with Debian's /usr/bin/python3 and python3-torch (PyTorch 1.13); needs nothing else.
+
+A model file written by the C# ``Save`` is a safetensors file whose tensors carry PyTorch
+names and layouts (``dense1.weight`` [out, in], ``dense1.bias`` [out]) and whose metadata key
+``"architecture"`` holds the architecture as a JSON string::
+
+    {"input": [784], "loss": "SoftmaxCrossEntropy",
+     "layers": [{"kind": "Dense", "name": "dense1", "units": 256, "activation": "Relu"}, ...]}
+
+Command line::
+
+    backprop_torch.py parity DIR                 # DIR/model.safetensors, inputs.safetensors,
+                                                 # case.json -> DIR/result.safetensors
+    backprop_torch.py predict MODEL INPUTS OUT   # OUT gets tensor "outputs"
+"""
+
+import json
+import math
+import os
+import struct
+import sys
+from collections import OrderedDict
+
+import torch
+import torch.nn as nn
+
+# --------------------------------------------------------------------------------------------
+# safetensors, by hand
+# --------------------------------------------------------------------------------------------
+
+_READ_DTYPES = {"F32": ("<f4", 4), "F64": ("<f8", 8)}
+
+
+def read_safetensors(path):
+    """Read a safetensors file.
+
+    Returns ``(tensors, metadata)``: a dict name -> float64 torch.Tensor (F32 and F64 are
+    accepted) and the ``__metadata__`` dict (empty if absent).
+    """
+    import numpy as np  # only used to decode raw little-endian bytes
+
+    with open(path, "rb") as f:
+        blob = f.read()
+    if len(blob) < 8:
+        raise ValueError(f"{path}: too short to be a safetensors file")
+    (header_len,) = struct.unpack("<Q", blob[:8])
+    if 8 + header_len > len(blob):
+        raise ValueError(f"{path}: header length {header_len} exceeds file size {len(blob)}")
+    header = json.loads(blob[8:8 + header_len].decode("utf-8"))
+    data = blob[8 + header_len:]
+
+    metadata = header.pop("__metadata__", None) or {}
+    tensors = {}
+    for name, info in header.items():
+        dtype = info["dtype"]
+        if dtype not in _READ_DTYPES:
+            raise ValueError(f"{path}: tensor {name!r} has unsupported dtype {dtype}")
+        np_dtype, size = _READ_DTYPES[dtype]
+        shape = [int(d) for d in info["shape"]]
+        begin, end = (int(x) for x in info["data_offsets"])
+        count = math.prod(shape)
+        if end - begin != count * size or end > len(data):
+            raise ValueError(f"{path}: tensor {name!r} offsets {begin}..{end} do not match "
+                             f"shape {shape} x {size} bytes")
+        array = np.frombuffer(data, dtype=np_dtype, count=count, offset=begin)
+        tensors[name] = torch.from_numpy(array.astype(np.float64)).reshape(shape)
+    return tensors, metadata
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """Write ``tensors`` (name -> tensor) as F32, sorted by name, with optional string metadata."""
+    header = {}
+    chunks = []
+    offset = 0
+    for name in sorted(tensors):
+        t = torch.as_tensor(tensors[name]).detach().to("cpu", torch.float32).contiguous()
+        raw = t.numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+
+    header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    header_bytes += b" " * (-len(header_bytes) % 8)  # pad so the data starts 8-byte aligned
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header_bytes)))
+        f.write(header_bytes)
+        for raw in chunks:
+            f.write(raw)
+
+
+# --------------------------------------------------------------------------------------------
+# model
+# --------------------------------------------------------------------------------------------
+
+LOSSES = ("SoftmaxCrossEntropy", "BinaryCrossEntropy", "MeanSquaredError")
+
+
+def _activation(name, is_last):
+    """The torch module for an activation name, or None for Linear."""
+    if name == "Linear":
+        return None
+    if name == "Relu":
+        return nn.ReLU()
+    if name == "LeakyRelu":
+        return nn.LeakyReLU(negative_slope=0.01)
+    if name == "Sigmoid":
+        return nn.Sigmoid()
+    if name == "Tanh":
+        return nn.Tanh()
+    if name == "Gelu":
+        return nn.GELU()  # exact erf form, not the tanh approximation
+    if name == "Softmax":
+        if not is_last:
+            raise ValueError("Softmax is only supported as the last layer's activation")
+        return nn.Softmax(dim=1)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def build_model(architecture):
+    """Build a torch.nn.Sequential whose state_dict keys equal the Backprop.Gen tensor names.
+
+    Each Dense layer becomes ``nn.Linear`` named after the layer; its activation (if any) is
+    the next child, named ``<layer>_act``.
+    """
+    if architecture.get("loss") not in LOSSES:
+        raise ValueError(f"unknown loss {architecture.get('loss')!r}")
+    input_shape = architecture["input"]
+    features = math.prod(int(d) for d in input_shape)
+    layers = architecture["layers"]
+    if not layers:
+        raise ValueError("architecture has no layers")
+
+    children = OrderedDict()
+    for i, layer in enumerate(layers):
+        if layer.get("kind") != "Dense":
+            raise ValueError(f"layer {layer.get('name')!r}: unsupported kind {layer.get('kind')!r}")
+        name = layer["name"]
+        units = int(layer["units"])
+        children[name] = nn.Linear(features, units)
+        act = _activation(layer.get("activation", "Linear"), i == len(layers) - 1)
+        if act is not None:
+            children[name + "_act"] = act
+        features = units
+    return nn.Sequential(children)
+
+
+def load_backprop(path):
+    """Load a model file written by the C# Save. Returns ``(model, architecture)``."""
+    tensors, metadata = read_safetensors(path)
+    if "architecture" not in metadata:
+        raise ValueError(f"{path}: no 'architecture' key in the safetensors metadata")
+    architecture = json.loads(metadata["architecture"])
+    model = build_model(architecture)
+    state = {k: v.to(torch.float32) for k, v in tensors.items()}
+    model.load_state_dict(state, strict=True)
+    return model, architecture
+
+
+def _last_activation(architecture):
+    return architecture["layers"][-1].get("activation", "Linear")
+
+
+def loss_and_outputs(model, architecture, inputs, labels_or_targets):
+    """Run the model and compute the loss with PyTorch's default (mean) reduction.
+
+    Returns ``(loss, outputs)``; outputs are the last layer as declared (probabilities after a
+    final Softmax or Sigmoid). A final Softmax/Sigmoid is folded into CrossEntropyLoss /
+    BCEWithLogitsLoss by taking the loss on the pre-activation values; any other last
+    activation's outputs are treated as logits. MeanSquaredError uses the outputs.
+    """
+    loss_kind = architecture["loss"]
+    last = _last_activation(architecture)
+    children = list(model.children())
+    folds = (loss_kind == "SoftmaxCrossEntropy" and last == "Softmax") or \
+            (loss_kind == "BinaryCrossEntropy" and last == "Sigmoid")
+    if folds:
+        logits = inputs
+        for module in children[:-1]:
+            logits = module(logits)
+        outputs = children[-1](logits)
+    else:
+        outputs = model(inputs)
+        logits = outputs
+
+    if loss_kind == "SoftmaxCrossEntropy":
+        loss = nn.functional.cross_entropy(logits, labels_or_targets.long())
+    elif loss_kind == "BinaryCrossEntropy":
+        loss = nn.functional.binary_cross_entropy_with_logits(
+            logits, labels_or_targets.to(logits.dtype).reshape(logits.shape))
+    elif loss_kind == "MeanSquaredError":
+        loss = nn.functional.mse_loss(
+            outputs, labels_or_targets.to(outputs.dtype).reshape(outputs.shape))
+    else:
+        raise ValueError(f"unknown loss {loss_kind!r}")
+    return loss, outputs
+
+
+# --------------------------------------------------------------------------------------------
+# parity
+# --------------------------------------------------------------------------------------------
+
+def _make_optimizer(spec, params):
+    kind = spec["kind"]
+    lr = float(spec["lr"])
+    wd = float(spec.get("weight_decay", 0.0))
+    if kind == "Sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=float(spec.get("momentum", 0.0)),
+                               nesterov=bool(spec.get("nesterov", False)), weight_decay=wd)
+    if kind in ("Adam", "AdamW"):
+        cls = torch.optim.Adam if kind == "Adam" else torch.optim.AdamW
+        return cls(params, lr=lr, betas=(float(spec.get("beta1", 0.9)), float(spec.get("beta2", 0.999))),
+                   eps=float(spec.get("eps", 1e-8)), weight_decay=wd)
+    raise ValueError(f"unknown optimizer kind {kind!r}")
+
+
+def _fresh_model(architecture, original_state):
+    model = build_model(architecture).double()
+    model.load_state_dict(original_state, strict=True)
+    return model
+
+
+def run_parity(directory):
+    """Compute outputs, loss, gradients and optimizer trajectories for a parity case directory."""
+    tensors, metadata = read_safetensors(os.path.join(directory, "model.safetensors"))
+    if "architecture" not in metadata:
+        raise ValueError("model.safetensors: no 'architecture' key in the metadata")
+    architecture = json.loads(metadata["architecture"])
+    original = {k: v.clone() for k, v in tensors.items()}  # float64, as read
+
+    batch, _ = read_safetensors(os.path.join(directory, "inputs.safetensors"))
+    if "inputs" not in batch:
+        raise ValueError("inputs.safetensors: no tensor 'inputs'")
+    inputs = batch["inputs"]
+    inputs = inputs.reshape(inputs.shape[0], -1)
+    if "labels" in batch:
+        labels = batch["labels"].reshape(-1).round().long()
+    elif "targets" in batch:
+        labels = batch["targets"]
+    else:
+        raise ValueError("inputs.safetensors: needs tensor 'labels' or 'targets'")
+
+    with open(os.path.join(directory, "case.json"), encoding="utf-8") as f:
+        case = json.load(f)
+
+    result = {}
+    model = _fresh_model(architecture, original)
+    model.zero_grad()
+    loss, outputs = loss_and_outputs(model, architecture, inputs, labels)
+    loss.backward()
+    result["outputs"] = outputs.detach()
+    result["loss"] = loss.detach().reshape(1)
+    for name, p in model.named_parameters():
+        result["grad." + name] = p.grad.detach().clone()
+
+    for i, spec in enumerate(case.get("optimizers", [])):
+        model = _fresh_model(architecture, original)
+        optimizer = _make_optimizer(spec, model.parameters())
+        losses = []
+        for _ in range(int(spec["steps"])):
+            optimizer.zero_grad()
+            loss, _ = loss_and_outputs(model, architecture, inputs, labels)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        for name, p in model.named_parameters():
+            result[f"opt{i}.{name}"] = p.detach().clone()
+        result[f"opt{i}.loss"] = torch.tensor(losses, dtype=torch.float64)
+
+    write_safetensors(os.path.join(directory, "result.safetensors"), result)
+    return result
+
+
+def run_predict(model_path, inputs_path, out_path):
+    """Load a model, run the tensor ``inputs`` through it and write ``outputs``."""
+    model, _ = load_backprop(model_path)
+    model = model.double().eval()
+    batch, _ = read_safetensors(inputs_path)
+    if "inputs" not in batch:
+        raise ValueError(f"{inputs_path}: no tensor 'inputs'")
+    inputs = batch["inputs"]
+    with torch.no_grad():
+        outputs = model(inputs.reshape(inputs.shape[0], -1))
+    write_safetensors(out_path, {"outputs": outputs})
+
+
+USAGE = """usage:
+  backprop_torch.py parity DIR
+  backprop_torch.py predict MODEL INPUTS OUT"""
+
+
+def main(argv):
+    try:
+        if len(argv) == 2 and argv[0] == "parity":
+            run_parity(argv[1])
+        elif len(argv) == 4 and argv[0] == "predict":
+            run_predict(argv[1], argv[2], argv[3])
+        else:
+            print(USAGE, file=sys.stderr)
+            return 2
+    except Exception as e:  # report any failure as one clear line and a non-zero exit code
+        print(f"backprop_torch.py {' '.join(argv)}: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

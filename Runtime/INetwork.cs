@@ -1,0 +1,96 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+
+namespace Backprop;
+
+/// <summary>A named parameter tensor in PyTorch's layout, e.g. <c>dense1.weight</c> with shape [out, in].</summary>
+/// <param name="Name">The PyTorch-style name (<c>layer.weight</c>, <c>layer.bias</c>).</param>
+/// <param name="Shape">The shape in PyTorch's layout.</param>
+public sealed record TensorInfo(string Name, IReadOnlyList<int> Shape)
+{
+    /// <summary>The number of elements (the product of <see cref="Shape"/>).</summary>
+    public int Length
+    {
+        get
+        {
+            int length = 1;
+            foreach (int dimension in Shape)
+            {
+                length *= dimension;
+            }
+            return length;
+        }
+    }
+}
+
+/// <summary>
+/// What every generated network offers. The generated class also has the sizes as constants
+/// (<c>InputSize</c>, <c>OutputSize</c>, <c>ParameterCount</c>).
+/// </summary>
+public interface INetwork
+{
+    /// <summary>Features per input sample.</summary>
+    int InputSize { get; }
+
+    /// <summary>Values per output sample.</summary>
+    int OutputSize { get; }
+
+    /// <summary>The number of trainable parameters.</summary>
+    int ParameterCount { get; }
+
+    /// <summary>The largest batch the buffers were allocated for.</summary>
+    int MaxBatch { get; }
+
+    /// <summary>The loss the network is trained with.</summary>
+    Loss Loss { get; }
+
+    /// <summary>All parameters, one contiguous block in the kernels' layout.</summary>
+    Span<float> Parameters { get; }
+
+    /// <summary>The gradients of the last <c>ComputeGradients</c>, in the same layout as <see cref="Parameters"/>.</summary>
+    Span<float> Gradients { get; }
+
+    /// <summary>The parameter tensors, in layer order, with PyTorch names and shapes.</summary>
+    IReadOnlyList<TensorInfo> Tensors { get; }
+
+    /// <summary>Copies a parameter tensor out, in PyTorch's layout.</summary>
+    void CopyTensor(string name, Span<float> destination);
+
+    /// <summary>Sets a parameter tensor from PyTorch's layout.</summary>
+    void SetTensor(string name, ReadOnlySpan<float> source);
+
+    /// <summary>Copies the gradient of a parameter tensor out, in PyTorch's layout.</summary>
+    void CopyGradient(string name, Span<float> destination);
+
+    /// <summary>Runs the forward pass; the batch is <c>inputs.Length / InputSize</c>.</summary>
+    void Predict(ReadOnlySpan<float> inputs, Span<float> outputs);
+
+    /// <summary>Forward and backward with class labels (softmax cross-entropy); overwrites the gradients.</summary>
+    /// <returns>The batch loss.</returns>
+    float ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels);
+
+    /// <summary>Forward and backward with float targets (MSE, BCE); overwrites the gradients.</summary>
+    /// <returns>The batch loss.</returns>
+    float ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
+
+    /// <summary><c>ComputeGradients</c> with labels, then one optimizer update.</summary>
+    /// <returns>The batch loss before the update.</returns>
+    float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Optimizer optimizer);
+
+    /// <summary><c>ComputeGradients</c> with targets, then one optimizer update.</summary>
+    /// <returns>The batch loss before the update.</returns>
+    float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Optimizer optimizer);
+
+    /// <summary>Writes the parameters as a safetensors file, atomically (temporary file, then rename).</summary>
+    void Save(string path);
+
+    /// <summary>Writes the parameters as safetensors to a stream.</summary>
+    void Save(Stream stream);
+
+    /// <summary>Reads parameters from a safetensors file; on any mismatch throws and leaves the model unchanged.</summary>
+    void Load(string path);
+
+    /// <summary>Reads parameters from a safetensors stream; on any mismatch throws and leaves the model unchanged.</summary>
+    void Load(Stream stream);
+}

@@ -1,0 +1,339 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// An activation as a type, so that generated code calls <c>Dense.Forward&lt;Relu&gt;</c> and the JIT
+/// specializes the kernel for it. Each works on a whole [rows, columns] block, which lets row-wise
+/// activations (softmax) share the interface with element-wise ones.
+/// </summary>
+public interface IActivation
+{
+    /// <summary><c>y = f(z)</c> for a [rows, columns] block. <paramref name="z"/> and <paramref name="y"/> may be the same memory.</summary>
+    static abstract void Forward(ReadOnlySpan<float> z, Span<float> y, int rows, int columns);
+
+    /// <summary>
+    /// <c>δ ← ∂L/∂z</c> from <c>δ = ∂L/∂y</c> in place, given the pre-activation <paramref name="z"/> and output <paramref name="y"/>.
+    /// </summary>
+    static abstract void Backward(ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta, int rows, int columns);
+}
+
+/// <summary>The identity: <c>y = z</c>, <c>∂L/∂z = ∂L/∂y</c>. Also used where a fused loss already gives <c>∂L/∂z</c>.</summary>
+public readonly struct Identity : IActivation
+{
+    /// <inheritdoc/>
+    public static void Forward(ReadOnlySpan<float> z, Span<float> y, int rows, int columns)
+    {
+        int length = rows * columns;
+        if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(z), ref MemoryMarshal.GetReference(y)))
+        {
+            z[..length].CopyTo(y);
+        }
+    }
+
+    /// <inheritdoc/>
+    public static void Backward(ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta, int rows, int columns)
+    {
+    }
+}
+
+/// <summary><c>max(z, 0)</c>; derivative 1 where <c>z &gt; 0</c>, else 0 (PyTorch's convention at 0).</summary>
+public readonly struct Relu : IActivation
+{
+    /// <inheritdoc/>
+    public static void Forward(ReadOnlySpan<float> z, Span<float> y, int rows, int columns)
+        => Elementwise.Forward<Relu.Op>(z, y, rows * columns);
+
+    /// <inheritdoc/>
+    public static void Backward(ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta, int rows, int columns)
+        => Elementwise.Backward<Relu.Op>(z, delta, rows * columns);
+
+    private readonly struct Op : IElementwise
+    {
+        public static float Value(float z) => z > 0f ? z : 0f;
+        public static float Slope(float z) => z > 0f ? 1f : 0f;
+        public static Vector512<float> Value(Vector512<float> z) => Vector512.Max(z, Vector512<float>.Zero);
+        public static Vector512<float> Slope(Vector512<float> z, Vector512<float> delta)
+            => Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), delta, Vector512<float>.Zero);
+        public static Vector256<float> Value(Vector256<float> z) => Vector256.Max(z, Vector256<float>.Zero);
+        public static Vector256<float> Slope(Vector256<float> z, Vector256<float> delta)
+            => Vector256.ConditionalSelect(Vector256.GreaterThan(z, Vector256<float>.Zero), delta, Vector256<float>.Zero);
+    }
+}
+
+/// <summary><c>z</c> for <c>z &gt; 0</c>, else <c>0.01 z</c> (PyTorch's default negative slope).</summary>
+public readonly struct LeakyRelu : IActivation
+{
+    /// <summary>The slope for negative inputs.</summary>
+    public const float NegativeSlope = 0.01f;
+
+    /// <inheritdoc/>
+    public static void Forward(ReadOnlySpan<float> z, Span<float> y, int rows, int columns)
+        => Elementwise.Forward<LeakyRelu.Op>(z, y, rows * columns);
+
+    /// <inheritdoc/>
+    public static void Backward(ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta, int rows, int columns)
+        => Elementwise.Backward<LeakyRelu.Op>(z, delta, rows * columns);
+
+    private readonly struct Op : IElementwise
+    {
+        public static float Value(float z) => z > 0f ? z : NegativeSlope * z;
+        public static float Slope(float z) => z > 0f ? 1f : NegativeSlope;
+        public static Vector512<float> Value(Vector512<float> z)
+            => Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), z, z * NegativeSlope);
+        public static Vector512<float> Slope(Vector512<float> z, Vector512<float> delta)
+            => Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), delta, delta * NegativeSlope);
+        public static Vector256<float> Value(Vector256<float> z)
+            => Vector256.ConditionalSelect(Vector256.GreaterThan(z, Vector256<float>.Zero), z, z * NegativeSlope);
+        public static Vector256<float> Slope(Vector256<float> z, Vector256<float> delta)
+            => Vector256.ConditionalSelect(Vector256.GreaterThan(z, Vector256<float>.Zero), delta, delta * NegativeSlope);
+    }
+}
+
+/// <summary><c>1 / (1 + exp(-z))</c>; derivative <c>y (1 - y)</c>.</summary>
+public readonly struct Sigmoid : IActivation
+{
+    /// <inheritdoc/>
+    public static void Forward(ReadOnlySpan<float> z, Span<float> y, int rows, int columns)
+    {
+        int length = rows * columns;
+        for (int i = 0; i < length; i++)
+        {
+            y[i] = Logistic(z[i]);
+        }
+    }
+
+    /// <inheritdoc/>
+    public static void Backward(ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta, int rows, int columns)
+    {
+        int length = rows * columns;
+        for (int i = 0; i < length; i++)
+        {
+            delta[i] *= y[i] * (1f - y[i]);
+        }
+    }
+
+    /// <summary>The logistic function, without overflow for large negative <paramref name="z"/>.</summary>
+    public static float Logistic(float z)
+    {
+        if (z >= 0f)
+        {
+            return 1f / (1f + MathF.Exp(-z));
+        }
+        float e = MathF.Exp(z);
+        return e / (1f + e);
+    }
+}
+
+/// <summary>The hyperbolic tangent; derivative <c>1 - y²</c>.</summary>
+public readonly struct Tanh : IActivation
+{
+    /// <inheritdoc/>
+    public static void Forward(ReadOnlySpan<float> z, Span<float> y, int rows, int columns)
+    {
+        int length = rows * columns;
+        for (int i = 0; i < length; i++)
+        {
+            y[i] = MathF.Tanh(z[i]);
+        }
+    }
+
+    /// <inheritdoc/>
+    public static void Backward(ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta, int rows, int columns)
+    {
+        int length = rows * columns;
+        for (int i = 0; i < length; i++)
+        {
+            delta[i] *= 1f - y[i] * y[i];
+        }
+    }
+}
+
+/// <summary>
+/// The exact GELU, <c>z Φ(z)</c> with <c>Φ(z) = (1 + erf(z / √2)) / 2</c>, as PyTorch's <c>nn.GELU()</c>;
+/// derivative <c>Φ(z) + z φ(z)</c> with the standard normal density <c>φ</c>.
+/// </summary>
+public readonly struct Gelu : IActivation
+{
+    private const double InverseSqrt2 = 0.70710678118654752440;
+    private const double InverseSqrt2Pi = 0.39894228040143267794;
+
+    /// <inheritdoc/>
+    public static void Forward(ReadOnlySpan<float> z, Span<float> y, int rows, int columns)
+    {
+        int length = rows * columns;
+        for (int i = 0; i < length; i++)
+        {
+            double x = z[i];
+            y[i] = (float)(x * 0.5 * (1.0 + Erf(x * InverseSqrt2)));
+        }
+    }
+
+    /// <inheritdoc/>
+    public static void Backward(ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta, int rows, int columns)
+    {
+        int length = rows * columns;
+        for (int i = 0; i < length; i++)
+        {
+            double x = z[i];
+            double cdf = 0.5 * (1.0 + Erf(x * InverseSqrt2));
+            double pdf = InverseSqrt2Pi * Math.Exp(-0.5 * x * x);
+            delta[i] = (float)(delta[i] * (cdf + x * pdf));
+        }
+    }
+
+    /// <summary>
+    /// The error function to about 1e-7 absolute (Abramowitz and Stegun 7.1.26 refined by one Newton-free
+    /// series switch): the series near 0, the rational approximation elsewhere. Float outputs need no more.
+    /// </summary>
+    internal static double Erf(double x)
+    {
+        double ax = Math.Abs(x);
+        double result;
+        if (ax < 0.5)
+        {
+            // Maclaurin series: erf(x) = 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1)); six terms reach 1e-9 here.
+            double x2 = x * x;
+            result = 1.1283791670955126 * ax * (1 - x2 / 3 + x2 * x2 / 10 - x2 * x2 * x2 / 42 + x2 * x2 * x2 * x2 / 216 - x2 * x2 * x2 * x2 * x2 / 1320);
+        }
+        else
+        {
+            // A&S 7.1.26: |error| ≤ 1.5e-7.
+            double t = 1.0 / (1.0 + 0.3275911 * ax);
+            double poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+            result = 1.0 - poly * Math.Exp(-ax * ax);
+        }
+        return x < 0 ? -result : result;
+    }
+}
+
+/// <summary>
+/// Row-wise softmax, <c>y_j = exp(z_j - max z) / Σ exp(z - max z)</c>; backward
+/// <c>∂L/∂z_j = y_j (∂L/∂y_j - Σ_i y_i ∂L/∂y_i)</c>.
+/// </summary>
+public readonly struct Softmax : IActivation
+{
+    /// <inheritdoc/>
+    public static void Forward(ReadOnlySpan<float> z, Span<float> y, int rows, int columns)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> zr = z.Slice(r * columns, columns);
+            Span<float> yr = y.Slice(r * columns, columns);
+            float max = float.NegativeInfinity;
+            foreach (float value in zr)
+            {
+                max = MathF.Max(max, value);
+            }
+            double sum = 0;
+            for (int j = 0; j < columns; j++)
+            {
+                float e = MathF.Exp(zr[j] - max);
+                yr[j] = e;
+                sum += e;
+            }
+            float scale = (float)(1.0 / sum);
+            for (int j = 0; j < columns; j++)
+            {
+                yr[j] *= scale;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public static void Backward(ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta, int rows, int columns)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> yr = y.Slice(r * columns, columns);
+            Span<float> dr = delta.Slice(r * columns, columns);
+            double dot = 0;
+            for (int j = 0; j < columns; j++)
+            {
+                dot += (double)yr[j] * dr[j];
+            }
+            for (int j = 0; j < columns; j++)
+            {
+                dr[j] = yr[j] * (float)(dr[j] - dot);
+            }
+        }
+    }
+}
+
+/// <summary>An element-wise function with scalar and vector forms (the TensorPrimitives operator pattern).</summary>
+internal interface IElementwise
+{
+    static abstract float Value(float z);
+    /// <summary>f'(z).</summary>
+    static abstract float Slope(float z);
+    static abstract Vector512<float> Value(Vector512<float> z);
+    /// <summary>delta · f'(z).</summary>
+    static abstract Vector512<float> Slope(Vector512<float> z, Vector512<float> delta);
+    static abstract Vector256<float> Value(Vector256<float> z);
+    static abstract Vector256<float> Slope(Vector256<float> z, Vector256<float> delta);
+}
+
+/// <summary>The one loop driver for element-wise activations: widest vectors, then a scalar tail.</summary>
+internal static class Elementwise
+{
+    public static void Forward<TOp>(ReadOnlySpan<float> z, Span<float> y, int length) where TOp : struct, IElementwise
+    {
+        if (z.Length < length || y.Length < length)
+        {
+            throw new ArgumentException($"Activation buffers hold {z.Length} and {y.Length} values; {length} are needed.");
+        }
+        ref float rz = ref MemoryMarshal.GetReference(z);
+        ref float ry = ref MemoryMarshal.GetReference(y);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count)
+            {
+                TOp.Value(Vector512.LoadUnsafe(ref rz, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
+            }
+        }
+        else
+        {
+            for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count)
+            {
+                TOp.Value(Vector256.LoadUnsafe(ref rz, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
+            }
+        }
+        for (; i < length; i++)
+        {
+            Unsafe.Add(ref ry, i) = TOp.Value(Unsafe.Add(ref rz, i));
+        }
+    }
+
+    public static void Backward<TOp>(ReadOnlySpan<float> z, Span<float> delta, int length) where TOp : struct, IElementwise
+    {
+        if (z.Length < length || delta.Length < length)
+        {
+            throw new ArgumentException($"Activation buffers hold {z.Length} and {delta.Length} values; {length} are needed.");
+        }
+        ref float rz = ref MemoryMarshal.GetReference(z);
+        ref float rd = ref MemoryMarshal.GetReference(delta);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count)
+            {
+                TOp.Slope(Vector512.LoadUnsafe(ref rz, (nuint)i), Vector512.LoadUnsafe(ref rd, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+            }
+        }
+        else
+        {
+            for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count)
+            {
+                TOp.Slope(Vector256.LoadUnsafe(ref rz, (nuint)i), Vector256.LoadUnsafe(ref rd, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+            }
+        }
+        for (; i < length; i++)
+        {
+            Unsafe.Add(ref rd, i) *= TOp.Slope(Unsafe.Add(ref rz, i));
+        }
+    }
+}

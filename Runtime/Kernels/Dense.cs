@@ -1,0 +1,78 @@
+using System;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// The dense layer's passes, forward and backward side by side. Inside the parameter block a dense weight is
+/// stored transposed, [inputs, units] row-major (<c>Wᵀ</c>), so the forward product <c>X·Wᵀ</c> reads it along
+/// rows; <c>CopyTensor</c>/<c>SetTensor</c> convert to and from PyTorch's [units, inputs].
+/// </summary>
+public static class Dense
+{
+    /// <summary>
+    /// Forward: <c>z = x·Wᵀ + b</c>, <c>y = f(z)</c>.
+    /// </summary>
+    /// <param name="input">x, (batch, inputs).</param>
+    /// <param name="weight">Wᵀ, (inputs, units).</param>
+    /// <param name="bias">b, (units).</param>
+    /// <param name="preActivation">z, (batch, units); kept for the backward pass.</param>
+    /// <param name="output">y, (batch, units); may be the same memory as <paramref name="preActivation"/> for <see cref="Identity"/>.</param>
+    /// <param name="batch">Rows of x.</param>
+    /// <param name="inputs">Columns of x.</param>
+    /// <param name="units">Columns of y.</param>
+    public static void Forward<TActivation>(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        Span<float> preActivation, Span<float> output,
+        int batch, int inputs, int units)
+        where TActivation : struct, IActivation
+    {
+        // z[b, j] = b[j] + Σ_i x[b, i] · Wᵀ[i, j]
+        Gemm.Multiply(batch, units, inputs, input, inputs, 1, weight, units, preActivation, units, bias, accumulate: false);
+        // y = f(z)
+        TActivation.Forward(preActivation, output, batch, units);
+    }
+
+    /// <summary>
+    /// Backward. On entry <paramref name="delta"/> holds <c>∂L/∂y</c>; on exit <c>∂L/∂z</c>. Writes (overwrites) the
+    /// weight and bias gradients and, when <paramref name="inputGradient"/> is not empty, <c>∂L/∂x</c>.
+    /// </summary>
+    /// <param name="input">x, (batch, inputs), as given to the forward pass.</param>
+    /// <param name="weight">Wᵀ, (inputs, units).</param>
+    /// <param name="preActivation">z, (batch, units), from the forward pass.</param>
+    /// <param name="output">y, (batch, units), from the forward pass.</param>
+    /// <param name="delta">(batch, units): ∂L/∂y in, ∂L/∂z out.</param>
+    /// <param name="weightGradient">∂L/∂Wᵀ, (inputs, units).</param>
+    /// <param name="biasGradient">∂L/∂b, (units).</param>
+    /// <param name="inputGradient">∂L/∂x, (batch, inputs); empty for the first layer (nothing needs it).</param>
+    /// <param name="batch">Rows of x.</param>
+    /// <param name="inputs">Columns of x.</param>
+    /// <param name="units">Columns of y.</param>
+    public static void Backward<TActivation>(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> preActivation, ReadOnlySpan<float> output,
+        Span<float> delta,
+        Span<float> weightGradient, Span<float> biasGradient, Span<float> inputGradient,
+        int batch, int inputs, int units)
+        where TActivation : struct, IActivation
+    {
+        // δ = ∂L/∂z = ∂L/∂y ⊙ f'(z)
+        TActivation.Backward(preActivation, output, delta, batch, units);
+
+        // ∂L/∂Wᵀ[i, j] = Σ_b x[b, i] · δ[b, j]: A = xᵀ read through strides (row stride 1, column stride inputs).
+        Gemm.Multiply(inputs, units, batch, input, 1, inputs, delta, units, weightGradient, units, default, accumulate: false);
+
+        // ∂L/∂b[j] = Σ_b δ[b, j]
+        Span<float> db = biasGradient[..units];
+        db.Clear();
+        for (int b = 0; b < batch; b++)
+        {
+            Vectors.Add(db, delta.Slice(b * units, units));
+        }
+
+        // ∂L/∂x[b, i] = Σ_j δ[b, j] · Wᵀ[i, j]
+        if (!inputGradient.IsEmpty)
+        {
+            Gemm.MultiplyTransposed(batch, inputs, units, delta, units, weight, units, inputGradient, inputs);
+        }
+    }
+}

@@ -1,0 +1,275 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// Matrix products for dense layers, register-blocked on the widest accelerated vector width. The vector
+/// width is chosen by <see cref="Vector512.IsHardwareAccelerated"/>, which the JIT folds to a constant, so
+/// the choice costs nothing per call.
+/// </summary>
+/// <remarks>
+/// Two shapes of product cover a dense layer's three products without materializing a transpose:
+/// <list type="bullet">
+/// <item><see cref="Multiply"/>: <c>C = start + A·B</c> with <c>B</c> read along rows and <c>A</c> read through
+/// arbitrary strides, so it serves both <c>X·W</c> (forward) and <c>Xᵀ·Δ</c> (weight gradient).</item>
+/// <item><see cref="MultiplyTransposed"/>: <c>C = A·Bᵀ</c>, both read along rows (dot products), for the
+/// input gradient <c>Δ·Wᵀ</c>.</item>
+/// </list>
+/// </remarks>
+public static class Gemm
+{
+    // Rows of C computed together by the micro-kernel: 4 rows x 2 vectors = 8 accumulators, which leaves
+    // registers for the two B vectors and the broadcast A value on both AVX2 (16 registers) and AVX-512 (32).
+    private const int RowBlock = 4;
+
+    /// <summary>
+    /// <c>C[i, j] = start(i, j) + Σ_p A(i, p) · B[p, j]</c> for <c>i &lt; m</c>, <c>j &lt; n</c>, <c>p &lt; k</c>, where
+    /// <c>A(i, p) = a[i * aRowStride + p * aColumnStride]</c>, <c>B</c> is row-major with <paramref name="ldb"/>,
+    /// <c>C</c> row-major with <paramref name="ldc"/>. <c>start</c> is <c>bias[j]</c> when a bias is given,
+    /// the current <c>C</c> when <paramref name="accumulate"/> is set, zero otherwise.
+    /// </summary>
+    public static void Multiply(
+        int m, int n, int k,
+        ReadOnlySpan<float> a, int aRowStride, int aColumnStride,
+        ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc,
+        ReadOnlySpan<float> bias, bool accumulate)
+    {
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+        Require(m > 0 && n > 0 && k >= 0, "sizes must not be negative");
+        Require(k == 0 || a.Length > (long)(m - 1) * aRowStride + (long)(k - 1) * aColumnStride, "A is too short");
+        Require(k == 0 || b.Length >= (long)(k - 1) * ldb + n, "B is too short");
+        Require(c.Length >= (long)(m - 1) * ldc + n, "C is too short");
+        Require(bias.IsEmpty || bias.Length >= n, "bias is too short");
+
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        ref float rc = ref MemoryMarshal.GetReference(c);
+        ref float rbias = ref MemoryMarshal.GetReference(bias);
+        int mode = !bias.IsEmpty ? StartBias : accumulate ? StartAccumulate : StartZero;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Multiply<Simd512, Vector512<float>>(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
+        }
+        else
+        {
+            Multiply<Simd256, Vector256<float>>(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
+        }
+    }
+
+    /// <summary>
+    /// <c>C[i, j] = Σ_p A[i, p] · B[j, p]</c> (<c>C = A·Bᵀ</c>) for <c>i &lt; m</c>, <c>j &lt; n</c>, <c>p &lt; k</c>;
+    /// all three row-major with leading dimensions <paramref name="lda"/>, <paramref name="ldb"/>, <paramref name="ldc"/>.
+    /// </summary>
+    public static void MultiplyTransposed(
+        int m, int n, int k,
+        ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc)
+    {
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+        Require(m > 0 && n > 0 && k >= 0, "sizes must not be negative");
+        Require(k == 0 || a.Length >= (long)(m - 1) * lda + k, "A is too short");
+        Require(k == 0 || b.Length >= (long)(n - 1) * ldb + k, "B is too short");
+        Require(c.Length >= (long)(m - 1) * ldc + n, "C is too short");
+
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        ref float rc = ref MemoryMarshal.GetReference(c);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            MultiplyTransposed<Simd512, Vector512<float>>(m, n, k, ref ra, lda, ref rb, ldb, ref rc, ldc);
+        }
+        else
+        {
+            MultiplyTransposed<Simd256, Vector256<float>>(m, n, k, ref ra, lda, ref rb, ldb, ref rc, ldc);
+        }
+    }
+
+    private const int StartZero = 0, StartBias = 1, StartAccumulate = 2;
+
+    private static void Multiply<TS, TV>(
+        int m, int n, int k,
+        ref float a, int ars, int acs,
+        ref float b, int ldb,
+        ref float c, int ldc,
+        ref float bias, int mode)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        int width = TS.Count;
+        int j = 0;
+        // Column panels two vectors wide: each B row segment is loaded once per 4 rows of A.
+        for (; j + 2 * width <= n; j += 2 * width)
+        {
+            int i = 0;
+            for (; i + RowBlock <= m; i += RowBlock)
+            {
+                Block4x2<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), ars, acs, ref Unsafe.Add(ref b, j), ldb,
+                    ref Unsafe.Add(ref c, i * ldc + j), ldc, ref Unsafe.Add(ref bias, j), mode);
+            }
+            for (; i < m; i++)
+            {
+                Block1x1<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode);
+                Block1x1<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j + width), ldb, ref Unsafe.Add(ref c, i * ldc + j + width), ref Unsafe.Add(ref bias, j + width), mode);
+            }
+        }
+        // One-vector panel.
+        for (; j + width <= n; j += width)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                Block1x1<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode);
+            }
+        }
+        // Scalar tail: the last n mod width columns.
+        for (; j < n; j++)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                ref float ai = ref Unsafe.Add(ref a, i * ars);
+                float sum = mode == StartBias ? Unsafe.Add(ref bias, j) : mode == StartAccumulate ? Unsafe.Add(ref c, i * ldc + j) : 0f;
+                for (int p = 0; p < k; p++)
+                {
+                    sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref ai, p * acs), Unsafe.Add(ref b, p * ldb + j), sum);
+                }
+                Unsafe.Add(ref c, i * ldc + j) = sum;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Start<TS, TV>(ref float c, ref float bias, int mode) where TS : struct, ISimd<TV> where TV : struct
+        => mode == StartBias ? TS.Load(ref bias) : mode == StartAccumulate ? TS.Load(ref c) : TS.Zero;
+
+    // C[0..4, 0..2w] = start + A[0..4, :] · B[:, 0..2w]: eight accumulators, two B loads and four broadcasts
+    // per step of p.
+    private static void Block4x2<TS, TV>(int k, ref float a, int ars, int acs, ref float b, int ldb, ref float c, int ldc, ref float bias, int mode)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        int w = TS.Count;
+        TV c00 = Start<TS, TV>(ref c, ref bias, mode), c01 = Start<TS, TV>(ref Unsafe.Add(ref c, w), ref Unsafe.Add(ref bias, w), mode);
+        TV c10 = Start<TS, TV>(ref Unsafe.Add(ref c, ldc), ref bias, mode), c11 = Start<TS, TV>(ref Unsafe.Add(ref c, ldc + w), ref Unsafe.Add(ref bias, w), mode);
+        TV c20 = Start<TS, TV>(ref Unsafe.Add(ref c, 2 * ldc), ref bias, mode), c21 = Start<TS, TV>(ref Unsafe.Add(ref c, 2 * ldc + w), ref Unsafe.Add(ref bias, w), mode);
+        TV c30 = Start<TS, TV>(ref Unsafe.Add(ref c, 3 * ldc), ref bias, mode), c31 = Start<TS, TV>(ref Unsafe.Add(ref c, 3 * ldc + w), ref Unsafe.Add(ref bias, w), mode);
+        ref float a1 = ref Unsafe.Add(ref a, ars);
+        ref float a2 = ref Unsafe.Add(ref a, 2 * ars);
+        ref float a3 = ref Unsafe.Add(ref a, 3 * ars);
+        for (int p = 0; p < k; p++)
+        {
+            ref float bp = ref Unsafe.Add(ref b, p * ldb);
+            TV b0 = TS.Load(ref bp);
+            TV b1 = TS.Load(ref Unsafe.Add(ref bp, w));
+            int offset = p * acs;
+            TV x = TS.Broadcast(Unsafe.Add(ref a, offset));
+            c00 = TS.MultiplyAdd(x, b0, c00); c01 = TS.MultiplyAdd(x, b1, c01);
+            x = TS.Broadcast(Unsafe.Add(ref a1, offset));
+            c10 = TS.MultiplyAdd(x, b0, c10); c11 = TS.MultiplyAdd(x, b1, c11);
+            x = TS.Broadcast(Unsafe.Add(ref a2, offset));
+            c20 = TS.MultiplyAdd(x, b0, c20); c21 = TS.MultiplyAdd(x, b1, c21);
+            x = TS.Broadcast(Unsafe.Add(ref a3, offset));
+            c30 = TS.MultiplyAdd(x, b0, c30); c31 = TS.MultiplyAdd(x, b1, c31);
+        }
+        TS.Store(c00, ref c); TS.Store(c01, ref Unsafe.Add(ref c, w));
+        TS.Store(c10, ref Unsafe.Add(ref c, ldc)); TS.Store(c11, ref Unsafe.Add(ref c, ldc + w));
+        TS.Store(c20, ref Unsafe.Add(ref c, 2 * ldc)); TS.Store(c21, ref Unsafe.Add(ref c, 2 * ldc + w));
+        TS.Store(c30, ref Unsafe.Add(ref c, 3 * ldc)); TS.Store(c31, ref Unsafe.Add(ref c, 3 * ldc + w));
+    }
+
+    // One row, one vector of columns: the row and column remainders.
+    private static void Block1x1<TS, TV>(int k, ref float a, int acs, ref float b, int ldb, ref float c, ref float bias, int mode)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        TV acc = Start<TS, TV>(ref c, ref bias, mode);
+        for (int p = 0; p < k; p++)
+        {
+            acc = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a, p * acs)), TS.Load(ref Unsafe.Add(ref b, p * ldb)), acc);
+        }
+        TS.Store(acc, ref c);
+    }
+
+    private static void MultiplyTransposed<TS, TV>(int m, int n, int k, ref float a, int lda, ref float b, int ldb, ref float c, int ldc)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        int w = TS.Count;
+        int i = 0;
+        // Two rows of A against two rows of B: four dot products share each load.
+        for (; i + 2 <= m; i += 2)
+        {
+            ref float a0 = ref Unsafe.Add(ref a, i * lda);
+            ref float a1 = ref Unsafe.Add(ref a, (i + 1) * lda);
+            int j = 0;
+            for (; j + 2 <= n; j += 2)
+            {
+                ref float b0 = ref Unsafe.Add(ref b, j * ldb);
+                ref float b1 = ref Unsafe.Add(ref b, (j + 1) * ldb);
+                TV s00 = TS.Zero, s01 = TS.Zero, s10 = TS.Zero, s11 = TS.Zero;
+                int p = 0;
+                for (; p + w <= k; p += w)
+                {
+                    TV x0 = TS.Load(ref Unsafe.Add(ref a0, p)), x1 = TS.Load(ref Unsafe.Add(ref a1, p));
+                    TV y0 = TS.Load(ref Unsafe.Add(ref b0, p)), y1 = TS.Load(ref Unsafe.Add(ref b1, p));
+                    s00 = TS.MultiplyAdd(x0, y0, s00); s01 = TS.MultiplyAdd(x0, y1, s01);
+                    s10 = TS.MultiplyAdd(x1, y0, s10); s11 = TS.MultiplyAdd(x1, y1, s11);
+                }
+                float t00 = TS.Sum(s00), t01 = TS.Sum(s01), t10 = TS.Sum(s10), t11 = TS.Sum(s11);
+                for (; p < k; p++)
+                {
+                    float x0 = Unsafe.Add(ref a0, p), x1 = Unsafe.Add(ref a1, p);
+                    float y0 = Unsafe.Add(ref b0, p), y1 = Unsafe.Add(ref b1, p);
+                    t00 = MathF.FusedMultiplyAdd(x0, y0, t00); t01 = MathF.FusedMultiplyAdd(x0, y1, t01);
+                    t10 = MathF.FusedMultiplyAdd(x1, y0, t10); t11 = MathF.FusedMultiplyAdd(x1, y1, t11);
+                }
+                Unsafe.Add(ref c, i * ldc + j) = t00; Unsafe.Add(ref c, i * ldc + j + 1) = t01;
+                Unsafe.Add(ref c, (i + 1) * ldc + j) = t10; Unsafe.Add(ref c, (i + 1) * ldc + j + 1) = t11;
+            }
+            for (; j < n; j++)
+            {
+                ref float bj = ref Unsafe.Add(ref b, j * ldb);
+                Unsafe.Add(ref c, i * ldc + j) = Dot<TS, TV>(ref a0, ref bj, k);
+                Unsafe.Add(ref c, (i + 1) * ldc + j) = Dot<TS, TV>(ref a1, ref bj, k);
+            }
+        }
+        for (; i < m; i++)
+        {
+            ref float ai = ref Unsafe.Add(ref a, i * lda);
+            for (int j = 0; j < n; j++)
+            {
+                Unsafe.Add(ref c, i * ldc + j) = Dot<TS, TV>(ref ai, ref Unsafe.Add(ref b, j * ldb), k);
+            }
+        }
+    }
+
+    private static float Dot<TS, TV>(ref float x, ref float y, int k) where TS : struct, ISimd<TV> where TV : struct
+    {
+        int w = TS.Count;
+        TV acc = TS.Zero;
+        int p = 0;
+        for (; p + w <= k; p += w)
+        {
+            acc = TS.MultiplyAdd(TS.Load(ref Unsafe.Add(ref x, p)), TS.Load(ref Unsafe.Add(ref y, p)), acc);
+        }
+        float sum = TS.Sum(acc);
+        for (; p < k; p++)
+        {
+            sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, p), Unsafe.Add(ref y, p), sum);
+        }
+        return sum;
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException("Gemm: " + message + ".");
+        }
+    }
+}

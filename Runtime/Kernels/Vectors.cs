@@ -1,0 +1,58 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Backprop.Kernels;
+
+/// <summary>Small vectorized helpers over spans, each with a scalar tail.</summary>
+public static class Vectors
+{
+    /// <summary><c>destination[i] += source[i]</c> for every <c>i &lt; destination.Length</c>.</summary>
+    public static void Add(Span<float> destination, ReadOnlySpan<float> source)
+    {
+        if (source.Length < destination.Length)
+        {
+            throw new ArgumentException($"Source holds {source.Length} values; {destination.Length} are needed.", nameof(source));
+        }
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Add<Simd512, Vector512<float>>(destination, source);
+        }
+        else
+        {
+            Add<Simd256, Vector256<float>>(destination, source);
+        }
+    }
+
+    private static void Add<TS, TV>(Span<float> destination, ReadOnlySpan<float> source) where TS : struct, ISimd<TV> where TV : struct
+    {
+        ref float d = ref MemoryMarshal.GetReference(destination);
+        ref float s = ref MemoryMarshal.GetReference(source);
+        int length = destination.Length, i = 0;
+        for (; i + TS.Count <= length; i += TS.Count)
+        {
+            TS.Store(TS.Add(TS.Load(ref Unsafe.Add(ref d, i)), TS.Load(ref Unsafe.Add(ref s, i))), ref Unsafe.Add(ref d, i));
+        }
+        for (; i < length; i++)
+        {
+            Unsafe.Add(ref d, i) += Unsafe.Add(ref s, i);
+        }
+    }
+
+    /// <summary>Writes the transpose of a row-major [rows, columns] matrix as [columns, rows].</summary>
+    public static void Transpose(ReadOnlySpan<float> source, int rows, int columns, Span<float> destination)
+    {
+        if (source.Length < rows * columns || destination.Length < rows * columns)
+        {
+            throw new ArgumentException($"Transpose of [{rows}, {columns}] needs {rows * columns} values; got {source.Length} and {destination.Length}.");
+        }
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                destination[c * rows + r] = source[r * columns + c];
+            }
+        }
+    }
+}

@@ -1,0 +1,335 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace Backprop;
+
+/// <summary>
+/// A safetensors file of F32 tensors: an 8-byte little-endian header length, a JSON header (name → dtype,
+/// shape, data offsets; optional <c>__metadata__</c> of strings), then the raw little-endian data. Reading
+/// checks every offset, shape and length and never trusts a size before it is bounded.
+/// </summary>
+public sealed class SafeTensorsFile
+{
+    /// <summary>The largest header <see cref="Read(Stream, int)"/> accepts by default (100 MB, as the reference implementation).</summary>
+    public const int DefaultMaxHeaderBytes = 100_000_000;
+
+    private readonly Dictionary<string, (int Offset, int Length)> _index;
+    private readonly float[] _data;
+
+    private SafeTensorsFile(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<TensorInfo> tensors, Dictionary<string, (int, int)> index, float[] data)
+    {
+        Metadata = metadata;
+        Tensors = tensors;
+        _index = index;
+        _data = data;
+    }
+
+    /// <summary>The <c>__metadata__</c> entries (empty when the file has none).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>The tensors, in the order of their data.</summary>
+    public IReadOnlyList<TensorInfo> Tensors { get; }
+
+    /// <summary>The values of a tensor, row-major.</summary>
+    /// <exception cref="KeyNotFoundException">The file has no tensor of that name.</exception>
+    public ReadOnlySpan<float> Get(string name)
+    {
+        if (!_index.TryGetValue(name, out var entry))
+        {
+            throw new KeyNotFoundException($"The file has no tensor '{name}'.");
+        }
+        return _data.AsSpan(entry.Offset, entry.Length);
+    }
+
+    /// <summary>Whether the file has a tensor of that name.</summary>
+    public bool Contains(string name) => _index.ContainsKey(name);
+
+    /// <summary>Reads a file.</summary>
+    /// <exception cref="InvalidDataException">The file is truncated, malformed or holds a dtype other than F32.</exception>
+    public static SafeTensorsFile Read(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Read(stream);
+    }
+
+    /// <summary>Reads a file from the stream's current position to its end.</summary>
+    /// <exception cref="InvalidDataException">The file is truncated, malformed or holds a dtype other than F32.</exception>
+    public static SafeTensorsFile Read(Stream stream, int maxHeaderBytes = DefaultMaxHeaderBytes)
+    {
+        var (metadata, tensors, offsets, dataBytes) = ReadHeader(stream, maxHeaderBytes);
+        float[] data = ReadData(stream, dataBytes);
+        var index = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            index.Add(tensors[i].Name, ((int)(offsets[i] / sizeof(float)), tensors[i].Length));
+        }
+        return new SafeTensorsFile(metadata, tensors, index, data);
+    }
+
+    /// <summary>
+    /// Reads and checks the header, leaving the stream at the start of the data. Returns the tensors sorted by
+    /// offset, their byte offsets, and the data section's length in bytes.
+    /// </summary>
+    internal static (Dictionary<string, string> Metadata, List<TensorInfo> Tensors, List<long> Offsets, long DataBytes) ReadHeader(Stream stream, int maxHeaderBytes)
+    {
+        Span<byte> prefix = stackalloc byte[8];
+        if (ReadFully(stream, prefix) < 8)
+        {
+            throw new InvalidDataException("Not a safetensors file: it is shorter than the 8-byte header length.");
+        }
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (headerLength < 2 || headerLength > (ulong)maxHeaderBytes)
+        {
+            throw new InvalidDataException($"Not a safetensors file: the header length {headerLength} is outside 2..{maxHeaderBytes} bytes.");
+        }
+        if (stream.CanSeek && (ulong)(stream.Length - stream.Position) < headerLength)
+        {
+            throw new InvalidDataException($"The file is truncated: the header says {headerLength} bytes, but only {stream.Length - stream.Position} follow.");
+        }
+        byte[] header = new byte[headerLength];
+        if (ReadFully(stream, header) < header.Length)
+        {
+            throw new InvalidDataException($"The file is truncated inside its {headerLength}-byte header.");
+        }
+
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var entries = new List<(TensorInfo Tensor, long Begin, long End)>();
+        try
+        {
+            using var document = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 8 });
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new InvalidDataException("The safetensors header is not a JSON object.");
+            }
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (!seen.Add(property.Name))
+                {
+                    throw new InvalidDataException($"The header names '{property.Name}' twice.");
+                }
+                if (property.Name == "__metadata__")
+                {
+                    ReadMetadata(property.Value, metadata);
+                    continue;
+                }
+                entries.Add(ReadEntry(property.Name, property.Value));
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException("The safetensors header is not valid JSON: " + e.Message, e);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new InvalidDataException("The safetensors header is not valid UTF-8.", e);
+        }
+
+        // The data must be covered exactly: sorted by offset, each tensor starts where the previous ended.
+        entries.Sort((x, y) => x.Begin.CompareTo(y.Begin));
+        long expected = 0;
+        foreach (var entry in entries)
+        {
+            if (entry.Begin != expected)
+            {
+                throw new InvalidDataException($"Tensor '{entry.Tensor.Name}' starts at byte {entry.Begin} of the data; {expected} was expected (tensors must be contiguous and must not overlap).");
+            }
+            expected = entry.End;
+        }
+        if (stream.CanSeek && stream.Length - stream.Position != expected)
+        {
+            throw new InvalidDataException(stream.Length - stream.Position < expected
+                ? $"The file is truncated: the header describes {expected} bytes of data, but only {stream.Length - stream.Position} follow."
+                : $"The file has {stream.Length - stream.Position - expected} bytes after the {expected} bytes of data the header describes.");
+        }
+        var tensors = new List<TensorInfo>(entries.Count);
+        var offsets = new List<long>(entries.Count);
+        foreach (var entry in entries)
+        {
+            tensors.Add(entry.Tensor);
+            offsets.Add(entry.Begin);
+        }
+        return (metadata, tensors, offsets, expected);
+    }
+
+    private static void ReadMetadata(JsonElement element, Dictionary<string, string> metadata)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            throw new InvalidDataException("__metadata__ is not a JSON object.");
+        }
+        foreach (var item in element.EnumerateObject())
+        {
+            if (item.Value.ValueKind != JsonValueKind.String)
+            {
+                throw new InvalidDataException($"__metadata__ entry '{item.Name}' is not a string.");
+            }
+            metadata[item.Name] = item.Value.GetString()!;
+        }
+    }
+
+    private static (TensorInfo, long, long) ReadEntry(string name, JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object
+            || !element.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String
+            || !element.TryGetProperty("shape", out var shape) || shape.ValueKind != JsonValueKind.Array
+            || !element.TryGetProperty("data_offsets", out var range) || range.ValueKind != JsonValueKind.Array || range.GetArrayLength() != 2)
+        {
+            throw new InvalidDataException($"Tensor '{name}' lacks a string dtype, a shape array or a data_offsets pair.");
+        }
+        if (dtype.GetString() != "F32")
+        {
+            throw new InvalidDataException($"Tensor '{name}' has dtype {dtype.GetString()}; only F32 is supported.");
+        }
+        var dimensions = new List<int>();
+        long count = 1;
+        foreach (var dimension in shape.EnumerateArray())
+        {
+            if (dimension.ValueKind != JsonValueKind.Number || !dimension.TryGetInt32(out int value) || value < 0)
+            {
+                throw new InvalidDataException($"Tensor '{name}' has a shape entry that is not a non-negative integer.");
+            }
+            dimensions.Add(value);
+            count *= value;
+            if (count > int.MaxValue)
+            {
+                throw new InvalidDataException($"Tensor '{name}' is too large ({string.Join(" x ", dimensions)}...).");
+            }
+        }
+        if (!range[0].TryGetInt64(out long begin) || !range[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        {
+            throw new InvalidDataException($"Tensor '{name}' has invalid data_offsets.");
+        }
+        if (end - begin != count * sizeof(float))
+        {
+            throw new InvalidDataException($"Tensor '{name}' [{string.Join(", ", dimensions)}] needs {count * sizeof(float)} bytes but its data_offsets span {end - begin}.");
+        }
+        return (new TensorInfo(name, dimensions.ToArray()), begin, end);
+    }
+
+    /// <summary>Reads exactly <paramref name="dataBytes"/> bytes of little-endian floats, and checks nothing follows.</summary>
+    internal static float[] ReadData(Stream stream, long dataBytes)
+    {
+        if (dataBytes > Array.MaxLength)
+        {
+            throw new InvalidDataException($"The data section ({dataBytes} bytes) is too large to read.");
+        }
+        float[] data = new float[dataBytes / sizeof(float)];
+        Span<byte> bytes = MemoryMarshal.AsBytes(data.AsSpan());
+        int read = ReadFully(stream, bytes);
+        if (read < bytes.Length)
+        {
+            throw new InvalidDataException($"The file is truncated: the header describes {dataBytes} bytes of data, but only {read} follow.");
+        }
+        if (!stream.CanSeek && stream.ReadByte() >= 0)
+        {
+            throw new InvalidDataException($"The file has more bytes after the {dataBytes} bytes of data the header describes.");
+        }
+        if (!BitConverter.IsLittleEndian)
+        {
+            Span<int> words = MemoryMarshal.Cast<float, int>(data.AsSpan());
+            BinaryPrimitives.ReverseEndianness(words, words);
+        }
+        return data;
+    }
+
+    /// <summary>
+    /// Writes tensors whose values are concatenated in <paramref name="data"/> in the order of
+    /// <paramref name="tensors"/>, with optional string metadata.
+    /// </summary>
+    public static void Write(Stream stream, IReadOnlyList<TensorInfo> tensors, ReadOnlySpan<float> data, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        long total = 0;
+        foreach (var tensor in tensors)
+        {
+            total += tensor.Length;
+        }
+        if (total != data.Length)
+        {
+            throw new ArgumentException($"The tensors hold {total} values but {data.Length} were given.", nameof(data));
+        }
+
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            if (metadata is { Count: > 0 })
+            {
+                json.WriteStartObject("__metadata__");
+                var keys = new List<string>(metadata.Keys);
+                keys.Sort(StringComparer.Ordinal);
+                foreach (string key in keys)
+                {
+                    json.WriteString(key, metadata[key]);
+                }
+                json.WriteEndObject();
+            }
+            long offset = 0;
+            foreach (var tensor in tensors)
+            {
+                json.WriteStartObject(tensor.Name);
+                json.WriteString("dtype", "F32");
+                json.WriteStartArray("shape");
+                foreach (int dimension in tensor.Shape)
+                {
+                    json.WriteNumberValue(dimension);
+                }
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(offset);
+                offset += (long)tensor.Length * sizeof(float);
+                json.WriteNumberValue(offset);
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+        }
+        // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
+        while (buffer.Length % 8 != 0)
+        {
+            buffer.WriteByte((byte)' ');
+        }
+
+        Span<byte> prefix = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)buffer.Length);
+        stream.Write(prefix);
+        stream.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
+        WriteFloats(stream, data);
+    }
+
+    /// <summary>Writes floats little-endian.</summary>
+    internal static void WriteFloats(Stream stream, ReadOnlySpan<float> data)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            stream.Write(MemoryMarshal.AsBytes(data));
+            return;
+        }
+        Span<byte> word = stackalloc byte[4];
+        foreach (float value in data)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(word, value);
+            stream.Write(word);
+        }
+    }
+
+    private static int ReadFully(Stream stream, Span<byte> buffer)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int read = stream.Read(buffer[total..]);
+            if (read == 0)
+            {
+                break;
+            }
+            total += read;
+        }
+        return total;
+    }
+}
