@@ -61,17 +61,11 @@ public static class NetworkGuard
         }
     }
 
-    /// <summary>Checks that the method fits the network's loss.</summary>
-    public static void LossTakes(string network, Loss loss, bool labels)
-    {
-        bool takesLabels = loss == Loss.SoftmaxCrossEntropy;
-        if (takesLabels != labels)
-        {
-            throw new InvalidOperationException(takesLabels
-                ? $"{network} is trained with {loss}, which takes integer class labels; call the overload with ReadOnlySpan<int> labels."
-                : $"{network} is trained with {loss}, which takes float targets; call the overload with ReadOnlySpan<float> targets.");
-        }
-    }
+    /// <summary>The error for calling the labels overload on a network trained with targets, or the reverse.</summary>
+    public static InvalidOperationException WrongTargets(string network, Loss loss, bool labels)
+        => new(labels
+            ? $"{network} is trained with {loss}, which takes float targets; call the overload with ReadOnlySpan<float> targets."
+            : $"{network} is trained with {loss}, which takes integer class labels; call the overload with ReadOnlySpan<int> labels.");
 
     /// <summary>Refuses an update from a loss that is not finite, before the parameters change.</summary>
     public static void FiniteLoss(string network, float loss, long step)

@@ -1,0 +1,201 @@
+using System.Collections.Generic;
+using Backprop.Generator.Emit;
+using Backprop.Generator.Model;
+using Backprop.Generator.Shapes;
+
+namespace Backprop.Generator.Layers;
+
+/// <summary>The plan of a dense layer: <c>y = f(x Wᵀ + b)</c>.</summary>
+internal sealed record DensePlan(string Name, int InputSize, int Units, int ParameterOffset, int Activation)
+    : LayerPlan("Dense", Name, InputSize, Units, ParameterOffset, InputSize * Units + Units, Activation)
+{
+    /// <summary>Offset of Wᵀ, stored [inputs, units] (the forward kernel reads it along rows).</summary>
+    public int WeightOffset => ParameterOffset;
+
+    public int BiasOffset => ParameterOffset + InputSize * Units;
+}
+
+/// <summary>
+/// <c>[Dense(units, Activation = ...)]</c>. Weight [units, inputs] and bias [units] in PyTorch's names; inside the
+/// parameter block the weight is stored transposed ([inputs, units]), which <c>CopyTensor</c>/<c>SetTensor</c> undo.
+/// </summary>
+internal sealed class DenseUnit : LayerUnit
+{
+    public override string AttributeName => "Backprop.DenseAttribute";
+
+    public override string Kind => "Dense";
+
+    public override string NamePrefix => "dense";
+
+    public override LayerPlan? Plan(AttributeSpec attribute, string name, LayerInput input, List<ShapeError> errors)
+    {
+        int before = errors.Count;
+        var units = attribute.Find("units");
+        if (units is null || units.Kind != ArgumentKind.Integer)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument, $"Dense '{name}' needs a constant number of units.", attribute.Ordinal, null));
+        }
+        else if (units.Number < 1)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
+                $"Dense '{name}' has {units.Number} units; a layer needs at least 1.", attribute.Ordinal, "units"));
+        }
+        else if ((long)input.Size * (long)units.Number + (long)units.Number + input.ParameterOffset > int.MaxValue / 2)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
+                $"Dense '{name}' ({input.Size} inputs x {units.Number} units) makes the network too large for one parameter block.", attribute.Ordinal, "units"));
+        }
+
+        int activation = Names.Linear;
+        var argument = attribute.Find("Activation");
+        if (argument is not null)
+        {
+            if (argument.Kind != ArgumentKind.Enum || argument.Number < 0 || argument.Number >= Names.Activations.Length)
+            {
+                errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
+                    $"Dense '{name}' has an Activation that is not one of {string.Join(", ", Names.Activations)}.", attribute.Ordinal, "Activation"));
+            }
+            else
+            {
+                activation = (int)argument.Number;
+            }
+        }
+        if (activation == Names.Softmax && !input.IsLast)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.SoftmaxNotLast,
+                $"Dense '{name}' uses Softmax, which is allowed on the last layer only; use Relu (or another element-wise activation) here.",
+                attribute.Ordinal, "Activation"));
+        }
+
+        return errors.Count > before ? null : new DensePlan(name, input.Size, (int)units!.Number, input.ParameterOffset, activation);
+    }
+
+    public override IEnumerable<TensorPlan> Tensors(LayerPlan plan)
+    {
+        var dense = (DensePlan)plan;
+        yield return new TensorPlan(dense.Name + ".weight", new EquatableArray<int>(new[] { dense.Units, dense.InputSize }), dense.WeightOffset, dense.Units * dense.InputSize);
+        yield return new TensorPlan(dense.Name + ".bias", new EquatableArray<int>(new[] { dense.Units }), dense.BiasOffset, dense.Units);
+    }
+
+    public override IEnumerable<BufferPlan> Buffers(LayerPlan plan)
+    {
+        if (plan.Activation != Names.Linear)
+        {
+            yield return new BufferPlan(PreActivationBuffer(plan), plan.OutputSize, $"{plan.Name} pre-activation z = x Wᵀ + b");
+        }
+        yield return new BufferPlan(OutputBuffer(plan), plan.OutputSize,
+            plan.Activation == Names.Linear ? $"{plan.Name} output y = x Wᵀ + b" : $"{plan.Name} output y = {Names.Activation(plan.Activation)}(z)");
+        yield return new BufferPlan(DeltaBuffer(plan), plan.OutputSize, $"{plan.Name} delta: ∂L/∂y, then ∂L/∂z in the backward pass");
+    }
+
+    public override string OutputBuffer(LayerPlan plan) => "_" + plan.Camel + "Output";
+
+    public override string PreActivationBuffer(LayerPlan plan)
+        => plan.Activation == Names.Linear ? OutputBuffer(plan) : "_" + plan.Camel + "PreActivation";
+
+    public override string DeltaBuffer(LayerPlan plan) => "_" + plan.Camel + "Delta";
+
+    public override void EmitConstants(SourceWriter writer, LayerPlan plan)
+    {
+        var dense = (DensePlan)plan;
+        string p = plan.Pascal;
+        writer.Line($"// {plan.Name}: {Describe(plan)}. Wᵀ [{dense.InputSize}, {dense.Units}] at {dense.WeightOffset}, bias [{dense.Units}] at {dense.BiasOffset}.");
+        writer.Line($"private const int {p}Inputs = {dense.InputSize};");
+        writer.Line($"private const int {p}Units = {dense.Units};");
+        writer.Line($"private const int {p}Weight = {dense.WeightOffset};");
+        writer.Line($"private const int {p}Bias = {dense.BiasOffset};");
+    }
+
+    public override void EmitInitialization(SourceWriter writer, LayerPlan plan, int stream)
+    {
+        string p = plan.Pascal;
+        bool he = plan.Activation is Names.Relu or Names.LeakyRelu or Names.Gelu;
+        writer.Line(he
+            ? $"// {plan.Name}: He normal for {Names.Activation(plan.Activation)}, σ = √(2 / {plan.InputSize}); bias zero."
+            : $"// {plan.Name}: Glorot normal, σ = √(2 / ({plan.InputSize} + {plan.OutputSize})); bias zero.");
+        string deviation = he
+            ? $"global::Backprop.Initialization.HeStandardDeviation({p}Inputs)"
+            : $"global::Backprop.Initialization.GlorotStandardDeviation({p}Inputs, {p}Units)";
+        writer.Line($"global::Backprop.Initialization.Normal(parameters.Slice({p}Weight, {p}Inputs * {p}Units), {deviation}, seed, stream: {stream});");
+        writer.Line($"parameters.Slice({p}Bias, {p}Units).Clear();");
+    }
+
+    public override void EmitForward(SourceWriter writer, LayerPlan plan, string input)
+    {
+        string p = plan.Pascal;
+        writer.Line($"// {plan.Name}: {Describe(plan)}");
+        writer.Line($"global::Backprop.Kernels.Dense.Forward<{ActivationType(plan.Activation)}>(");
+        using (writer.Indent())
+        {
+            writer.Line($"{input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), parameters.Slice({p}Bias, {p}Units),");
+            writer.Line($"{PreActivationBuffer(plan)}, {OutputBuffer(plan)}, batch, {p}Inputs, {p}Units);");
+        }
+    }
+
+    public override void EmitBackward(SourceWriter writer, LayerPlan plan, string input, string? inputDelta, bool deltaIsPreActivation)
+    {
+        string p = plan.Pascal;
+        string activation = deltaIsPreActivation ? "global::Backprop.Kernels.Identity" : ActivationType(plan.Activation);
+        string note = deltaIsPreActivation ? " (the loss gave ∂L/∂z)" : "";
+        writer.Line($"// {plan.Name}: {Describe(plan)}{note}");
+        writer.Line($"global::Backprop.Kernels.Dense.Backward<{activation}>(");
+        using (writer.Indent())
+        {
+            writer.Line($"{input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), {PreActivationBuffer(plan)}, {OutputBuffer(plan)}, {DeltaBuffer(plan)},");
+            writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), {inputDelta ?? "default"},");
+            writer.Line($"batch, {p}Inputs, {p}Units);");
+        }
+    }
+
+    public override void EmitCopyOut(SourceWriter writer, LayerPlan plan, TensorPlan tensor, string block, string destination)
+    {
+        string p = plan.Pascal;
+        if (tensor.Name.EndsWith(".weight", System.StringComparison.Ordinal))
+        {
+            writer.Line($"// Stored [inputs, units]; PyTorch's layout is [units, inputs].");
+            writer.Line($"global::Backprop.Kernels.Vectors.Transpose({block}.Slice({p}Weight, {p}Inputs * {p}Units), {p}Inputs, {p}Units, {destination});");
+        }
+        else
+        {
+            writer.Line($"{block}.Slice({p}Bias, {p}Units).CopyTo({destination});");
+        }
+    }
+
+    public override void EmitCopyIn(SourceWriter writer, LayerPlan plan, TensorPlan tensor, string source, string block)
+    {
+        string p = plan.Pascal;
+        if (tensor.Name.EndsWith(".weight", System.StringComparison.Ordinal))
+        {
+            writer.Line($"global::Backprop.Kernels.Vectors.Transpose({source}, {p}Units, {p}Inputs, {block}.Slice({p}Weight, {p}Inputs * {p}Units));");
+        }
+        else
+        {
+            writer.Line($"{source}.CopyTo({block}.Slice({p}Bias, {p}Units));");
+        }
+    }
+
+    public override void WriteArchitecture(JsonText json, LayerPlan plan)
+        => json.BeginObject()
+            .Property("kind", Kind)
+            .Property("name", plan.Name)
+            .Property("units", plan.OutputSize)
+            .Property("activation", Names.Activation(plan.Activation))
+            .EndObject();
+
+    public override string Describe(LayerPlan plan)
+        => plan.Activation == Names.Linear
+            ? $"Dense {plan.InputSize} → {plan.OutputSize}"
+            : $"Dense {plan.InputSize} → {plan.OutputSize}, {Names.Activation(plan.Activation)}";
+
+    /// <summary>The runtime activation type for an activation value.</summary>
+    internal static string ActivationType(int activation) => activation switch
+    {
+        Names.Relu => "global::Backprop.Kernels.Relu",
+        Names.LeakyRelu => "global::Backprop.Kernels.LeakyRelu",
+        Names.Sigmoid => "global::Backprop.Kernels.Sigmoid",
+        Names.Tanh => "global::Backprop.Kernels.Tanh",
+        Names.Gelu => "global::Backprop.Kernels.Gelu",
+        Names.Softmax => "global::Backprop.Kernels.Softmax",
+        _ => "global::Backprop.Kernels.Identity",
+    };
+}

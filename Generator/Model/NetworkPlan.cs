@@ -1,0 +1,88 @@
+namespace Backprop.Generator.Model;
+
+/// <summary>A checked network: every shape inferred, every parameter placed. Value-equatable.</summary>
+/// <param name="Namespace">The namespace, or empty.</param>
+/// <param name="ContainingTypes">Enclosing types from the outermost in.</param>
+/// <param name="ClassName">The class's name.</param>
+/// <param name="Loss">The loss (value of <c>Backprop.Loss</c>).</param>
+/// <param name="InputSize">Features per input sample.</param>
+/// <param name="Layers">The layers in order.</param>
+internal sealed record NetworkPlan(
+    string Namespace,
+    EquatableArray<ContainingType> ContainingTypes,
+    string ClassName,
+    int Loss,
+    int InputSize,
+    EquatableArray<LayerPlan> Layers)
+{
+    public LayerPlan Last => Layers[Layers.Count - 1];
+
+    public int OutputSize => Last.OutputSize;
+
+    public int ParameterCount
+    {
+        get
+        {
+            int count = 0;
+            foreach (var layer in Layers)
+            {
+                count += layer.ParameterCount;
+            }
+            return count;
+        }
+    }
+}
+
+/// <summary>
+/// One layer after shape inference. Each layer kind derives its own record with what its emitters need;
+/// the base holds what the network emitter needs of every layer.
+/// </summary>
+/// <param name="Kind">The layer kind, as in the attribute name (<c>Dense</c>).</param>
+/// <param name="Name">The layer's name, the prefix of its tensors (<c>dense1</c>).</param>
+/// <param name="InputSize">Values per sample in.</param>
+/// <param name="OutputSize">Values per sample out.</param>
+/// <param name="ParameterOffset">Where its parameters start in the parameter block.</param>
+/// <param name="ParameterCount">How many parameters it has.</param>
+/// <param name="Activation">Its activation (value of <c>Backprop.Activation</c>; Linear for layers without one).</param>
+internal abstract record LayerPlan(string Kind, string Name, int InputSize, int OutputSize, int ParameterOffset, int ParameterCount, int Activation)
+{
+    /// <summary>The identifier stem for constants and fields: <c>dense1</c> → <c>Dense1</c>.</summary>
+    public string Pascal => Identifiers.Pascal(Name);
+
+    /// <summary>The same stem in camel case, for fields: <c>dense1</c>.</summary>
+    public string Camel => Identifiers.Camel(Name);
+}
+
+/// <summary>Names for generated members.</summary>
+internal static class Identifiers
+{
+    /// <summary>Turns a layer name into a PascalCase identifier stem (non-identifier characters dropped).</summary>
+    public static string Pascal(string name)
+    {
+        var builder = new System.Text.StringBuilder(name.Length);
+        bool upper = true;
+        foreach (char c in name)
+        {
+            if (char.IsLetterOrDigit(c))
+            {
+                builder.Append(upper ? char.ToUpperInvariant(c) : c);
+                upper = false;
+            }
+            else
+            {
+                upper = true;
+            }
+        }
+        if (builder.Length == 0 || char.IsDigit(builder[0]))
+        {
+            builder.Insert(0, "Layer");
+        }
+        return builder.ToString();
+    }
+
+    public static string Camel(string name)
+    {
+        string pascal = Pascal(name);
+        return char.ToLowerInvariant(pascal[0]) + pascal.Substring(1);
+    }
+}

@@ -1,0 +1,28 @@
+namespace Backprop.Generator.Shapes;
+
+/// <summary>
+/// Stable diagnostic IDs. Shape inference names the rule a network breaks with one of these; the analyzer
+/// reports it at the attribute or argument responsible. IDs are never reused.
+/// </summary>
+internal static class DiagnosticIds
+{
+    public const string NotPartial = "BPG0001";
+    public const string MissingInput = "BPG0002";
+    public const string NoLayers = "BPG0003";
+    public const string LayerWithoutNetwork = "BPG0004";
+    public const string SplitDeclaration = "BPG0005";
+    public const string NonPositiveSize = "BPG0006";
+    public const string SoftmaxNotLast = "BPG0007";
+    public const string LossMismatch = "BPG0008";
+    public const string UnsupportedClass = "BPG0009";
+    public const string DuplicateName = "BPG0010";
+    public const string InvalidArgument = "BPG0011";
+}
+
+/// <summary>A rule a declaration breaks, and where: an attribute (by ordinal) and optionally one of its arguments.</summary>
+/// <param name="Id">The diagnostic ID.</param>
+/// <param name="Message">The message, naming the layers and shapes involved.</param>
+/// <param name="AttributeOrdinal">The attribute responsible, or -1 for the class declaration.</param>
+/// <param name="ArgumentName">The argument responsible, or null for the whole attribute.</param>
+/// <param name="IsWarning">A likely mistake that still gives a working network (it does not stop generation).</param>
+internal sealed record ShapeError(string Id, string Message, int AttributeOrdinal, string? ArgumentName, bool IsWarning = false);

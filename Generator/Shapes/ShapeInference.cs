@@ -1,0 +1,198 @@
+using System.Collections.Generic;
+using System.Globalization;
+using Backprop.Generator.Layers;
+using Backprop.Generator.Model;
+
+namespace Backprop.Generator.Shapes;
+
+/// <summary>The outcome of shape inference: a plan when the network is valid, and every rule it breaks.</summary>
+internal sealed record ShapeResult(NetworkPlan? Plan, EquatableArray<ShapeError> Errors);
+
+/// <summary>
+/// Shape inference: one pure routine (no Roslyn types) that the generator and the analyzer share, so a rule is
+/// written once. Layer-specific rules live in each <see cref="LayerUnit"/>; this routine checks the network as a
+/// whole and threads the shapes through the layers.
+/// </summary>
+internal static class ShapeInference
+{
+    public static ShapeResult Infer(NetworkDeclaration declaration)
+    {
+        var errors = new List<ShapeError>();
+        string network = declaration.DisplayName;
+
+        foreach (var problem in declaration.Problems)
+        {
+            errors.Add(Describe(problem, network));
+        }
+        if (declaration.LayersElsewhere > 0)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.SplitDeclaration,
+                $"'{network}' has {declaration.LayersElsewhere} layer or input attribute(s) on another partial declaration; put all of them on the declaration with [Network], in order.",
+                -1, null));
+        }
+
+        int loss = declaration.Loss ?? Names.SoftmaxCrossEntropy;
+        if (loss < 0 || loss >= Names.Losses.Length)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
+                $"'{network}' has a Loss that is not one of {string.Join(", ", Names.Losses)}.", declaration.NetworkOrdinal, "Loss"));
+        }
+
+        int size = -1;
+        if (declaration.Input is null)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.MissingInput,
+                $"'{network}' has no [Input(...)]; declare the size of one sample, e.g. [Input(784)].", declaration.NetworkOrdinal, null));
+        }
+        else
+        {
+            var argument = declaration.Input.Find("size");
+            if (declaration.Input.HasErrors || argument is null || argument.Kind != ArgumentKind.Integer)
+            {
+                errors.Add(new ShapeError(DiagnosticIds.InvalidArgument, $"[Input] of '{network}' needs a constant size.", declaration.Input.Ordinal, null));
+            }
+            else if (argument.Number < 1)
+            {
+                errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
+                    $"[Input] of '{network}' has size {argument.Number.ToString(CultureInfo.InvariantCulture)}; a sample needs at least 1 feature.", declaration.Input.Ordinal, "size"));
+            }
+            else
+            {
+                size = (int)argument.Number;
+            }
+        }
+
+        int inputSize = size;
+        if (declaration.Layers.Count == 0)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.NoLayers,
+                $"'{network}' has no layers; add at least one, e.g. [Dense(10)].", declaration.NetworkOrdinal, null));
+        }
+
+        var plans = new List<LayerPlan>();
+        var names = new HashSet<string>(System.StringComparer.Ordinal);
+        var ordinals = new Dictionary<string, int>(System.StringComparer.Ordinal);
+        string from = "the input";
+        int offset = 0;
+        for (int i = 0; i < declaration.Layers.Count; i++)
+        {
+            var attribute = declaration.Layers[i];
+            var unit = LayerRegistry.ForAttribute(attribute.Kind)!;
+            ordinals.TryGetValue(unit.Kind, out int ordinal);
+            ordinals[unit.Kind] = ++ordinal;
+            string name = unit.NamePrefix + ordinal.ToString(CultureInfo.InvariantCulture);
+
+            var nameArgument = attribute.Find("Name");
+            if (nameArgument is { Kind: ArgumentKind.String, Text: not null })
+            {
+                if (!IsValidName(nameArgument.Text))
+                {
+                    errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
+                        $"Layer name \"{nameArgument.Text}\" is not usable: use letters, digits and '_' (no dots or spaces), starting with a letter or '_'.",
+                        attribute.Ordinal, "Name"));
+                }
+                else
+                {
+                    name = nameArgument.Text;
+                }
+            }
+            if (!names.Add(name))
+            {
+                errors.Add(new ShapeError(DiagnosticIds.DuplicateName,
+                    $"Two layers of '{network}' are named '{name}'; tensor names must be unique.", attribute.Ordinal, nameArgument is null ? null : "Name"));
+            }
+
+            if (attribute.HasErrors)
+            {
+                errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
+                    $"{unit.Kind} '{name}' has arguments the compiler could not bind; fix them first.", attribute.Ordinal, null));
+                size = -1;
+                continue;
+            }
+            if (size < 0)
+            {
+                continue;
+            }
+            var plan = unit.Plan(attribute, name, new LayerInput(size, from, offset, i == declaration.Layers.Count - 1, attribute.Ordinal), errors);
+            if (plan is null)
+            {
+                size = -1;
+                continue;
+            }
+            plans.Add(plan);
+            size = plan.OutputSize;
+            offset += plan.ParameterCount;
+            from = "'" + name + "'";
+        }
+
+        if (plans.Count == declaration.Layers.Count && plans.Count > 0)
+        {
+            CheckLoss(network, loss, plans[plans.Count - 1], declaration, errors);
+        }
+
+        bool valid = true;
+        foreach (var error in errors)
+        {
+            valid &= error.IsWarning;
+        }
+        var result = valid
+            ? new NetworkPlan(declaration.Namespace, declaration.ContainingTypes, declaration.ClassName, loss, inputSize, new EquatableArray<LayerPlan>(plans.ToArray()))
+            : null;
+        return new ShapeResult(result, new EquatableArray<ShapeError>(errors.ToArray()));
+    }
+
+    private static void CheckLoss(string network, int loss, LayerPlan last, NetworkDeclaration declaration, List<ShapeError> errors)
+    {
+        int lastOrdinal = declaration.Layers[declaration.Layers.Count - 1].Ordinal;
+        if (loss == Names.SoftmaxCrossEntropy && last.OutputSize == 1)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.LossMismatch,
+                $"'{network}' uses SoftmaxCrossEntropy, but its last layer '{last.Name}' gives 1 output: a softmax over one class is always 1. Use BinaryCrossEntropy for one output, or give '{last.Name}' one unit per class.",
+                declaration.NetworkOrdinal, "Loss"));
+        }
+        if (loss == Names.BinaryCrossEntropy && last.Activation == Names.Softmax)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.LossMismatch,
+                $"'{network}' uses BinaryCrossEntropy, but its last layer '{last.Name}' ends in Softmax; use Sigmoid (independent probabilities) or SoftmaxCrossEntropy (one class per sample).",
+                lastOrdinal, "Activation"));
+        }
+        if (loss == Names.MeanSquaredError && last.Activation == Names.Softmax)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.LossMismatch,
+                $"'{network}' uses MeanSquaredError on the Softmax output of '{last.Name}'; for classification SoftmaxCrossEntropy trains far better.",
+                declaration.NetworkOrdinal, "Loss", IsWarning: true));
+        }
+    }
+
+    private static bool IsValidName(string name)
+    {
+        if (name.Length == 0 || !(char.IsLetter(name[0]) || name[0] == '_'))
+        {
+            return false;
+        }
+        foreach (char c in name)
+        {
+            if (!(char.IsLetterOrDigit(c) || c == '_'))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static ShapeError Describe(DeclarationProblem problem, string network) => problem switch
+    {
+        DeclarationProblem.NotPartial => new ShapeError(DiagnosticIds.NotPartial,
+            $"'{network}' must be declared partial so the generator can add the network's members.", -1, null),
+        DeclarationProblem.ContainingTypeNotPartial => new ShapeError(DiagnosticIds.NotPartial,
+            $"'{network}' is nested in a type that is not partial; make every enclosing type partial.", -1, null),
+        DeclarationProblem.Generic => new ShapeError(DiagnosticIds.UnsupportedClass,
+            $"'{network}' is generic (or nested in a generic type); a network class cannot have type parameters.", -1, null),
+        DeclarationProblem.Static => new ShapeError(DiagnosticIds.UnsupportedClass,
+            $"'{network}' is static; a network holds parameters, so it must be an instance class.", -1, null),
+        DeclarationProblem.Record => new ShapeError(DiagnosticIds.UnsupportedClass,
+            $"'{network}' is a record; declare the network as a plain partial class.", -1, null),
+        _ => new ShapeError(DiagnosticIds.UnsupportedClass,
+            $"'{network}' is abstract; a network must be constructible.", -1, null),
+    };
+}
