@@ -1,0 +1,71 @@
+using System;
+using Backprop;
+
+namespace Backprop.Tests.Infrastructure;
+
+/// <summary>The networks of TestNetworks.cs by name, and random inputs and targets for them.</summary>
+internal static class TestData
+{
+    public static readonly string[] GradientCheckNetworks =
+        [nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet), nameof(TinyNet)];
+
+    public static INetwork Create(string name, int maxBatch, int seed) => name switch
+    {
+        nameof(SoftmaxNet) => new SoftmaxNet(maxBatch, seed),
+        nameof(DeepNet) => new DeepNet(maxBatch, seed),
+        nameof(MultiLabelNet) => new MultiLabelNet(maxBatch, seed),
+        nameof(RegressionNet) => new RegressionNet(maxBatch, seed),
+        nameof(SoftmaxMseNet) => new SoftmaxMseNet(maxBatch, seed),
+        nameof(LogitNet) => new LogitNet(maxBatch, seed),
+        nameof(WideNet) => new WideNet(maxBatch, seed),
+        nameof(TinyNet) => new TinyNet(maxBatch, seed),
+        nameof(XorNet) => new XorNet(maxBatch, seed),
+        nameof(SpiralNet) => new SpiralNet(maxBatch, seed),
+        nameof(FashionMlp) => new FashionMlp(maxBatch, seed),
+        _ => throw new ArgumentException("Unknown test network " + name),
+    };
+
+    /// <summary>Uniform values in [-scale, scale].</summary>
+    public static float[] Uniform(Random random, int count, float scale = 1.5f)
+    {
+        var values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = (float)((random.NextDouble() * 2 - 1) * scale);
+        }
+        return values;
+    }
+
+    /// <summary>A batch for the network's loss: labels for cross-entropy, targets in [0, 1] for BCE, any for MSE.</summary>
+    public static (float[] Inputs, int[]? Labels, float[]? Targets) Batch(INetwork network, Random random, int batch)
+    {
+        float[] inputs = Uniform(random, batch * network.InputSize);
+        switch (network.Loss)
+        {
+            case Loss.SoftmaxCrossEntropy:
+                var labels = new int[batch];
+                for (int i = 0; i < batch; i++)
+                {
+                    labels[i] = random.Next(network.OutputSize);
+                }
+                return (inputs, labels, null);
+            case Loss.BinaryCrossEntropy:
+                var probabilities = new float[batch * network.OutputSize];
+                for (int i = 0; i < probabilities.Length; i++)
+                {
+                    probabilities[i] = (float)random.NextDouble();
+                }
+                return (inputs, null, probabilities);
+            default:
+                return (inputs, null, Uniform(random, batch * network.OutputSize, 1f));
+        }
+    }
+
+    public static float ComputeGradients(INetwork network, float[] inputs, int[]? labels, float[]? targets)
+        => labels is not null ? network.ComputeGradients(inputs, labels) : network.ComputeGradients(inputs, targets!);
+
+    public static float TrainStep(INetwork network, float[] inputs, int[]? labels, float[]? targets, Optimizer optimizer)
+        => labels is not null ? network.TrainStep(inputs, labels, optimizer) : network.TrainStep(inputs, targets!, optimizer);
+
+    public static double[] ToDouble(float[] values) => Array.ConvertAll(values, v => (double)v);
+}

@@ -1,0 +1,96 @@
+using Backprop;
+
+namespace Backprop.Tests;
+
+// Networks compiled by the generator as part of this project. Together they cover every activation, every
+// loss (fused and unfused), depths 1 to 4, sizes of 1 and sizes that are not multiples of the vector width.
+
+/// <summary>Softmax cross-entropy fused with a Softmax last layer.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(7)]
+[Dense(13, Activation = Activation.Relu)]
+[Dense(5, Activation = Activation.Softmax)]
+public partial class SoftmaxNet;
+
+/// <summary>Four layers, linear logits, LeakyRelu/Gelu/Tanh hidden layers, a named layer.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(20)]
+[Dense(33, Activation = Activation.LeakyRelu)]
+[Dense(17, Activation = Activation.Gelu, Name = "hidden")]
+[Dense(9, Activation = Activation.Tanh)]
+[Dense(4)]
+public partial class DeepNet;
+
+/// <summary>Binary cross-entropy fused with a Sigmoid last layer (multi-label).</summary>
+[Network(Loss = Loss.BinaryCrossEntropy)]
+[Input(5)]
+[Dense(16, Activation = Activation.Tanh)]
+[Dense(3, Activation = Activation.Sigmoid)]
+public partial class MultiLabelNet;
+
+/// <summary>Regression: mean squared error on a linear output.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(3)]
+[Dense(24, Activation = Activation.Gelu)]
+[Dense(2)]
+public partial class RegressionNet;
+
+/// <summary>Mean squared error through a Softmax (the softmax Jacobian in the backward pass).</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(11)]
+[Dense(6, Activation = Activation.Sigmoid)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class SoftmaxMseNet;
+
+/// <summary>Binary cross-entropy on a linear output (logits), one output unit.</summary>
+[Network(Loss = Loss.BinaryCrossEntropy)]
+[Input(4)]
+[Dense(8, Activation = Activation.Relu)]
+[Dense(1)]
+public partial class LogitNet;
+
+/// <summary>Cross-entropy with Relu outputs used as logits; widths past one 512-bit vector.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(64)]
+[Dense(100, Activation = Activation.Relu)]
+[Dense(10, Activation = Activation.Relu)]
+public partial class WideNet;
+
+/// <summary>Sizes of 1 everywhere.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(1)]
+[Dense(1, Activation = Activation.Tanh)]
+[Dense(1)]
+public partial class TinyNet;
+
+/// <summary>XOR: the smallest problem a linear model cannot solve.</summary>
+[Network(Loss = Loss.BinaryCrossEntropy)]
+[Input(2)]
+[Dense(8, Activation = Activation.Tanh)]
+[Dense(1, Activation = Activation.Sigmoid)]
+public partial class XorNet;
+
+/// <summary>Two spirals, as in the Quickstart sample.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(2)]
+[Dense(32, Activation = Activation.Tanh)]
+[Dense(32, Activation = Activation.Tanh)]
+[Dense(2, Activation = Activation.Softmax)]
+public partial class SpiralNet;
+
+/// <summary>The Fashion-MNIST MLP of the README.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(784)]
+[Dense(256, Activation = Activation.Relu)]
+[Dense(128, Activation = Activation.Relu)]
+[Dense(10)]
+public partial class FashionMlp;
+
+/// <summary>Nested in a partial class, to check the generated code compiles there.</summary>
+public partial class Outer
+{
+    [Network(Loss = Loss.MeanSquaredError)]
+    [Input(2)]
+    [Dense(3)]
+    internal partial class Inner;
+}
