@@ -1,0 +1,142 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Backprop.Tests.Infrastructure;
+using Xunit;
+
+namespace Backprop.Tests;
+
+/// <summary>
+/// The generated networks against PyTorch 1.13 (Debian's python3-torch, float64) on the same weights and inputs:
+/// outputs, loss, every gradient, and the parameters after several SGD (momentum, Nesterov, weight decay), Adam
+/// and AdamW steps. PyTorch reads the weights from the file that <c>Save</c> wrote.
+/// </summary>
+public class PyTorchParityTests
+{
+    /// <summary>Relative error bound: the largest absolute difference over the largest absolute expected value.</summary>
+    private const double Tolerance = 1e-4;
+
+    public static TheoryData<string> Networks => new(
+        nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet),
+        nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet));
+
+    private static readonly Func<Optimizer>[] s_optimizers =
+    [
+        () => new Sgd(0.1f, momentum: 0.9f, nesterov: true, weightDecay: 0.01f),
+        () => new Sgd(0.05f, momentum: 0.8f),
+        () => new Sgd(0.2f),
+        () => new Adam(0.01f, weightDecay: 0.001f),
+        () => new AdamW(0.01f, beta1: 0.8f, beta2: 0.99f, weightDecay: 0.1f),
+    ];
+
+    private const string OptimizerCases = """
+        {"optimizers": [
+          {"kind": "Sgd", "lr": 0.1, "momentum": 0.9, "nesterov": true, "weight_decay": 0.01, "steps": 4},
+          {"kind": "Sgd", "lr": 0.05, "momentum": 0.8, "nesterov": false, "weight_decay": 0.0, "steps": 4},
+          {"kind": "Sgd", "lr": 0.2, "momentum": 0.0, "nesterov": false, "weight_decay": 0.0, "steps": 4},
+          {"kind": "Adam", "lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.001, "steps": 4},
+          {"kind": "AdamW", "lr": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-8, "weight_decay": 0.1, "steps": 4}
+        ]}
+        """;
+
+    private const int Steps = 4;
+
+    [SkippableTheory]
+    [MemberData(nameof(Networks))]
+    public void Matches_PyTorch(string name)
+    {
+        Requirements.PyTorch();
+        const int Batch = 6;
+        var network = TestData.Create(name, maxBatch: 8, seed: 3);
+        var (inputs, labels, targets) = TestData.Batch(network, new Random(name.GetHashCode(StringComparison.Ordinal) & 0xffff), Batch);
+
+        string directory = Directory.CreateTempSubdirectory("backprop-parity-").FullName;
+        try
+        {
+            network.Save(Path.Combine(directory, "model.safetensors"));
+            WriteInputs(Path.Combine(directory, "inputs.safetensors"), network, inputs, labels, targets, Batch);
+            File.WriteAllText(Path.Combine(directory, "case.json"), OptimizerCases);
+
+            string script = Path.Combine(AppContext.BaseDirectory, "PyTorch", "backprop_torch.py");
+            var (exit, output, error) = Requirements.Run(Requirements.Python, [script, "parity", directory], TimeSpan.FromMinutes(3));
+            Assert.True(exit == 0, $"backprop_torch.py failed ({exit}):\n{output}\n{error}");
+            var expected = SafeTensorsFile.Read(Path.Combine(directory, "result.safetensors"));
+
+            // Forward, loss and gradients.
+            var outputs = new float[Batch * network.OutputSize];
+            network.Predict(inputs, outputs);
+            AssertClose(expected.Get("outputs"), outputs, $"{name} outputs");
+            float loss = TestData.ComputeGradients(network, inputs, labels, targets);
+            AssertClose(expected.Get("loss"), [loss], $"{name} loss");
+            foreach (var tensor in network.Tensors)
+            {
+                var gradient = new float[tensor.Length];
+                network.CopyGradient(tensor.Name, gradient);
+                AssertClose(expected.Get("grad." + tensor.Name), gradient, $"{name} gradient of {tensor.Name}");
+            }
+
+            // Optimizer trajectories, each from the saved weights.
+            for (int i = 0; i < s_optimizers.Length; i++)
+            {
+                var trained = TestData.Create(name, maxBatch: 8, seed: 99);
+                trained.Load(Path.Combine(directory, "model.safetensors"));
+                var optimizer = s_optimizers[i]();
+                var losses = new float[Steps];
+                for (int step = 0; step < Steps; step++)
+                {
+                    losses[step] = TestData.TrainStep(trained, inputs, labels, targets, optimizer);
+                }
+                AssertClose(expected.Get($"opt{i}.loss"), losses, $"{name} {optimizer.GetType().Name} #{i} losses");
+                foreach (var tensor in trained.Tensors)
+                {
+                    var values = new float[tensor.Length];
+                    trained.CopyTensor(tensor.Name, values);
+                    AssertClose(expected.Get($"opt{i}.{tensor.Name}"), values, $"{name} {optimizer.GetType().Name} #{i} {tensor.Name} after {Steps} steps");
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static void WriteInputs(string path, INetwork network, float[] inputs, int[]? labels, float[]? targets, int batch)
+    {
+        var tensors = new List<TensorInfo> { new("inputs", [batch, network.InputSize]) };
+        var data = new List<float>(inputs);
+        if (labels is not null)
+        {
+            tensors.Add(new TensorInfo("labels", [batch]));
+            data.AddRange(labels.Select(label => (float)label));
+        }
+        else
+        {
+            tensors.Add(new TensorInfo("targets", [batch, network.OutputSize]));
+            data.AddRange(targets!);
+        }
+        using var stream = File.Create(path);
+        SafeTensorsFile.Write(stream, tensors, data.ToArray());
+    }
+
+    private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double largest = 0, difference = 0;
+        int worst = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            largest = Math.Max(largest, Math.Abs(expected[i]));
+            double d = Math.Abs((double)expected[i] - actual[i]);
+            if (d > difference)
+            {
+                difference = d;
+                worst = i;
+            }
+        }
+        double relative = difference / Math.Max(largest, 1e-6);
+        Assert.True(relative < Tolerance,
+            $"{what}: relative error {relative:E2} (element {worst}: PyTorch {expected[worst]:G9}, ours {actual[worst]:G9}).");
+    }
+}
