@@ -40,7 +40,10 @@ public readonly struct Identity : IActivation
     }
 }
 
-/// <summary><c>max(z, 0)</c>; derivative 1 where <c>z &gt; 0</c>, else 0 (PyTorch's convention at 0).</summary>
+/// <summary>
+/// <c>max(z, 0)</c>; derivative 1 where <c>z &gt; 0</c>, else 0 (PyTorch's convention at 0). NaN stays NaN, as in
+/// PyTorch, so a bad input surfaces as a NaN loss instead of vanishing.
+/// </summary>
 public readonly struct Relu : IActivation
 {
     /// <inheritdoc/>
@@ -53,12 +56,14 @@ public readonly struct Relu : IActivation
 
     private readonly struct Op : IElementwise
     {
-        public static float Value(float z) => z > 0f ? z : 0f;
+        public static float Value(float z) => z < 0f ? 0f : z;
         public static float Slope(float z) => z > 0f ? 1f : 0f;
-        public static Vector512<float> Value(Vector512<float> z) => Vector512.Max(z, Vector512<float>.Zero);
+        public static Vector512<float> Value(Vector512<float> z)
+            => Vector512.ConditionalSelect(Vector512.LessThan(z, Vector512<float>.Zero), Vector512<float>.Zero, z);
         public static Vector512<float> Slope(Vector512<float> z, Vector512<float> delta)
             => Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), delta, Vector512<float>.Zero);
-        public static Vector256<float> Value(Vector256<float> z) => Vector256.Max(z, Vector256<float>.Zero);
+        public static Vector256<float> Value(Vector256<float> z)
+            => Vector256.ConditionalSelect(Vector256.LessThan(z, Vector256<float>.Zero), Vector256<float>.Zero, z);
         public static Vector256<float> Slope(Vector256<float> z, Vector256<float> delta)
             => Vector256.ConditionalSelect(Vector256.GreaterThan(z, Vector256<float>.Zero), delta, Vector256<float>.Zero);
     }

@@ -18,6 +18,8 @@ public sealed class SafeTensorsFile
     /// <summary>The largest header <see cref="Read(Stream, int)"/> accepts by default (100 MB, as the reference implementation).</summary>
     public const int DefaultMaxHeaderBytes = 100_000_000;
 
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private readonly Dictionary<string, (int Offset, int Length)> _index;
     private readonly float[] _data;
 
@@ -97,6 +99,15 @@ public sealed class SafeTensorsFile
             throw new InvalidDataException($"The file is truncated inside its {headerLength}-byte header.");
         }
 
+        try
+        {
+            // JSON must be UTF-8; checking first turns a bad byte into one clear error.
+            _ = StrictUtf8.GetCharCount(header);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new InvalidDataException("The safetensors header is not valid UTF-8.", e);
+        }
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var entries = new List<(TensorInfo Tensor, long Begin, long End)>();
         try
@@ -124,10 +135,6 @@ public sealed class SafeTensorsFile
         catch (JsonException e)
         {
             throw new InvalidDataException("The safetensors header is not valid JSON: " + e.Message, e);
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw new InvalidDataException("The safetensors header is not valid UTF-8.", e);
         }
 
         // The data must be covered exactly: sorted by offset, each tensor starts where the previous ended.

@@ -1,0 +1,108 @@
+using System;
+using System.IO;
+using Xunit;
+
+namespace Backprop.Tests;
+
+/// <summary>Every kind of bad input gives a clear exception that names the sizes; nothing changes.</summary>
+public class BadInputTests
+{
+    private readonly SoftmaxNet _net = new(maxBatch: 4, seed: 1);
+
+    [Fact]
+    public void Input_length_not_a_multiple_of_InputSize()
+    {
+        var e = Assert.Throws<ArgumentException>(() => _net.Predict(new float[10], new float[5]));
+        Assert.Contains("10 values", e.Message);
+        Assert.Contains("InputSize = 7", e.Message);
+        Assert.Equal("inputs", e.ParamName);
+        Assert.Throws<ArgumentException>(() => _net.Predict(ReadOnlySpan<float>.Empty, Span<float>.Empty));
+    }
+
+    [Fact]
+    public void Batch_over_maxBatch()
+    {
+        var e = Assert.Throws<ArgumentException>(() => _net.Predict(new float[5 * 7], new float[5 * 5]));
+        Assert.Contains("batch of 5", e.Message);
+        Assert.Contains("maxBatch = 4", e.Message);
+    }
+
+    [Fact]
+    public void Outputs_of_the_wrong_length()
+    {
+        var e = Assert.Throws<ArgumentException>(() => _net.Predict(new float[2 * 7], new float[9]));
+        Assert.Contains("outputs hold 9 values", e.Message);
+        Assert.Contains("2 x 5 = 10", e.Message);
+    }
+
+    [Fact]
+    public void Labels_of_the_wrong_length_or_out_of_range()
+    {
+        var e = Assert.Throws<ArgumentException>(() => _net.ComputeGradients(new float[2 * 7], new int[3]));
+        Assert.Contains("3 labels for a batch of 2", e.Message);
+        e = Assert.Throws<ArgumentException>(() => _net.ComputeGradients(new float[2 * 7], new[] { 0, 5 }));
+        Assert.Contains("label 5 at index 1", e.Message);
+        Assert.Contains("0 to 4", e.Message);
+        Assert.Throws<ArgumentException>(() => _net.TrainStep(new float[7], new[] { -1 }, new Sgd(0.1f)));
+    }
+
+    [Fact]
+    public void Targets_of_the_wrong_length_and_the_wrong_overload()
+    {
+        var regression = new RegressionNet(maxBatch: 4);
+        var e = Assert.Throws<ArgumentException>(() => regression.ComputeGradients(new float[2 * 3], new float[3]));
+        Assert.Contains("targets hold 3 values", e.Message);
+        var wrong = Assert.Throws<InvalidOperationException>(() => regression.ComputeGradients(new float[3], new int[1]));
+        Assert.Contains("MeanSquaredError", wrong.Message);
+        wrong = Assert.Throws<InvalidOperationException>(() => _net.ComputeGradients(new float[7], new float[5]));
+        Assert.Contains("labels", wrong.Message);
+    }
+
+    [Fact]
+    public void Unknown_tensor_names_and_wrong_tensor_lengths()
+    {
+        var e = Assert.Throws<ArgumentException>(() => _net.CopyTensor("dense9.weight", new float[1]));
+        Assert.Contains("no tensor 'dense9.weight'", e.Message);
+        Assert.Contains("dense1.weight, dense1.bias, dense2.weight, dense2.bias", e.Message);
+        Assert.Throws<ArgumentException>(() => _net.SetTensor("nope", new float[1]));
+        Assert.Throws<ArgumentException>(() => _net.CopyGradient("nope", new float[1]));
+        e = Assert.Throws<ArgumentException>(() => _net.SetTensor("dense1.weight", new float[90]));
+        Assert.Contains("[13, 7] has 91 values; the buffer holds 90", e.Message);
+    }
+
+    [Fact]
+    public void Invalid_constructor_arguments()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SoftmaxNet(maxBatch: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd(-1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(beta1: 1.5f));
+        Assert.Throws<ArgumentException>(() => new Sgd(0.1f, nesterov: true));
+    }
+
+    [Fact]
+    public void A_NaN_loss_refuses_the_update_and_leaves_the_parameters()
+    {
+        float[] before = _net.Parameters.ToArray();
+        var inputs = new float[7];
+        inputs[3] = float.NaN;
+        var e = Assert.Throws<ArithmeticException>(() => _net.TrainStep(inputs, new[] { 1 }, new Adam()));
+        Assert.Contains("NaN", e.Message);
+        Assert.Equal(before, _net.Parameters.ToArray());
+    }
+
+    [Fact]
+    public void One_optimizer_serves_one_parameter_block()
+    {
+        var optimizer = new Adam();
+        _net.TrainStep(new float[7], new[] { 0 }, optimizer);
+        var other = new DeepNet(maxBatch: 1);
+        var e = Assert.Throws<ArgumentException>(() => other.TrainStep(new float[20], new[] { 0 }, optimizer));
+        Assert.Contains("one optimizer per network", e.Message);
+    }
+
+    [Fact]
+    public void Loading_a_missing_file_throws_FileNotFound()
+    {
+        Assert.Throws<FileNotFoundException>(() => _net.Load(Path.Combine(Path.GetTempPath(), Guid.NewGuid() + ".safetensors")));
+    }
+}
