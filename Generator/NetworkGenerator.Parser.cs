@@ -19,7 +19,7 @@ public sealed partial class NetworkGenerator
     /// </summary>
     internal static NetworkDeclaration? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
-        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not ClassDeclarationSyntax syntax)
+        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax syntax)
         {
             return null;
         }
@@ -36,7 +36,7 @@ public sealed partial class NetworkGenerator
     }
 
     /// <summary>Reads a class declaration (shared with the analyzer).</summary>
-    internal static NetworkDeclaration Parse(INamedTypeSymbol type, ClassDeclarationSyntax syntax, CancellationToken cancellationToken)
+    internal static NetworkDeclaration Parse(INamedTypeSymbol type, TypeDeclarationSyntax syntax, CancellationToken cancellationToken)
     {
         var problems = new List<DeclarationProblem>();
         if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
@@ -132,7 +132,7 @@ public sealed partial class NetworkGenerator
     }
 
     /// <summary>The attributes applied on this declaration, in source order (the order layers are read in).</summary>
-    internal static List<AttributeData> AttributesOf(INamedTypeSymbol type, ClassDeclarationSyntax syntax)
+    internal static List<AttributeData> AttributesOf(INamedTypeSymbol type, TypeDeclarationSyntax syntax)
     {
         var list = new List<AttributeData>();
         foreach (var attribute in type.GetAttributes())
@@ -146,7 +146,7 @@ public sealed partial class NetworkGenerator
         return list;
     }
 
-    private static bool IsOn(AttributeData attribute, ClassDeclarationSyntax syntax)
+    private static bool IsOn(AttributeData attribute, TypeDeclarationSyntax syntax)
         => attribute.ApplicationSyntaxReference is { } reference
            && reference.SyntaxTree == syntax.SyntaxTree
            && syntax.Span.Contains(reference.Span);

@@ -21,7 +21,7 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
         var declarations = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 Names.NetworkAttribute,
-                static (node, _) => node is ClassDeclarationSyntax,
+                static (node, _) => node is ClassDeclarationSyntax or RecordDeclarationSyntax,
                 static (context, cancellationToken) => Parse(context, cancellationToken))
             .Where(static declaration => declaration is not null)
             .WithTrackingName(TrackingNames.Declarations);
