@@ -1,0 +1,183 @@
+using System;
+using System.Collections.Generic;
+using Backprop.Kernels;
+using Xunit;
+
+namespace Backprop.Tests;
+
+/// <summary>Kernels against plain double-precision loops, over every size that exercises a tail.</summary>
+public class KernelTests
+{
+    public static IEnumerable<object[]> Shapes()
+    {
+        // Each dimension from 1 to 70 with the others at sizes that leave tails, then the MLP's layer shapes.
+        for (int size = 1; size <= 70; size++)
+        {
+            yield return [size, 19, 7];
+            yield return [5, size, 3];
+            yield return [6, 35, size];
+        }
+        yield return [32, 256, 784];
+        yield return [33, 128, 256];
+        yield return [7, 10, 128];
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Multiply_matches_a_plain_loop_in_every_start_mode_and_layout(int m, int n, int k)
+    {
+        var random = new Random(m * 10007 + n * 101 + k);
+        float[] a = Random(random, m * k), b = Random(random, k * n), bias = Random(random, n), c0 = Random(random, m * n);
+
+        // Row-major A (forward: X·Wᵀ + b).
+        var c = (float[])c0.Clone();
+        Gemm.Multiply(m, n, k, a, k, 1, b, n, c, n, bias, accumulate: false);
+        AssertClose(Reference(m, n, k, (i, p) => a[i * k + p], b, bias, null), c, k);
+
+        // Accumulating into C, A read transposed (weight gradient: Xᵀ·Δ with A stored [k, m]).
+        c = (float[])c0.Clone();
+        Gemm.Multiply(m, n, k, a, 1, m, b, n, c, n, default, accumulate: true);
+        AssertClose(Reference(m, n, k, (i, p) => a[p * m + i], b, null, c0), c, k);
+
+        // From zero.
+        c = (float[])c0.Clone();
+        Gemm.Multiply(m, n, k, a, k, 1, b, n, c, n, default, accumulate: false);
+        AssertClose(Reference(m, n, k, (i, p) => a[i * k + p], b, null, null), c, k);
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MultiplyTransposed_matches_a_plain_loop(int m, int n, int k)
+    {
+        var random = new Random(m * 7 + n * 1009 + k);
+        float[] a = Random(random, m * k), b = Random(random, n * k);
+        var c = new float[m * n];
+        Gemm.MultiplyTransposed(m, n, k, a, k, b, k, c, n);
+        var expected = new double[m * n];
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    sum += (double)a[i * k + p] * b[j * k + p];
+                }
+                expected[i * n + j] = sum;
+            }
+        }
+        AssertClose(expected, c, k);
+    }
+
+    [Fact]
+    public void Gemm_refuses_buffers_that_are_too_short()
+    {
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(2, 2, 2, new float[3], 2, 1, new float[4], 2, new float[4], 2, default, false));
+        Assert.Throws<ArgumentException>(() => Gemm.MultiplyTransposed(2, 2, 2, new float[4], 2, new float[4], 2, new float[3], 2));
+    }
+
+    [Fact]
+    public void Elementwise_activations_and_Add_handle_every_length_from_0_to_256()
+    {
+        var random = new Random(5);
+        for (int length = 0; length <= 256; length++)
+        {
+            float[] z = Random(random, length), y = new float[length], delta = Random(random, length), expectedDelta = (float[])delta.Clone();
+            Relu.Forward(z, y, 1, length);
+            for (int i = 0; i < length; i++)
+            {
+                Assert.Equal(Math.Max(z[i], 0f), y[i]);
+            }
+            Relu.Backward(z, y, delta, 1, length);
+            for (int i = 0; i < length; i++)
+            {
+                Assert.Equal(z[i] > 0 ? expectedDelta[i] : 0f, delta[i]);
+            }
+            var leaky = new float[length];
+            LeakyRelu.Forward(z, leaky, 1, length);
+            for (int i = 0; i < length; i++)
+            {
+                Assert.Equal(z[i] > 0 ? z[i] : 0.01f * z[i], leaky[i]);
+            }
+
+            float[] sum = Random(random, length), addend = Random(random, length), expectedSum = (float[])sum.Clone();
+            Vectors.Add(sum, addend);
+            for (int i = 0; i < length; i++)
+            {
+                Assert.Equal(expectedSum[i] + addend[i], sum[i]);
+            }
+        }
+    }
+
+    [Fact]
+    public void Gelu_matches_the_exact_erf_form()
+    {
+        for (double x = -6; x <= 6; x += 0.01)
+        {
+            double expected = x * 0.5 * Infrastructure.ReferenceNetwork.Erfc(-x / Math.Sqrt(2));
+            var y = new float[1];
+            Gelu.Forward([(float)x], y, 1, 1);
+            Assert.True(Math.Abs(y[0] - expected) < 1e-6 * Math.Max(1, Math.Abs(x)), $"GELU({x}) = {y[0]}, expected {expected}");
+        }
+    }
+
+    [Fact]
+    public void Optimizers_handle_every_length_from_1_to_100_like_their_scalar_rule()
+    {
+        var random = new Random(8);
+        for (int length = 1; length <= 100; length++)
+        {
+            float[] p = Random(random, length), g = Random(random, length);
+            float[] sgd = (float[])p.Clone();
+            new Sgd(0.1f).Step(sgd, g);
+            for (int i = 0; i < length; i++)
+            {
+                Assert.True(Math.Abs(p[i] - 0.1 * g[i] - sgd[i]) < 1e-6, $"SGD, length {length}, element {i}");
+            }
+            float[] adam = (float[])p.Clone();
+            new Adam(0.01f).Step(adam, g);
+            for (int i = 0; i < length; i++)
+            {
+                // First Adam step: m̂ = g, v̂ = g², so the update is lr · g / (|g| + ε).
+                Assert.True(Math.Abs(p[i] - 0.01 * g[i] / (Math.Abs(g[i]) + 1e-8) - adam[i]) < 1e-6, $"Adam, length {length}, element {i}");
+            }
+        }
+    }
+
+    private static double[] Reference(int m, int n, int k, Func<int, int, float> a, float[] b, float[]? bias, float[]? start)
+    {
+        var c = new double[m * n];
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double sum = bias is not null ? bias[j] : start is not null ? start[i * n + j] : 0;
+                for (int p = 0; p < k; p++)
+                {
+                    sum += (double)a(i, p) * b[p * n + j];
+                }
+                c[i * n + j] = sum;
+            }
+        }
+        return c;
+    }
+
+    private static void AssertClose(double[] expected, float[] actual, int k)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * Math.Sqrt(k + 1) * 4,
+                $"element {i}: expected {expected[i]}, got {actual[i]}");
+        }
+    }
+
+    private static float[] Random(Random random, int length)
+    {
+        var values = new float[length];
+        for (int i = 0; i < length; i++)
+        {
+            values[i] = (float)(random.NextDouble() * 2 - 1);
+        }
+        return values;
+    }
+}
