@@ -1,0 +1,89 @@
+using System;
+
+namespace Backprop;
+
+/// <summary>
+/// The plain training loop: shuffled mini-batches over a dataset held in memory, and accuracy. Works with any
+/// generated network through <see cref="INetwork"/>; buffers are allocated once per call.
+/// </summary>
+public static class Trainer
+{
+    /// <summary>
+    /// One epoch of softmax cross-entropy training: the samples in an order drawn from <paramref name="random"/>,
+    /// in batches of <paramref name="batchSize"/> (the last batch may be smaller). Returns the mean batch loss.
+    /// </summary>
+    public static float TrainEpoch(INetwork network, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Optimizer optimizer, int batchSize, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(random);
+        int count = CheckSamples(network, inputs, labels);
+        if (batchSize < 1 || batchSize > network.MaxBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"The batch size must be in 1..{network.MaxBatch} (the network's MaxBatch).");
+        }
+        int[] order = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            order[i] = i;
+        }
+        random.Shuffle(order);
+
+        int size = network.InputSize;
+        var batchInputs = new float[batchSize * size];
+        var batchLabels = new int[batchSize];
+        double total = 0;
+        int batches = 0;
+        for (int start = 0; start < count; start += batchSize)
+        {
+            int batch = Math.Min(batchSize, count - start);
+            for (int i = 0; i < batch; i++)
+            {
+                int sample = order[start + i];
+                inputs.Slice(sample * size, size).CopyTo(batchInputs.AsSpan(i * size, size));
+                batchLabels[i] = labels[sample];
+            }
+            total += network.TrainStep(batchInputs.AsSpan(0, batch * size), batchLabels.AsSpan(0, batch), optimizer);
+            batches++;
+        }
+        return (float)(total / batches);
+    }
+
+    /// <summary>The fraction of samples whose largest output is at their label.</summary>
+    public static float Accuracy(INetwork network, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        int count = CheckSamples(network, inputs, labels);
+        int size = network.InputSize, classes = network.OutputSize, batchSize = network.MaxBatch;
+        var outputs = new float[batchSize * classes];
+        int correct = 0;
+        for (int start = 0; start < count; start += batchSize)
+        {
+            int batch = Math.Min(batchSize, count - start);
+            network.Predict(inputs.Slice(start * size, batch * size), outputs.AsSpan(0, batch * classes));
+            for (int i = 0; i < batch; i++)
+            {
+                ReadOnlySpan<float> scores = outputs.AsSpan(i * classes, classes);
+                int best = 0;
+                for (int j = 1; j < classes; j++)
+                {
+                    if (scores[j] > scores[best])
+                    {
+                        best = j;
+                    }
+                }
+                correct += best == labels[start + i] ? 1 : 0;
+            }
+        }
+        return (float)correct / count;
+    }
+
+    private static int CheckSamples(INetwork network, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels)
+    {
+        if (labels.Length == 0 || inputs.Length != labels.Length * network.InputSize)
+        {
+            throw new ArgumentException(
+                $"{inputs.Length} input values for {labels.Length} labels; each sample needs InputSize = {network.InputSize} values.", nameof(inputs));
+        }
+        return labels.Length;
+    }
+}
