@@ -1,0 +1,57 @@
+using System;
+using System.Diagnostics;
+using BenchmarkDotNet.Running;
+
+namespace Backprop.Benchmarks;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "--quick")
+        {
+            return Quick();
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+
+    /// <summary>
+    /// Each case briefly, for CI: fails (exit 1) if any steady-state step or prediction allocates. Timings are
+    /// printed, not asserted: shared machines are noisy.
+    /// </summary>
+    private static int Quick()
+    {
+        int failures = 0;
+        foreach (int batch in new[] { 1, 32, 256 })
+        {
+            var bench = new MlpBenchmarks { Batch = batch };
+            bench.Setup();
+            foreach (var (name, action) in new (string, Action)[] { ("TrainStep", () => bench.TrainStep()), ("Predict", bench.Predict) })
+            {
+                for (int i = 0; i < 20; i++)
+                {
+                    action();
+                }
+                const int Iterations = 200;
+                var watch = new Stopwatch();
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                watch.Start();
+                for (int i = 0; i < Iterations; i++)
+                {
+                    action();
+                }
+                double ms = watch.Elapsed.TotalMilliseconds / Iterations;
+                long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                Console.WriteLine($"{name,-10} batch {batch,3}: {ms,8:F4} ms, {allocated / Iterations} bytes allocated per call");
+                if (allocated != 0)
+                {
+                    failures++;
+                }
+            }
+            bench.Cleanup();
+        }
+        Console.WriteLine(failures == 0 ? "quick benchmark: no steady-state allocation" : $"quick benchmark: {failures} cases allocate");
+        return failures == 0 ? 0 : 1;
+    }
+}
