@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole benchmark suite in one command, as ../shared/PERF.md's protocol says: everything pinned to core 0,
+# PyTorch run twice (OpenBLAS as this machine configures it, then with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset;
+# the faster counts), ONNX Runtime on the same architecture exported by PyTorch, then one table.
+#
+#   Benchmarks/run.sh            full BenchmarkDotNet runs (about 10 minutes)
+#   Benchmarks/run.sh --short    BenchmarkDotNet's short job (about 3 minutes; less precise)
+#
+# Needs /usr/bin/python3 with python3-torch, and libopenblas0-pthread: without it Debian's torch runs on the
+# reference BLAS and the PyTorch figures are 10x too slow to be an honest peer.
+set -euo pipefail
+cd "$(dirname "$0")"
+job=()
+[ "${1:-}" = "--short" ] && job=(--job short)
+out=$(mktemp -d /tmp/backprop-bench.XXXXXX)
+echo "results in $out" >&2
+
+/usr/bin/python3 pytorch/bench_mlp.py --export-onnx "$out/mlp.onnx"
+taskset -c 0 /usr/bin/python3 pytorch/bench_mlp.py > "$out/pytorch-configured.jsonl"
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 0 /usr/bin/python3 pytorch/bench_mlp.py > "$out/pytorch-unset.jsonl"
+
+dotnet build -c Release >/dev/null
+BACKPROP_ONNX_MODEL="$out/mlp.onnx" taskset -c 0 dotnet run -c Release --no-build -- \
+    --filter '*MlpBenchmarks*' --exporters json --artifacts "$out/bdn" "${job[@]}" >&2
+
+/usr/bin/python3 report.py "$out"
