@@ -100,7 +100,7 @@ public class GeneratorTests
         Assert.NotNull(result.Plan);
         var warning = Assert.Single(result.Errors);
         Assert.True(warning.IsWarning);
-        Assert.Equal(DiagnosticIds.LossMismatch, warning.Id);
+        Assert.Equal(DiagnosticIds.MeanSquaredErrorOnSoftmax, warning.Id);
     }
 
     [Fact]

@@ -17,6 +17,9 @@ internal static class DiagnosticIds
     public const string UnsupportedClass = "BPG0009";
     public const string DuplicateName = "BPG0010";
     public const string InvalidArgument = "BPG0011";
+    public const string MeanSquaredErrorOnSoftmax = "BPG0012";
+    public const string CallSiteLength = "BPG0013";
+    public const string NetworkSummary = "BPG0100";
 }
 
 /// <summary>A rule a declaration breaks, and where: an attribute (by ordinal) and optionally one of its arguments.</summary>
@@ -25,4 +28,6 @@ internal static class DiagnosticIds
 /// <param name="AttributeOrdinal">The attribute responsible, or -1 for the class declaration.</param>
 /// <param name="ArgumentName">The argument responsible, or null for the whole attribute.</param>
 /// <param name="IsWarning">A likely mistake that still gives a working network (it does not stop generation).</param>
-internal sealed record ShapeError(string Id, string Message, int AttributeOrdinal, string? ArgumentName, bool IsWarning = false);
+/// <param name="Fix">For a mismatch with one obvious correction, the argument value that corrects it
+/// (e.g. <c>Loss.BinaryCrossEntropy</c> for <paramref name="ArgumentName"/> <c>Loss</c>); the code fix applies it.</param>
+internal sealed record ShapeError(string Id, string Message, int AttributeOrdinal, string? ArgumentName, bool IsWarning = false, string? Fix = null);

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using System.Globalization;
 using Backprop.Generator.Layers;
 using Backprop.Generator.Model;
@@ -20,9 +21,16 @@ internal static class ShapeInference
         var errors = new List<ShapeError>();
         string network = declaration.DisplayName;
 
+        bool bothNotPartial = declaration.Problems.Contains(DeclarationProblem.NotPartial) && declaration.Problems.Contains(DeclarationProblem.ContainingTypeNotPartial);
         foreach (var problem in declaration.Problems)
         {
-            errors.Add(Describe(problem, network));
+            if (bothNotPartial && problem == DeclarationProblem.ContainingTypeNotPartial)
+            {
+                continue;
+            }
+            errors.Add(bothNotPartial && problem == DeclarationProblem.NotPartial
+                ? new ShapeError(DiagnosticIds.NotPartial, $"'{network}' and the types enclosing it must be declared partial so the generator can add the network's members.", -1, null)
+                : Describe(problem, network));
         }
         if (declaration.LayersElsewhere > 0)
         {
@@ -148,19 +156,19 @@ internal static class ShapeInference
         {
             errors.Add(new ShapeError(DiagnosticIds.LossMismatch,
                 $"'{network}' uses SoftmaxCrossEntropy, but its last layer '{last.Name}' gives 1 output: a softmax over one class is always 1. Use BinaryCrossEntropy for one output, or give '{last.Name}' one unit per class.",
-                declaration.NetworkOrdinal, "Loss"));
+                declaration.NetworkOrdinal, "Loss", Fix: "Loss.BinaryCrossEntropy"));
         }
         if (loss == Names.BinaryCrossEntropy && last.Activation == Names.Softmax)
         {
             errors.Add(new ShapeError(DiagnosticIds.LossMismatch,
                 $"'{network}' uses BinaryCrossEntropy, but its last layer '{last.Name}' ends in Softmax; use Sigmoid (independent probabilities) or SoftmaxCrossEntropy (one class per sample).",
-                lastOrdinal, "Activation"));
+                lastOrdinal, "Activation", Fix: "Activation.Sigmoid"));
         }
         if (loss == Names.MeanSquaredError && last.Activation == Names.Softmax)
         {
-            errors.Add(new ShapeError(DiagnosticIds.LossMismatch,
+            errors.Add(new ShapeError(DiagnosticIds.MeanSquaredErrorOnSoftmax,
                 $"'{network}' uses MeanSquaredError on the Softmax output of '{last.Name}'; for classification SoftmaxCrossEntropy trains far better.",
-                declaration.NetworkOrdinal, "Loss", IsWarning: true));
+                declaration.NetworkOrdinal, "Loss", IsWarning: true, Fix: "Loss.SoftmaxCrossEntropy"));
         }
     }
 

@@ -1,0 +1,213 @@
+using System.Linq;
+using System.Threading.Tasks;
+using Backprop.Generator.Analyzers;
+using Backprop.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace Backprop.Tests;
+
+/// <summary>Every diagnostic fires on the right span (markup <c>{|ID:span|}</c>) and not on valid code.</summary>
+public class AnalyzerTests
+{
+    private static Task Verify(string source) => new AnalyzerTest<NetworkAnalyzer>("using Backprop;\n" + source).RunAsync();
+
+    private static Task VerifyCalls(string source) => new AnalyzerTest<CallSiteAnalyzer>("using Backprop;\n" + source).RunAsync();
+
+    [Fact]
+    public Task Valid_networks_have_no_diagnostics() => Verify("""
+        [Network(Loss = Loss.SoftmaxCrossEntropy)]
+        [Input(784)]
+        [Dense(256, Activation = Activation.Relu)]
+        [Dense(10)]
+        public partial class Mlp;
+
+        [Network(Loss = Loss.BinaryCrossEntropy)]
+        [Input(3)]
+        [Dense(1, Activation = Activation.Sigmoid, Name = "head")]
+        public partial class Binary;
+
+        public partial class Outer { [Network(Loss = Loss.MeanSquaredError)] [Input(2)] [Dense(2)] private partial class Inner; }
+        """);
+
+    [Fact]
+    public Task BPG0001_class_not_partial() => Verify("""
+        [Network] [Input(4)] [Dense(2)]
+        public class {|BPG0001:N|} { }
+        """);
+
+    [Fact]
+    public Task BPG0001_containing_type_not_partial() => Verify("""
+        public class Outer
+        {
+            [Network] [Input(4)] [Dense(2)]
+            public partial class {|BPG0001:N|} { }
+        }
+        """);
+
+    [Fact]
+    public Task BPG0002_no_input() => Verify("""
+        [{|BPG0002:Network|}] [Dense(2)]
+        public partial class N;
+        """);
+
+    [Fact]
+    public Task BPG0003_no_layers() => Verify("""
+        [{|BPG0003:Network|}] [Input(4)]
+        public partial class N;
+        """);
+
+    [Fact]
+    public Task BPG0004_layers_without_network() => Verify("""
+        [{|BPG0004:Input(4)|}]
+        [{|BPG0004:Dense(2)|}]
+        public partial class N;
+        """);
+
+    [Fact]
+    public Task BPG0005_layers_split_over_partial_declarations() => Verify("""
+        [Network] [Input(4)] [Dense(8)]
+        public partial class N;
+
+        [{|BPG0005:Dense(2)|}]
+        public partial class N;
+        """);
+
+    [Fact]
+    public Task BPG0006_non_positive_sizes() => Verify("""
+        [Network] [Input({|BPG0006:0|})] [Dense(2)]
+        public partial class A;
+
+        [Network] [Input(4)] [Dense({|BPG0006:-3|})]
+        public partial class B;
+
+        [Network] [Input(4)] [Dense({|BPG0006:units: 0|})]
+        public partial class C;
+        """);
+
+    [Fact]
+    public Task BPG0007_softmax_not_last() => Verify("""
+        [Network] [Input(4)] [Dense(5, {|BPG0007:Activation = Activation.Softmax|})] [Dense(2)]
+        public partial class N;
+        """);
+
+    [Fact]
+    public Task BPG0008_loss_does_not_fit() => Verify("""
+        [Network({|BPG0008:Loss = Loss.SoftmaxCrossEntropy|})] [Input(4)] [Dense(1)]
+        public partial class OneOutput;
+
+        [Network(Loss = Loss.BinaryCrossEntropy)] [Input(4)] [Dense(3, {|BPG0008:Activation = Activation.Softmax|})]
+        public partial class SoftmaxBce;
+        """);
+
+    [Fact]
+    public Task BPG0009_unsupported_classes() => Verify("""
+        [Network] [Input(4)] [Dense(2)]
+        public static partial class {|BPG0009:S|} { }
+
+        [Network] [Input(4)] [Dense(2)]
+        public partial class {|BPG0009:G|}<T> { }
+
+        [Network] [Input(4)] [Dense(2)]
+        public abstract partial class {|BPG0009:A|} { }
+
+        [Network] [Input(4)] [Dense(2)]
+        public partial record {|BPG0009:R|};
+        """);
+
+    [Fact]
+    public Task BPG0010_duplicate_names() => Verify("""
+        [Network] [Input(4)] [Dense(3, Name = "a")] [Dense(2, {|BPG0010:Name = "a"|})]
+        public partial class N;
+
+        [Network] [Input(4)] [Dense(3)] [Dense(2, {|BPG0010:Name = "dense1"|})]
+        public partial class M;
+        """);
+
+    [Fact]
+    public Task BPG0011_invalid_arguments() => Verify("""
+        [Network] [Input(4)] [Dense(3, {|BPG0011:Name = "a.b"|})]
+        public partial class BadName;
+
+        [Network] [Input(4)] [Dense(3, {|BPG0011:Activation = (Activation)42|})]
+        public partial class BadActivation;
+
+        [Network({|BPG0011:Loss = (Loss)9|})] [Input(4)] [Dense(3)]
+        public partial class BadLoss;
+        """);
+
+    [Fact]
+    public Task BPG0012_mean_squared_error_on_softmax() => Verify("""
+        [Network({|BPG0012:Loss = Loss.MeanSquaredError|})] [Input(4)] [Dense(3, Activation = Activation.Softmax)]
+        public partial class N;
+        """);
+
+    [Fact]
+    public Task BPG0013_constant_length_buffers_that_do_not_fit() => VerifyCalls("""
+        using System;
+
+        [Network] [Input(4)] [Dense(3)]
+        public partial class N;
+
+        public static class Use
+        {
+            public static void Run(N net, float[] any)
+            {
+                net.Predict({|BPG0013:new float[6]|}, new float[3]);
+                net.Predict(new float[8], {|BPG0013:new float[3]|});
+                net.Predict([1f, 2f, 3f, 4f], {|BPG0013:stackalloc float[4]|});
+                net.ComputeGradients(new float[8], {|BPG0013:new[] { 0, 1, 2 }|});
+                net.TrainStep({|BPG0013:[1f, 2f]|}, new[] { 0 }, new Sgd(0.1f));
+
+                // Fine: whole samples, or lengths not known at compile time.
+                net.Predict(new float[8], new float[6]);
+                net.Predict(any, new float[3]);
+                net.Predict(stackalloc float[] { 1, 2, 3, 4 }, stackalloc float[3]);
+                net.ComputeGradients(new float[4], new[] { 2 });
+            }
+        }
+        """);
+
+    [Fact]
+    public void BPG0100_summary_is_off_by_default_and_shows_the_shapes_when_enabled()
+    {
+        const string Source = """
+            using Backprop;
+            [Network] [Input(784)] [Dense(256, Activation = Activation.Relu)] [Dense(10)]
+            public partial class Mlp;
+            """;
+        Assert.DoesNotContain(Analysis.Run(Source).Diagnostics, d => d.Id == "BPG0100");
+        var summary = Assert.Single(Analysis.Run(Source, summary: true).Diagnostics, d => d.Id == "BPG0100");
+        Assert.Equal("Mlp: input [784] → dense1 [256] → dense2 [10]; 203,530 parameters, loss SoftmaxCrossEntropy", summary.GetMessage());
+        Assert.Equal("Mlp", summary.Location.SourceTree!.GetText().ToString(summary.Location.SourceSpan));
+    }
+
+    [Fact]
+    public void Messages_name_the_layers_and_shapes()
+    {
+        var result = Analysis.Run("""
+            using Backprop;
+            [Network] [Input(4)] [Dense(5, Activation = Activation.Softmax)] [Dense(1)]
+            public partial class N;
+            """);
+        var messages = result.Diagnostics.Where(d => d.Id.StartsWith("BPG", System.StringComparison.Ordinal)).Select(d => d.GetMessage()).ToList();
+        Assert.Contains(messages, m => m.Contains("Dense 'dense1' uses Softmax", System.StringComparison.Ordinal));
+        Assert.All(result.Diagnostics, d => Assert.NotEqual(DiagnosticSeverity.Hidden, d.Severity));
+    }
+
+    [Fact]
+    public void Every_descriptor_has_a_help_link_to_its_docs_section_and_a_release_entry()
+    {
+        string root = System.IO.Path.GetFullPath(System.IO.Path.Combine(System.AppContext.BaseDirectory, "../../../.."));
+        string docs = System.IO.File.ReadAllText(System.IO.Path.Combine(root, "docs", "diagnostics.md"));
+        string releases = System.IO.File.ReadAllText(System.IO.Path.Combine(root, "Generator", "AnalyzerReleases.Unshipped.md"));
+        var descriptors = new NetworkAnalyzer().SupportedDiagnostics.Concat(new CallSiteAnalyzer().SupportedDiagnostics).ToList();
+        Assert.Equal(14, descriptors.Count);
+        foreach (var descriptor in descriptors)
+        {
+            Assert.EndsWith("docs/diagnostics.md#" + descriptor.Id.ToLowerInvariant(), descriptor.HelpLinkUri);
+            Assert.Contains("## " + descriptor.Id, docs);
+            Assert.Contains(descriptor.Id + " |", releases);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using System.Threading.Tasks;
+using Backprop.CodeFixes;
+using Backprop.Generator.Analyzers;
+using Backprop.Tests.Infrastructure;
+using Xunit;
+
+namespace Backprop.Tests;
+
+/// <summary>Each code fix, on one diagnostic and (the harness runs it too) through fix-all.</summary>
+public class CodeFixTests
+{
+    [Fact]
+    public Task Make_partial_adds_the_modifier_to_the_class_and_its_containers() =>
+        new CodeFixTest<NetworkAnalyzer, MakePartialCodeFix>("""
+            using Backprop;
+
+            [Network]
+            [Input(4)]
+            [Dense(2)]
+            public class {|BPG0001:First|} { }
+
+            public class Outer
+            {
+                [Network] [Input(4)] [Dense(2)]
+                class {|BPG0001:Second|} { }
+            }
+            """, """
+            using Backprop;
+
+            [Network]
+            [Input(4)]
+            [Dense(2)]
+            public partial class First { }
+
+            public partial class Outer
+            {
+                [Network] [Input(4)] [Dense(2)]
+                partial class Second { }
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Add_Network_to_a_class_with_layer_attributes() =>
+        new CodeFixTest<NetworkAnalyzer, AddNetworkAttributeCodeFix>("""
+            using Backprop;
+
+            [{|BPG0004:Input(4)|}]
+            [{|BPG0004:Dense(2)|}]
+            public partial class A;
+
+            namespace Inner
+            {
+                /// <summary>Documented.</summary>
+                [{|BPG0004:Input(3)|}]
+                [{|BPG0004:Dense(3)|}]
+                public partial class B;
+            }
+            """, """
+            using Backprop;
+
+            [Network]
+            [Input(4)]
+            [Dense(2)]
+            public partial class A;
+
+            namespace Inner
+            {
+                /// <summary>Documented.</summary>
+                [Network]
+                [Input(3)]
+                [Dense(3)]
+                public partial class B;
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Move_layer_attributes_onto_the_Network_declaration() =>
+        new CodeFixTest<NetworkAnalyzer, MoveLayerAttributesCodeFix>("""
+            using Backprop;
+
+            [Network]
+            [Input(4)]
+            [Dense(8)]
+            public partial class N;
+
+            [{|BPG0005:Dense(4)|}]
+            [{|BPG0005:Dense(2)|}]
+            public partial class N
+            {
+            }
+            """, """
+            using Backprop;
+
+            [Network]
+            [Input(4)]
+            [Dense(8)]
+            [Dense(4)]
+            [Dense(2)]
+            public partial class N;
+
+            public partial class N
+            {
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Loss_mismatches_are_corrected_in_the_obvious_direction() =>
+        new CodeFixTest<NetworkAnalyzer, LossMismatchCodeFix>("""
+            using Backprop;
+
+            [Network({|BPG0008:Loss = Loss.SoftmaxCrossEntropy|})] [Input(4)] [Dense(1)]
+            public partial class OneOutput;
+
+            [Network(Loss = Loss.BinaryCrossEntropy)] [Input(4)] [Dense(3, {|BPG0008:Activation = Activation.Softmax|})]
+            public partial class SoftmaxBce;
+
+            [Network({|BPG0012:Loss = Loss.MeanSquaredError|})] [Input(4)] [Dense(3, Activation = Activation.Softmax)]
+            public partial class SoftmaxMse;
+            """, """
+            using Backprop;
+
+            [Network(Loss = Loss.BinaryCrossEntropy)] [Input(4)] [Dense(1)]
+            public partial class OneOutput;
+
+            [Network(Loss = Loss.BinaryCrossEntropy)] [Input(4)] [Dense(3, Activation = Activation.Sigmoid)]
+            public partial class SoftmaxBce;
+
+            [Network(Loss = Loss.SoftmaxCrossEntropy)] [Input(4)] [Dense(3, Activation = Activation.Softmax)]
+            public partial class SoftmaxMse;
+            """).RunAsync();
+
+    [Fact]
+    public Task Loss_fix_adds_the_argument_when_the_default_loss_is_implied() =>
+        new CodeFixTest<NetworkAnalyzer, LossMismatchCodeFix>("""
+            using Backprop;
+
+            [{|BPG0008:Network|}] [Input(4)] [Dense(1)]
+            public partial class OneOutput;
+            """, """
+            using Backprop;
+
+            [Network(Loss = Loss.BinaryCrossEntropy)] [Input(4)] [Dense(1)]
+            public partial class OneOutput;
+            """).RunAsync();
+}

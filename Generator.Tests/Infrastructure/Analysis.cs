@@ -1,0 +1,88 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Backprop.Generator.Analyzers;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.CSharp.Testing;
+using Microsoft.CodeAnalysis.Testing;
+
+namespace Backprop.Tests.Infrastructure;
+
+/// <summary>Runs the generator, then the analyzers, on an in-memory compilation; collects analyzer exceptions.</summary>
+internal static class Analysis
+{
+    public sealed record Result(ImmutableArray<Diagnostic> Diagnostics, ImmutableArray<SyntaxTree> Generated, Compilation Output, IReadOnlyList<Exception> Exceptions);
+
+    public static Result Run(string source, bool summary = false)
+    {
+        var compilation = Compiler.Compilation(source);
+        if (summary)
+        {
+            compilation = compilation.WithOptions(compilation.Options.WithSpecificDiagnosticOptions(
+                compilation.Options.SpecificDiagnosticOptions.SetItem("BPG0100", ReportDiagnostic.Info)));
+        }
+        var driver = Compiler.Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
+        var exceptions = new List<Exception>();
+        if (driver.GetRunResult().Results.Single().Exception is { } generatorException)
+        {
+            exceptions.Add(generatorException);
+        }
+        var options = new CompilationWithAnalyzersOptions(
+            new AnalyzerOptions([]),
+            (exception, _, _) => { lock (exceptions) { exceptions.Add(exception); } },
+            concurrentAnalysis: false, logAnalyzerExecutionTime: false);
+        var analyzers = ImmutableArray.Create<DiagnosticAnalyzer>(new NetworkAnalyzer(), new CallSiteAnalyzer());
+        var diagnostics = output.WithAnalyzers(analyzers, options).GetAllDiagnosticsAsync(CancellationToken.None).GetAwaiter().GetResult();
+        return new Result(diagnostics, driver.GetRunResult().GeneratedTrees, output, exceptions);
+    }
+}
+
+/// <summary>
+/// The Roslyn analyzer/code-fix test harness, offline: .NET 10 reference assemblies from
+/// Basic.Reference.Assemblies (the mirror lacks the package the Net100 preset downloads) plus the runtime, and the
+/// generator running inside, as in a real build.
+/// </summary>
+internal static class Harness
+{
+    public static void Configure(SolutionState state)
+    {
+        state.AdditionalReferences.AddRange(Basic.Reference.Assemblies.Net100.References.All);
+        state.AdditionalReferences.Add(MetadataReference.CreateFromFile(typeof(INetwork).Assembly.Location));
+    }
+
+    public static readonly ReferenceAssemblies None = new("net10.0");
+}
+
+internal sealed class AnalyzerTest<TAnalyzer> : CSharpAnalyzerTest<TAnalyzer, DefaultVerifier> where TAnalyzer : DiagnosticAnalyzer, new()
+{
+    public AnalyzerTest(string source)
+    {
+        TestCode = source;
+        ReferenceAssemblies = Harness.None;
+        Harness.Configure(TestState);
+        TestBehaviors |= TestBehaviors.SkipGeneratedSourcesCheck;
+        DisabledDiagnostics.Add("BPG0100"); // off by default in real builds; the harness would turn it on
+    }
+
+    protected override IEnumerable<Type> GetSourceGenerators() => [typeof(Backprop.Generator.NetworkGenerator)];
+}
+
+internal sealed class CodeFixTest<TAnalyzer, TFix> : CSharpCodeFixTest<TAnalyzer, TFix, DefaultVerifier>
+    where TAnalyzer : DiagnosticAnalyzer, new() where TFix : Microsoft.CodeAnalysis.CodeFixes.CodeFixProvider, new()
+{
+    public CodeFixTest(string source, string fixedSource)
+    {
+        TestCode = source;
+        FixedCode = fixedSource;
+        ReferenceAssemblies = Harness.None;
+        Harness.Configure(TestState);
+        Harness.Configure(FixedState);
+        TestBehaviors |= TestBehaviors.SkipGeneratedSourcesCheck;
+        DisabledDiagnostics.Add("BPG0100");
+    }
+
+    protected override IEnumerable<Type> GetSourceGenerators() => [typeof(Backprop.Generator.NetworkGenerator)];
+}

@@ -1,0 +1,186 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using Backprop.Generator.Diagnostics;
+using Backprop.Generator.Layers;
+using Backprop.Generator.Model;
+using Backprop.Generator.Shapes;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace Backprop.Generator.Analyzers;
+
+/// <summary>
+/// Reports what is wrong with a network declaration, at the attribute or argument responsible. It runs the
+/// generator's own parser and shape inference, so every rule is written once; it only maps each
+/// <see cref="ShapeError"/> back to syntax.
+/// </summary>
+[DiagnosticAnalyzer(Microsoft.CodeAnalysis.LanguageNames.CSharp)]
+public sealed class NetworkAnalyzer : DiagnosticAnalyzer
+{
+    /// <summary>Diagnostic property: the argument value that corrects the mismatch (read by the code fix).</summary>
+    public const string FixProperty = "Fix";
+
+    /// <summary>Diagnostic property: the argument the fix applies to.</summary>
+    public const string ArgumentProperty = "Argument";
+
+    /// <inheritdoc/>
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => Descriptors.DeclarationRules;
+
+    /// <inheritdoc/>
+    public override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.EnableConcurrentExecution();
+        context.RegisterCompilationStartAction(start =>
+        {
+            // Nothing to do in compilations that do not reference the runtime.
+            var network = start.Compilation.GetTypeByMetadataName(Names.NetworkAttribute);
+            var layer = start.Compilation.GetTypeByMetadataName(Names.LayerAttribute);
+            var input = start.Compilation.GetTypeByMetadataName(Names.InputAttribute);
+            if (network is null || layer is null || input is null)
+            {
+                return;
+            }
+            start.RegisterSymbolAction(symbol => Analyze(symbol, network, layer, input), SymbolKind.NamedType);
+        });
+    }
+
+    private static void Analyze(SymbolAnalysisContext context, INamedTypeSymbol network, INamedTypeSymbol layer, INamedTypeSymbol input)
+    {
+        var type = (INamedTypeSymbol)context.Symbol;
+        var attributes = type.GetAttributes();
+        var networkAttribute = attributes.FirstOrDefault(a => SymbolEqualityComparer.Default.Equals(a.AttributeClass, network));
+        if (networkAttribute is null)
+        {
+            // Layer attributes without [Network] do nothing: say so on each.
+            foreach (var attribute in attributes)
+            {
+                if (IsLayerOrInput(attribute, layer, input) && attribute.ApplicationSyntaxReference is { } reference)
+                {
+                    Report(context, Descriptors.LayerWithoutNetwork, reference.GetSyntax(context.CancellationToken).GetLocation(),
+                        $"[{Display(attribute)}] has no effect: '{type.Name}' has no [Network] attribute; add [Network] to compile it into a network.");
+                }
+            }
+            return;
+        }
+        if (networkAttribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken) is not AttributeSyntax networkSyntax
+            || networkSyntax.FirstAncestorOrSelf<TypeDeclarationSyntax>() is not { } declaration)
+        {
+            return;
+        }
+
+        var parsed = NetworkGenerator.Parse(type, declaration, context.CancellationToken);
+        var result = ShapeInference.Infer(parsed);
+        var ordered = NetworkGenerator.AttributesOf(type, declaration);
+        foreach (var error in result.Errors)
+        {
+            if (error.Id == DiagnosticIds.SplitDeclaration)
+            {
+                ReportStrayAttributes(context, type, declaration, layer, input, error.Message);
+                continue;
+            }
+            var properties = ImmutableDictionary<string, string?>.Empty;
+            if (error.Fix is not null && error.ArgumentName is not null)
+            {
+                properties = properties.Add(FixProperty, error.Fix).Add(ArgumentProperty, error.ArgumentName);
+            }
+            Report(context, Descriptors.ById(error.Id), Locate(error, ordered, declaration, context), error.Message, properties);
+        }
+
+        if (result.Plan is { } plan)
+        {
+            Report(context, Descriptors.NetworkSummary, declaration.Identifier.GetLocation(), Summary(plan));
+        }
+    }
+
+    /// <summary>The location of a rule: the argument, else the attribute, else the class name.</summary>
+    private static Location Locate(ShapeError error, List<AttributeData> ordered, TypeDeclarationSyntax declaration, SymbolAnalysisContext context)
+    {
+        if (error.AttributeOrdinal < 0 || error.AttributeOrdinal >= ordered.Count
+            || ordered[error.AttributeOrdinal].ApplicationSyntaxReference?.GetSyntax(context.CancellationToken) is not AttributeSyntax syntax)
+        {
+            return declaration.Identifier.GetLocation();
+        }
+        if (error.ArgumentName is { } name && syntax.ArgumentList is { } list)
+        {
+            var constructor = ordered[error.AttributeOrdinal].AttributeConstructor;
+            int position = 0;
+            foreach (var argument in list.Arguments)
+            {
+                if (argument.NameEquals is { } equals)
+                {
+                    if (equals.Name.Identifier.ValueText == name)
+                    {
+                        return argument.GetLocation();
+                    }
+                    continue;
+                }
+                string? parameter = argument.NameColon?.Name.Identifier.ValueText
+                    ?? (constructor is not null && position < constructor.Parameters.Length ? constructor.Parameters[position].Name : null);
+                if (parameter == name)
+                {
+                    return argument.GetLocation();
+                }
+                position++;
+            }
+        }
+        return syntax.GetLocation();
+    }
+
+    private static void ReportStrayAttributes(SymbolAnalysisContext context, INamedTypeSymbol type, TypeDeclarationSyntax declaration, INamedTypeSymbol layer, INamedTypeSymbol input, string message)
+    {
+        foreach (var attribute in type.GetAttributes())
+        {
+            if (IsLayerOrInput(attribute, layer, input)
+                && attribute.ApplicationSyntaxReference is { } reference
+                && !(reference.SyntaxTree == declaration.SyntaxTree && declaration.Span.Contains(reference.Span)))
+            {
+                Report(context, Descriptors.SplitDeclaration, reference.GetSyntax(context.CancellationToken).GetLocation(),
+                    $"[{Display(attribute)}] is on another partial declaration of '{type.Name}' than [Network]; " + message);
+            }
+        }
+    }
+
+    private static bool IsLayerOrInput(AttributeData attribute, INamedTypeSymbol layer, INamedTypeSymbol input)
+    {
+        if (SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, input))
+        {
+            return true;
+        }
+        for (var current = attribute.AttributeClass?.BaseType; current is not null; current = current.BaseType)
+        {
+            if (SymbolEqualityComparer.Default.Equals(current, layer))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static string Display(AttributeData attribute)
+    {
+        string name = attribute.AttributeClass?.Name ?? "?";
+        return name.EndsWith("Attribute", StringComparison.Ordinal) ? name.Substring(0, name.Length - "Attribute".Length) : name;
+    }
+
+    /// <summary>The shapes after each layer and the parameter count, e.g. <c>input [784] → dense1 [256] → …</c>.</summary>
+    internal static string Summary(NetworkPlan plan)
+    {
+        var text = new StringBuilder();
+        text.Append(plan.ClassName).Append(": input [").Append(plan.InputSize.ToString(CultureInfo.InvariantCulture)).Append(']');
+        foreach (var layer in plan.Layers)
+        {
+            text.Append(" → ").Append(layer.Name).Append(" [").Append(layer.OutputSize.ToString(CultureInfo.InvariantCulture)).Append(']');
+        }
+        text.Append("; ").Append(plan.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)).Append(" parameters, loss ").Append(Names.Loss(plan.Loss));
+        return text.ToString();
+    }
+
+    private static void Report(SymbolAnalysisContext context, DiagnosticDescriptor descriptor, Location location, string message, ImmutableDictionary<string, string?>? properties = null)
+        => context.ReportDiagnostic(Diagnostic.Create(descriptor, location, properties, message));
+}

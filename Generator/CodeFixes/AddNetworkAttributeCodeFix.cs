@@ -1,0 +1,63 @@
+using System.Collections.Immutable;
+using System.Composition;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Backprop.Generator.Shapes;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Simplification;
+
+namespace Backprop.CodeFixes;
+
+/// <summary>BPG0004: adds <c>[Network]</c> to a class that has layer attributes, before its first attribute list.</summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(AddNetworkAttributeCodeFix)), Shared]
+public sealed class AddNetworkAttributeCodeFix : CodeFixProvider
+{
+    public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create(DiagnosticIds.LayerWithoutNetwork);
+
+    // Every layer attribute of a class reports; fix-all adds [Network] once per declaration.
+    public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(async (context, document, diagnostics) =>
+    {
+        var root = (await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false))!;
+        var declarations = diagnostics
+            .Select(d => root.FindNode(d.Location.SourceSpan).FirstAncestorOrSelf<TypeDeclarationSyntax>())
+            .OfType<TypeDeclarationSyntax>()
+            .Distinct()
+            .ToList();
+        var endOfLine = NetworkDeclarations.EndOfLine(root);
+        return document.WithSyntaxRoot(root.ReplaceNodes(declarations, (_, current) => AddNetwork(current, endOfLine)));
+    });
+
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        if (root?.FindNode(context.Span).FirstAncestorOrSelf<TypeDeclarationSyntax>() is not { } declaration)
+        {
+            return;
+        }
+        context.RegisterCodeFix(
+            CodeAction.Create("Add [Network]", token => Fix(context.Document, declaration, token), nameof(AddNetworkAttributeCodeFix)),
+            context.Diagnostics);
+    }
+
+    private static async Task<Document> Fix(Document document, TypeDeclarationSyntax declaration, CancellationToken cancellationToken)
+    {
+        var root = (await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false))!;
+        return document.WithSyntaxRoot(root.ReplaceNode(declaration, AddNetwork(declaration, NetworkDeclarations.EndOfLine(root))));
+    }
+
+    private static TypeDeclarationSyntax AddNetwork(TypeDeclarationSyntax declaration, SyntaxTrivia endOfLine)
+    {
+        var attribute = SyntaxFactory.Attribute(SyntaxFactory.ParseName("global::Backprop.Network").WithAdditionalAnnotations(Simplifier.Annotation));
+        var first = declaration.AttributeLists.First();
+        var list = SyntaxFactory.AttributeList(SyntaxFactory.SingletonSeparatedList(attribute))
+            .WithLeadingTrivia(first.GetLeadingTrivia())
+            .WithTrailingTrivia(endOfLine);
+        var indentation = SyntaxFactory.TriviaList(first.GetLeadingTrivia().Where(t => t.IsKind(SyntaxKind.WhitespaceTrivia)));
+        return declaration.WithAttributeLists(declaration.AttributeLists.Replace(first, first.WithLeadingTrivia(indentation)).Insert(0, list));
+    }
+}
