@@ -57,6 +57,32 @@ public class IncrementalityTests
     }
 
     [Fact]
+    public void Typing_in_a_method_body_of_a_file_with_ten_networks_re_runs_nothing()
+    {
+        var source = new System.Text.StringBuilder("using Backprop;\nnamespace Ten;\n");
+        for (int i = 0; i < 10; i++)
+        {
+            source.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $"[Network] [Input({10 + i})] [Dense({20 + i}, Activation = Activation.Relu)] [Dense({2 + i})] public partial class Net{i};\n");
+        }
+        source.Append("public static class Code { public static int F() { return 1; } }\n");
+        string text = source.ToString();
+        var compilation = Compiler.Compilation(text);
+        var driver = Compiler.Driver(trackSteps: true).RunGenerators(compilation);
+        Assert.Equal(10, driver.GetRunResult().GeneratedTrees.Length);
+
+        var tree = compilation.SyntaxTrees.Single();
+        int at = text.IndexOf("return 1;", StringComparison.Ordinal);
+        foreach (string typed in new[] { "return 12;", "return 123;", "return F() + 1;" })
+        {
+            var edited = compilation.ReplaceSyntaxTree(tree, tree.WithChangedText(tree.GetText().Replace(at, "return 1;".Length, typed)));
+            driver = driver.RunGenerators(edited);
+            AssertCached(driver.GetRunResult());
+            Assert.Equal(10, driver.GetRunResult().Results.Single().TrackedSteps[TrackingNames.Plans].SelectMany(s => s.Outputs).Count());
+        }
+    }
+
+    [Fact]
     public void Changing_a_declaration_regenerates_that_network()
     {
         var compilation = Compiler.Compilation(Networks);
