@@ -8,9 +8,9 @@ namespace Demo
     /// A network compiled by Backprop.Gen: 235,146 parameters, loss SoftmaxCrossEntropy.
     /// <code>
     /// input      [784]
-    /// dense1     [256]  Dense 784 → 256, Relu, 200,960 parameters
-    /// dense2     [128]  Dense 256 → 128, Relu, 32,896 parameters
-    /// dense3     [10]  Dense 128 → 10, 1,290 parameters
+    /// dense1     [256]    Dense 784 → 256, Relu, 200,960 parameters
+    /// dense2     [128]    Dense 256 → 128, Relu, 32,896 parameters
+    /// dense3     [10]     Dense 128 → 10, 1,290 parameters
     /// </code>
     /// </summary>
     partial class FashionMlp : global::Backprop.INetwork
@@ -144,7 +144,6 @@ namespace Demo
         /// Runs the forward and backward passes on a batch with batch × 10 float targets, overwrites
         /// <see cref="Gradients"/>, and returns the loss averaged over all elements.
         /// </summary>
-        /// <exception cref="global::System.ArgumentException">A length does not fit, or the batch exceeds <see cref="MaxBatch"/>.</exception>
         /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with SoftmaxCrossEntropy, which takes class labels.</exception>
         public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
         {
@@ -155,6 +154,7 @@ namespace Demo
         /// One training step: <see cref="ComputeGradients(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int})"/>,
         /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
         /// </summary>
+        /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
         /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer optimizer)
         {
@@ -169,7 +169,9 @@ namespace Demo
         /// One training step: <see cref="ComputeGradients(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float})"/>,
         /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
         /// </summary>
+        /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
         /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
+        /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with SoftmaxCrossEntropy.</exception>
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer optimizer)
         {
             global::System.ArgumentNullException.ThrowIfNull(optimizer);

@@ -6,8 +6,8 @@
 /// A network compiled by Backprop.Gen: 323 parameters, loss BinaryCrossEntropy.
 /// <code>
 /// input      [12]
-/// encoder    [20]  Dense 12 → 20, Gelu, 260 parameters
-/// head       [3]  Dense 20 → 3, Sigmoid, 63 parameters
+/// encoder    [20]     Dense 12 → 20, Gelu, 260 parameters
+/// head       [3]      Dense 20 → 3, Sigmoid, 63 parameters
 /// </code>
 /// </summary>
 partial class MultiLabel : global::Backprop.INetwork
@@ -114,7 +114,6 @@ partial class MultiLabel : global::Backprop.INetwork
     /// Runs the forward and backward passes on a batch with one class label per sample, overwrites
     /// <see cref="Gradients"/>, and returns the softmax cross-entropy averaged over the batch.
     /// </summary>
-    /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, or a label is out of range.</exception>
     /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with BinaryCrossEntropy, which takes float targets.</exception>
     public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels)
     {
@@ -141,7 +140,9 @@ partial class MultiLabel : global::Backprop.INetwork
     /// One training step: <see cref="ComputeGradients(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int})"/>,
     /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
     /// </summary>
+    /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
     /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
+    /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with BinaryCrossEntropy.</exception>
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -155,6 +156,7 @@ partial class MultiLabel : global::Backprop.INetwork
     /// One training step: <see cref="ComputeGradients(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float})"/>,
     /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
     /// </summary>
+    /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
     /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer optimizer)
     {

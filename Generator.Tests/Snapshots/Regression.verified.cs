@@ -12,9 +12,9 @@ namespace Forecasts.Models
             /// A network compiled by Backprop.Gen: 241 parameters, loss MeanSquaredError.
             /// <code>
             /// input      [5]
-            /// dense1     [16]  Dense 5 → 16, Tanh, 96 parameters
-            /// dense2     [8]  Dense 16 → 8, LeakyRelu, 136 parameters
-            /// dense3     [1]  Dense 8 → 1, 9 parameters
+            /// dense1     [16]     Dense 5 → 16, Tanh, 96 parameters
+            /// dense2     [8]      Dense 16 → 8, LeakyRelu, 136 parameters
+            /// dense3     [1]      Dense 8 → 1, 9 parameters
             /// </code>
             /// </summary>
             partial class Forecaster : global::Backprop.INetwork
@@ -132,7 +132,6 @@ namespace Forecasts.Models
                 /// Runs the forward and backward passes on a batch with one class label per sample, overwrites
                 /// <see cref="Gradients"/>, and returns the softmax cross-entropy averaged over the batch.
                 /// </summary>
-                /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, or a label is out of range.</exception>
                 /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with MeanSquaredError, which takes float targets.</exception>
                 public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels)
                 {
@@ -159,7 +158,9 @@ namespace Forecasts.Models
                 /// One training step: <see cref="ComputeGradients(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int})"/>,
                 /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
                 /// </summary>
+                /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
                 /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
+                /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with MeanSquaredError.</exception>
                 public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer optimizer)
                 {
                     global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -173,6 +174,7 @@ namespace Forecasts.Models
                 /// One training step: <see cref="ComputeGradients(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float})"/>,
                 /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
                 /// </summary>
+                /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
                 /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
                 public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer optimizer)
                 {

@@ -98,11 +98,11 @@ internal static class NetworkEmitter
         {
             $"A network compiled by Backprop.Gen: {Grouped(plan.ParameterCount)} parameters, loss {Names.Loss(plan.Loss)}.",
             "<code>",
-            $"input      [{plan.InputSize}]",
+            $"{"input",-10} [{Number(plan.InputSize)}]",
         };
         foreach (var layer in plan.Layers)
         {
-            lines.Add($"{layer.Name,-10} [{layer.OutputSize}]  {Unit(layer).Describe(layer)}, {Grouped(layer.ParameterCount)} parameters");
+            lines.Add($"{layer.Name,-10} {"[" + Number(layer.OutputSize) + "]",-8} {Unit(layer).Describe(layer)}, {Grouped(layer.ParameterCount)} parameters");
         }
         lines.Add("</code>");
         writer.Summary(lines.ToArray());
@@ -259,11 +259,9 @@ internal static class NetworkEmitter
         writer.Summary(
             "Runs the forward and backward passes on a batch with one class label per sample, overwrites",
             "<see cref=\"Gradients\"/>, and returns the softmax cross-entropy averaged over the batch.");
-        writer.Line("/// <exception cref=\"global::System.ArgumentException\">A length does not fit, the batch exceeds <see cref=\"MaxBatch\"/>, or a label is out of range.</exception>");
-        if (!TakesLabels(plan))
-        {
-            writer.Line($"/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with {Names.Loss(plan.Loss)}, which takes float targets.</exception>");
-        }
+        writer.Line(TakesLabels(plan)
+            ? "/// <exception cref=\"global::System.ArgumentException\">A length does not fit, the batch exceeds <see cref=\"MaxBatch\"/>, or a label is out of range.</exception>"
+            : $"/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with {Names.Loss(plan.Loss)}, which takes float targets.</exception>");
         using (writer.Block($"public float ComputeGradients({ReadOnlySpan} inputs, global::System.ReadOnlySpan<int> labels)"))
         {
             if (!TakesLabels(plan))
@@ -289,11 +287,9 @@ internal static class NetworkEmitter
         writer.Summary(
             $"Runs the forward and backward passes on a batch with batch × {Number(plan.OutputSize)} float targets, overwrites",
             "<see cref=\"Gradients\"/>, and returns the loss averaged over all elements.");
-        writer.Line("/// <exception cref=\"global::System.ArgumentException\">A length does not fit, or the batch exceeds <see cref=\"MaxBatch\"/>.</exception>");
-        if (TakesLabels(plan))
-        {
-            writer.Line("/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with SoftmaxCrossEntropy, which takes class labels.</exception>");
-        }
+        writer.Line(TakesLabels(plan)
+            ? "/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with SoftmaxCrossEntropy, which takes class labels.</exception>"
+            : "/// <exception cref=\"global::System.ArgumentException\">A length does not fit, or the batch exceeds <see cref=\"MaxBatch\"/>.</exception>");
         using (writer.Block($"public float ComputeGradients({ReadOnlySpan} inputs, {ReadOnlySpan} targets)"))
         {
             if (TakesLabels(plan))
@@ -332,7 +328,12 @@ internal static class NetworkEmitter
             writer.Summary(
                 $"One training step: <see cref=\"ComputeGradients({(labels ? "global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int}" : "global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}")})\"/>,",
                 "then one update by <paramref name=\"optimizer\"/>. Returns the loss before the update.");
+            writer.Line("/// <exception cref=\"global::System.ArgumentException\">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>");
             writer.Line("/// <exception cref=\"global::System.ArithmeticException\">The loss is not finite; the parameters are left unchanged.</exception>");
+            if (TakesLabels(plan) != labels)
+            {
+                writer.Line($"/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with {Names.Loss(plan.Loss)}.</exception>");
+            }
             using (writer.Block($"public float TrainStep({ReadOnlySpan} inputs, {targets}, global::Backprop.Optimizer optimizer)"))
             {
                 writer.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");

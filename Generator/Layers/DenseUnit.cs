@@ -38,12 +38,12 @@ internal sealed class DenseUnit : LayerUnit
         else if (units.Number < 1)
         {
             errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
-                $"Dense '{name}' has {units.Number} units; a layer needs at least 1.", attribute.Ordinal, "units"));
+                $"Dense '{name}' has {units.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)} units; a layer needs at least 1.", attribute.Ordinal, "units"));
         }
         else if ((long)input.Size * (long)units.Number + (long)units.Number + input.ParameterOffset > int.MaxValue / 2)
         {
             errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
-                $"Dense '{name}' ({input.Size} inputs x {units.Number} units) makes the network too large for one parameter block.", attribute.Ordinal, "units"));
+                $"Dense '{name}' ({input.Size.ToString(System.Globalization.CultureInfo.InvariantCulture)} inputs x {units.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)} units) makes the network too large for one parameter block.", attribute.Ordinal, "units"));
         }
 
         int activation = Names.Linear;

@@ -281,7 +281,10 @@ internal interface IElementwise
     static abstract Vector256<float> Slope(Vector256<float> z, Vector256<float> delta);
 }
 
-/// <summary>The one loop driver for element-wise activations: widest vectors, then a scalar tail.</summary>
+/// <summary>
+/// The one loop driver for element-wise activations: the widest accelerated vectors (512 or 256 bits), then a
+/// scalar tail; without either, all scalar.
+/// </summary>
 internal static class Elementwise
 {
     public static void Forward<TOp>(ReadOnlySpan<float> z, Span<float> y, int length) where TOp : struct, IElementwise
@@ -300,7 +303,7 @@ internal static class Elementwise
                 TOp.Value(Vector512.LoadUnsafe(ref rz, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
             }
         }
-        else
+        else if (Vector256.IsHardwareAccelerated)
         {
             for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count)
             {
@@ -329,7 +332,7 @@ internal static class Elementwise
                 TOp.Slope(Vector512.LoadUnsafe(ref rz, (nuint)i), Vector512.LoadUnsafe(ref rd, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
             }
         }
-        else
+        else if (Vector256.IsHardwareAccelerated)
         {
             for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count)
             {

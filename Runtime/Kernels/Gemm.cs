@@ -6,8 +6,8 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels;
 
 /// <summary>
-/// Matrix products for dense layers, register-blocked on the widest accelerated vector width. The vector
-/// width is chosen by <see cref="Vector512.IsHardwareAccelerated"/>, which the JIT folds to a constant, so
+/// Matrix products for dense layers, register-blocked on the widest accelerated vector width (512, 256 or 128
+/// bits). The width is chosen by <c>VectorNNN.IsHardwareAccelerated</c>, which the JIT folds to a constant, so
 /// the choice costs nothing per call.
 /// </summary>
 /// <remarks>
@@ -57,9 +57,13 @@ public static class Gemm
         {
             Multiply<Simd512, Vector512<float>>(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
         }
-        else
+        else if (Vector256.IsHardwareAccelerated)
         {
             Multiply<Simd256, Vector256<float>>(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
+        }
+        else
+        {
+            Multiply<Simd128, Vector128<float>>(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
         }
     }
 
@@ -89,9 +93,13 @@ public static class Gemm
         {
             MultiplyTransposed<Simd512, Vector512<float>>(m, n, k, ref ra, lda, ref rb, ldb, ref rc, ldc);
         }
-        else
+        else if (Vector256.IsHardwareAccelerated)
         {
             MultiplyTransposed<Simd256, Vector256<float>>(m, n, k, ref ra, lda, ref rb, ldb, ref rc, ldc);
+        }
+        else
+        {
+            MultiplyTransposed<Simd128, Vector128<float>>(m, n, k, ref ra, lda, ref rb, ldb, ref rc, ldc);
         }
     }
 

@@ -19,9 +19,13 @@ public static class Vectors
         {
             Add<Simd512, Vector512<float>>(destination, source);
         }
-        else
+        else if (Vector256.IsHardwareAccelerated)
         {
             Add<Simd256, Vector256<float>>(destination, source);
+        }
+        else
+        {
+            Add<Simd128, Vector128<float>>(destination, source);
         }
     }
 

@@ -63,9 +63,13 @@ public class Adam : Optimizer
         {
             Update<Simd512, Vector512<float>>(parameters, gradients, step);
         }
-        else
+        else if (Vector256.IsHardwareAccelerated)
         {
             Update<Simd256, Vector256<float>>(parameters, gradients, step);
+        }
+        else
+        {
+            Update<Simd128, Vector128<float>>(parameters, gradients, step);
         }
     }
 

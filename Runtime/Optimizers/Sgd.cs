@@ -50,9 +50,13 @@ public sealed class Sgd : Optimizer
         {
             Update<Simd512, Vector512<float>>(parameters, gradients, step == 1);
         }
-        else
+        else if (Vector256.IsHardwareAccelerated)
         {
             Update<Simd256, Vector256<float>>(parameters, gradients, step == 1);
+        }
+        else
+        {
+            Update<Simd128, Vector128<float>>(parameters, gradients, step == 1);
         }
     }
 

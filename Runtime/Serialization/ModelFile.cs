@@ -91,8 +91,9 @@ public static class ModelFile
         }
         if (Meta("architecture") != architecture)
         {
+            string other = metadata.TryGetValue("network", out string? otherName) ? otherName : "unnamed";
             throw new InvalidDataException(
-                $"The file holds another network ('{Meta("network")}'): its architecture is {Meta("architecture")}, but {name} is {architecture}.");
+                $"The file holds another network ('{other}'): its architecture is {Meta("architecture")}, but {name} is {architecture}.");
         }
 
         // Names and shapes, in the network's order; the file's order (by offset) may differ.

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.ComponentModel;
+using System.Globalization;
 
 namespace Backprop;
 
@@ -55,7 +56,7 @@ public static class NetworkGuard
             if ((uint)labels[i] >= (uint)classes)
             {
                 throw new ArgumentException(
-                    $"{network}: label {labels[i]} at index {i} is out of range; OutputSize = {classes} allows 0 to {classes - 1}.",
+                    string.Create(CultureInfo.InvariantCulture, $"{network}: label {labels[i]} at index {i} is out of range; OutputSize = {classes} allows 0 to {classes - 1}."),
                     nameof(labels));
             }
         }
@@ -73,7 +74,7 @@ public static class NetworkGuard
         if (!float.IsFinite(loss))
         {
             throw new ArithmeticException(
-                $"{network}: the loss is {loss} at optimizer step {step + 1}; the parameters were not updated. " +
+                string.Create(CultureInfo.InvariantCulture, $"{network}: the loss is {loss} at optimizer step {step + 1}; the parameters were not updated. ") +
                 "Check the inputs for NaN or infinite values, or lower the learning rate.");
         }
     }
