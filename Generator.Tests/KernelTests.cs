@@ -69,6 +69,39 @@ public class KernelTests
         AssertClose(expected, c, k);
     }
 
+    [Theory]
+    [InlineData(1, 9, 5)]
+    [InlineData(3, 40, 20)]
+    [InlineData(70, 33, 17)]
+    [InlineData(64, 128, 10)]
+    public void Dense_input_gradient_is_the_same_through_the_transposed_weight_or_dot_products(int batch, int inputs, int units)
+    {
+        var random = new Random(batch + inputs + units);
+        float[] x = Random(random, batch * inputs), w = Random(random, inputs * units), z = Random(random, batch * units);
+        float[] withScratch = new float[batch * inputs], without = new float[batch * inputs];
+        foreach (var (dx, scratch) in new[] { (withScratch, new float[inputs * units]), (without, Array.Empty<float>()) })
+        {
+            float[] delta = Random(new Random(1), batch * units);
+            Dense.Backward<Identity>(x, w, z, z, delta, new float[inputs * units], new float[units], dx, scratch, batch, inputs, units);
+        }
+        var expected = new double[batch * inputs];
+        float[] d = Random(new Random(1), batch * units);
+        for (int b = 0; b < batch; b++)
+        {
+            for (int i = 0; i < inputs; i++)
+            {
+                double sum = 0;
+                for (int j = 0; j < units; j++)
+                {
+                    sum += (double)d[b * units + j] * w[i * units + j];
+                }
+                expected[b * inputs + i] = sum;
+            }
+        }
+        AssertClose(expected, withScratch, units);
+        AssertClose(expected, without, units);
+    }
+
     [Fact]
     public void Gemm_refuses_buffers_that_are_too_short()
     {

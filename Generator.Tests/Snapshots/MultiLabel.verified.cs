@@ -50,6 +50,9 @@ partial class MultiLabel : global::Backprop.INetwork
     private readonly float[] _gradients = new float[ParameterCount];
     private readonly int _maxBatch;
 
+    // Scratch for the backward pass (a transposed weight), shared by the layers: 60 floats.
+    private readonly float[] _scratch = new float[60];
+
     // Activations, allocated once for maxBatch samples; each is (batch, size) row-major.
     private readonly float[] _encoderPreActivation; // encoder pre-activation z = x Wᵀ + b
     private readonly float[] _encoderOutput; // encoder output y = Gelu(z)
@@ -192,12 +195,12 @@ partial class MultiLabel : global::Backprop.INetwork
         // head: Dense 20 → 3, Sigmoid (the loss gave ∂L/∂z)
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
             _encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), _headPreActivation, _headOutput, _headDelta,
-            gradients.Slice(HeadWeight, HeadInputs * HeadUnits), gradients.Slice(HeadBias, HeadUnits), _encoderDelta,
+            gradients.Slice(HeadWeight, HeadInputs * HeadUnits), gradients.Slice(HeadBias, HeadUnits), _encoderDelta, _scratch,
             batch, HeadInputs, HeadUnits);
         // encoder: Dense 12 → 20, Gelu
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Gelu>(
             inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), _encoderPreActivation, _encoderOutput, _encoderDelta,
-            gradients.Slice(EncoderWeight, EncoderInputs * EncoderUnits), gradients.Slice(EncoderBias, EncoderUnits), default,
+            gradients.Slice(EncoderWeight, EncoderInputs * EncoderUnits), gradients.Slice(EncoderBias, EncoderUnits), default, default,
             batch, EncoderInputs, EncoderUnits);
     }
 

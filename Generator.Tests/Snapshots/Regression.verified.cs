@@ -64,6 +64,9 @@ namespace Forecasts.Models
                 private readonly float[] _gradients = new float[ParameterCount];
                 private readonly int _maxBatch;
 
+                // Scratch for the backward pass (a transposed weight), shared by the layers: 128 floats.
+                private readonly float[] _scratch = new float[128];
+
                 // Activations, allocated once for maxBatch samples; each is (batch, size) row-major.
                 private readonly float[] _dense1PreActivation; // dense1 pre-activation z = x Wᵀ + b
                 private readonly float[] _dense1Output; // dense1 output y = Tanh(z)
@@ -214,17 +217,17 @@ namespace Forecasts.Models
                     // dense3: Dense 8 → 1
                     global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
                         _dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), _dense3Output, _dense3Output, _dense3Delta,
-                        gradients.Slice(Dense3Weight, Dense3Inputs * Dense3Units), gradients.Slice(Dense3Bias, Dense3Units), _dense2Delta,
+                        gradients.Slice(Dense3Weight, Dense3Inputs * Dense3Units), gradients.Slice(Dense3Bias, Dense3Units), _dense2Delta, _scratch,
                         batch, Dense3Inputs, Dense3Units);
                     // dense2: Dense 16 → 8, LeakyRelu
                     global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.LeakyRelu>(
                         _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), _dense2PreActivation, _dense2Output, _dense2Delta,
-                        gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), _dense1Delta,
+                        gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), _dense1Delta, _scratch,
                         batch, Dense2Inputs, Dense2Units);
                     // dense1: Dense 5 → 16, Tanh
                     global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Tanh>(
                         inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), _dense1PreActivation, _dense1Output, _dense1Delta,
-                        gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default,
+                        gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
                         batch, Dense1Inputs, Dense1Units);
                 }
 

@@ -169,6 +169,14 @@ internal static class NetworkEmitter
         writer.Line("private readonly float[] _gradients = new float[ParameterCount];");
         writer.Line("private readonly int _maxBatch;");
         writer.Line();
+        int scratch = 0;
+        for (int i = 1; i < plan.Layers.Count; i++)
+        {
+            scratch = System.Math.Max(scratch, Unit(plan.Layers[i]).ScratchLength(plan.Layers[i]));
+        }
+        writer.Line($"// Scratch for the backward pass (a transposed weight), shared by the layers: {Number(scratch)} floats.");
+        writer.Line($"private readonly float[] _scratch = new float[{Number(scratch)}];");
+        writer.Line();
         writer.Line("// Activations, allocated once for maxBatch samples; each is (batch, size) row-major.");
         foreach (var layer in plan.Layers)
         {

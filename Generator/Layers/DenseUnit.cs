@@ -88,6 +88,8 @@ internal sealed class DenseUnit : LayerUnit
         yield return new BufferPlan(DeltaBuffer(plan), plan.OutputSize, $"{plan.Name} delta: ∂L/∂y, then ∂L/∂z in the backward pass");
     }
 
+    public override int ScratchLength(LayerPlan plan) => plan.InputSize * plan.OutputSize;
+
     public override string OutputBuffer(LayerPlan plan) => "_" + plan.Camel + "Output";
 
     public override string PreActivationBuffer(LayerPlan plan)
@@ -142,7 +144,7 @@ internal sealed class DenseUnit : LayerUnit
         using (writer.Indent())
         {
             writer.Line($"{input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), {PreActivationBuffer(plan)}, {OutputBuffer(plan)}, {DeltaBuffer(plan)},");
-            writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), {inputDelta ?? "default"},");
+            writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), {inputDelta ?? "default"}, {(inputDelta is null ? "default" : "_scratch")},");
             writer.Line($"batch, {p}Inputs, {p}Units);");
         }
     }

@@ -33,6 +33,9 @@ internal abstract class LayerUnit
     /// <summary>Per-sample activation buffers the layer needs (allocated once for <c>maxBatch</c> samples).</summary>
     public abstract IEnumerable<BufferPlan> Buffers(LayerPlan plan);
 
+    /// <summary>Scratch floats the layer's backward pass needs when it computes its input gradient (one buffer shared by all layers).</summary>
+    public virtual int ScratchLength(LayerPlan plan) => 0;
+
     /// <summary>The buffer holding the layer's output y (the next layer's input).</summary>
     public abstract string OutputBuffer(LayerPlan plan);
 

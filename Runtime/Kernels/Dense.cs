@@ -44,6 +44,8 @@ public static class Dense
     /// <param name="weightGradient">∂L/∂Wᵀ, (inputs, units).</param>
     /// <param name="biasGradient">∂L/∂b, (units).</param>
     /// <param name="inputGradient">∂L/∂x, (batch, inputs); empty for the first layer (nothing needs it).</param>
+    /// <param name="scratch">At least inputs × units floats for W in [units, inputs] layout, or empty; used for the
+    /// input gradient when it pays (large batches, or fewer units than a vector holds).</param>
     /// <param name="batch">Rows of x.</param>
     /// <param name="inputs">Columns of x.</param>
     /// <param name="units">Columns of y.</param>
@@ -51,7 +53,7 @@ public static class Dense
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> preActivation, ReadOnlySpan<float> output,
         Span<float> delta,
-        Span<float> weightGradient, Span<float> biasGradient, Span<float> inputGradient,
+        Span<float> weightGradient, Span<float> biasGradient, Span<float> inputGradient, Span<float> scratch,
         int batch, int inputs, int units)
         where TActivation : struct, IActivation
     {
@@ -72,7 +74,27 @@ public static class Dense
         // ∂L/∂x[b, i] = Σ_j δ[b, j] · Wᵀ[i, j]
         if (!inputGradient.IsEmpty)
         {
-            Gemm.MultiplyTransposed(batch, inputs, units, delta, units, weight, units, inputGradient, inputs);
+            if (scratch.Length >= inputs * units && (batch >= TransposeFromBatch || units < Vectors.Width))
+            {
+                // W = (Wᵀ)ᵀ into scratch, then the broadcast-form product δ·W: the transpose costs inputs × units
+                // moves, the product batch × inputs × units FMAs, so it pays for large batches, and always when
+                // the dot products would be shorter than a vector.
+                Vectors.Transpose(weight, inputs, units, scratch);
+                Gemm.Multiply(batch, inputs, units, delta, units, 1, scratch, inputs, inputGradient, inputs, default, accumulate: false);
+            }
+            else
+            {
+                Gemm.MultiplyTransposed(batch, inputs, units, delta, units, weight, units, inputGradient, inputs);
+            }
         }
     }
+
+    /// <summary>The batch from which the input gradient goes through a transposed copy of the weight.</summary>
+    internal const int TransposeFromBatch = 64;
+
+    /// <summary>
+    /// Scratch floats <see cref="Backward{TActivation}"/> needs for a layer that computes its input gradient:
+    /// inputs × units.
+    /// </summary>
+    public static int ScratchLength(int inputs, int units) => inputs * units;
 }

@@ -21,9 +21,9 @@ namespace Backprop.Kernels;
 /// </remarks>
 public static class Gemm
 {
-    // Rows of C computed together by the micro-kernel: 4 rows x 2 vectors = 8 accumulators, which leaves
-    // registers for the two B vectors and the broadcast A value on both AVX2 (16 registers) and AVX-512 (32).
-    private const int RowBlock = 4;
+    // Kernels are compiled fully optimized on first use ([AggressiveOptimization]): tier-0 code with on-stack
+    // replacement runs these loops an order of magnitude slower, and a model's first calls matter too.
+
 
     /// <summary>
     /// <c>C[i, j] = start(i, j) + Σ_p A(i, p) · B[p, j]</c> for <c>i &lt; m</c>, <c>j &lt; n</c>, <c>p &lt; k</c>, where
@@ -105,6 +105,7 @@ public static class Gemm
 
     private const int StartZero = 0, StartBias = 1, StartAccumulate = 2;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Multiply<TS, TV>(
         int m, int n, int k,
         ref float a, int ars, int acs,
@@ -115,11 +116,32 @@ public static class Gemm
     {
         int width = TS.Count;
         int j = 0;
-        // Column panels two vectors wide: each B row segment is loaded once per 4 rows of A.
+        if (m < 4)
+        {
+            // Few rows (batch 1 to 3): one row against eight vectors of columns, eight independent FMA chains,
+            // B read once per row along its rows.
+            for (; j + 8 * width <= n; j += 8 * width)
+            {
+                for (int i = 0; i < m; i++)
+                {
+                    Block1x8<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode);
+                }
+            }
+        }
+        // Column panels two vectors wide: each B row segment is loaded once per block of rows. With 32 vector
+        // registers (512-bit) an 8-row block keeps 16 accumulators; with 16 registers, 4 rows (8 accumulators).
         for (; j + 2 * width <= n; j += 2 * width)
         {
             int i = 0;
-            for (; i + RowBlock <= m; i += RowBlock)
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; i + 8 <= m; i += 8)
+                {
+                    Block8x2<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), ars, acs, ref Unsafe.Add(ref b, j), ldb,
+                        ref Unsafe.Add(ref c, i * ldc + j), ldc, ref Unsafe.Add(ref bias, j), mode);
+                }
+            }
+            for (; i + 4 <= m; i += 4)
             {
                 Block4x2<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), ars, acs, ref Unsafe.Add(ref b, j), ldb,
                     ref Unsafe.Add(ref c, i * ldc + j), ldc, ref Unsafe.Add(ref bias, j), mode);
@@ -138,20 +160,82 @@ public static class Gemm
                 Block1x1<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode);
             }
         }
-        // Scalar tail: the last n mod width columns.
-        for (; j < n; j++)
+        // The last n mod width columns, still vectorized: B's tail columns packed zero-padded to one vector.
+        if (j < n)
         {
-            for (int i = 0; i < m; i++)
-            {
-                ref float ai = ref Unsafe.Add(ref a, i * ars);
-                float sum = mode == StartBias ? Unsafe.Add(ref bias, j) : mode == StartAccumulate ? Unsafe.Add(ref c, i * ldc + j) : 0f;
-                for (int p = 0; p < k; p++)
-                {
-                    sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref ai, p * acs), Unsafe.Add(ref b, p * ldb + j), sum);
-                }
-                Unsafe.Add(ref c, i * ldc + j) = sum;
-            }
+            Tail<TS, TV>(m, k, n - j, ref a, ars, acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, j), ldc, ref Unsafe.Add(ref bias, j), mode);
         }
+    }
+
+    // The column tail (fewer columns than one vector). B's tail is packed, zero-padded, into a stack buffer in
+    // chunks of k; four rows at a time keep four FMA chains in flight. Partial rows of C go through a small
+    // stack buffer, so nothing reads or writes past the matrices.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tail<TS, TV>(int m, int k, int tail, ref float a, int ars, int acs, ref float b, int ldb, ref float c, int ldc, ref float bias, int mode)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        const int Chunk = 128;
+        int w = TS.Count;
+        Span<float> packed = stackalloc float[Chunk * 16];
+        Span<float> rows = stackalloc float[4 * 16];
+        ref float rp = ref MemoryMarshal.GetReference(packed);
+        ref float rr = ref MemoryMarshal.GetReference(rows);
+        int p0 = 0;
+        do
+        {
+            int kc = Math.Min(Chunk, k - p0);
+            packed.Clear();
+            for (int p = 0; p < kc; p++)
+            {
+                for (int t = 0; t < tail; t++)
+                {
+                    Unsafe.Add(ref rp, p * w + t) = Unsafe.Add(ref b, (p0 + p) * ldb + t);
+                }
+            }
+            int chunkMode = p0 == 0 ? mode : StartAccumulate;
+            for (int i = 0; i < m; i += 4)
+            {
+                int count = Math.Min(4, m - i);
+                // Start values of up to four partial rows, zero-padded.
+                rows.Clear();
+                for (int r = 0; r < count; r++)
+                {
+                    for (int t = 0; t < tail; t++)
+                    {
+                        Unsafe.Add(ref rr, r * w + t) = chunkMode == StartBias ? Unsafe.Add(ref bias, t)
+                            : chunkMode == StartAccumulate ? Unsafe.Add(ref c, (i + r) * ldc + t) : 0f;
+                    }
+                }
+                TV c0 = TS.Load(ref rr), c1 = TS.Load(ref Unsafe.Add(ref rr, w)), c2 = TS.Load(ref Unsafe.Add(ref rr, 2 * w)), c3 = TS.Load(ref Unsafe.Add(ref rr, 3 * w));
+                // Rows past m read row i instead (their results are discarded): no out-of-range reads of A.
+                ref float a0 = ref Unsafe.Add(ref a, i * ars + p0 * acs);
+                ref float a1 = ref Unsafe.Add(ref a, (count > 1 ? i + 1 : i) * ars + p0 * acs);
+                ref float a2 = ref Unsafe.Add(ref a, (count > 2 ? i + 2 : i) * ars + p0 * acs);
+                ref float a3 = ref Unsafe.Add(ref a, (count > 3 ? i + 3 : i) * ars + p0 * acs);
+                for (int p = 0; p < kc; p++)
+                {
+                    TV bp = TS.Load(ref Unsafe.Add(ref rp, p * w));
+                    int offset = p * acs;
+                    c0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a0, offset)), bp, c0);
+                    c1 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a1, offset)), bp, c1);
+                    c2 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a2, offset)), bp, c2);
+                    c3 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a3, offset)), bp, c3);
+                }
+                TS.Store(c0, ref rr);
+                TS.Store(c1, ref Unsafe.Add(ref rr, w));
+                TS.Store(c2, ref Unsafe.Add(ref rr, 2 * w));
+                TS.Store(c3, ref Unsafe.Add(ref rr, 3 * w));
+                for (int r = 0; r < count; r++)
+                {
+                    for (int t = 0; t < tail; t++)
+                    {
+                        Unsafe.Add(ref c, (i + r) * ldc + t) = Unsafe.Add(ref rr, r * w + t);
+                    }
+                }
+            }
+            p0 += Chunk;
+        }
+        while (p0 < k);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -160,6 +244,7 @@ public static class Gemm
 
     // C[0..4, 0..2w] = start + A[0..4, :] · B[:, 0..2w]: eight accumulators, two B loads and four broadcasts
     // per step of p.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block4x2<TS, TV>(int k, ref float a, int ars, int acs, ref float b, int ldb, ref float c, int ldc, ref float bias, int mode)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -192,7 +277,93 @@ public static class Gemm
         TS.Store(c30, ref Unsafe.Add(ref c, 3 * ldc)); TS.Store(c31, ref Unsafe.Add(ref c, 3 * ldc + w));
     }
 
+    // C[0..8, 0..2w] = start + A[0..8, :] · B[:, 0..2w]: sixteen accumulators (512-bit path, 32 registers).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block8x2<TS, TV>(int k, ref float a, int ars, int acs, ref float b, int ldb, ref float c, int ldc, ref float bias, int mode)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        int w = TS.Count;
+        ref float bias1 = ref Unsafe.Add(ref bias, w);
+        TV c00 = Start<TS, TV>(ref c, ref bias, mode), c01 = Start<TS, TV>(ref Unsafe.Add(ref c, w), ref bias1, mode);
+        TV c10 = Start<TS, TV>(ref Unsafe.Add(ref c, ldc), ref bias, mode), c11 = Start<TS, TV>(ref Unsafe.Add(ref c, ldc + w), ref bias1, mode);
+        TV c20 = Start<TS, TV>(ref Unsafe.Add(ref c, 2 * ldc), ref bias, mode), c21 = Start<TS, TV>(ref Unsafe.Add(ref c, 2 * ldc + w), ref bias1, mode);
+        TV c30 = Start<TS, TV>(ref Unsafe.Add(ref c, 3 * ldc), ref bias, mode), c31 = Start<TS, TV>(ref Unsafe.Add(ref c, 3 * ldc + w), ref bias1, mode);
+        TV c40 = Start<TS, TV>(ref Unsafe.Add(ref c, 4 * ldc), ref bias, mode), c41 = Start<TS, TV>(ref Unsafe.Add(ref c, 4 * ldc + w), ref bias1, mode);
+        TV c50 = Start<TS, TV>(ref Unsafe.Add(ref c, 5 * ldc), ref bias, mode), c51 = Start<TS, TV>(ref Unsafe.Add(ref c, 5 * ldc + w), ref bias1, mode);
+        TV c60 = Start<TS, TV>(ref Unsafe.Add(ref c, 6 * ldc), ref bias, mode), c61 = Start<TS, TV>(ref Unsafe.Add(ref c, 6 * ldc + w), ref bias1, mode);
+        TV c70 = Start<TS, TV>(ref Unsafe.Add(ref c, 7 * ldc), ref bias, mode), c71 = Start<TS, TV>(ref Unsafe.Add(ref c, 7 * ldc + w), ref bias1, mode);
+        for (int p = 0; p < k; p++)
+        {
+            ref float bp = ref Unsafe.Add(ref b, p * ldb);
+            TV b0 = TS.Load(ref bp);
+            TV b1 = TS.Load(ref Unsafe.Add(ref bp, w));
+            ref float ap = ref Unsafe.Add(ref a, p * acs);
+            TV x = TS.Broadcast(ap);
+            c00 = TS.MultiplyAdd(x, b0, c00); c01 = TS.MultiplyAdd(x, b1, c01);
+            x = TS.Broadcast(Unsafe.Add(ref ap, ars));
+            c10 = TS.MultiplyAdd(x, b0, c10); c11 = TS.MultiplyAdd(x, b1, c11);
+            x = TS.Broadcast(Unsafe.Add(ref ap, 2 * ars));
+            c20 = TS.MultiplyAdd(x, b0, c20); c21 = TS.MultiplyAdd(x, b1, c21);
+            x = TS.Broadcast(Unsafe.Add(ref ap, 3 * ars));
+            c30 = TS.MultiplyAdd(x, b0, c30); c31 = TS.MultiplyAdd(x, b1, c31);
+            x = TS.Broadcast(Unsafe.Add(ref ap, 4 * ars));
+            c40 = TS.MultiplyAdd(x, b0, c40); c41 = TS.MultiplyAdd(x, b1, c41);
+            x = TS.Broadcast(Unsafe.Add(ref ap, 5 * ars));
+            c50 = TS.MultiplyAdd(x, b0, c50); c51 = TS.MultiplyAdd(x, b1, c51);
+            x = TS.Broadcast(Unsafe.Add(ref ap, 6 * ars));
+            c60 = TS.MultiplyAdd(x, b0, c60); c61 = TS.MultiplyAdd(x, b1, c61);
+            x = TS.Broadcast(Unsafe.Add(ref ap, 7 * ars));
+            c70 = TS.MultiplyAdd(x, b0, c70); c71 = TS.MultiplyAdd(x, b1, c71);
+        }
+        TS.Store(c00, ref c); TS.Store(c01, ref Unsafe.Add(ref c, w));
+        TS.Store(c10, ref Unsafe.Add(ref c, ldc)); TS.Store(c11, ref Unsafe.Add(ref c, ldc + w));
+        TS.Store(c20, ref Unsafe.Add(ref c, 2 * ldc)); TS.Store(c21, ref Unsafe.Add(ref c, 2 * ldc + w));
+        TS.Store(c30, ref Unsafe.Add(ref c, 3 * ldc)); TS.Store(c31, ref Unsafe.Add(ref c, 3 * ldc + w));
+        TS.Store(c40, ref Unsafe.Add(ref c, 4 * ldc)); TS.Store(c41, ref Unsafe.Add(ref c, 4 * ldc + w));
+        TS.Store(c50, ref Unsafe.Add(ref c, 5 * ldc)); TS.Store(c51, ref Unsafe.Add(ref c, 5 * ldc + w));
+        TS.Store(c60, ref Unsafe.Add(ref c, 6 * ldc)); TS.Store(c61, ref Unsafe.Add(ref c, 6 * ldc + w));
+        TS.Store(c70, ref Unsafe.Add(ref c, 7 * ldc)); TS.Store(c71, ref Unsafe.Add(ref c, 7 * ldc + w));
+    }
+
+    // One row against eight vectors of columns: batch-1 products (matrix-vector), eight FMA chains.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block1x8<TS, TV>(int k, ref float a, int acs, ref float b, int ldb, ref float c, ref float bias, int mode)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        int w = TS.Count;
+        TV c0 = Start<TS, TV>(ref c, ref bias, mode);
+        TV c1 = Start<TS, TV>(ref Unsafe.Add(ref c, w), ref Unsafe.Add(ref bias, w), mode);
+        TV c2 = Start<TS, TV>(ref Unsafe.Add(ref c, 2 * w), ref Unsafe.Add(ref bias, 2 * w), mode);
+        TV c3 = Start<TS, TV>(ref Unsafe.Add(ref c, 3 * w), ref Unsafe.Add(ref bias, 3 * w), mode);
+        TV c4 = Start<TS, TV>(ref Unsafe.Add(ref c, 4 * w), ref Unsafe.Add(ref bias, 4 * w), mode);
+        TV c5 = Start<TS, TV>(ref Unsafe.Add(ref c, 5 * w), ref Unsafe.Add(ref bias, 5 * w), mode);
+        TV c6 = Start<TS, TV>(ref Unsafe.Add(ref c, 6 * w), ref Unsafe.Add(ref bias, 6 * w), mode);
+        TV c7 = Start<TS, TV>(ref Unsafe.Add(ref c, 7 * w), ref Unsafe.Add(ref bias, 7 * w), mode);
+        for (int p = 0; p < k; p++)
+        {
+            ref float bp = ref Unsafe.Add(ref b, p * ldb);
+            TV x = TS.Broadcast(Unsafe.Add(ref a, p * acs));
+            c0 = TS.MultiplyAdd(x, TS.Load(ref bp), c0);
+            c1 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, w)), c1);
+            c2 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 2 * w)), c2);
+            c3 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 3 * w)), c3);
+            c4 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 4 * w)), c4);
+            c5 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 5 * w)), c5);
+            c6 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 6 * w)), c6);
+            c7 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 7 * w)), c7);
+        }
+        TS.Store(c0, ref c);
+        TS.Store(c1, ref Unsafe.Add(ref c, w));
+        TS.Store(c2, ref Unsafe.Add(ref c, 2 * w));
+        TS.Store(c3, ref Unsafe.Add(ref c, 3 * w));
+        TS.Store(c4, ref Unsafe.Add(ref c, 4 * w));
+        TS.Store(c5, ref Unsafe.Add(ref c, 5 * w));
+        TS.Store(c6, ref Unsafe.Add(ref c, 6 * w));
+        TS.Store(c7, ref Unsafe.Add(ref c, 7 * w));
+    }
+
     // One row, one vector of columns: the row and column remainders.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block1x1<TS, TV>(int k, ref float a, int acs, ref float b, int ldb, ref float c, ref float bias, int mode)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -204,6 +375,7 @@ public static class Gemm
         TS.Store(acc, ref c);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyTransposed<TS, TV>(int m, int n, int k, ref float a, int lda, ref float b, int ldb, ref float c, int ldc)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -256,6 +428,7 @@ public static class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot<TS, TV>(ref float x, ref float y, int k) where TS : struct, ISimd<TV> where TV : struct
     {
         int w = TS.Count;

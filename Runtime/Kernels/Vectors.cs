@@ -44,18 +44,34 @@ public static class Vectors
         }
     }
 
+    /// <summary>Floats in the widest accelerated vector (16, 8 or 4).</summary>
+    public static int Width => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 4;
+
     /// <summary>Writes the transpose of a row-major [rows, columns] matrix as [columns, rows].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transpose(ReadOnlySpan<float> source, int rows, int columns, Span<float> destination)
     {
         if (source.Length < rows * columns || destination.Length < rows * columns)
         {
             throw new ArgumentException($"Transpose of [{rows}, {columns}] needs {rows * columns} values; got {source.Length} and {destination.Length}.");
         }
-        for (int r = 0; r < rows; r++)
+        ref float s = ref MemoryMarshal.GetReference(source);
+        ref float d = ref MemoryMarshal.GetReference(destination);
+        // 16 x 16 tiles: both the reads and the writes of a tile stay within a few cache lines.
+        const int Tile = 16;
+        for (int r0 = 0; r0 < rows; r0 += Tile)
         {
-            for (int c = 0; c < columns; c++)
+            int r1 = Math.Min(rows, r0 + Tile);
+            for (int c0 = 0; c0 < columns; c0 += Tile)
             {
-                destination[c * rows + r] = source[r * columns + c];
+                int c1 = Math.Min(columns, c0 + Tile);
+                for (int r = r0; r < r1; r++)
+                {
+                    for (int c = c0; c < c1; c++)
+                    {
+                        Unsafe.Add(ref d, c * rows + r) = Unsafe.Add(ref s, r * columns + c);
+                    }
+                }
             }
         }
     }

@@ -1,0 +1,70 @@
+using System;
+using System.Diagnostics;
+using Backprop.Kernels;
+
+namespace Backprop.Benchmarks;
+
+/// <summary>
+/// The dense layer's three products alone, at the MLP's layer shapes, in GFLOP/s (best of several rounds on the
+/// calling thread): forward <c>X·Wᵀ</c>, weight gradient <c>Xᵀ·Δ</c>, input gradient <c>Δ·W</c>.
+/// </summary>
+internal static class GemmTiming
+{
+    public static int Run()
+    {
+        Console.WriteLine("product                       m     n     k   GFLOP/s");
+        foreach (int batch in new[] { 1, 32, 256 })
+        {
+            foreach (var (inputs, units) in new[] { (784, 256), (256, 128), (128, 10) })
+            {
+                float[] x = Random(batch * inputs), w = Random(inputs * units), bias = Random(units), z = new float[batch * units];
+                float[] delta = Random(batch * units), dw = new float[inputs * units], dx = new float[batch * inputs];
+                double flops = 2.0 * batch * inputs * units;
+                Report("forward  x·Wᵀ + b", batch, units, inputs, flops, () => Gemm.Multiply(batch, units, inputs, x, inputs, 1, w, units, z, units, bias, false));
+                Report("weights  xᵀ·δ", inputs, units, batch, flops, () => Gemm.Multiply(inputs, units, batch, x, 1, inputs, delta, units, dw, units, default, false));
+                float[] scratch = new float[inputs * units];
+                Report("inputs   δ·W", batch, inputs, units, flops, () =>
+                {
+                    // As Dense.Backward does it: through a transposed copy of W for large batches or few units.
+                    if (batch >= 64 || units < Vectors.Width)
+                    {
+                        Vectors.Transpose(w, inputs, units, scratch);
+                        Gemm.Multiply(batch, inputs, units, delta, units, 1, scratch, inputs, dx, inputs, default, false);
+                    }
+                    else
+                    {
+                        Gemm.MultiplyTransposed(batch, inputs, units, delta, units, w, units, dx, inputs);
+                    }
+                });
+            }
+        }
+        return 0;
+    }
+
+    private static void Report(string name, int m, int n, int k, double flops, Action product)
+    {
+        int calls = Math.Max(1, (int)(2e8 / flops));
+        double best = double.MaxValue;
+        for (int round = 0; round < 7; round++)
+        {
+            var watch = Stopwatch.StartNew();
+            for (int i = 0; i < calls; i++)
+            {
+                product();
+            }
+            best = Math.Min(best, watch.Elapsed.TotalSeconds / calls);
+        }
+        Console.WriteLine($"{name,-24} {m,6} {n,5} {k,5} {flops / best / 1e9,9:F1}");
+    }
+
+    private static float[] Random(int length)
+    {
+        var random = new Random(length);
+        var values = new float[length];
+        for (int i = 0; i < length; i++)
+        {
+            values[i] = (float)(random.NextDouble() - 0.5);
+        }
+        return values;
+    }
+}
