@@ -38,10 +38,14 @@ public class MlpBenchmarks
     [Params(1, 32, 256)]
     public int Batch { get; set; }
 
+    /// <summary>The network's <c>MaxThreads</c>: one core, or both.</summary>
+    [Params(1, 2)]
+    public int Threads { get; set; } = 1;
+
     [GlobalSetup]
     public void Setup()
     {
-        _net = new BenchMlp(maxBatch: Batch, seed: 1);
+        _net = new BenchMlp(maxBatch: Batch, seed: 1) { MaxThreads = Threads };
         _sgd = new Sgd(0.01f);
         var random = new Random(7);
         _inputs = new float[Batch * BenchMlp.InputSize];

@@ -31,9 +31,9 @@ public static class Program
     private static int Quick()
     {
         int failures = 0;
-        foreach (int batch in new[] { 1, 32, 256 })
+        foreach (var (batch, threads) in new[] { (1, 1), (32, 1), (256, 1), (256, 2) })
         {
-            var bench = new MlpBenchmarks { Batch = batch };
+            var bench = new MlpBenchmarks { Batch = batch, Threads = threads };
             bench.Setup();
             foreach (var (name, action) in new (string, Action)[] { ("TrainStep", () => bench.TrainStep()), ("Predict", bench.Predict) })
             {
@@ -51,7 +51,7 @@ public static class Program
                 }
                 double ms = watch.Elapsed.TotalMilliseconds / Iterations;
                 long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-                Console.WriteLine($"{name,-10} batch {batch,3}: {ms,8:F4} ms, {allocated / Iterations} bytes allocated per call");
+                Console.WriteLine($"{name,-10} batch {batch,3}, {threads} thread(s): {ms,8:F4} ms, {allocated} bytes allocated in {Iterations} calls");
                 if (allocated != 0)
                 {
                     failures++;

@@ -49,6 +49,7 @@ partial class MultiLabel : global::Backprop.INetwork
     private readonly float[] _parameters = new float[ParameterCount];
     private readonly float[] _gradients = new float[ParameterCount];
     private readonly int _maxBatch;
+    private int _maxThreads = global::System.Environment.ProcessorCount;
 
     // Scratch for the backward pass (a transposed weight), shared by the layers: 60 floats.
     private readonly float[] _scratch = new float[60];
@@ -82,6 +83,17 @@ partial class MultiLabel : global::Backprop.INetwork
 
     /// <summary>The largest batch the buffers were allocated for.</summary>
     public int MaxBatch => _maxBatch;
+
+    /// <summary>
+    /// The most threads one pass may use (default: the processor count). Products too small to gain stay on the
+    /// calling thread, and the results are bit-identical for any value. Set 1 to keep everything on the calling thread.
+    /// </summary>
+    /// <exception cref="global::System.ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public int MaxThreads
+    {
+        get => _maxThreads;
+        set => _maxThreads = value >= 1 ? value : throw new global::System.ArgumentOutOfRangeException(nameof(value), value, "MaxThreads must be at least 1.");
+    }
 
     /// <summary>All parameters, one contiguous block in the kernels' layout (dense weights stored transposed).</summary>
     public global::System.Span<float> Parameters => _parameters;
@@ -177,11 +189,11 @@ partial class MultiLabel : global::Backprop.INetwork
         // encoder: Dense 12 → 20, Gelu
         global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Gelu>(
             inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), parameters.Slice(EncoderBias, EncoderUnits),
-            _encoderPreActivation, _encoderOutput, batch, EncoderInputs, EncoderUnits);
+            _encoderPreActivation, _encoderOutput, batch, EncoderInputs, EncoderUnits, _maxThreads);
         // head: Dense 20 → 3, Sigmoid
         global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Sigmoid>(
             _encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), parameters.Slice(HeadBias, HeadUnits),
-            _headPreActivation, _headOutput, batch, HeadInputs, HeadUnits);
+            _headPreActivation, _headOutput, batch, HeadInputs, HeadUnits, _maxThreads);
     }
 
     /// <summary>
@@ -196,12 +208,12 @@ partial class MultiLabel : global::Backprop.INetwork
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
             _encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), _headPreActivation, _headOutput, _headDelta,
             gradients.Slice(HeadWeight, HeadInputs * HeadUnits), gradients.Slice(HeadBias, HeadUnits), _encoderDelta, _scratch,
-            batch, HeadInputs, HeadUnits);
+            batch, HeadInputs, HeadUnits, _maxThreads);
         // encoder: Dense 12 → 20, Gelu
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Gelu>(
             inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), _encoderPreActivation, _encoderOutput, _encoderDelta,
             gradients.Slice(EncoderWeight, EncoderInputs * EncoderUnits), gradients.Slice(EncoderBias, EncoderUnits), default, default,
-            batch, EncoderInputs, EncoderUnits);
+            batch, EncoderInputs, EncoderUnits, _maxThreads);
     }
 
     /// <summary>Initializes every parameter from <paramref name="seed"/>; each layer draws from its own stream.</summary>

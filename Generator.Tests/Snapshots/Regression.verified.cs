@@ -63,6 +63,7 @@ namespace Forecasts.Models
                 private readonly float[] _parameters = new float[ParameterCount];
                 private readonly float[] _gradients = new float[ParameterCount];
                 private readonly int _maxBatch;
+                private int _maxThreads = global::System.Environment.ProcessorCount;
 
                 // Scratch for the backward pass (a transposed weight), shared by the layers: 128 floats.
                 private readonly float[] _scratch = new float[128];
@@ -100,6 +101,17 @@ namespace Forecasts.Models
 
                 /// <summary>The largest batch the buffers were allocated for.</summary>
                 public int MaxBatch => _maxBatch;
+
+                /// <summary>
+                /// The most threads one pass may use (default: the processor count). Products too small to gain stay on the
+                /// calling thread, and the results are bit-identical for any value. Set 1 to keep everything on the calling thread.
+                /// </summary>
+                /// <exception cref="global::System.ArgumentOutOfRangeException">The value is less than 1.</exception>
+                public int MaxThreads
+                {
+                    get => _maxThreads;
+                    set => _maxThreads = value >= 1 ? value : throw new global::System.ArgumentOutOfRangeException(nameof(value), value, "MaxThreads must be at least 1.");
+                }
 
                 /// <summary>All parameters, one contiguous block in the kernels' layout (dense weights stored transposed).</summary>
                 public global::System.Span<float> Parameters => _parameters;
@@ -195,15 +207,15 @@ namespace Forecasts.Models
                     // dense1: Dense 5 → 16, Tanh
                     global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Tanh>(
                         inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), parameters.Slice(Dense1Bias, Dense1Units),
-                        _dense1PreActivation, _dense1Output, batch, Dense1Inputs, Dense1Units);
+                        _dense1PreActivation, _dense1Output, batch, Dense1Inputs, Dense1Units, _maxThreads);
                     // dense2: Dense 16 → 8, LeakyRelu
                     global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.LeakyRelu>(
                         _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), parameters.Slice(Dense2Bias, Dense2Units),
-                        _dense2PreActivation, _dense2Output, batch, Dense2Inputs, Dense2Units);
+                        _dense2PreActivation, _dense2Output, batch, Dense2Inputs, Dense2Units, _maxThreads);
                     // dense3: Dense 8 → 1
                     global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Identity>(
                         _dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), parameters.Slice(Dense3Bias, Dense3Units),
-                        _dense3Output, _dense3Output, batch, Dense3Inputs, Dense3Units);
+                        _dense3Output, _dense3Output, batch, Dense3Inputs, Dense3Units, _maxThreads);
                 }
 
                 /// <summary>
@@ -218,17 +230,17 @@ namespace Forecasts.Models
                     global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
                         _dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), _dense3Output, _dense3Output, _dense3Delta,
                         gradients.Slice(Dense3Weight, Dense3Inputs * Dense3Units), gradients.Slice(Dense3Bias, Dense3Units), _dense2Delta, _scratch,
-                        batch, Dense3Inputs, Dense3Units);
+                        batch, Dense3Inputs, Dense3Units, _maxThreads);
                     // dense2: Dense 16 → 8, LeakyRelu
                     global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.LeakyRelu>(
                         _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), _dense2PreActivation, _dense2Output, _dense2Delta,
                         gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), _dense1Delta, _scratch,
-                        batch, Dense2Inputs, Dense2Units);
+                        batch, Dense2Inputs, Dense2Units, _maxThreads);
                     // dense1: Dense 5 → 16, Tanh
                     global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Tanh>(
                         inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), _dense1PreActivation, _dense1Output, _dense1Delta,
                         gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
-                        batch, Dense1Inputs, Dense1Units);
+                        batch, Dense1Inputs, Dense1Units, _maxThreads);
                 }
 
                 /// <summary>Initializes every parameter from <paramref name="seed"/>; each layer draws from its own stream.</summary>

@@ -168,6 +168,7 @@ internal static class NetworkEmitter
         writer.Line("private readonly float[] _parameters = new float[ParameterCount];");
         writer.Line("private readonly float[] _gradients = new float[ParameterCount];");
         writer.Line("private readonly int _maxBatch;");
+        writer.Line("private int _maxThreads = global::System.Environment.ProcessorCount;");
         writer.Line();
         int scratch = 0;
         for (int i = 1; i < plan.Layers.Count; i++)
@@ -215,6 +216,19 @@ internal static class NetworkEmitter
     {
         writer.Summary("The largest batch the buffers were allocated for.");
         writer.Line("public int MaxBatch => _maxBatch;");
+        writer.Line();
+        writer.Summary(
+            "The most threads one pass may use (default: the processor count). Products too small to gain stay on the",
+            "calling thread, and the results are bit-identical for any value. Set 1 to keep everything on the calling thread.");
+        writer.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">The value is less than 1.</exception>");
+        writer.Line("public int MaxThreads");
+        writer.Line("{");
+        using (writer.Indent())
+        {
+            writer.Line("get => _maxThreads;");
+            writer.Line("set => _maxThreads = value >= 1 ? value : throw new global::System.ArgumentOutOfRangeException(nameof(value), value, \"MaxThreads must be at least 1.\");");
+        }
+        writer.Line("}");
         writer.Line();
         writer.Summary("All parameters, one contiguous block in the kernels' layout (dense weights stored transposed).");
         writer.Line($"public {Span} Parameters => _parameters;");

@@ -20,14 +20,15 @@ public static class Dense
     /// <param name="batch">Rows of x.</param>
     /// <param name="inputs">Columns of x.</param>
     /// <param name="units">Columns of y.</param>
+    /// <param name="threads">The most threads the products may use; results do not depend on it.</param>
     public static void Forward<TActivation>(
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         Span<float> preActivation, Span<float> output,
-        int batch, int inputs, int units)
+        int batch, int inputs, int units, int threads = 1)
         where TActivation : struct, IActivation
     {
         // z[b, j] = b[j] + Σ_i x[b, i] · Wᵀ[i, j]
-        Gemm.Multiply(batch, units, inputs, input, inputs, 1, weight, units, preActivation, units, bias, accumulate: false);
+        Gemm.Multiply(batch, units, inputs, input, inputs, 1, weight, units, preActivation, units, bias, accumulate: false, threads);
         // y = f(z)
         TActivation.Forward(preActivation, output, batch, units);
     }
@@ -49,19 +50,20 @@ public static class Dense
     /// <param name="batch">Rows of x.</param>
     /// <param name="inputs">Columns of x.</param>
     /// <param name="units">Columns of y.</param>
+    /// <param name="threads">The most threads the products may use; results do not depend on it.</param>
     public static void Backward<TActivation>(
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> preActivation, ReadOnlySpan<float> output,
         Span<float> delta,
         Span<float> weightGradient, Span<float> biasGradient, Span<float> inputGradient, Span<float> scratch,
-        int batch, int inputs, int units)
+        int batch, int inputs, int units, int threads = 1)
         where TActivation : struct, IActivation
     {
         // δ = ∂L/∂z = ∂L/∂y ⊙ f'(z)
         TActivation.Backward(preActivation, output, delta, batch, units);
 
         // ∂L/∂Wᵀ[i, j] = Σ_b x[b, i] · δ[b, j]: A = xᵀ read through strides (row stride 1, column stride inputs).
-        Gemm.Multiply(inputs, units, batch, input, 1, inputs, delta, units, weightGradient, units, default, accumulate: false);
+        Gemm.Multiply(inputs, units, batch, input, 1, inputs, delta, units, weightGradient, units, default, accumulate: false, threads);
 
         // ∂L/∂b[j] = Σ_b δ[b, j]
         Span<float> db = biasGradient[..units];
@@ -80,7 +82,7 @@ public static class Dense
                 // moves, the product batch × inputs × units FMAs, so it pays for large batches, and always when
                 // the dot products would be shorter than a vector.
                 Vectors.Transpose(weight, inputs, units, scratch);
-                Gemm.Multiply(batch, inputs, units, delta, units, 1, scratch, inputs, inputGradient, inputs, default, accumulate: false);
+                Gemm.Multiply(batch, inputs, units, delta, units, 1, scratch, inputs, inputGradient, inputs, default, accumulate: false, threads);
             }
             else
             {

@@ -31,12 +31,26 @@ public static class Gemm
     /// <c>C</c> row-major with <paramref name="ldc"/>. <c>start</c> is <c>bias[j]</c> when a bias is given,
     /// the current <c>C</c> when <paramref name="accumulate"/> is set, zero otherwise.
     /// </summary>
-    public static void Multiply(
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C.</param>
+    /// <param name="k">The inner dimension.</param>
+    /// <param name="a">A, read through the strides.</param>
+    /// <param name="aRowStride">Distance between A(i, p) and A(i + 1, p).</param>
+    /// <param name="aColumnStride">Distance between A(i, p) and A(i, p + 1).</param>
+    /// <param name="b">B, row-major.</param>
+    /// <param name="ldb">B's row length in memory.</param>
+    /// <param name="c">C, row-major.</param>
+    /// <param name="ldc">C's row length in memory.</param>
+    /// <param name="bias">A bias per column that C starts from, or empty.</param>
+    /// <param name="accumulate">Without a bias: add to C instead of overwriting it.</param>
+    /// <param name="threads">The most threads the product may use (1: the calling thread only). Results do not
+    /// depend on it.</param>
+    public static unsafe void Multiply(
         int m, int n, int k,
         ReadOnlySpan<float> a, int aRowStride, int aColumnStride,
         ReadOnlySpan<float> b, int ldb,
         Span<float> c, int ldc,
-        ReadOnlySpan<float> bias, bool accumulate)
+        ReadOnlySpan<float> bias, bool accumulate, int threads = 1)
     {
         if (m == 0 || n == 0)
         {
@@ -53,6 +67,32 @@ public static class Gemm
         ref float rc = ref MemoryMarshal.GetReference(c);
         ref float rbias = ref MemoryMarshal.GetReference(bias);
         int mode = !bias.IsEmpty ? StartBias : accumulate ? StartAccumulate : StartZero;
+        if (threads > 1 && (long)m * n * k >= Workers.MinimumWork && (m >= 16 || n >= 64))
+        {
+            // The callers' buffers stay pinned while the helpers read and write them.
+            fixed (float* pa = &ra, pb = &rb, pc = &rc, pbias = &rbias)
+            {
+                var job = s_multiply ??= new MultiplyJob();
+                job.Set(m, n, k, pa, aRowStride, aColumnStride, pb, ldb, pc, ldc, pbias, mode);
+                if (Workers.TryRun(job, threads))
+                {
+                    return;
+                }
+            }
+        }
+        MultiplyAny(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
+    }
+
+    [ThreadStatic]
+    private static MultiplyJob? s_multiply;
+
+    private static void MultiplyAny(
+        int m, int n, int k,
+        ref float ra, int aRowStride, int aColumnStride,
+        ref float rb, int ldb,
+        ref float rc, int ldc,
+        ref float rbias, int mode)
+    {
         if (Vector512.IsHardwareAccelerated)
         {
             Multiply<Simd512, Vector512<float>>(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
@@ -444,6 +484,53 @@ public static class Gemm
             sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, p), Unsafe.Add(ref y, p), sum);
         }
         return sum;
+    }
+
+    /// <summary>
+    /// One product split into parts: by blocks of rows of C (multiples of 8, so each part keeps the full
+    /// micro-kernel), or by column panels when there are few rows.
+    /// </summary>
+    private sealed unsafe class MultiplyJob : Workers.Job
+    {
+        private int _m, _n, _k, _ars, _acs, _ldb, _ldc, _mode;
+        private float* _a, _b, _c, _bias;
+
+        public void Set(int m, int n, int k, float* a, int ars, int acs, float* b, int ldb, float* c, int ldc, float* bias, int mode)
+        {
+            _m = m; _n = n; _k = k; _ars = ars; _acs = acs; _ldb = ldb; _ldc = ldc; _mode = mode;
+            _a = a; _b = b; _c = c; _bias = bias;
+        }
+
+        public override void Execute(int part)
+        {
+            if (_m >= 16)
+            {
+                var (start, count) = Split(_m, part, Parts, 8);
+                if (count > 0)
+                {
+                    MultiplyAny(count, _n, _k, ref Unsafe.AsRef<float>(_a + (long)start * _ars), _ars, _acs, ref Unsafe.AsRef<float>(_b), _ldb,
+                        ref Unsafe.AsRef<float>(_c + (long)start * _ldc), _ldc, ref Unsafe.AsRef<float>(_bias), _mode);
+                }
+            }
+            else
+            {
+                var (start, count) = Split(_n, part, Parts, 32);
+                if (count > 0)
+                {
+                    MultiplyAny(_m, count, _k, ref Unsafe.AsRef<float>(_a), _ars, _acs, ref Unsafe.AsRef<float>(_b + start), _ldb,
+                        ref Unsafe.AsRef<float>(_c + start), _ldc, ref Unsafe.AsRef<float>(_bias + start), _mode);
+                }
+            }
+        }
+
+        /// <summary>Part <paramref name="part"/> of <paramref name="total"/> split in multiples of <paramref name="unit"/>.</summary>
+        private static (int Start, int Count) Split(int total, int part, int parts, int unit)
+        {
+            int units = (total + unit - 1) / unit;
+            int first = (int)((long)units * part / parts) * unit;
+            int last = Math.Min(total, (int)((long)units * (part + 1) / parts) * unit);
+            return (first, Math.Max(0, last - first));
+        }
     }
 
     private static void Require(bool condition, string message)

@@ -1,0 +1,156 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Threading;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// Helper threads for large products, created once (lazily, one per extra core) and kept for the life of the
+/// process. A product is split into disjoint blocks of rows (or columns) of C: every element is computed by the
+/// same instructions in the same order whatever the split, so results are bit-identical for any thread count.
+/// A call allocates nothing; when the helpers are busy with another caller, the product runs on the calling
+/// thread alone.
+/// </summary>
+internal static unsafe class Workers
+{
+    /// <summary>Products smaller than this many multiply-adds stay on one thread (waking a helper costs microseconds).</summary>
+    public const long MinimumWork = 1L << 20;
+
+    private static readonly object s_gate = new();
+    private static Helper[]? s_helpers;
+
+    /// <summary>The helper threads available (cores - 1).</summary>
+    public static int Helpers => Environment.ProcessorCount - 1;
+
+    /// <summary>
+    /// Runs <paramref name="parts"/> - 1 of the job's parts on helpers and part 0 on the caller, then waits.
+    /// Returns false (running nothing) when the helpers are busy; the caller then runs the whole job itself.
+    /// </summary>
+    public static bool TryRun(Job job, int parts)
+    {
+        if (!Monitor.TryEnter(s_gate))
+        {
+            return false;
+        }
+        try
+        {
+            var helpers = s_helpers ??= Create();
+            int used = Math.Min(parts - 1, helpers.Length);
+            job.Parts = used + 1;
+            for (int i = 0; i < used; i++)
+            {
+                helpers[i].Start(job, i + 1);
+            }
+            job.Execute(0);
+            for (int i = 0; i < used; i++)
+            {
+                helpers[i].Wait();
+            }
+            return true;
+        }
+        finally
+        {
+            Monitor.Exit(s_gate);
+        }
+    }
+
+    private static Helper[] Create()
+    {
+        var helpers = new Helper[Math.Max(0, Helpers)];
+        for (int i = 0; i < helpers.Length; i++)
+        {
+            helpers[i] = new Helper(i);
+        }
+        return helpers;
+    }
+
+    /// <summary>A unit of parallel work: part <c>p</c> of <see cref="Parts"/>.</summary>
+    internal abstract class Job
+    {
+        public int Parts;
+
+        public abstract void Execute(int part);
+    }
+
+    /// <summary>
+    /// One helper thread. Hand-offs spin briefly first (consecutive products of one pass follow each other within
+    /// microseconds), then block on a monitor; nothing is allocated after the thread starts.
+    /// </summary>
+    private sealed class Helper
+    {
+        private const int Idle = 0, Started = 1, Done = 2, SpinLimit = 20_000;
+        private readonly object _lock = new();
+        private Job? _job;
+        private int _part;
+        private int _state;
+        private Exception? _error;
+
+        public Helper(int index)
+        {
+            var thread = new Thread(Loop) { IsBackground = true, Name = "Backprop worker " + index };
+            thread.Start();
+        }
+
+        public void Start(Job job, int part)
+        {
+            _job = job;
+            _part = part;
+            lock (_lock)
+            {
+                Volatile.Write(ref _state, Started);
+                Monitor.Pulse(_lock);
+            }
+        }
+
+        public void Wait()
+        {
+            WaitFor(Done);
+            Volatile.Write(ref _state, Idle);
+            if (_error is { } error)
+            {
+                _error = null;
+                throw new AggregateException("A Backprop worker thread failed.", error);
+            }
+        }
+
+        private void WaitFor(int state)
+        {
+            for (int spin = 0; spin < SpinLimit; spin++)
+            {
+                if (Volatile.Read(ref _state) == state)
+                {
+                    return;
+                }
+                Thread.SpinWait(8);
+            }
+            lock (_lock)
+            {
+                while (Volatile.Read(ref _state) != state)
+                {
+                    Monitor.Wait(_lock);
+                }
+            }
+        }
+
+        private void Loop()
+        {
+            while (true)
+            {
+                WaitFor(Started);
+                try
+                {
+                    _job!.Execute(_part);
+                }
+                catch (Exception e)
+                {
+                    _error = e;
+                }
+                lock (_lock)
+                {
+                    Volatile.Write(ref _state, Done);
+                    Monitor.PulseAll(_lock);
+                }
+            }
+        }
+    }
+}
