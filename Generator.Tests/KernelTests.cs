@@ -17,6 +17,11 @@ public class KernelTests
             yield return [5, size, 3];
             yield return [6, 35, size];
         }
+        // Matrix-vector shapes (1 to 3 rows) wide enough for the 16- and 8-vector row blocks, with tails.
+        yield return [1, 300, 9];
+        yield return [3, 257, 5];
+        yield return [2, 512, 17];
+        yield return [1, 784, 256];
         yield return [32, 256, 784];
         yield return [33, 128, 256];
         yield return [7, 10, 128];

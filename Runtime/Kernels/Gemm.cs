@@ -158,13 +158,23 @@ public static class Gemm
         int j = 0;
         if (m < 4)
         {
-            // Few rows (batch 1 to 3): one row against eight vectors of columns, eight independent FMA chains,
-            // B read once per row along its rows.
+            // Few rows (batch 1 to 3): one row against sixteen (512-bit path: 256 columns, one KB of each B row)
+            // or eight vectors of columns, as many independent FMA chains, B streamed along its rows.
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; j + 16 * width <= n; j += 16 * width)
+                {
+                    for (int i = 0; i < m; i++)
+                    {
+                        Block1x8<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode, twice: true);
+                    }
+                }
+            }
             for (; j + 8 * width <= n; j += 8 * width)
             {
                 for (int i = 0; i < m; i++)
                 {
-                    Block1x8<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode);
+                    Block1x8<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode, twice: false);
                 }
             }
         }
@@ -365,9 +375,10 @@ public static class Gemm
         TS.Store(c70, ref Unsafe.Add(ref c, 7 * ldc)); TS.Store(c71, ref Unsafe.Add(ref c, 7 * ldc + w));
     }
 
-    // One row against eight vectors of columns: batch-1 products (matrix-vector), eight FMA chains.
+    // One row against eight (or, with twice, sixteen) vectors of columns: batch-1 products (matrix-vector),
+    // one FMA chain per vector, each B row segment read once, contiguously.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block1x8<TS, TV>(int k, ref float a, int acs, ref float b, int ldb, ref float c, ref float bias, int mode)
+    private static void Block1x8<TS, TV>(int k, ref float a, int acs, ref float b, int ldb, ref float c, ref float bias, int mode, bool twice)
         where TS : struct, ISimd<TV> where TV : struct
     {
         int w = TS.Count;
@@ -379,18 +390,64 @@ public static class Gemm
         TV c5 = Start<TS, TV>(ref Unsafe.Add(ref c, 5 * w), ref Unsafe.Add(ref bias, 5 * w), mode);
         TV c6 = Start<TS, TV>(ref Unsafe.Add(ref c, 6 * w), ref Unsafe.Add(ref bias, 6 * w), mode);
         TV c7 = Start<TS, TV>(ref Unsafe.Add(ref c, 7 * w), ref Unsafe.Add(ref bias, 7 * w), mode);
-        for (int p = 0; p < k; p++)
+        if (!twice)
         {
-            ref float bp = ref Unsafe.Add(ref b, p * ldb);
-            TV x = TS.Broadcast(Unsafe.Add(ref a, p * acs));
-            c0 = TS.MultiplyAdd(x, TS.Load(ref bp), c0);
-            c1 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, w)), c1);
-            c2 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 2 * w)), c2);
-            c3 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 3 * w)), c3);
-            c4 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 4 * w)), c4);
-            c5 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 5 * w)), c5);
-            c6 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 6 * w)), c6);
-            c7 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 7 * w)), c7);
+            for (int p = 0; p < k; p++)
+            {
+                ref float bp = ref Unsafe.Add(ref b, p * ldb);
+                TV x = TS.Broadcast(Unsafe.Add(ref a, p * acs));
+                c0 = TS.MultiplyAdd(x, TS.Load(ref bp), c0);
+                c1 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, w)), c1);
+                c2 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 2 * w)), c2);
+                c3 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 3 * w)), c3);
+                c4 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 4 * w)), c4);
+                c5 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 5 * w)), c5);
+                c6 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 6 * w)), c6);
+                c7 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 7 * w)), c7);
+            }
+        }
+        else
+        {
+            ref float c8r = ref Unsafe.Add(ref c, 8 * w);
+            ref float bias8 = ref Unsafe.Add(ref bias, 8 * w);
+            TV c8 = Start<TS, TV>(ref c8r, ref bias8, mode);
+            TV c9 = Start<TS, TV>(ref Unsafe.Add(ref c8r, w), ref Unsafe.Add(ref bias8, w), mode);
+            TV c10 = Start<TS, TV>(ref Unsafe.Add(ref c8r, 2 * w), ref Unsafe.Add(ref bias8, 2 * w), mode);
+            TV c11 = Start<TS, TV>(ref Unsafe.Add(ref c8r, 3 * w), ref Unsafe.Add(ref bias8, 3 * w), mode);
+            TV c12 = Start<TS, TV>(ref Unsafe.Add(ref c8r, 4 * w), ref Unsafe.Add(ref bias8, 4 * w), mode);
+            TV c13 = Start<TS, TV>(ref Unsafe.Add(ref c8r, 5 * w), ref Unsafe.Add(ref bias8, 5 * w), mode);
+            TV c14 = Start<TS, TV>(ref Unsafe.Add(ref c8r, 6 * w), ref Unsafe.Add(ref bias8, 6 * w), mode);
+            TV c15 = Start<TS, TV>(ref Unsafe.Add(ref c8r, 7 * w), ref Unsafe.Add(ref bias8, 7 * w), mode);
+            for (int p = 0; p < k; p++)
+            {
+                ref float bp = ref Unsafe.Add(ref b, p * ldb);
+                TV x = TS.Broadcast(Unsafe.Add(ref a, p * acs));
+                c0 = TS.MultiplyAdd(x, TS.Load(ref bp), c0);
+                c1 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, w)), c1);
+                c2 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 2 * w)), c2);
+                c3 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 3 * w)), c3);
+                c4 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 4 * w)), c4);
+                c5 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 5 * w)), c5);
+                c6 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 6 * w)), c6);
+                c7 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bp, 7 * w)), c7);
+                ref float bq = ref Unsafe.Add(ref bp, 8 * w);
+                c8 = TS.MultiplyAdd(x, TS.Load(ref bq), c8);
+                c9 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bq, w)), c9);
+                c10 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bq, 2 * w)), c10);
+                c11 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bq, 3 * w)), c11);
+                c12 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bq, 4 * w)), c12);
+                c13 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bq, 5 * w)), c13);
+                c14 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bq, 6 * w)), c14);
+                c15 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bq, 7 * w)), c15);
+            }
+            TS.Store(c8, ref c8r);
+            TS.Store(c9, ref Unsafe.Add(ref c8r, w));
+            TS.Store(c10, ref Unsafe.Add(ref c8r, 2 * w));
+            TS.Store(c11, ref Unsafe.Add(ref c8r, 3 * w));
+            TS.Store(c12, ref Unsafe.Add(ref c8r, 4 * w));
+            TS.Store(c13, ref Unsafe.Add(ref c8r, 5 * w));
+            TS.Store(c14, ref Unsafe.Add(ref c8r, 6 * w));
+            TS.Store(c15, ref Unsafe.Add(ref c8r, 7 * w));
         }
         TS.Store(c0, ref c);
         TS.Store(c1, ref Unsafe.Add(ref c, w));

@@ -73,6 +73,9 @@ public class Adam : Optimizer
         }
     }
 
+    private static float Flush(float value) => MathF.Abs(value) >= SimdConstants.SmallestNormal ? value : 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Update<TS, TV>(Span<float> parameters, ReadOnlySpan<float> gradients, long step) where TS : struct, ISimd<TV> where TV : struct
     {
         ref float p = ref MemoryMarshal.GetReference(parameters);
@@ -97,8 +100,10 @@ public class Adam : Optimizer
         {
             TV pi = TS.Multiply(TS.Load(ref Unsafe.Add(ref p, i)), vshrink);
             TV gi = TS.MultiplyAdd(vl2, pi, TS.Load(ref Unsafe.Add(ref g, i)));
-            TV mi = TS.MultiplyAdd(vb1, TS.Load(ref Unsafe.Add(ref m, i)), TS.Multiply(vb1c, gi));
-            TV vi = TS.MultiplyAdd(vb2, TS.Load(ref Unsafe.Add(ref v, i)), TS.Multiply(vb2c, TS.Multiply(gi, gi)));
+            // Moments of parameters whose gradient stays 0 (dead units) decay geometrically into subnormal range,
+            // where x64 arithmetic is ~100x slower: flush them to 0. It changes values below 1.2e-38 only.
+            TV mi = TS.FlushSubnormal(TS.MultiplyAdd(vb1, TS.Load(ref Unsafe.Add(ref m, i)), TS.Multiply(vb1c, gi)));
+            TV vi = TS.FlushSubnormal(TS.MultiplyAdd(vb2, TS.Load(ref Unsafe.Add(ref v, i)), TS.Multiply(vb2c, TS.Multiply(gi, gi))));
             TS.Store(mi, ref Unsafe.Add(ref m, i));
             TS.Store(vi, ref Unsafe.Add(ref v, i));
             TV denominator = TS.Add(TS.Multiply(TS.Sqrt(vi), vcorr), veps);
@@ -108,8 +113,8 @@ public class Adam : Optimizer
         {
             float pi = Unsafe.Add(ref p, i) * shrink;
             float gi = MathF.FusedMultiplyAdd(l2, pi, Unsafe.Add(ref g, i));
-            float mi = MathF.FusedMultiplyAdd(b1, Unsafe.Add(ref m, i), (1f - b1) * gi);
-            float vi = MathF.FusedMultiplyAdd(b2, Unsafe.Add(ref v, i), (1f - b2) * gi * gi);
+            float mi = Flush(MathF.FusedMultiplyAdd(b1, Unsafe.Add(ref m, i), (1f - b1) * gi));
+            float vi = Flush(MathF.FusedMultiplyAdd(b2, Unsafe.Add(ref v, i), (1f - b2) * gi * gi));
             Unsafe.Add(ref m, i) = mi;
             Unsafe.Add(ref v, i) = vi;
             float denominator = MathF.Sqrt(vi) * inverseCorrection2Sqrt + Epsilon;

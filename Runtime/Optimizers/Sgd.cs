@@ -60,6 +60,7 @@ public sealed class Sgd : Optimizer
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Update<TS, TV>(Span<float> parameters, ReadOnlySpan<float> gradients, bool first) where TS : struct, ISimd<TV> where TV : struct
     {
         ref float p = ref MemoryMarshal.GetReference(parameters);
