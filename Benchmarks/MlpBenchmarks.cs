@@ -16,7 +16,7 @@ public partial class BenchMlp;
 /// <summary>
 /// One training step (forward, backward, SGD update) and one prediction at batch 1, 32 and 256, for the
 /// generated network and, for prediction, ONNX Runtime through its fastest call (<c>OrtValue</c>s over
-/// pre-allocated buffers, one thread). The ONNX file is the same architecture exported by PyTorch
+/// pre-allocated buffers), on one and on two threads (ONNX Runtime's intra-op threads likewise). The ONNX file is the same architecture exported by PyTorch
 /// (Benchmarks/pytorch/bench_mlp.py --export-onnx); its path comes from BACKPROP_ONNX_MODEL.
 /// </summary>
 [MemoryDiagnoser]
@@ -65,7 +65,7 @@ public class MlpBenchmarks
         {
             var options = new SessionOptions
             {
-                IntraOpNumThreads = 1,
+                IntraOpNumThreads = Threads,
                 InterOpNumThreads = 1,
                 ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
                 GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,

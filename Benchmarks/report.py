@@ -1,9 +1,8 @@
 #!/usr/bin/python3
-"""Combines BenchmarkDotNet's JSON report and the PyTorch timings of run.sh into one Markdown table."""
+"""Combines BenchmarkDotNet's JSON report, the PyTorch timings and the GEMM timings of run.sh into one Markdown table."""
 import glob
 import json
 import os
-import platform
 import sys
 from datetime import date
 
@@ -15,52 +14,61 @@ TRAIN = 2 * FORWARD + 2 * (256 * 128 + 128 * 10)
 
 def pytorch(directory):
     best = {}
-    for name in ("pytorch-configured.jsonl", "pytorch-unset.jsonl"):
-        with open(os.path.join(directory, name)) as f:
+    for path in glob.glob(os.path.join(directory, "pytorch-*.jsonl")):
+        with open(path) as f:
             for line in f:
                 row = json.loads(line)
-                key = ("train" if row["case"].endswith("train") else "predict", row["batch"])
+                key = ("train" if row["case"].endswith("train") else "predict", row["batch"], row["threads"])
                 best[key] = min(best.get(key, float("inf")), row["ms"])
     return best
 
 
 def dotnet(directory):
-    [path] = glob.glob(os.path.join(directory, "bdn", "results", "*MlpBenchmarks*-report-full.json")) or \
-        glob.glob(os.path.join(directory, "bdn", "results", "*MlpBenchmarks*.json"))
+    [path] = glob.glob(os.path.join(directory, "bdn", "results", "*MlpBenchmarks*-report-full.json"))
     with open(path) as f:
         report = json.load(f)
     results = {}
     for benchmark in report["Benchmarks"]:
-        batch = int(benchmark["Parameters"].split("=")[1])
+        parameters = dict(part.strip().split("=") for part in benchmark["Parameters"].split(","))
         stats = benchmark.get("Statistics") or {}
-        if not stats:
-            continue
-        results[(benchmark["Method"], batch)] = (stats["Median"] / 1e6, benchmark["Memory"]["BytesAllocatedPerOperation"])
+        if stats:
+            key = (benchmark["Method"], int(parameters["Batch"]), int(parameters["Threads"]))
+            results[key] = (stats["Median"] / 1e6, benchmark["Memory"]["BytesAllocatedPerOperation"])
     return results, report.get("HostEnvironmentInfo", {})
+
+
+def cell(value, fmt):
+    return fmt.format(value) if value else "—"
 
 
 def main(directory):
     torch = pytorch(directory)
     ours, host = dotnet(directory)
-    print(f"Measured {date.today().isoformat()} on {host.get('ProcessorName', platform.processor())}, "
-          f"{host.get('RuntimeVersion', '')}, one core (taskset -c 0). Median times.\n")
-    print("| case | Backprop.Gen | PyTorch | ONNX Runtime | vs PyTorch | vs ONNX Runtime | GFLOP/s | bytes/op |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"Measured {date.today().isoformat()} on {host.get('ProcessorName', '?')}, .NET {host.get('RuntimeVersion', '?')}. "
+          "Median times; one-thread cases pinned to one core.\n")
+    print("| case | threads | Backprop.Gen | PyTorch | ONNX Runtime | vs PyTorch | vs ONNX Runtime | GFLOP/s | bytes/op |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for kind, method, flops in (("train", "TrainStep", TRAIN), ("predict", "Predict", FORWARD)):
-        for batch in (1, 32, 256):
-            mine, allocated = ours.get((method, batch), (None, None))
-            peer = torch.get((kind, batch))
-            ort = ours.get(("OnnxRuntimePredict", batch), (None, None))[0] if kind == "predict" else None
-            cells = [f"MLP {kind} batch {batch}",
-                     f"{mine:.4f} ms" if mine else "—",
-                     f"{peer:.4f} ms" if peer else "—",
-                     f"{ort:.4f} ms" if ort else "—",
-                     f"{peer / mine:.2f}x" if mine and peer else "—",
-                     f"{ort / mine:.2f}x" if mine and ort else "—",
-                     f"{flops * batch / (mine * 1e6):.0f}" if mine else "—",
-                     f"{allocated}" if allocated is not None else "—"]
-            print("| " + " | ".join(cells) + " |")
-    print("\nRatios above 1 mean Backprop.Gen is faster. PyTorch: the faster of its two OpenBLAS runs.")
+        for threads in (1, 2):
+            for batch in (1, 32, 256):
+                mine, allocated = ours.get((method, batch, threads), (None, None))
+                peer = torch.get((kind, batch, threads))
+                ort = ours.get(("OnnxRuntimePredict", batch, threads), (None, None))[0] if kind == "predict" else None
+                print("| " + " | ".join([
+                    f"MLP {kind} batch {batch}", str(threads),
+                    cell(mine, "{:.4f} ms"), cell(peer, "{:.4f} ms"), cell(ort, "{:.4f} ms"),
+                    f"{peer / mine:.2f}x" if mine and peer else "—",
+                    f"{ort / mine:.2f}x" if mine and ort else "—",
+                    f"{flops * batch / (mine * 1e6):.0f}" if mine else "—",
+                    str(allocated) if allocated is not None else "—"]) + " |")
+    one = ours.get(("TrainStep", 256, 1), (None,))[0]
+    two = ours.get(("TrainStep", 256, 2), (None,))[0]
+    if one and two:
+        print(f"\nTwo threads vs one, training step at batch 256: {one / two:.2f}x.")
+    print("\nRatios above 1 mean Backprop.Gen is faster. PyTorch: the faster of its two OpenBLAS runs per case.")
+    gemm = os.path.join(directory, "gemm.txt")
+    if os.path.exists(gemm):
+        print("\nThe dense layer's products alone (`--gemm`, one thread, GFLOP/s):\n\n```\n" + open(gemm).read().rstrip() + "\n```")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole benchmark suite in one command, as ../shared/PERF.md's protocol says: everything pinned to core 0,
+# The whole benchmark suite in one command, as ../shared/PERF.md's protocol says: one-core cases pinned to core 0,
 # PyTorch run twice (OpenBLAS as this machine configures it, then with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset;
 # the faster counts), ONNX Runtime on the same architecture exported by PyTorch, then one table.
 #
@@ -18,9 +18,13 @@ echo "results in $out" >&2
 /usr/bin/python3 pytorch/bench_mlp.py --export-onnx "$out/mlp.onnx"
 taskset -c 0 /usr/bin/python3 pytorch/bench_mlp.py > "$out/pytorch-configured.jsonl"
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 0 /usr/bin/python3 pytorch/bench_mlp.py > "$out/pytorch-unset.jsonl"
+taskset -c 0,1 /usr/bin/python3 pytorch/bench_mlp.py --threads 2 > "$out/pytorch-configured-2.jsonl"
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 0,1 /usr/bin/python3 pytorch/bench_mlp.py --threads 2 > "$out/pytorch-unset-2.jsonl"
 
 dotnet build -c Release >/dev/null
-BACKPROP_ONNX_MODEL="$out/mlp.onnx" taskset -c 0 dotnet run -c Release --no-build -- \
+# One-thread cases run pinned to core 0, two-thread cases on cores 0 and 1.
+BACKPROP_ONNX_MODEL="$out/mlp.onnx" taskset -c 0,1 dotnet run -c Release --no-build -- \
     --filter '*MlpBenchmarks*' --exporters json --artifacts "$out/bdn" "${job[@]}" >&2
+dotnet run -c Release --no-build -- --gemm > "$out/gemm.txt"
 
 /usr/bin/python3 report.py "$out"
