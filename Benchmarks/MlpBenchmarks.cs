@@ -23,6 +23,7 @@ public partial class BenchMlp;
 public class MlpBenchmarks
 {
     private BenchMlp _net = null!;
+    private PlainMlp _plain = null!;
     private Sgd _sgd = null!;
     private float[] _inputs = [];
     private int[] _labels = [];
@@ -47,6 +48,7 @@ public class MlpBenchmarks
     {
         _net = new BenchMlp(maxBatch: Batch, seed: 1) { MaxThreads = Threads };
         _sgd = new Sgd(0.01f);
+        _plain = new PlainMlp(Batch);
         var random = new Random(7);
         _inputs = new float[Batch * BenchMlp.InputSize];
         for (int i = 0; i < _inputs.Length; i++)
@@ -97,6 +99,14 @@ public class MlpBenchmarks
 
     [Benchmark]
     public void Predict() => _net.Predict(_inputs, _outputs);
+
+    /// <summary>The plain-loop C# reference (one thread whatever <see cref="Threads"/> says).</summary>
+    [Benchmark]
+    public float PlainTrainStep() => _plain.TrainStep(_inputs, _labels, Batch, 0.01f);
+
+    /// <summary>The plain-loop C# reference's prediction.</summary>
+    [Benchmark]
+    public void PlainPredict() => _plain.Predict(_inputs, _outputs, Batch);
 
     [Benchmark]
     public void OnnxRuntimePredict()

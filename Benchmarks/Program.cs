@@ -31,7 +31,7 @@ public static class Program
     private static int Quick()
     {
         int failures = 0;
-        foreach (var (batch, threads) in new[] { (1, 1), (32, 1), (256, 1), (256, 2) })
+        foreach (var (batch, threads) in new[] { (1, 1), (32, 1), (256, 1), (1, 2), (32, 2), (256, 2) })
         {
             var bench = new MlpBenchmarks { Batch = batch, Threads = threads };
             bench.Setup();

@@ -24,12 +24,12 @@ def pytorch(directory):
 
 
 def dotnet(directory):
-    [path] = glob.glob(os.path.join(directory, "bdn", "results", "*MlpBenchmarks*-report-full.json"))
+    [path] = glob.glob(os.path.join(directory, "bdn", "results", "*MlpBenchmarks*-report-full*.json"))
     with open(path) as f:
         report = json.load(f)
     results = {}
     for benchmark in report["Benchmarks"]:
-        parameters = dict(part.strip().split("=") for part in benchmark["Parameters"].split(","))
+        parameters = dict(part.strip().split("=") for part in benchmark["Parameters"].replace("&", ",").split(","))
         stats = benchmark.get("Statistics") or {}
         if stats:
             key = (benchmark["Method"], int(parameters["Batch"]), int(parameters["Threads"]))
@@ -45,20 +45,23 @@ def main(directory):
     torch = pytorch(directory)
     ours, host = dotnet(directory)
     print(f"Measured {date.today().isoformat()} on {host.get('ProcessorName', '?')}, .NET {host.get('RuntimeVersion', '?')}. "
-          "Median times; one-thread cases pinned to one core.\n")
-    print("| case | threads | Backprop.Gen | PyTorch | ONNX Runtime | vs PyTorch | vs ONNX Runtime | GFLOP/s | bytes/op |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "Median times. PyTorch's one-thread runs are pinned to core 0, its two-thread runs to cores 0-1; "
+          "the .NET process runs on cores 0-1 with MaxThreads (and ONNX Runtime's intra-op threads) set to the thread count.\n")
+    print("| case | threads | Backprop.Gen | PyTorch | ONNX Runtime | plain C# loops | vs PyTorch | vs ONNX Runtime | vs plain C# | GFLOP/s | bytes/op |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for kind, method, flops in (("train", "TrainStep", TRAIN), ("predict", "Predict", FORWARD)):
         for threads in (1, 2):
             for batch in (1, 32, 256):
                 mine, allocated = ours.get((method, batch, threads), (None, None))
                 peer = torch.get((kind, batch, threads))
                 ort = ours.get(("OnnxRuntimePredict", batch, threads), (None, None))[0] if kind == "predict" else None
+                plain = ours.get(("Plain" + method, batch, 1), (None, None))[0]
                 print("| " + " | ".join([
                     f"MLP {kind} batch {batch}", str(threads),
-                    cell(mine, "{:.4f} ms"), cell(peer, "{:.4f} ms"), cell(ort, "{:.4f} ms"),
+                    cell(mine, "{:.4f} ms"), cell(peer, "{:.4f} ms"), cell(ort, "{:.4f} ms"), cell(plain, "{:.4f} ms"),
                     f"{peer / mine:.2f}x" if mine and peer else "—",
                     f"{ort / mine:.2f}x" if mine and ort else "—",
+                    f"{plain / mine:.2f}x" if mine and plain else "—",
                     f"{flops * batch / (mine * 1e6):.0f}" if mine else "—",
                     str(allocated) if allocated is not None else "—"]) + " |")
     one = ours.get(("TrainStep", 256, 1), (None,))[0]

@@ -135,7 +135,7 @@ namespace Demo
         {
             int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
             global::Backprop.NetworkGuard.Length(NetworkName, "outputs", outputs.Length, batch, OutputSize, nameof(outputs));
-            Forward(inputs, batch);
+            Forward(inputs, batch, _maxThreads);
             new global::System.ReadOnlySpan<float>(_dense3Output, 0, batch * OutputSize).CopyTo(outputs);
         }
 
@@ -148,10 +148,11 @@ namespace Demo
         {
             int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
             global::Backprop.NetworkGuard.Labels(NetworkName, labels, batch, OutputSize);
-            Forward(inputs, batch);
+            int threads = batch >= global::Backprop.Kernels.Dense.ParallelTrainingBatch ? _maxThreads : 1;
+            Forward(inputs, batch, threads);
             // Softmax cross-entropy with dense3's outputs as the logits; its gradient is ∂L/∂y.
             float loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropy(_dense3Output, labels, _dense3Delta, batch, OutputSize);
-            Backward(inputs, batch);
+            Backward(inputs, batch, threads);
             return loss;
         }
 
@@ -196,29 +197,29 @@ namespace Demo
             return loss;
         }
 
-        /// <summary>The forward pass for <paramref name="batch"/> samples; every layer keeps what its backward pass needs.</summary>
-        private void Forward(global::System.ReadOnlySpan<float> inputs, int batch)
+        /// <summary>The forward pass for <paramref name="batch"/> samples on up to <paramref name="threads"/> threads; every layer keeps what its backward pass needs.</summary>
+        private void Forward(global::System.ReadOnlySpan<float> inputs, int batch, int threads)
         {
             global::System.ReadOnlySpan<float> parameters = _parameters;
             // dense1: Dense 784 → 256, Relu
             global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Relu>(
                 inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), parameters.Slice(Dense1Bias, Dense1Units),
-                _dense1PreActivation, _dense1Output, batch, Dense1Inputs, Dense1Units, _maxThreads);
+                _dense1PreActivation, _dense1Output, batch, Dense1Inputs, Dense1Units, threads);
             // dense2: Dense 256 → 128, Relu
             global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Relu>(
                 _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), parameters.Slice(Dense2Bias, Dense2Units),
-                _dense2PreActivation, _dense2Output, batch, Dense2Inputs, Dense2Units, _maxThreads);
+                _dense2PreActivation, _dense2Output, batch, Dense2Inputs, Dense2Units, threads);
             // dense3: Dense 128 → 10
             global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Identity>(
                 _dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), parameters.Slice(Dense3Bias, Dense3Units),
-                _dense3Output, _dense3Output, batch, Dense3Inputs, Dense3Units, _maxThreads);
+                _dense3Output, _dense3Output, batch, Dense3Inputs, Dense3Units, threads);
         }
 
         /// <summary>
         /// The backward pass, last layer first: from the loss gradient in the last layer's delta buffer to every
         /// parameter gradient (each layer overwrites its part of <see cref="Gradients"/>).
         /// </summary>
-        private void Backward(global::System.ReadOnlySpan<float> inputs, int batch)
+        private void Backward(global::System.ReadOnlySpan<float> inputs, int batch, int threads)
         {
             global::System.ReadOnlySpan<float> parameters = _parameters;
             global::System.Span<float> gradients = _gradients;
@@ -226,17 +227,17 @@ namespace Demo
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
                 _dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), _dense3Output, _dense3Output, _dense3Delta,
                 gradients.Slice(Dense3Weight, Dense3Inputs * Dense3Units), gradients.Slice(Dense3Bias, Dense3Units), _dense2Delta, _scratch,
-                batch, Dense3Inputs, Dense3Units, _maxThreads);
+                batch, Dense3Inputs, Dense3Units, threads);
             // dense2: Dense 256 → 128, Relu
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
                 _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), _dense2PreActivation, _dense2Output, _dense2Delta,
                 gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), _dense1Delta, _scratch,
-                batch, Dense2Inputs, Dense2Units, _maxThreads);
+                batch, Dense2Inputs, Dense2Units, threads);
             // dense1: Dense 784 → 256, Relu
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
                 inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), _dense1PreActivation, _dense1Output, _dense1Delta,
                 gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
-                batch, Dense1Inputs, Dense1Units, _maxThreads);
+                batch, Dense1Inputs, Dense1Units, threads);
         }
 
         /// <summary>Initializes every parameter from <paramref name="seed"/>; each layer draws from its own stream.</summary>

@@ -121,7 +121,7 @@ partial class MultiLabel : global::Backprop.INetwork
     {
         int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
         global::Backprop.NetworkGuard.Length(NetworkName, "outputs", outputs.Length, batch, OutputSize, nameof(outputs));
-        Forward(inputs, batch);
+        Forward(inputs, batch, _maxThreads);
         new global::System.ReadOnlySpan<float>(_headOutput, 0, batch * OutputSize).CopyTo(outputs);
     }
 
@@ -144,10 +144,11 @@ partial class MultiLabel : global::Backprop.INetwork
     {
         int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
         global::Backprop.NetworkGuard.Length(NetworkName, "targets", targets.Length, batch, OutputSize, nameof(targets));
-        Forward(inputs, batch);
+        int threads = batch >= global::Backprop.Kernels.Dense.ParallelTrainingBatch ? _maxThreads : 1;
+        Forward(inputs, batch, threads);
         // Binary cross-entropy from head's pre-activation, max(z, 0) - z t + log(1 + exp(-|z|)); its gradient is ∂L/∂z.
         float loss = global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogits(_headPreActivation, targets, _headDelta, batch * OutputSize);
-        Backward(inputs, batch);
+        Backward(inputs, batch, threads);
         return loss;
     }
 
@@ -182,25 +183,25 @@ partial class MultiLabel : global::Backprop.INetwork
         return loss;
     }
 
-    /// <summary>The forward pass for <paramref name="batch"/> samples; every layer keeps what its backward pass needs.</summary>
-    private void Forward(global::System.ReadOnlySpan<float> inputs, int batch)
+    /// <summary>The forward pass for <paramref name="batch"/> samples on up to <paramref name="threads"/> threads; every layer keeps what its backward pass needs.</summary>
+    private void Forward(global::System.ReadOnlySpan<float> inputs, int batch, int threads)
     {
         global::System.ReadOnlySpan<float> parameters = _parameters;
         // encoder: Dense 12 → 20, Gelu
         global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Gelu>(
             inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), parameters.Slice(EncoderBias, EncoderUnits),
-            _encoderPreActivation, _encoderOutput, batch, EncoderInputs, EncoderUnits, _maxThreads);
+            _encoderPreActivation, _encoderOutput, batch, EncoderInputs, EncoderUnits, threads);
         // head: Dense 20 → 3, Sigmoid
         global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Sigmoid>(
             _encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), parameters.Slice(HeadBias, HeadUnits),
-            _headPreActivation, _headOutput, batch, HeadInputs, HeadUnits, _maxThreads);
+            _headPreActivation, _headOutput, batch, HeadInputs, HeadUnits, threads);
     }
 
     /// <summary>
     /// The backward pass, last layer first: from the loss gradient in the last layer's delta buffer to every
     /// parameter gradient (each layer overwrites its part of <see cref="Gradients"/>).
     /// </summary>
-    private void Backward(global::System.ReadOnlySpan<float> inputs, int batch)
+    private void Backward(global::System.ReadOnlySpan<float> inputs, int batch, int threads)
     {
         global::System.ReadOnlySpan<float> parameters = _parameters;
         global::System.Span<float> gradients = _gradients;
@@ -208,12 +209,12 @@ partial class MultiLabel : global::Backprop.INetwork
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
             _encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), _headPreActivation, _headOutput, _headDelta,
             gradients.Slice(HeadWeight, HeadInputs * HeadUnits), gradients.Slice(HeadBias, HeadUnits), _encoderDelta, _scratch,
-            batch, HeadInputs, HeadUnits, _maxThreads);
+            batch, HeadInputs, HeadUnits, threads);
         // encoder: Dense 12 → 20, Gelu
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Gelu>(
             inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), _encoderPreActivation, _encoderOutput, _encoderDelta,
             gradients.Slice(EncoderWeight, EncoderInputs * EncoderUnits), gradients.Slice(EncoderBias, EncoderUnits), default, default,
-            batch, EncoderInputs, EncoderUnits, _maxThreads);
+            batch, EncoderInputs, EncoderUnits, threads);
     }
 
     /// <summary>Initializes every parameter from <paramref name="seed"/>; each layer draws from its own stream.</summary>

@@ -18,6 +18,10 @@ internal static class NetworkEmitter
     private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
     private const string Guard = "global::Backprop.NetworkGuard";
 
+    // Training splits products over threads only from the batch where that pays: below it, the cache traffic
+    // between cores (gradients written on one, parameters updated on the other) costs more than it saves.
+    private const string TrainingThreads = "int threads = batch >= global::Backprop.Kernels.Dense.ParallelTrainingBatch ? _maxThreads : 1;";
+
     public static string HintName(NetworkPlan plan)
     {
         var name = new StringBuilder();
@@ -263,7 +267,7 @@ internal static class NetworkEmitter
         {
             writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
             writer.Line($"{Guard}.Length(NetworkName, \"outputs\", outputs.Length, batch, OutputSize, nameof(outputs));");
-            writer.Line("Forward(inputs, batch);");
+            writer.Line("Forward(inputs, batch, _maxThreads);");
             writer.Line($"new {ReadOnlySpan}({Unit(last).OutputBuffer(last)}, 0, batch * OutputSize).CopyTo(outputs);");
         }
         writer.Line();
@@ -294,12 +298,13 @@ internal static class NetworkEmitter
             {
                 writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
                 writer.Line($"{Guard}.Labels(NetworkName, labels, batch, OutputSize);");
-                writer.Line("Forward(inputs, batch);");
+                writer.Line(TrainingThreads);
+                writer.Line("Forward(inputs, batch, threads);");
                 writer.Line(fused
                     ? $"// Softmax cross-entropy from {last.Name}'s pre-activation (log-sum-exp); its gradient is ∂L/∂z."
                     : $"// Softmax cross-entropy with {last.Name}'s outputs as the logits; its gradient is ∂L/∂y.");
                 writer.Line($"float loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropy({logits}, labels, {delta}, batch, OutputSize);");
-                writer.Line("Backward(inputs, batch);");
+                writer.Line("Backward(inputs, batch, threads);");
                 writer.Line("return loss;");
             }
         }
@@ -322,7 +327,8 @@ internal static class NetworkEmitter
             {
                 writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
                 writer.Line($"{Guard}.Length(NetworkName, \"targets\", targets.Length, batch, OutputSize, nameof(targets));");
-                writer.Line("Forward(inputs, batch);");
+                writer.Line(TrainingThreads);
+                writer.Line("Forward(inputs, batch, threads);");
                 if (plan.Loss == Names.BinaryCrossEntropy)
                 {
                     writer.Line(fused
@@ -335,7 +341,7 @@ internal static class NetworkEmitter
                     writer.Line($"// Mean squared error on {last.Name}'s outputs; its gradient is ∂L/∂y.");
                     writer.Line($"float loss = global::Backprop.Kernels.Losses.MeanSquaredError({logits}, targets, {delta}, batch * OutputSize);");
                 }
-                writer.Line("Backward(inputs, batch);");
+                writer.Line("Backward(inputs, batch, threads);");
                 writer.Line("return loss;");
             }
         }
@@ -370,8 +376,8 @@ internal static class NetworkEmitter
 
     private static void WriteForward(SourceWriter writer, NetworkPlan plan)
     {
-        writer.Summary("The forward pass for <paramref name=\"batch\"/> samples; every layer keeps what its backward pass needs.");
-        using (writer.Block($"private void Forward({ReadOnlySpan} inputs, int batch)"))
+        writer.Summary("The forward pass for <paramref name=\"batch\"/> samples on up to <paramref name=\"threads\"/> threads; every layer keeps what its backward pass needs.");
+        using (writer.Block($"private void Forward({ReadOnlySpan} inputs, int batch, int threads)"))
         {
             writer.Line($"{ReadOnlySpan} parameters = _parameters;");
             string input = "inputs";
@@ -390,7 +396,7 @@ internal static class NetworkEmitter
         writer.Summary(
             "The backward pass, last layer first: from the loss gradient in the last layer's delta buffer to every",
             "parameter gradient (each layer overwrites its part of <see cref=\"Gradients\"/>).");
-        using (writer.Block($"private void Backward({ReadOnlySpan} inputs, int batch)"))
+        using (writer.Block($"private void Backward({ReadOnlySpan} inputs, int batch, int threads)"))
         {
             writer.Line($"{ReadOnlySpan} parameters = _parameters;");
             writer.Line($"{Span} gradients = _gradients;");

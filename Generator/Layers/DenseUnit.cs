@@ -130,7 +130,7 @@ internal sealed class DenseUnit : LayerUnit
         using (writer.Indent())
         {
             writer.Line($"{input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), parameters.Slice({p}Bias, {p}Units),");
-            writer.Line($"{PreActivationBuffer(plan)}, {OutputBuffer(plan)}, batch, {p}Inputs, {p}Units, _maxThreads);");
+            writer.Line($"{PreActivationBuffer(plan)}, {OutputBuffer(plan)}, batch, {p}Inputs, {p}Units, threads);");
         }
     }
 
@@ -145,7 +145,7 @@ internal sealed class DenseUnit : LayerUnit
         {
             writer.Line($"{input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), {PreActivationBuffer(plan)}, {OutputBuffer(plan)}, {DeltaBuffer(plan)},");
             writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), {inputDelta ?? "default"}, {(inputDelta is null ? "default" : "_scratch")},");
-            writer.Line($"batch, {p}Inputs, {p}Units, _maxThreads);");
+            writer.Line($"batch, {p}Inputs, {p}Units, threads);");
         }
     }
 

@@ -145,8 +145,34 @@ public static class Gemm
 
     private const int StartZero = 0, StartBias = 1, StartAccumulate = 2;
 
+    // Depth of one pass over k when many rows share B: a 256-deep, two-vector panel of B is 32 KB (512-bit),
+    // which stays in L1 while every block of rows of A streams past it (GotoBLAS-style blocking). Between passes
+    // C is stored and reloaded exactly, so every element's sums are the same as without blocking.
+    private const int DepthBlock = 256;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Multiply<TS, TV>(
+        int m, int n, int k,
+        ref float a, int ars, int acs,
+        ref float b, int ldb,
+        ref float c, int ldc,
+        ref float bias, int mode)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        if (k > DepthBlock && m >= 32)
+        {
+            for (int p0 = 0; p0 < k; p0 += DepthBlock)
+            {
+                MultiplyBlock<TS, TV>(m, n, Math.Min(DepthBlock, k - p0), ref Unsafe.Add(ref a, p0 * acs), ars, acs, ref Unsafe.Add(ref b, p0 * ldb), ldb,
+                    ref c, ldc, ref bias, p0 == 0 ? mode : StartAccumulate);
+            }
+            return;
+        }
+        MultiplyBlock<TS, TV>(m, n, k, ref a, ars, acs, ref b, ldb, ref c, ldc, ref bias, mode);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MultiplyBlock<TS, TV>(
         int m, int n, int k,
         ref float a, int ars, int acs,
         ref float b, int ldb,
@@ -560,7 +586,9 @@ public static class Gemm
 
         public override void Execute(int part)
         {
-            if (_m >= 16)
+            // Split the larger of C's dimensions: by rows when there are many, by column panels otherwise, so each
+            // thread reads only its half of B (the weights, when the batch is small) and keeps it in its own cache.
+            if (_m >= 16 && _m >= _n)
             {
                 var (start, count) = Split(_m, part, Parts, 8);
                 if (count > 0)
