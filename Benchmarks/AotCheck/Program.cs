@@ -5,7 +5,8 @@ using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using Backprop;
 
-Console.WriteLine($"# {(System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeCompiled ? "JIT" : "NativeAOT")}, Vector512 accelerated: {Vector512.IsHardwareAccelerated}");
+// (RuntimeFeature.IsDynamicCodeCompiled cannot tell: PublishAot turns dynamic code off under the JIT too.)
+Console.WriteLine($"# {(args.Length > 0 ? args[0] : "?")}, Vector512 accelerated: {Vector512.IsHardwareAccelerated}");
 foreach (int batch in new[] { 1, 32, 256 })
 {
     var net = new AotMlp(maxBatch: batch, seed: 1) { MaxThreads = 1 };
