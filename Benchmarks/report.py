@@ -44,7 +44,7 @@ def cell(value, fmt):
 def main(directory):
     torch = pytorch(directory)
     ours, host = dotnet(directory)
-    print(f"Measured {date.today().isoformat()} on {host.get('ProcessorName', '?')}, .NET {host.get('RuntimeVersion', '?')}. "
+    print(f"Measured {date.today().isoformat()} on {host.get('ProcessorName', '?')}, {host.get('RuntimeVersion', '?')}. "
           "Median times. PyTorch's one-thread runs are pinned to core 0, its two-thread runs to cores 0-1; "
           "the .NET process runs on cores 0-1 with MaxThreads (and ONNX Runtime's intra-op threads) set to the thread count.\n")
     print("| case | threads | Backprop.Gen | PyTorch | ONNX Runtime | plain C# loops | vs PyTorch | vs ONNX Runtime | vs plain C# | GFLOP/s | bytes/op |")
