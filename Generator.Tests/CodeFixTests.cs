@@ -104,6 +104,47 @@ public class CodeFixTests
             """).RunAsync();
 
     [Fact]
+    public Task Moving_attributes_to_another_file_brings_the_usings_they_need()
+    {
+        var test = new CodeFixTest<NetworkAnalyzer, MoveLayerAttributesCodeFix>("", "");
+        test.TestState.Sources.Clear();
+        test.TestState.Sources.Add(("Network.cs", """
+            [Backprop.Network]
+            [Backprop.Input(4)]
+            [Backprop.Dense(8)]
+            public partial class N;
+            """));
+        test.TestState.Sources.Add(("Layers.cs", """
+            using Backprop;
+
+            [{|BPG0005:Dense(4, Activation = Activation.Relu)|}]
+            [{|BPG0005:Dense(2)|}]
+            public partial class N
+            {
+            }
+            """));
+        test.FixedState.Sources.Clear();
+        test.FixedState.Sources.Add(("Network.cs", """
+            using Backprop;
+
+            [Backprop.Network]
+            [Backprop.Input(4)]
+            [Backprop.Dense(8)]
+            [Dense(4, Activation = Activation.Relu)]
+            [Dense(2)]
+            public partial class N;
+            """));
+        test.FixedState.Sources.Add(("Layers.cs", """
+            using Backprop;
+
+            public partial class N
+            {
+            }
+            """));
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task Loss_mismatches_are_corrected_in_the_obvious_direction() =>
         new CodeFixTest<NetworkAnalyzer, LossMismatchCodeFix>("""
             using Backprop;

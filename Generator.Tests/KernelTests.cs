@@ -112,6 +112,11 @@ public class KernelTests
     {
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(2, 2, 2, new float[3], 2, 1, new float[4], 2, new float[4], 2, default, false));
         Assert.Throws<ArgumentException>(() => Gemm.MultiplyTransposed(2, 2, 2, new float[4], 2, new float[4], 2, new float[3], 2));
+        // Negative strides would walk before the start of the buffers.
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(2, 2, 2, new float[8], -1, 1, new float[4], 2, new float[4], 2, default, false));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(2, 2, 2, new float[4], 2, 1, new float[4], 2, new float[4], -2, default, false));
+        // rows x columns overflowing int must not pass the length check.
+        Assert.Throws<ArgumentException>(() => Vectors.Transpose(new float[65536], 65536, 65537, new float[65536]));
     }
 
     [Fact]

@@ -102,8 +102,9 @@ public sealed partial class NetworkGenerator
             {
                 input = Read(attribute, name, ordinal);
             }
-            else if (name is not null && LayerRegistry.ForAttribute(name) is not null)
+            else if (name is not null && (LayerRegistry.ForAttribute(name) is not null || DerivesFromLayer(attribute.AttributeClass)))
             {
+                // An unknown LayerAttribute subclass is kept, so shape inference can say it is not supported.
                 layers.Add(Read(attribute, name, ordinal));
             }
         }
@@ -112,7 +113,7 @@ public sealed partial class NetworkGenerator
         foreach (var attribute in type.GetAttributes())
         {
             string? name = MetadataName(attribute.AttributeClass);
-            if ((name == Names.InputAttribute || (name is not null && LayerRegistry.ForAttribute(name) is not null)) && !IsOn(attribute, syntax))
+            if ((name == Names.InputAttribute || (name is not null && (LayerRegistry.ForAttribute(name) is not null || DerivesFromLayer(attribute.AttributeClass)))) && !IsOn(attribute, syntax))
             {
                 elsewhere++;
             }
@@ -190,6 +191,18 @@ public sealed partial class NetworkGenerator
             float or double => new ArgumentSpec(name, ArgumentKind.Real, Convert.ToDouble(constant.Value, System.Globalization.CultureInfo.InvariantCulture), null),
             _ => new ArgumentSpec(name, ArgumentKind.Other, 0, null),
         };
+    }
+
+    private static bool DerivesFromLayer(INamedTypeSymbol? type)
+    {
+        for (var current = type?.BaseType; current is not null; current = current.BaseType)
+        {
+            if (MetadataName(current) == Names.LayerAttribute)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>The full metadata name (<c>Backprop.DenseAttribute</c>) of a type, or null for error types.</summary>

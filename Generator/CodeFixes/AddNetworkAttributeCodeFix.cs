@@ -23,10 +23,14 @@ public sealed class AddNetworkAttributeCodeFix : CodeFixProvider
     public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(async (context, document, diagnostics) =>
     {
         var root = (await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false))!;
+        var model = await document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
+        // One [Network] per class (AllowMultiple = false), on the first of its declarations that reported.
         var declarations = diagnostics
             .Select(d => root.FindNode(d.Location.SourceSpan).FirstAncestorOrSelf<TypeDeclarationSyntax>())
             .OfType<TypeDeclarationSyntax>()
-            .Distinct()
+            .OrderBy(d => d.SpanStart)
+            .GroupBy(d => model?.GetDeclaredSymbol(d, context.CancellationToken), SymbolEqualityComparer.Default)
+            .Select(g => g.First())
             .ToList();
         var endOfLine = NetworkDeclarations.EndOfLine(root);
         return document.WithSyntaxRoot(root.ReplaceNodes(declarations, (_, current) => AddNetwork(current, endOfLine)));

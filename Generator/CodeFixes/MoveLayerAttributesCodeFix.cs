@@ -105,7 +105,30 @@ public sealed class MoveLayerAttributesCodeFix : CodeFixProvider
             .WithLeadingTrivia(indentation).WithTrailingTrivia(endOfLine)).ToArray();
         var last = target.AttributeLists.Last();
         targetEditor.InsertAfter(last, moved);
-        return editor.GetChangedSolution();
+        var changed = editor.GetChangedSolution();
+
+        // The moved attributes must bind where they land: bring over the using directives of their files that the
+        // target file lacks (typically `using Backprop;`).
+        var targetId = solution.GetDocumentId(target.SyntaxTree)!;
+        var usings = stray
+            .Where(a => a.SyntaxTree != target.SyntaxTree)
+            .SelectMany(a => ((CompilationUnitSyntax)a.SyntaxTree.GetRoot(cancellationToken)).Usings)
+            .ToList();
+        if (usings.Count > 0 && await changed.GetDocument(targetId)!.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false) is CompilationUnitSyntax unit)
+        {
+            var present = new HashSet<string>(unit.Usings.Select(u => u.WithoutTrivia().ToString()), System.StringComparer.Ordinal);
+            var missing = usings.Where(u => present.Add(u.WithoutTrivia().ToString())).Select(u => u.WithoutTrivia().WithTrailingTrivia(endOfLine)).ToArray();
+            if (missing.Length > 0)
+            {
+                if (unit.Usings.Count == 0)
+                {
+                    // A file without usings gets a blank line between them and the code.
+                    missing[missing.Length - 1] = missing[missing.Length - 1].WithTrailingTrivia(endOfLine, endOfLine);
+                }
+                changed = changed.WithDocumentSyntaxRoot(targetId, unit.AddUsings(missing));
+            }
+        }
+        return changed;
     }
 
     /// <summary>Fix-all: one move per class, whatever number of its attributes reported.</summary>

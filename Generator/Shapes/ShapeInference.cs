@@ -79,13 +79,21 @@ internal static class ShapeInference
 
         var plans = new List<LayerPlan>();
         var names = new HashSet<string>(System.StringComparer.Ordinal);
+        var identifiers = new HashSet<string>(System.StringComparer.Ordinal);
         var ordinals = new Dictionary<string, int>(System.StringComparer.Ordinal);
         string from = "the input";
         int offset = 0;
         for (int i = 0; i < declaration.Layers.Count; i++)
         {
             var attribute = declaration.Layers[i];
-            var unit = LayerRegistry.ForAttribute(attribute.Kind)!;
+            var unit = LayerRegistry.ForAttribute(attribute.Kind);
+            if (unit is null)
+            {
+                errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
+                    $"'{attribute.Kind}' derives from LayerAttribute but is not a layer kind this version of Backprop.Gen knows.", attribute.Ordinal, null));
+                size = -1;
+                continue;
+            }
             ordinals.TryGetValue(unit.Kind, out int ordinal);
             ordinals[unit.Kind] = ++ordinal;
             string name = unit.NamePrefix + ordinal.ToString(CultureInfo.InvariantCulture);
@@ -104,10 +112,12 @@ internal static class ShapeInference
                     name = nameArgument.Text;
                 }
             }
-            if (!names.Add(name))
+            // Generated members are named after the layer (dense1 → Dense1Units), so names that differ only in case
+            // or underscores ("h" and "H", "a_b" and "aB") would collide there too.
+            if (!names.Add(name) | !identifiers.Add(Identifiers.Pascal(name)))
             {
                 errors.Add(new ShapeError(DiagnosticIds.DuplicateName,
-                    $"Two layers of '{network}' are named '{name}'; tensor names must be unique.", attribute.Ordinal, nameArgument is null ? null : "Name"));
+                    $"Two layers of '{network}' are named '{name}' (or names that differ only in case or '_'); tensor and member names must be unique.", attribute.Ordinal, nameArgument is null ? null : "Name"));
             }
 
             if (attribute.HasErrors)

@@ -57,6 +57,7 @@ public static class Gemm
             return;
         }
         Require(m > 0 && n > 0 && k >= 0, "sizes must not be negative");
+        Require(aRowStride >= 0 && aColumnStride >= 0 && ldb >= 0 && ldc >= n, "strides must not be negative, and C's rows must hold n values");
         Require(k == 0 || a.Length > (long)(m - 1) * aRowStride + (long)(k - 1) * aColumnStride, "A is too short");
         Require(k == 0 || b.Length >= (long)(k - 1) * ldb + n, "B is too short");
         Require(c.Length >= (long)(m - 1) * ldc + n, "C is too short");
@@ -122,6 +123,7 @@ public static class Gemm
             return;
         }
         Require(m > 0 && n > 0 && k >= 0, "sizes must not be negative");
+        Require(lda >= k && ldb >= k && ldc >= n, "leading dimensions must hold a row");
         Require(k == 0 || a.Length >= (long)(m - 1) * lda + k, "A is too short");
         Require(k == 0 || b.Length >= (long)(n - 1) * ldb + k, "B is too short");
         Require(c.Length >= (long)(m - 1) * ldc + n, "C is too short");

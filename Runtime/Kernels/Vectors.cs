@@ -51,9 +51,10 @@ public static class Vectors
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transpose(ReadOnlySpan<float> source, int rows, int columns, Span<float> destination)
     {
-        if (source.Length < rows * columns || destination.Length < rows * columns)
+        long count = (long)rows * columns;
+        if (rows < 0 || columns < 0 || source.Length < count || destination.Length < count)
         {
-            throw new ArgumentException($"Transpose of [{rows}, {columns}] needs {rows * columns} values; got {source.Length} and {destination.Length}.");
+            throw new ArgumentException($"Transpose of [{rows}, {columns}] needs {count} values; got {source.Length} and {destination.Length}.");
         }
         ref float s = ref MemoryMarshal.GetReference(source);
         ref float d = ref MemoryMarshal.GetReference(destination);

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Threading;
 
 namespace Backprop.Kernels;
@@ -32,26 +33,38 @@ internal static unsafe class Workers
         {
             return false;
         }
+        var helpers = s_helpers ??= Create();
+        int started = 0;
+        Exception? error = null;
         try
         {
-            var helpers = s_helpers ??= Create();
             int used = Math.Min(parts - 1, helpers.Length);
             job.Parts = used + 1;
-            for (int i = 0; i < used; i++)
+            for (; started < used; started++)
             {
-                helpers[i].Start(job, i + 1);
+                helpers[started].Start(job, started + 1);
             }
             job.Execute(0);
-            for (int i = 0; i < used; i++)
-            {
-                helpers[i].Wait();
-            }
-            return true;
+        }
+        catch (Exception e)
+        {
+            error = e;
         }
         finally
         {
+            // Every started helper is waited for, whatever happened here: the caller's buffers stay pinned, and the
+            // helpers idle, until none of them can touch the job any more.
+            for (int i = 0; i < started; i++)
+            {
+                error ??= helpers[i].Wait();
+            }
             Monitor.Exit(s_gate);
         }
+        if (error is not null)
+        {
+            ExceptionDispatchInfo.Capture(error).Throw();
+        }
+        return true;
     }
 
     private static Helper[] Create()
@@ -102,15 +115,14 @@ internal static unsafe class Workers
             }
         }
 
-        public void Wait()
+        /// <summary>Waits (uninterruptibly) until the helper is done; returns its exception, if any.</summary>
+        public Exception? Wait()
         {
             WaitFor(Done);
             Volatile.Write(ref _state, Idle);
-            if (_error is { } error)
-            {
-                _error = null;
-                throw new AggregateException("A Backprop worker thread failed.", error);
-            }
+            var error = _error;
+            _error = null;
+            return error;
         }
 
         private void WaitFor(int state)
@@ -123,12 +135,25 @@ internal static unsafe class Workers
                 }
                 Thread.SpinWait(8);
             }
+            bool interrupted = false;
             lock (_lock)
             {
                 while (Volatile.Read(ref _state) != state)
                 {
-                    Monitor.Wait(_lock);
+                    try
+                    {
+                        Monitor.Wait(_lock);
+                    }
+                    catch (ThreadInterruptedException)
+                    {
+                        // Not abandoned half-way: remember the interrupt and deliver it once the hand-off is done.
+                        interrupted = true;
+                    }
                 }
+            }
+            if (interrupted)
+            {
+                Thread.CurrentThread.Interrupt();
             }
         }
 
