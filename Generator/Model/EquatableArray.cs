@@ -57,8 +57,3 @@ internal readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IRea
 
     public static bool operator !=(EquatableArray<T> left, EquatableArray<T> right) => !left.Equals(right);
 }
-
-internal static class EquatableArray
-{
-    public static EquatableArray<T> From<T>(IEnumerable<T> items) => new(new List<T>(items).ToArray());
-}

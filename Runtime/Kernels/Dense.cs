@@ -101,10 +101,4 @@ public static class Dense
 
     /// <summary>The batch from which the input gradient goes through a transposed copy of the weight.</summary>
     internal const int TransposeFromBatch = 64;
-
-    /// <summary>
-    /// Scratch floats <see cref="Backward{TActivation}"/> needs for a layer that computes its input gradient:
-    /// inputs × units.
-    /// </summary>
-    public static int ScratchLength(int inputs, int units) => inputs * units;
 }
