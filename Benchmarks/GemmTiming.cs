@@ -12,8 +12,8 @@ internal static class GemmTiming
 {
     public static int Run()
     {
-        Console.WriteLine("product                       m     n     k   GFLOP/s");
-        foreach (int batch in new[] { 1, 32, 256 })
+        Console.WriteLine("product                       m     n     k   GFLOP/s   (* the input-gradient form Dense.Backward uses)");
+        foreach (int batch in new[] { 1, 8, 32, 256 })
         {
             foreach (var (inputs, units) in new[] { (784, 256), (256, 128), (128, 10) })
             {
@@ -23,25 +23,26 @@ internal static class GemmTiming
                 Report("forward  x·Wᵀ + b", batch, units, inputs, flops, () => Gemm.Multiply(batch, units, inputs, x, inputs, 1, w, units, z, units, bias, false));
                 Report("weights  xᵀ·δ", inputs, units, batch, flops, () => Gemm.Multiply(inputs, units, batch, x, 1, inputs, delta, units, dw, units, default, false));
                 float[] scratch = new float[inputs * units];
-                Report("inputs   δ·W", batch, inputs, units, flops, () =>
+                // Both forms of the input gradient; Dense.Backward picks by batch and width (the line it uses is marked).
+                bool transposes = Dense.InputGradientThroughTranspose(batch, units);
+                Report(transposes ? "inputs   δ·W  transposed*" : "inputs   δ·W  transposed", batch, inputs, units, flops, () =>
                 {
-                    // As Dense.Backward does it: through a transposed copy of W for large batches or few units.
-                    if (batch >= 64 || units < Vectors.Width)
-                    {
-                        Vectors.Transpose(w, inputs, units, scratch);
-                        Gemm.Multiply(batch, inputs, units, delta, units, 1, scratch, inputs, dx, inputs, default, false);
-                    }
-                    else
-                    {
-                        Gemm.MultiplyTransposed(batch, inputs, units, delta, units, w, units, dx, inputs);
-                    }
+                    Vectors.Transpose(w, inputs, units, scratch);
+                    Gemm.Multiply(batch, inputs, units, delta, units, 1, scratch, inputs, dx, inputs, default, false);
                 });
+                Report(transposes ? "inputs   δ·W  dots" : "inputs   δ·W  dots*", batch, inputs, units, flops,
+                    () => Gemm.MultiplyTransposed(batch, inputs, units, delta, units, w, units, dx, inputs));
             }
+        }
+        foreach (var (rows, columns) in new[] { (784, 256), (256, 128), (128, 10) })
+        {
+            float[] w = Random(rows * columns), t = new float[rows * columns];
+            Report("transpose Wᵀ → W", rows, columns, 0, rows * columns, () => Vectors.Transpose(w, rows, columns, t), "Gfloat/s");
         }
         return 0;
     }
 
-    private static void Report(string name, int m, int n, int k, double flops, Action product)
+    private static void Report(string name, int m, int n, int k, double flops, Action product, string unit = "")
     {
         int calls = Math.Max(1, (int)(2e8 / flops));
         double best = double.MaxValue;
@@ -54,7 +55,7 @@ internal static class GemmTiming
             }
             best = Math.Min(best, watch.Elapsed.TotalSeconds / calls);
         }
-        Console.WriteLine($"{name,-24} {m,6} {n,5} {k,5} {flops / best / 1e9,9:F1}");
+        Console.WriteLine($"{name,-24} {m,6} {n,5} {k,5} {flops / best / 1e9,9:F1} {unit}");
     }
 
     private static float[] Random(int length)

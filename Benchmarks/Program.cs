@@ -16,6 +16,14 @@ public static class Program
         {
             return GemmTiming.Run();
         }
+        if (args.Length > 0 && args[0] == "--cores")
+        {
+            return Profile.Cores();
+        }
+        if (args.Length > 0 && args[0] == "--profile")
+        {
+            return Profile.Run(args.Length > 1 ? int.Parse(args[1]) : 1);
+        }
         if (args.Length > 0 && args[0] == "--compiler-timing")
         {
             return CompilerTiming.Run();

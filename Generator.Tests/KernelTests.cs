@@ -25,6 +25,48 @@ public class KernelTests
         yield return [32, 256, 784];
         yield return [33, 128, 256];
         yield return [7, 10, 128];
+        // Enough rows for the B panel to be copied contiguously (64 and more), with column and depth tails.
+        yield return [64, 35, 9];
+        yield return [70, 100, 256];
+        yield return [96, 64, 300];
+        yield return [256, 128, 256];
+    }
+
+    public static IEnumerable<object[]> TransposeShapes()
+    {
+        // Every size from 1 to 70 on each side against sizes that leave 8 x 8 tails, then the layer shapes.
+        for (int size = 1; size <= 70; size++)
+        {
+            yield return [size, 13];
+            yield return [size, 16];
+            if (size is not (13 or 16))
+            {
+                yield return [21, size];
+            }
+        }
+        yield return [784, 256];
+        yield return [256, 128];
+        yield return [128, 10];
+    }
+
+    [Theory]
+    [MemberData(nameof(TransposeShapes))]
+    public void Transpose_matches_a_plain_loop(int rows, int columns)
+    {
+        var random = new Random(rows * 131 + columns);
+        float[] source = Random(random, rows * columns);
+        // One slot past the end stays untouched.
+        var destination = new float[rows * columns + 1];
+        destination[^1] = 42f;
+        Vectors.Transpose(source, rows, columns, destination);
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                Assert.Equal(source[r * columns + c], destination[c * rows + r]);
+            }
+        }
+        Assert.Equal(42f, destination[^1]);
     }
 
     [Theory]

@@ -76,7 +76,7 @@ public static class Dense
         // ∂L/∂x[b, i] = Σ_j δ[b, j] · Wᵀ[i, j]
         if (!inputGradient.IsEmpty)
         {
-            if (scratch.Length >= inputs * units && (batch >= TransposeFromBatch || units < Vectors.Width))
+            if (scratch.Length >= inputs * units && InputGradientThroughTranspose(batch, units))
             {
                 // W = (Wᵀ)ᵀ into scratch, then the broadcast-form product δ·W: the transpose costs inputs × units
                 // moves, the product batch × inputs × units FMAs, so it pays for large batches, and always when
@@ -99,6 +99,13 @@ public static class Dense
     /// </summary>
     public const int ParallelTrainingBatch = 128;
 
+    /// <summary>
+    /// Whether the input gradient goes through a transposed copy of the weight (broadcast-form product) rather than
+    /// dot products against the stored rows: from <see cref="TransposeFromBatch"/> samples, and whenever the dot
+    /// products would be shorter than a vector.
+    /// </summary>
+    public static bool InputGradientThroughTranspose(int batch, int units) => batch >= TransposeFromBatch || units < Vectors.Width;
+
     /// <summary>The batch from which the input gradient goes through a transposed copy of the weight.</summary>
-    internal const int TransposeFromBatch = 64;
+    internal const int TransposeFromBatch = 16;
 }

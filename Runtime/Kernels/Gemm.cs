@@ -173,7 +173,7 @@ public static class Gemm
         MultiplyBlock<TS, TV>(m, n, k, ref a, ars, acs, ref b, ldb, ref c, ldc, ref bias, mode);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     private static void MultiplyBlock<TS, TV>(
         int m, int n, int k,
         ref float a, int ars, int acs,
@@ -208,20 +208,40 @@ public static class Gemm
         }
         // Column panels two vectors wide: each B row segment is loaded once per block of rows. With 32 vector
         // registers (512-bit) an 8-row block keeps 16 accumulators; with 16 registers, 4 rows (8 accumulators).
+        // When several row blocks share a panel and B's rows are far apart, the panel is first copied into a
+        // contiguous buffer: rows of B a power of two apart fall into a few L1 sets and evict each other, while
+        // the contiguous copy (at most DepthBlock × 2 vectors, 32 KB) stays in L1 for every block of rows.
+        bool pack = m >= 64 && ldb != 2 * width && k <= DepthBlock;
+        Span<float> panel = pack ? stackalloc float[DepthBlock * 2 * 16] : default;
+        ref float rpanel = ref MemoryMarshal.GetReference(panel);
         for (; j + 2 * width <= n; j += 2 * width)
         {
+            scoped ref float bj = ref Unsafe.Add(ref b, j);
+            int ldp = ldb;
+            if (pack)
+            {
+                for (int p = 0; p < k; p++)
+                {
+                    ref float source = ref Unsafe.Add(ref bj, p * ldb);
+                    ref float target = ref Unsafe.Add(ref rpanel, p * 2 * width);
+                    TS.Store(TS.Load(ref source), ref target);
+                    TS.Store(TS.Load(ref Unsafe.Add(ref source, width)), ref Unsafe.Add(ref target, width));
+                }
+                bj = ref rpanel;
+                ldp = 2 * width;
+            }
             int i = 0;
             if (Vector512.IsHardwareAccelerated)
             {
                 for (; i + 8 <= m; i += 8)
                 {
-                    Block8x2<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), ars, acs, ref Unsafe.Add(ref b, j), ldb,
+                    Block8x2<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), ars, acs, ref bj, ldp,
                         ref Unsafe.Add(ref c, i * ldc + j), ldc, ref Unsafe.Add(ref bias, j), mode);
                 }
             }
             for (; i + 4 <= m; i += 4)
             {
-                Block4x2<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), ars, acs, ref Unsafe.Add(ref b, j), ldb,
+                Block4x2<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), ars, acs, ref bj, ldp,
                     ref Unsafe.Add(ref c, i * ldc + j), ldc, ref Unsafe.Add(ref bias, j), mode);
             }
             for (; i < m; i++)

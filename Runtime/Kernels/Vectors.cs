@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
@@ -58,9 +59,34 @@ public static class Vectors
         }
         ref float s = ref MemoryMarshal.GetReference(source);
         ref float d = ref MemoryMarshal.GetReference(destination);
-        // 16 x 16 tiles: both the reads and the writes of a tile stay within a few cache lines.
+        int r0 = 0;
+        if (Avx.IsSupported)
+        {
+            // 8 x 8 blocks transposed in registers (unpack, shuffle, swap 128-bit halves), a strip of eight
+            // columns at a time: the eight destination rows are then written sequentially, which matters when both
+            // row lengths are powers of two (blocks written across rows would fall into a few L1 sets).
+            int fullRows = rows & ~7;
+            int c0 = 0;
+            for (; c0 + 8 <= columns; c0 += 8)
+            {
+                for (int r = 0; r < fullRows; r += 8)
+                {
+                    Transpose8x8(ref Unsafe.Add(ref s, r * columns + c0), columns, ref Unsafe.Add(ref d, c0 * rows + r), rows);
+                }
+            }
+            for (; c0 < columns; c0++)
+            {
+                for (int r = 0; r < fullRows; r++)
+                {
+                    Unsafe.Add(ref d, c0 * rows + r) = Unsafe.Add(ref s, r * columns + c0);
+                }
+            }
+            r0 = fullRows;
+        }
+        // The remaining rows (all of them without AVX), in 16 x 16 tiles: the reads and the writes of a tile stay
+        // within a few cache lines.
         const int Tile = 16;
-        for (int r0 = 0; r0 < rows; r0 += Tile)
+        for (; r0 < rows; r0 += Tile)
         {
             int r1 = Math.Min(rows, r0 + Tile);
             for (int c0 = 0; c0 < columns; c0 += Tile)
@@ -75,5 +101,29 @@ public static class Vectors
                 }
             }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref float s, int lds, ref float d, int ldd)
+    {
+        Vector256<float> r0 = Vector256.LoadUnsafe(ref s), r1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, lds));
+        Vector256<float> r2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 2 * lds)), r3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 3 * lds));
+        Vector256<float> r4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 4 * lds)), r5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 5 * lds));
+        Vector256<float> r6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 6 * lds)), r7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 7 * lds));
+        // Pairs of rows interleaved: t0 = r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5], ...
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        // Quads: u0 = column 0 of rows 0-3 | column 4 of rows 0-3, ...
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        // Low halves give columns 0-3, high halves columns 4-7.
+        Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref d);
+        Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref Unsafe.Add(ref d, ldd));
+        Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref Unsafe.Add(ref d, 2 * ldd));
+        Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref Unsafe.Add(ref d, 3 * ldd));
+        Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref Unsafe.Add(ref d, 4 * ldd));
+        Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref Unsafe.Add(ref d, 5 * ldd));
+        Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref Unsafe.Add(ref d, 6 * ldd));
+        Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref Unsafe.Add(ref d, 7 * ldd));
     }
 }

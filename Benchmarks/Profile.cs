@@ -1,0 +1,106 @@
+using System;
+using System.Diagnostics;
+using Backprop.Kernels;
+
+namespace Backprop.Benchmarks;
+
+/// <summary>
+/// Where the MLP's time goes (<c>-- --profile</c>): each phase of a prediction and a training step timed alone on
+/// the calling thread at the network's real buffers and shapes, beside the whole call. Best of several rounds.
+/// </summary>
+internal static class Profile
+{
+    public static int Run(int threads)
+    {
+        foreach (int batch in new[] { 1, 32, 256 })
+        {
+            var bench = new MlpBenchmarks { Batch = batch, Threads = threads };
+            bench.Setup();
+            const int I = 784, H1 = 256, H2 = 128, O = 10;
+            var r = new Random(3);
+            float[] Make(int n) { var a = new float[n]; for (int i = 0; i < n; i++) a[i] = (float)(r.NextDouble() - 0.5); return a; }
+            float[] x = Make(batch * I), w1 = Make(I * H1), b1 = Make(H1), w2 = Make(H1 * H2), b2 = Make(H2), w3 = Make(H2 * O), b3 = Make(O);
+            float[] z1 = new float[batch * H1], y1 = new float[batch * H1], z2 = new float[batch * H2], y2 = new float[batch * H2], z3 = new float[batch * O];
+            float[] d3 = Make(batch * O), d2 = Make(batch * H2), d1 = Make(batch * H1), scratch = new float[I * H1];
+            float[] g = new float[I * H1 + H1 + H1 * H2 + H2 + H2 * O + O], p = Make(g.Length);
+            var sgd = new Sgd(0.01f);
+            Console.WriteLine($"batch {batch}, {threads} thread(s)");
+            Time("  Predict (whole)", () => bench.Predict());
+            Time("  TrainStep (whole)", () => bench.TrainStep());
+            Time("  fwd1 gemm", () => Gemm.Multiply(batch, H1, I, x, I, 1, w1, H1, z1, H1, b1, false, threads));
+            Time("  fwd1 relu", () => Relu.Forward(z1, y1, batch, H1));
+            Time("  fwd2 gemm", () => Gemm.Multiply(batch, H2, H1, y1, H1, 1, w2, H2, z2, H2, b2, false, threads));
+            Time("  fwd2 relu", () => Relu.Forward(z2, y2, batch, H2));
+            Time("  fwd3 gemm", () => Gemm.Multiply(batch, O, H2, y2, H2, 1, w3, O, z3, O, b3, false, threads));
+            Time("  loss", () => Losses.SoftmaxCrossEntropy(z3, new int[batch], d3, batch, O));
+            Time("  bwd3", () => Dense.Backward<Identity>(y2, w3, z3, z3, d3, g.AsSpan(0, H2 * O), g.AsSpan(H2 * O, O), d2, scratch, batch, H2, O, threads));
+            Time("  bwd2", () => Dense.Backward<Relu>(y1, w2, z2, y2, d2, g.AsSpan(0, H1 * H2), g.AsSpan(H1 * H2, H2), d1, scratch, batch, H1, H2, threads));
+            Time("  bwd1", () => Dense.Backward<Relu>(x, w1, z1, y1, d1, g.AsSpan(0, I * H1), g.AsSpan(I * H1, H1), default, default, batch, I, H1, threads));
+            Time("  sgd step", () => sgd.Step(p, g));
+            bench.Cleanup();
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// What two cores can do at best: a register-only Vector512 FMA loop (16 independent chains) on one thread, then
+    /// on two at once. The ratio bounds any two-thread speed-up of FMA-bound code on this machine.
+    /// </summary>
+    public static int Cores()
+    {
+        double one = FmaRate(1), two = FmaRate(2);
+        Console.WriteLine($"FMA peak: one thread {one:F1} GFLOP/s, two threads {two:F1} GFLOP/s in total, ratio {two / one:F2}");
+        one = FmaRate(1); two = FmaRate(2);
+        Console.WriteLine($"FMA peak: one thread {one:F1} GFLOP/s, two threads {two:F1} GFLOP/s in total, ratio {two / one:F2}");
+        return 0;
+    }
+
+    private static double FmaRate(int threads)
+    {
+        const long Iterations = 100_000_000;
+        var workers = new System.Threading.Thread[threads];
+        var watch = Stopwatch.StartNew();
+        for (int t = 0; t < threads; t++)
+        {
+            workers[t] = new System.Threading.Thread(() => FmaLoop(Iterations));
+            workers[t].Start();
+        }
+        foreach (var w in workers) w.Join();
+        return threads * Iterations * 16.0 * 16 * 2 / watch.Elapsed.TotalSeconds / 1e9;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization | System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static float FmaLoop(long iterations)
+    {
+        var x = System.Runtime.Intrinsics.Vector512.Create(1.0000001f);
+        var y = System.Runtime.Intrinsics.Vector512.Create(0.9999999f);
+        System.Runtime.Intrinsics.Vector512<float> a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x, a6 = x, a7 = x,
+            a8 = x, a9 = x, a10 = x, a11 = x, a12 = x, a13 = x, a14 = x, a15 = x;
+        for (long i = 0; i < iterations; i++)
+        {
+            a0 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a0, y, x); a1 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a1, y, x);
+            a2 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a2, y, x); a3 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a3, y, x);
+            a4 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a4, y, x); a5 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a5, y, x);
+            a6 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a6, y, x); a7 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a7, y, x);
+            a8 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a8, y, x); a9 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a9, y, x);
+            a10 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a10, y, x); a11 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a11, y, x);
+            a12 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a12, y, x); a13 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a13, y, x);
+            a14 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a14, y, x); a15 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a15, y, x);
+        }
+        return System.Runtime.Intrinsics.Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15);
+    }
+
+    private static void Time(string name, Action action)
+    {
+        for (int i = 0; i < 50; i++) action();
+        double best = double.MaxValue;
+        for (int round = 0; round < 7; round++)
+        {
+            int calls = 0;
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed.TotalMilliseconds < 30) { action(); calls++; }
+            best = Math.Min(best, watch.Elapsed.TotalMilliseconds * 1000 / calls);
+        }
+        Console.WriteLine($"{name,-22} {best,9:F2} us");
+    }
+}
