@@ -29,6 +29,7 @@ internal static class Profile
             Time("  TrainStep (whole)", () => bench.TrainStep());
             Time("  fwd1 gemm", () => Gemm.Multiply(batch, H1, I, x, I, 1, w1, H1, z1, H1, b1, false, threads));
             Time("  fwd1 relu", () => Relu.Forward(z1, y1, batch, H1));
+            Time("  fwd1 gemm+relu fused", () => Gemm.Multiply<Relu>(batch, H1, I, x, I, 1, w1, H1, y1, H1, b1, threads));
             Time("  fwd2 gemm", () => Gemm.Multiply(batch, H2, H1, y1, H1, 1, w2, H2, z2, H2, b2, false, threads));
             Time("  fwd2 relu", () => Relu.Forward(z2, y2, batch, H2));
             Time("  fwd3 gemm", () => Gemm.Multiply(batch, O, H2, y2, H2, 1, w3, O, z3, O, b3, false, threads));

@@ -65,10 +65,8 @@ namespace Demo
         private readonly float[] _scratch = new float[32768];
 
         // Activations, allocated once for maxBatch samples; each is (batch, size) row-major.
-        private readonly float[] _dense1PreActivation; // dense1 pre-activation z = x Wᵀ + b
         private readonly float[] _dense1Output; // dense1 output y = Relu(z)
         private readonly float[] _dense1Delta; // dense1 delta: ∂L/∂y, then ∂L/∂z in the backward pass
-        private readonly float[] _dense2PreActivation; // dense2 pre-activation z = x Wᵀ + b
         private readonly float[] _dense2Output; // dense2 output y = Relu(z)
         private readonly float[] _dense2Delta; // dense2 delta: ∂L/∂y, then ∂L/∂z in the backward pass
         private readonly float[] _dense3Output; // dense3 output y = x Wᵀ + b
@@ -84,10 +82,8 @@ namespace Demo
         {
             global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch);
             _maxBatch = maxBatch;
-            _dense1PreActivation = new float[maxBatch * 256];
             _dense1Output = new float[maxBatch * 256];
             _dense1Delta = new float[maxBatch * 256];
-            _dense2PreActivation = new float[maxBatch * 128];
             _dense2Output = new float[maxBatch * 128];
             _dense2Delta = new float[maxBatch * 128];
             _dense3Output = new float[maxBatch * 10];
@@ -201,14 +197,14 @@ namespace Demo
         private void Forward(global::System.ReadOnlySpan<float> inputs, int batch, int threads)
         {
             global::System.ReadOnlySpan<float> parameters = _parameters;
-            // dense1: Dense 784 → 256, Relu
+            // dense1: Dense 784 → 256, Relu (applied in the product's epilogue; z is not kept)
             global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Relu>(
                 inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), parameters.Slice(Dense1Bias, Dense1Units),
-                _dense1PreActivation, _dense1Output, batch, Dense1Inputs, Dense1Units, threads);
-            // dense2: Dense 256 → 128, Relu
+                _dense1Output, _dense1Output, batch, Dense1Inputs, Dense1Units, threads);
+            // dense2: Dense 256 → 128, Relu (applied in the product's epilogue; z is not kept)
             global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Relu>(
                 _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), parameters.Slice(Dense2Bias, Dense2Units),
-                _dense2PreActivation, _dense2Output, batch, Dense2Inputs, Dense2Units, threads);
+                _dense2Output, _dense2Output, batch, Dense2Inputs, Dense2Units, threads);
             // dense3: Dense 128 → 10
             global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Identity>(
                 _dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), parameters.Slice(Dense3Bias, Dense3Units),
@@ -230,12 +226,12 @@ namespace Demo
                 batch, Dense3Inputs, Dense3Units, threads);
             // dense2: Dense 256 → 128, Relu
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
-                _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), _dense2PreActivation, _dense2Output, _dense2Delta,
+                _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), _dense2Output, _dense2Output, _dense2Delta,
                 gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), _dense1Delta, _scratch,
                 batch, Dense2Inputs, Dense2Units, threads);
             // dense1: Dense 784 → 256, Relu
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
-                inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), _dense1PreActivation, _dense1Output, _dense1Delta,
+                inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), _dense1Output, _dense1Output, _dense1Delta,
                 gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
                 batch, Dense1Inputs, Dense1Units, threads);
         }

@@ -72,7 +72,6 @@ namespace Forecasts.Models
                 private readonly float[] _dense1PreActivation; // dense1 pre-activation z = x Wᵀ + b
                 private readonly float[] _dense1Output; // dense1 output y = Tanh(z)
                 private readonly float[] _dense1Delta; // dense1 delta: ∂L/∂y, then ∂L/∂z in the backward pass
-                private readonly float[] _dense2PreActivation; // dense2 pre-activation z = x Wᵀ + b
                 private readonly float[] _dense2Output; // dense2 output y = LeakyRelu(z)
                 private readonly float[] _dense2Delta; // dense2 delta: ∂L/∂y, then ∂L/∂z in the backward pass
                 private readonly float[] _dense3Output; // dense3 output y = x Wᵀ + b
@@ -91,7 +90,6 @@ namespace Forecasts.Models
                     _dense1PreActivation = new float[maxBatch * 16];
                     _dense1Output = new float[maxBatch * 16];
                     _dense1Delta = new float[maxBatch * 16];
-                    _dense2PreActivation = new float[maxBatch * 8];
                     _dense2Output = new float[maxBatch * 8];
                     _dense2Delta = new float[maxBatch * 8];
                     _dense3Output = new float[maxBatch * 1];
@@ -209,10 +207,10 @@ namespace Forecasts.Models
                     global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Tanh>(
                         inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), parameters.Slice(Dense1Bias, Dense1Units),
                         _dense1PreActivation, _dense1Output, batch, Dense1Inputs, Dense1Units, threads);
-                    // dense2: Dense 16 → 8, LeakyRelu
+                    // dense2: Dense 16 → 8, LeakyRelu (applied in the product's epilogue; z is not kept)
                     global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.LeakyRelu>(
                         _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), parameters.Slice(Dense2Bias, Dense2Units),
-                        _dense2PreActivation, _dense2Output, batch, Dense2Inputs, Dense2Units, threads);
+                        _dense2Output, _dense2Output, batch, Dense2Inputs, Dense2Units, threads);
                     // dense3: Dense 8 → 1
                     global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Identity>(
                         _dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), parameters.Slice(Dense3Bias, Dense3Units),
@@ -234,7 +232,7 @@ namespace Forecasts.Models
                         batch, Dense3Inputs, Dense3Units, threads);
                     // dense2: Dense 16 → 8, LeakyRelu
                     global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.LeakyRelu>(
-                        _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), _dense2PreActivation, _dense2Output, _dense2Delta,
+                        _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), _dense2Output, _dense2Output, _dense2Delta,
                         gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), _dense1Delta, _scratch,
                         batch, Dense2Inputs, Dense2Units, threads);
                     // dense1: Dense 5 → 16, Tanh

@@ -79,7 +79,7 @@ internal sealed class DenseUnit : LayerUnit
 
     public override IEnumerable<BufferPlan> Buffers(LayerPlan plan)
     {
-        if (plan.Activation != Names.Linear)
+        if (KeepsPreActivation(plan.Activation))
         {
             yield return new BufferPlan(PreActivationBuffer(plan), plan.OutputSize, $"{plan.Name} pre-activation z = x Wᵀ + b");
         }
@@ -93,7 +93,13 @@ internal sealed class DenseUnit : LayerUnit
     public override string OutputBuffer(LayerPlan plan) => "_" + plan.Camel + "Output";
 
     public override string PreActivationBuffer(LayerPlan plan)
-        => plan.Activation == Names.Linear ? OutputBuffer(plan) : "_" + plan.Camel + "PreActivation";
+        => KeepsPreActivation(plan.Activation) ? "_" + plan.Camel + "PreActivation" : OutputBuffer(plan);
+
+    /// <summary>
+    /// Whether the layer stores z = x Wᵀ + b beside y. The identity, ReLU and leaky ReLU are applied in the forward
+    /// product's epilogue and differentiated from y (<c>IActivation.FusesIntoProduct</c>), so they need no z.
+    /// </summary>
+    internal static bool KeepsPreActivation(int activation) => activation is not (Names.Linear or Names.Relu or Names.LeakyRelu);
 
     public override string DeltaBuffer(LayerPlan plan) => "_" + plan.Camel + "Delta";
 
@@ -125,7 +131,9 @@ internal sealed class DenseUnit : LayerUnit
     public override void EmitForward(SourceWriter writer, LayerPlan plan, string input)
     {
         string p = plan.Pascal;
-        writer.Line($"// {plan.Name}: {Describe(plan)}");
+        writer.Line(plan.Activation != Names.Linear && !KeepsPreActivation(plan.Activation)
+            ? $"// {plan.Name}: {Describe(plan)} (applied in the product's epilogue; z is not kept)"
+            : $"// {plan.Name}: {Describe(plan)}");
         writer.Line($"global::Backprop.Kernels.Dense.Forward<{ActivationType(plan.Activation)}>(");
         using (writer.Indent())
         {

@@ -19,6 +19,22 @@ public interface IActivation
     /// <c>δ ← ∂L/∂z</c> from <c>δ = ∂L/∂y</c> in place, given the pre-activation <paramref name="z"/> and output <paramref name="y"/>.
     /// </summary>
     static abstract void Backward(ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta, int rows, int columns);
+
+    /// <summary>
+    /// Whether the activation fuses into the product before it: element-wise, with vector forms
+    /// (<c>Apply</c>) that the matrix product's epilogue uses while the sums are still in registers, and with a
+    /// backward pass that needs only the output <c>y</c>, so the pre-activation <c>z</c> is never stored.
+    /// </summary>
+    static virtual bool FusesIntoProduct => false;
+
+    /// <summary><c>f(z)</c> for one vector (activations that fuse into a product).</summary>
+    static virtual Vector512<float> Apply(Vector512<float> z) => throw new NotSupportedException();
+
+    /// <summary><c>f(z)</c> for one vector (activations that fuse into a product).</summary>
+    static virtual Vector256<float> Apply(Vector256<float> z) => throw new NotSupportedException();
+
+    /// <summary><c>f(z)</c> for one vector (activations that fuse into a product).</summary>
+    static virtual Vector128<float> Apply(Vector128<float> z) => throw new NotSupportedException();
 }
 
 /// <summary>The identity: <c>y = z</c>, <c>∂L/∂z = ∂L/∂y</c>. Also used where a fused loss already gives <c>∂L/∂z</c>.</summary>
@@ -38,6 +54,18 @@ public readonly struct Identity : IActivation
     public static void Backward(ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta, int rows, int columns)
     {
     }
+
+    /// <inheritdoc/>
+    public static bool FusesIntoProduct => true;
+
+    /// <inheritdoc/>
+    public static Vector512<float> Apply(Vector512<float> z) => z;
+
+    /// <inheritdoc/>
+    public static Vector256<float> Apply(Vector256<float> z) => z;
+
+    /// <inheritdoc/>
+    public static Vector128<float> Apply(Vector128<float> z) => z;
 }
 
 /// <summary>
@@ -53,6 +81,19 @@ public readonly struct Relu : IActivation
     /// <inheritdoc/>
     public static void Backward(ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta, int rows, int columns)
         => Elementwise.Backward<Relu.Op>(z, delta, rows * columns);
+
+    /// <inheritdoc/>
+    public static bool FusesIntoProduct => true;
+
+    /// <inheritdoc/>
+    public static Vector512<float> Apply(Vector512<float> z) => Op.Value(z);
+
+    /// <inheritdoc/>
+    public static Vector256<float> Apply(Vector256<float> z) => Op.Value(z);
+
+    /// <inheritdoc/>
+    public static Vector128<float> Apply(Vector128<float> z)
+        => Vector128.ConditionalSelect(Vector128.LessThan(z, Vector128<float>.Zero), Vector128<float>.Zero, z);
 
     private readonly struct Op : IElementwise
     {
@@ -82,6 +123,19 @@ public readonly struct LeakyRelu : IActivation
     /// <inheritdoc/>
     public static void Backward(ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta, int rows, int columns)
         => Elementwise.Backward<LeakyRelu.Op>(z, delta, rows * columns);
+
+    /// <inheritdoc/>
+    public static bool FusesIntoProduct => true;
+
+    /// <inheritdoc/>
+    public static Vector512<float> Apply(Vector512<float> z) => Op.Value(z);
+
+    /// <inheritdoc/>
+    public static Vector256<float> Apply(Vector256<float> z) => Op.Value(z);
+
+    /// <inheritdoc/>
+    public static Vector128<float> Apply(Vector128<float> z)
+        => Vector128.ConditionalSelect(Vector128.GreaterThan(z, Vector128<float>.Zero), z, z * NegativeSlope);
 
     private readonly struct Op : IElementwise
     {

@@ -10,13 +10,16 @@ namespace Backprop.Kernels;
 public static class Dense
 {
     /// <summary>
-    /// Forward: <c>z = x·Wᵀ + b</c>, <c>y = f(z)</c>.
+    /// Forward: <c>z = x·Wᵀ + b</c>, <c>y = f(z)</c>; for activations that fuse into the product, <c>f</c> is applied in
+    /// the product's epilogue and only <c>y</c> is written.
     /// </summary>
     /// <param name="input">x, (batch, inputs).</param>
     /// <param name="weight">Wᵀ, (inputs, units).</param>
     /// <param name="bias">b, (units).</param>
-    /// <param name="preActivation">z, (batch, units); kept for the backward pass.</param>
-    /// <param name="output">y, (batch, units); may be the same memory as <paramref name="preActivation"/> for <see cref="Identity"/>.</param>
+    /// <param name="preActivation">z, (batch, units); kept for the backward pass. Not written when the activation fuses
+    /// into the product (<see cref="IActivation.FusesIntoProduct"/>: identity, ReLU, leaky ReLU), whose backward pass
+    /// reads y instead; pass the output buffer then.</param>
+    /// <param name="output">y, (batch, units); may be the same memory as <paramref name="preActivation"/>.</param>
     /// <param name="batch">Rows of x.</param>
     /// <param name="inputs">Columns of x.</param>
     /// <param name="units">Columns of y.</param>
@@ -27,6 +30,12 @@ public static class Dense
         int batch, int inputs, int units, int threads = 1)
         where TActivation : struct, IActivation
     {
+        if (TActivation.FusesIntoProduct)
+        {
+            // y[b, j] = f(b[j] + Σ_i x[b, i] · Wᵀ[i, j]), f applied in the product's epilogue; z is not stored.
+            Gemm.Multiply<TActivation>(batch, units, inputs, input, inputs, 1, weight, units, output, units, bias, threads);
+            return;
+        }
         // z[b, j] = b[j] + Σ_i x[b, i] · Wᵀ[i, j]
         Gemm.Multiply(batch, units, inputs, input, inputs, 1, weight, units, preActivation, units, bias, accumulate: false, threads);
         // y = f(z)
@@ -39,7 +48,7 @@ public static class Dense
     /// </summary>
     /// <param name="input">x, (batch, inputs), as given to the forward pass.</param>
     /// <param name="weight">Wᵀ, (inputs, units).</param>
-    /// <param name="preActivation">z, (batch, units), from the forward pass.</param>
+    /// <param name="preActivation">z, (batch, units), from the forward pass (not read when the activation fuses into the product).</param>
     /// <param name="output">y, (batch, units), from the forward pass.</param>
     /// <param name="delta">(batch, units): ∂L/∂y in, ∂L/∂z out.</param>
     /// <param name="weightGradient">∂L/∂Wᵀ, (inputs, units).</param>
@@ -59,8 +68,8 @@ public static class Dense
         int batch, int inputs, int units, int threads = 1)
         where TActivation : struct, IActivation
     {
-        // δ = ∂L/∂z = ∂L/∂y ⊙ f'(z)
-        TActivation.Backward(preActivation, output, delta, batch, units);
+        // δ = ∂L/∂z = ∂L/∂y ⊙ f'(z); an activation fused into the forward product reads its slope from y alone.
+        TActivation.Backward(TActivation.FusesIntoProduct ? output : preActivation, output, delta, batch, units);
 
         // ∂L/∂Wᵀ[i, j] = Σ_b x[b, i] · δ[b, j]: A = xᵀ read through strides (row stride 1, column stride inputs).
         Gemm.Multiply(inputs, units, batch, input, 1, inputs, delta, units, weightGradient, units, default, accumulate: false, threads);

@@ -45,12 +45,43 @@ public static class Gemm
     /// <param name="accumulate">Without a bias: add to C instead of overwriting it.</param>
     /// <param name="threads">The most threads the product may use (1: the calling thread only). Results do not
     /// depend on it.</param>
-    public static unsafe void Multiply(
+    public static void Multiply(
         int m, int n, int k,
         ReadOnlySpan<float> a, int aRowStride, int aColumnStride,
         ReadOnlySpan<float> b, int ldb,
         Span<float> c, int ldc,
         ReadOnlySpan<float> bias, bool accumulate, int threads = 1)
+        => Run<Identity>(m, n, k, a, aRowStride, aColumnStride, b, ldb, c, ldc, bias, !bias.IsEmpty ? StartBias : accumulate ? StartAccumulate : StartZero, threads);
+
+    /// <summary>
+    /// <c>C[i, j] = f(bias[j] + Σ_p A(i, p) · B[p, j])</c>: the product of <see cref="Multiply"/> with the bias and an
+    /// element-wise activation <c>f</c> applied in the micro-kernels' epilogue, while the results are still in
+    /// registers (no second pass over C). <typeparamref name="TActivation"/> must fuse into a product
+    /// (<see cref="IActivation.FusesIntoProduct"/>).
+    /// </summary>
+    /// <inheritdoc cref="Multiply" path="/param"/>
+    public static void Multiply<TActivation>(
+        int m, int n, int k,
+        ReadOnlySpan<float> a, int aRowStride, int aColumnStride,
+        ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc,
+        ReadOnlySpan<float> bias, int threads = 1)
+        where TActivation : struct, IActivation
+    {
+        if (!TActivation.FusesIntoProduct)
+        {
+            throw new ArgumentException($"Gemm: {typeof(TActivation).Name} does not fuse into a product.");
+        }
+        Run<TActivation>(m, n, k, a, aRowStride, aColumnStride, b, ldb, c, ldc, bias, bias.IsEmpty ? StartZero : StartBias, threads);
+    }
+
+    private static unsafe void Run<TA>(
+        int m, int n, int k,
+        ReadOnlySpan<float> a, int aRowStride, int aColumnStride,
+        ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc,
+        ReadOnlySpan<float> bias, int mode, int threads)
+        where TA : struct, IActivation
     {
         if (m == 0 || n == 0)
         {
@@ -67,13 +98,12 @@ public static class Gemm
         ref float rb = ref MemoryMarshal.GetReference(b);
         ref float rc = ref MemoryMarshal.GetReference(c);
         ref float rbias = ref MemoryMarshal.GetReference(bias);
-        int mode = !bias.IsEmpty ? StartBias : accumulate ? StartAccumulate : StartZero;
         if (threads > 1 && (long)m * n * k >= Workers.MinimumWork && (m >= 16 || n >= 64))
         {
             // The callers' buffers stay pinned while the helpers read and write them.
             fixed (float* pa = &ra, pb = &rb, pc = &rc, pbias = &rbias)
             {
-                var job = s_multiply ??= new MultiplyJob();
+                var job = MultiplyJob<TA>.ForThisThread;
                 job.Set(m, n, k, pa, aRowStride, aColumnStride, pb, ldb, pc, ldc, pbias, mode);
                 if (Workers.TryRun(job, threads))
                 {
@@ -81,30 +111,28 @@ public static class Gemm
                 }
             }
         }
-        MultiplyAny(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
+        MultiplyAny<TA>(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
     }
 
-    [ThreadStatic]
-    private static MultiplyJob? s_multiply;
-
-    private static void MultiplyAny(
+    private static void MultiplyAny<TA>(
         int m, int n, int k,
         ref float ra, int aRowStride, int aColumnStride,
         ref float rb, int ldb,
         ref float rc, int ldc,
         ref float rbias, int mode)
+        where TA : struct, IActivation
     {
         if (Vector512.IsHardwareAccelerated)
         {
-            Multiply<Simd512, Vector512<float>>(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
+            Multiply<Simd512, Vector512<float>, TA>(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            Multiply<Simd256, Vector256<float>>(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
+            Multiply<Simd256, Vector256<float>, TA>(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
         }
         else
         {
-            Multiply<Simd128, Vector128<float>>(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
+            Multiply<Simd128, Vector128<float>, TA>(m, n, k, ref ra, aRowStride, aColumnStride, ref rb, ldb, ref rc, ldc, ref rbias, mode);
         }
     }
 
@@ -153,34 +181,41 @@ public static class Gemm
     private const int DepthBlock = 256;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Multiply<TS, TV>(
+    private static void Multiply<TS, TV, TA>(
         int m, int n, int k,
         ref float a, int ars, int acs,
         ref float b, int ldb,
         ref float c, int ldc,
         ref float bias, int mode)
-        where TS : struct, ISimd<TV> where TV : struct
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
     {
         if (k > DepthBlock && m >= 32)
         {
-            for (int p0 = 0; p0 < k; p0 += DepthBlock)
+            // Passes of equal depth (784 = 4 x 196, not 3 x 256 + 16: a shallow last pass would load and store C
+            // for little work). Every pass but the last stores plain sums; the last one applies the epilogue.
+            int passes = (k + DepthBlock - 1) / DepthBlock;
+            int depth = (k + passes - 1) / passes;
+            int p0 = 0;
+            for (; p0 + depth < k; p0 += depth)
             {
-                MultiplyBlock<TS, TV>(m, n, Math.Min(DepthBlock, k - p0), ref Unsafe.Add(ref a, p0 * acs), ars, acs, ref Unsafe.Add(ref b, p0 * ldb), ldb,
+                MultiplyBlock<TS, TV, Identity>(m, n, depth, ref Unsafe.Add(ref a, p0 * acs), ars, acs, ref Unsafe.Add(ref b, p0 * ldb), ldb,
                     ref c, ldc, ref bias, p0 == 0 ? mode : StartAccumulate);
             }
+            MultiplyBlock<TS, TV, TA>(m, n, k - p0, ref Unsafe.Add(ref a, p0 * acs), ars, acs, ref Unsafe.Add(ref b, p0 * ldb), ldb,
+                ref c, ldc, ref bias, p0 == 0 ? mode : StartAccumulate);
             return;
         }
-        MultiplyBlock<TS, TV>(m, n, k, ref a, ars, acs, ref b, ldb, ref c, ldc, ref bias, mode);
+        MultiplyBlock<TS, TV, TA>(m, n, k, ref a, ars, acs, ref b, ldb, ref c, ldc, ref bias, mode);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    private static void MultiplyBlock<TS, TV>(
+    private static void MultiplyBlock<TS, TV, TA>(
         int m, int n, int k,
         ref float a, int ars, int acs,
         ref float b, int ldb,
         ref float c, int ldc,
         ref float bias, int mode)
-        where TS : struct, ISimd<TV> where TV : struct
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
     {
         int width = TS.Count;
         int j = 0;
@@ -194,7 +229,7 @@ public static class Gemm
                 {
                     for (int i = 0; i < m; i++)
                     {
-                        Block1x8<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode, twice: true);
+                        Block1x8<TS, TV, TA>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode, twice: true);
                     }
                 }
             }
@@ -202,7 +237,7 @@ public static class Gemm
             {
                 for (int i = 0; i < m; i++)
                 {
-                    Block1x8<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode, twice: false);
+                    Block1x8<TS, TV, TA>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode, twice: false);
                 }
             }
         }
@@ -235,19 +270,19 @@ public static class Gemm
             {
                 for (; i + 8 <= m; i += 8)
                 {
-                    Block8x2<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), ars, acs, ref bj, ldp,
+                    Block8x2<TS, TV, TA>(k, ref Unsafe.Add(ref a, i * ars), ars, acs, ref bj, ldp,
                         ref Unsafe.Add(ref c, i * ldc + j), ldc, ref Unsafe.Add(ref bias, j), mode);
                 }
             }
             for (; i + 4 <= m; i += 4)
             {
-                Block4x2<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), ars, acs, ref bj, ldp,
+                Block4x2<TS, TV, TA>(k, ref Unsafe.Add(ref a, i * ars), ars, acs, ref bj, ldp,
                     ref Unsafe.Add(ref c, i * ldc + j), ldc, ref Unsafe.Add(ref bias, j), mode);
             }
             for (; i < m; i++)
             {
-                Block1x1<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode);
-                Block1x1<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j + width), ldb, ref Unsafe.Add(ref c, i * ldc + j + width), ref Unsafe.Add(ref bias, j + width), mode);
+                Block1x1<TS, TV, TA>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode);
+                Block1x1<TS, TV, TA>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j + width), ldb, ref Unsafe.Add(ref c, i * ldc + j + width), ref Unsafe.Add(ref bias, j + width), mode);
             }
         }
         // One-vector panel.
@@ -255,85 +290,130 @@ public static class Gemm
         {
             for (int i = 0; i < m; i++)
             {
-                Block1x1<TS, TV>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode);
+                Block1x1<TS, TV, TA>(k, ref Unsafe.Add(ref a, i * ars), acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, i * ldc + j), ref Unsafe.Add(ref bias, j), mode);
             }
         }
         // The last n mod width columns, still vectorized: B's tail columns packed zero-padded to one vector.
         if (j < n)
         {
-            Tail<TS, TV>(m, k, n - j, ref a, ars, acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, j), ldc, ref Unsafe.Add(ref bias, j), mode);
+            Tail<TS, TV, TA>(m, k, n - j, ref a, ars, acs, ref Unsafe.Add(ref b, j), ldb, ref Unsafe.Add(ref c, j), ldc, ref Unsafe.Add(ref bias, j), mode);
         }
     }
 
-    // The column tail (fewer columns than one vector). B's tail is packed, zero-padded, into a stack buffer in
-    // chunks of k; four rows at a time keep four FMA chains in flight. Partial rows of C go through a small
-    // stack buffer, so nothing reads or writes past the matrices.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tail<TS, TV>(int m, int k, int tail, ref float a, int ars, int acs, ref float b, int ldb, ref float c, int ldc, ref float bias, int mode)
-        where TS : struct, ISimd<TV> where TV : struct
+    // The column tail (fewer columns than one vector), without packing: each row of B is loaded as a whole vector
+    // straight from B, and the lanes past the tail (the next row's first values) only feed lanes of the result
+    // that are never stored. Only the last rows of B, where a whole vector would read past the matrix, are copied
+    // zero-padded to the stack. Eight rows of A at a time keep eight FMA chains in flight. Partial rows of C go
+    // through a stack buffer, so nothing writes past the matrix either.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    private static void Tail<TS, TV, TA>(int m, int k, int tail, ref float a, int ars, int acs, ref float b, int ldb, ref float c, int ldc, ref float bias, int mode)
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
     {
-        const int Chunk = 128;
+        const int Rows = 8;
         int w = TS.Count;
-        Span<float> packed = stackalloc float[Chunk * 16];
-        Span<float> rows = stackalloc float[4 * 16];
-        ref float rp = ref MemoryMarshal.GetReference(packed);
+        // Rows p < direct of B can be read a whole vector wide: p·ldb + w ≤ (k - 1)·ldb + tail, the end of B.
+        // With ldb = 0 every row of B is the same row: one padded copy serves them all.
+        int direct = ldb == 0 ? 0 : Math.Max(0, k - (w - tail + ldb - 1) / ldb);
+        int padded = ldb == 0 ? Math.Min(k, 1) : k - direct;
+        int paddedStep = ldb == 0 ? 0 : w;
+        Span<float> last = stackalloc float[16 * 16];
+        Span<float> rows = stackalloc float[Rows * 16];
+        Span<float> start = stackalloc float[16];
+        ref float rl = ref MemoryMarshal.GetReference(last);
         ref float rr = ref MemoryMarshal.GetReference(rows);
-        int p0 = 0;
-        do
+        last[..(padded * w)].Clear();
+        for (int p = 0; p < padded; p++)
         {
-            int kc = Math.Min(Chunk, k - p0);
-            packed.Clear();
-            for (int p = 0; p < kc; p++)
+            for (int t = 0; t < tail; t++)
             {
-                for (int t = 0; t < tail; t++)
-                {
-                    Unsafe.Add(ref rp, p * w + t) = Unsafe.Add(ref b, (p0 + p) * ldb + t);
-                }
+                Unsafe.Add(ref rl, p * w + t) = Unsafe.Add(ref b, (direct + p) * ldb + t);
             }
-            int chunkMode = p0 == 0 ? mode : StartAccumulate;
-            for (int i = 0; i < m; i += 4)
+        }
+        start.Clear();
+        if (mode == StartBias)
+        {
+            for (int t = 0; t < tail; t++)
             {
-                int count = Math.Min(4, m - i);
-                // Start values of up to four partial rows, zero-padded.
+                start[t] = Unsafe.Add(ref bias, t);
+            }
+        }
+        TV first = TS.Load(ref MemoryMarshal.GetReference(start));
+        for (int i = 0; i < m; i += Rows)
+        {
+            int count = Math.Min(Rows, m - i);
+            TV c0 = first, c1 = first, c2 = first, c3 = first, c4 = first, c5 = first, c6 = first, c7 = first;
+            if (mode == StartAccumulate)
+            {
                 rows.Clear();
                 for (int r = 0; r < count; r++)
                 {
                     for (int t = 0; t < tail; t++)
                     {
-                        Unsafe.Add(ref rr, r * w + t) = chunkMode == StartBias ? Unsafe.Add(ref bias, t)
-                            : chunkMode == StartAccumulate ? Unsafe.Add(ref c, (i + r) * ldc + t) : 0f;
+                        Unsafe.Add(ref rr, r * w + t) = Unsafe.Add(ref c, (i + r) * ldc + t);
                     }
                 }
-                TV c0 = TS.Load(ref rr), c1 = TS.Load(ref Unsafe.Add(ref rr, w)), c2 = TS.Load(ref Unsafe.Add(ref rr, 2 * w)), c3 = TS.Load(ref Unsafe.Add(ref rr, 3 * w));
-                // Rows past m read row i instead (their results are discarded): no out-of-range reads of A.
-                ref float a0 = ref Unsafe.Add(ref a, i * ars + p0 * acs);
-                ref float a1 = ref Unsafe.Add(ref a, (count > 1 ? i + 1 : i) * ars + p0 * acs);
-                ref float a2 = ref Unsafe.Add(ref a, (count > 2 ? i + 2 : i) * ars + p0 * acs);
-                ref float a3 = ref Unsafe.Add(ref a, (count > 3 ? i + 3 : i) * ars + p0 * acs);
-                for (int p = 0; p < kc; p++)
+                c0 = TS.Load(ref rr); c1 = TS.Load(ref Unsafe.Add(ref rr, w));
+                c2 = TS.Load(ref Unsafe.Add(ref rr, 2 * w)); c3 = TS.Load(ref Unsafe.Add(ref rr, 3 * w));
+                c4 = TS.Load(ref Unsafe.Add(ref rr, 4 * w)); c5 = TS.Load(ref Unsafe.Add(ref rr, 5 * w));
+                c6 = TS.Load(ref Unsafe.Add(ref rr, 6 * w)); c7 = TS.Load(ref Unsafe.Add(ref rr, 7 * w));
+            }
+            // Rows past m read row i instead (their results are discarded): no out-of-range reads of A.
+            ref float a0 = ref Unsafe.Add(ref a, i * ars);
+            ref float a1 = ref Unsafe.Add(ref a, (count > 1 ? i + 1 : i) * ars);
+            ref float a2 = ref Unsafe.Add(ref a, (count > 2 ? i + 2 : i) * ars);
+            ref float a3 = ref Unsafe.Add(ref a, (count > 3 ? i + 3 : i) * ars);
+            ref float a4 = ref Unsafe.Add(ref a, (count > 4 ? i + 4 : i) * ars);
+            ref float a5 = ref Unsafe.Add(ref a, (count > 5 ? i + 5 : i) * ars);
+            ref float a6 = ref Unsafe.Add(ref a, (count > 6 ? i + 6 : i) * ars);
+            ref float a7 = ref Unsafe.Add(ref a, (count > 7 ? i + 7 : i) * ars);
+            for (int p = 0; p < k; p++)
+            {
+                TV bp = p < direct ? TS.Load(ref Unsafe.Add(ref b, p * ldb)) : TS.Load(ref Unsafe.Add(ref rl, (p - direct) * paddedStep));
+                int offset = p * acs;
+                c0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a0, offset)), bp, c0);
+                c1 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a1, offset)), bp, c1);
+                c2 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a2, offset)), bp, c2);
+                c3 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a3, offset)), bp, c3);
+                c4 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a4, offset)), bp, c4);
+                c5 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a5, offset)), bp, c5);
+                c6 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a6, offset)), bp, c6);
+                c7 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a7, offset)), bp, c7);
+            }
+            Put<TS, TV, TA>(c0, ref rr); Put<TS, TV, TA>(c1, ref Unsafe.Add(ref rr, w));
+            Put<TS, TV, TA>(c2, ref Unsafe.Add(ref rr, 2 * w)); Put<TS, TV, TA>(c3, ref Unsafe.Add(ref rr, 3 * w));
+            Put<TS, TV, TA>(c4, ref Unsafe.Add(ref rr, 4 * w)); Put<TS, TV, TA>(c5, ref Unsafe.Add(ref rr, 5 * w));
+            Put<TS, TV, TA>(c6, ref Unsafe.Add(ref rr, 6 * w)); Put<TS, TV, TA>(c7, ref Unsafe.Add(ref rr, 7 * w));
+            for (int r = 0; r < count; r++)
+            {
+                for (int t = 0; t < tail; t++)
                 {
-                    TV bp = TS.Load(ref Unsafe.Add(ref rp, p * w));
-                    int offset = p * acs;
-                    c0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a0, offset)), bp, c0);
-                    c1 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a1, offset)), bp, c1);
-                    c2 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a2, offset)), bp, c2);
-                    c3 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a3, offset)), bp, c3);
-                }
-                TS.Store(c0, ref rr);
-                TS.Store(c1, ref Unsafe.Add(ref rr, w));
-                TS.Store(c2, ref Unsafe.Add(ref rr, 2 * w));
-                TS.Store(c3, ref Unsafe.Add(ref rr, 3 * w));
-                for (int r = 0; r < count; r++)
-                {
-                    for (int t = 0; t < tail; t++)
-                    {
-                        Unsafe.Add(ref c, (i + r) * ldc + t) = Unsafe.Add(ref rr, r * w + t);
-                    }
+                    Unsafe.Add(ref c, (i + r) * ldc + t) = Unsafe.Add(ref rr, r * w + t);
                 }
             }
-            p0 += Chunk;
         }
-        while (p0 < k);
+    }
+
+    /// <summary>Stores a vector of results through the epilogue <typeparamref name="TA"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<TS, TV, TA>(TV value, ref float destination)
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
+    {
+        if (typeof(TA) == typeof(Identity))
+        {
+            TS.Store(value, ref destination);
+        }
+        else if (typeof(TV) == typeof(Vector512<float>))
+        {
+            TA.Apply(Unsafe.As<TV, Vector512<float>>(ref value)).StoreUnsafe(ref destination);
+        }
+        else if (typeof(TV) == typeof(Vector256<float>))
+        {
+            TA.Apply(Unsafe.As<TV, Vector256<float>>(ref value)).StoreUnsafe(ref destination);
+        }
+        else
+        {
+            TA.Apply(Unsafe.As<TV, Vector128<float>>(ref value)).StoreUnsafe(ref destination);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -343,8 +423,8 @@ public static class Gemm
     // C[0..4, 0..2w] = start + A[0..4, :] · B[:, 0..2w]: eight accumulators, two B loads and four broadcasts
     // per step of p.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block4x2<TS, TV>(int k, ref float a, int ars, int acs, ref float b, int ldb, ref float c, int ldc, ref float bias, int mode)
-        where TS : struct, ISimd<TV> where TV : struct
+    private static void Block4x2<TS, TV, TA>(int k, ref float a, int ars, int acs, ref float b, int ldb, ref float c, int ldc, ref float bias, int mode)
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
     {
         int w = TS.Count;
         TV c00 = Start<TS, TV>(ref c, ref bias, mode), c01 = Start<TS, TV>(ref Unsafe.Add(ref c, w), ref Unsafe.Add(ref bias, w), mode);
@@ -369,16 +449,16 @@ public static class Gemm
             x = TS.Broadcast(Unsafe.Add(ref a3, offset));
             c30 = TS.MultiplyAdd(x, b0, c30); c31 = TS.MultiplyAdd(x, b1, c31);
         }
-        TS.Store(c00, ref c); TS.Store(c01, ref Unsafe.Add(ref c, w));
-        TS.Store(c10, ref Unsafe.Add(ref c, ldc)); TS.Store(c11, ref Unsafe.Add(ref c, ldc + w));
-        TS.Store(c20, ref Unsafe.Add(ref c, 2 * ldc)); TS.Store(c21, ref Unsafe.Add(ref c, 2 * ldc + w));
-        TS.Store(c30, ref Unsafe.Add(ref c, 3 * ldc)); TS.Store(c31, ref Unsafe.Add(ref c, 3 * ldc + w));
+        Put<TS, TV, TA>(c00, ref c); Put<TS, TV, TA>(c01, ref Unsafe.Add(ref c, w));
+        Put<TS, TV, TA>(c10, ref Unsafe.Add(ref c, ldc)); Put<TS, TV, TA>(c11, ref Unsafe.Add(ref c, ldc + w));
+        Put<TS, TV, TA>(c20, ref Unsafe.Add(ref c, 2 * ldc)); Put<TS, TV, TA>(c21, ref Unsafe.Add(ref c, 2 * ldc + w));
+        Put<TS, TV, TA>(c30, ref Unsafe.Add(ref c, 3 * ldc)); Put<TS, TV, TA>(c31, ref Unsafe.Add(ref c, 3 * ldc + w));
     }
 
     // C[0..8, 0..2w] = start + A[0..8, :] · B[:, 0..2w]: sixteen accumulators (512-bit path, 32 registers).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block8x2<TS, TV>(int k, ref float a, int ars, int acs, ref float b, int ldb, ref float c, int ldc, ref float bias, int mode)
-        where TS : struct, ISimd<TV> where TV : struct
+    private static void Block8x2<TS, TV, TA>(int k, ref float a, int ars, int acs, ref float b, int ldb, ref float c, int ldc, ref float bias, int mode)
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
     {
         int w = TS.Count;
         ref float bias1 = ref Unsafe.Add(ref bias, w);
@@ -413,21 +493,21 @@ public static class Gemm
             x = TS.Broadcast(Unsafe.Add(ref ap, 7 * ars));
             c70 = TS.MultiplyAdd(x, b0, c70); c71 = TS.MultiplyAdd(x, b1, c71);
         }
-        TS.Store(c00, ref c); TS.Store(c01, ref Unsafe.Add(ref c, w));
-        TS.Store(c10, ref Unsafe.Add(ref c, ldc)); TS.Store(c11, ref Unsafe.Add(ref c, ldc + w));
-        TS.Store(c20, ref Unsafe.Add(ref c, 2 * ldc)); TS.Store(c21, ref Unsafe.Add(ref c, 2 * ldc + w));
-        TS.Store(c30, ref Unsafe.Add(ref c, 3 * ldc)); TS.Store(c31, ref Unsafe.Add(ref c, 3 * ldc + w));
-        TS.Store(c40, ref Unsafe.Add(ref c, 4 * ldc)); TS.Store(c41, ref Unsafe.Add(ref c, 4 * ldc + w));
-        TS.Store(c50, ref Unsafe.Add(ref c, 5 * ldc)); TS.Store(c51, ref Unsafe.Add(ref c, 5 * ldc + w));
-        TS.Store(c60, ref Unsafe.Add(ref c, 6 * ldc)); TS.Store(c61, ref Unsafe.Add(ref c, 6 * ldc + w));
-        TS.Store(c70, ref Unsafe.Add(ref c, 7 * ldc)); TS.Store(c71, ref Unsafe.Add(ref c, 7 * ldc + w));
+        Put<TS, TV, TA>(c00, ref c); Put<TS, TV, TA>(c01, ref Unsafe.Add(ref c, w));
+        Put<TS, TV, TA>(c10, ref Unsafe.Add(ref c, ldc)); Put<TS, TV, TA>(c11, ref Unsafe.Add(ref c, ldc + w));
+        Put<TS, TV, TA>(c20, ref Unsafe.Add(ref c, 2 * ldc)); Put<TS, TV, TA>(c21, ref Unsafe.Add(ref c, 2 * ldc + w));
+        Put<TS, TV, TA>(c30, ref Unsafe.Add(ref c, 3 * ldc)); Put<TS, TV, TA>(c31, ref Unsafe.Add(ref c, 3 * ldc + w));
+        Put<TS, TV, TA>(c40, ref Unsafe.Add(ref c, 4 * ldc)); Put<TS, TV, TA>(c41, ref Unsafe.Add(ref c, 4 * ldc + w));
+        Put<TS, TV, TA>(c50, ref Unsafe.Add(ref c, 5 * ldc)); Put<TS, TV, TA>(c51, ref Unsafe.Add(ref c, 5 * ldc + w));
+        Put<TS, TV, TA>(c60, ref Unsafe.Add(ref c, 6 * ldc)); Put<TS, TV, TA>(c61, ref Unsafe.Add(ref c, 6 * ldc + w));
+        Put<TS, TV, TA>(c70, ref Unsafe.Add(ref c, 7 * ldc)); Put<TS, TV, TA>(c71, ref Unsafe.Add(ref c, 7 * ldc + w));
     }
 
     // One row against eight (or, with twice, sixteen) vectors of columns: batch-1 products (matrix-vector),
     // one FMA chain per vector, each B row segment read once, contiguously.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block1x8<TS, TV>(int k, ref float a, int acs, ref float b, int ldb, ref float c, ref float bias, int mode, bool twice)
-        where TS : struct, ISimd<TV> where TV : struct
+    private static void Block1x8<TS, TV, TA>(int k, ref float a, int acs, ref float b, int ldb, ref float c, ref float bias, int mode, bool twice)
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
     {
         int w = TS.Count;
         TV c0 = Start<TS, TV>(ref c, ref bias, mode);
@@ -488,36 +568,36 @@ public static class Gemm
                 c14 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bq, 6 * w)), c14);
                 c15 = TS.MultiplyAdd(x, TS.Load(ref Unsafe.Add(ref bq, 7 * w)), c15);
             }
-            TS.Store(c8, ref c8r);
-            TS.Store(c9, ref Unsafe.Add(ref c8r, w));
-            TS.Store(c10, ref Unsafe.Add(ref c8r, 2 * w));
-            TS.Store(c11, ref Unsafe.Add(ref c8r, 3 * w));
-            TS.Store(c12, ref Unsafe.Add(ref c8r, 4 * w));
-            TS.Store(c13, ref Unsafe.Add(ref c8r, 5 * w));
-            TS.Store(c14, ref Unsafe.Add(ref c8r, 6 * w));
-            TS.Store(c15, ref Unsafe.Add(ref c8r, 7 * w));
+            Put<TS, TV, TA>(c8, ref c8r);
+            Put<TS, TV, TA>(c9, ref Unsafe.Add(ref c8r, w));
+            Put<TS, TV, TA>(c10, ref Unsafe.Add(ref c8r, 2 * w));
+            Put<TS, TV, TA>(c11, ref Unsafe.Add(ref c8r, 3 * w));
+            Put<TS, TV, TA>(c12, ref Unsafe.Add(ref c8r, 4 * w));
+            Put<TS, TV, TA>(c13, ref Unsafe.Add(ref c8r, 5 * w));
+            Put<TS, TV, TA>(c14, ref Unsafe.Add(ref c8r, 6 * w));
+            Put<TS, TV, TA>(c15, ref Unsafe.Add(ref c8r, 7 * w));
         }
-        TS.Store(c0, ref c);
-        TS.Store(c1, ref Unsafe.Add(ref c, w));
-        TS.Store(c2, ref Unsafe.Add(ref c, 2 * w));
-        TS.Store(c3, ref Unsafe.Add(ref c, 3 * w));
-        TS.Store(c4, ref Unsafe.Add(ref c, 4 * w));
-        TS.Store(c5, ref Unsafe.Add(ref c, 5 * w));
-        TS.Store(c6, ref Unsafe.Add(ref c, 6 * w));
-        TS.Store(c7, ref Unsafe.Add(ref c, 7 * w));
+        Put<TS, TV, TA>(c0, ref c);
+        Put<TS, TV, TA>(c1, ref Unsafe.Add(ref c, w));
+        Put<TS, TV, TA>(c2, ref Unsafe.Add(ref c, 2 * w));
+        Put<TS, TV, TA>(c3, ref Unsafe.Add(ref c, 3 * w));
+        Put<TS, TV, TA>(c4, ref Unsafe.Add(ref c, 4 * w));
+        Put<TS, TV, TA>(c5, ref Unsafe.Add(ref c, 5 * w));
+        Put<TS, TV, TA>(c6, ref Unsafe.Add(ref c, 6 * w));
+        Put<TS, TV, TA>(c7, ref Unsafe.Add(ref c, 7 * w));
     }
 
     // One row, one vector of columns: the row and column remainders.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block1x1<TS, TV>(int k, ref float a, int acs, ref float b, int ldb, ref float c, ref float bias, int mode)
-        where TS : struct, ISimd<TV> where TV : struct
+    private static void Block1x1<TS, TV, TA>(int k, ref float a, int acs, ref float b, int ldb, ref float c, ref float bias, int mode)
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
     {
         TV acc = Start<TS, TV>(ref c, ref bias, mode);
         for (int p = 0; p < k; p++)
         {
             acc = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref a, p * acs)), TS.Load(ref Unsafe.Add(ref b, p * ldb)), acc);
         }
-        TS.Store(acc, ref c);
+        Put<TS, TV, TA>(acc, ref c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -595,8 +675,14 @@ public static class Gemm
     /// One product split into parts: by blocks of rows of C (multiples of 8, so each part keeps the full
     /// micro-kernel), or by column panels when there are few rows.
     /// </summary>
-    private sealed unsafe class MultiplyJob : Workers.Job
+    private sealed unsafe class MultiplyJob<TA> : Workers.Job where TA : struct, IActivation
     {
+        [ThreadStatic]
+        private static MultiplyJob<TA>? s_job;
+
+        /// <summary>The calling thread's job object (one per thread and epilogue, created on first use).</summary>
+        public static MultiplyJob<TA> ForThisThread => s_job ??= new MultiplyJob<TA>();
+
         private int _m, _n, _k, _ars, _acs, _ldb, _ldc, _mode;
         private float* _a, _b, _c, _bias;
 
@@ -615,7 +701,7 @@ public static class Gemm
                 var (start, count) = Split(_m, part, Parts, 8);
                 if (count > 0)
                 {
-                    MultiplyAny(count, _n, _k, ref Unsafe.AsRef<float>(_a + (long)start * _ars), _ars, _acs, ref Unsafe.AsRef<float>(_b), _ldb,
+                    MultiplyAny<TA>(count, _n, _k, ref Unsafe.AsRef<float>(_a + (long)start * _ars), _ars, _acs, ref Unsafe.AsRef<float>(_b), _ldb,
                         ref Unsafe.AsRef<float>(_c + (long)start * _ldc), _ldc, ref Unsafe.AsRef<float>(_bias), _mode);
                 }
             }
@@ -624,7 +710,7 @@ public static class Gemm
                 var (start, count) = Split(_n, part, Parts, 32);
                 if (count > 0)
                 {
-                    MultiplyAny(_m, count, _k, ref Unsafe.AsRef<float>(_a), _ars, _acs, ref Unsafe.AsRef<float>(_b + start), _ldb,
+                    MultiplyAny<TA>(_m, count, _k, ref Unsafe.AsRef<float>(_a), _ars, _acs, ref Unsafe.AsRef<float>(_b + start), _ldb,
                         ref Unsafe.AsRef<float>(_c + start), _ldc, ref Unsafe.AsRef<float>(_bias + start), _mode);
                 }
             }
