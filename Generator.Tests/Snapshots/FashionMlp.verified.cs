@@ -142,13 +142,39 @@ namespace Demo
         /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, or a label is out of range.</exception>
         public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels)
         {
+            return Pass(inputs, labels, optimizer: null);
+        }
+
+        /// <summary>
+        /// <c>ComputeGradients</c> (no optimizer) and <c>TrainStep</c>: forward pass and loss, then the backward pass. With an
+        /// optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as
+        /// their gradients are complete (after the layer's input gradient has used the old weights), while they are still
+        /// in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and
+        /// <see cref="Gradients"/> holds this batch's gradients.
+        /// </summary>
+        private float Pass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer? optimizer)
+        {
             int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
             global::Backprop.NetworkGuard.Labels(NetworkName, labels, batch, OutputSize);
             int threads = batch >= global::Backprop.Kernels.Dense.ParallelTrainingBatch ? _maxThreads : 1;
             Forward(inputs, batch, threads);
             // Softmax cross-entropy with dense3's outputs as the logits; its gradient is ∂L/∂y.
             float loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropy(_dense3Output, labels, _dense3Delta, batch, OutputSize);
-            Backward(inputs, batch, threads);
+            if (optimizer is null)
+            {
+                Backward(inputs, batch, threads, optimizer: null);
+                return loss;
+            }
+            global::Backprop.NetworkGuard.FiniteLoss(NetworkName, loss, optimizer.StepCount);
+            if (optimizer.BeginPartialStep(ParameterCount))
+            {
+                Backward(inputs, batch, threads, optimizer);
+            }
+            else
+            {
+                Backward(inputs, batch, threads, optimizer: null);
+                optimizer.Step(_parameters, _gradients);
+            }
             return loss;
         }
 
@@ -171,10 +197,7 @@ namespace Demo
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer optimizer)
         {
             global::System.ArgumentNullException.ThrowIfNull(optimizer);
-            float loss = ComputeGradients(inputs, labels);
-            global::Backprop.NetworkGuard.FiniteLoss(NetworkName, loss, optimizer.StepCount);
-            optimizer.Step(_parameters, _gradients);
-            return loss;
+            return Pass(inputs, labels, optimizer);
         }
 
         /// <summary>
@@ -187,10 +210,7 @@ namespace Demo
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer optimizer)
         {
             global::System.ArgumentNullException.ThrowIfNull(optimizer);
-            float loss = ComputeGradients(inputs, targets);
-            global::Backprop.NetworkGuard.FiniteLoss(NetworkName, loss, optimizer.StepCount);
-            optimizer.Step(_parameters, _gradients);
-            return loss;
+            return ComputeGradients(inputs, targets);
         }
 
         /// <summary>The forward pass for <paramref name="batch"/> samples on up to <paramref name="threads"/> threads; every layer keeps what its backward pass needs.</summary>
@@ -213,27 +233,31 @@ namespace Demo
 
         /// <summary>
         /// The backward pass, last layer first: from the loss gradient in the last layer's delta buffer to every
-        /// parameter gradient (each layer overwrites its part of <see cref="Gradients"/>).
+        /// parameter gradient (each layer overwrites its part of <see cref="Gradients"/>); with an optimizer, each
+        /// layer's parameters are updated as soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).
         /// </summary>
-        private void Backward(global::System.ReadOnlySpan<float> inputs, int batch, int threads)
+        private void Backward(global::System.ReadOnlySpan<float> inputs, int batch, int threads, global::Backprop.Optimizer? optimizer)
         {
-            global::System.ReadOnlySpan<float> parameters = _parameters;
+            global::System.Span<float> parameters = _parameters;
             global::System.Span<float> gradients = _gradients;
             // dense3: Dense 128 → 10
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
                 _dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), _dense3Output, _dense3Output, _dense3Delta,
                 gradients.Slice(Dense3Weight, Dense3Inputs * Dense3Units), gradients.Slice(Dense3Bias, Dense3Units), _dense2Delta, _scratch,
-                batch, Dense3Inputs, Dense3Units, threads);
+                batch, Dense3Inputs, Dense3Units, threads,
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense3Weight, Dense3Bias));
             // dense2: Dense 256 → 128, Relu
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
                 _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), _dense2Output, _dense2Output, _dense2Delta,
                 gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), _dense1Delta, _scratch,
-                batch, Dense2Inputs, Dense2Units, threads);
+                batch, Dense2Inputs, Dense2Units, threads,
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias));
             // dense1: Dense 784 → 256, Relu
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
                 inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), _dense1Output, _dense1Output, _dense1Delta,
                 gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
-                batch, Dense1Inputs, Dense1Units, threads);
+                batch, Dense1Inputs, Dense1Units, threads,
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
         }
 
         /// <summary>Initializes every parameter from <paramref name="seed"/>; each layer draws from its own stream.</summary>

@@ -142,13 +142,39 @@ partial class MultiLabel : global::Backprop.INetwork
     /// <exception cref="global::System.ArgumentException">A length does not fit, or the batch exceeds <see cref="MaxBatch"/>.</exception>
     public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
     {
+        return Pass(inputs, targets, optimizer: null);
+    }
+
+    /// <summary>
+    /// <c>ComputeGradients</c> (no optimizer) and <c>TrainStep</c>: forward pass and loss, then the backward pass. With an
+    /// optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as
+    /// their gradients are complete (after the layer's input gradient has used the old weights), while they are still
+    /// in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and
+    /// <see cref="Gradients"/> holds this batch's gradients.
+    /// </summary>
+    private float Pass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer? optimizer)
+    {
         int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
         global::Backprop.NetworkGuard.Length(NetworkName, "targets", targets.Length, batch, OutputSize, nameof(targets));
         int threads = batch >= global::Backprop.Kernels.Dense.ParallelTrainingBatch ? _maxThreads : 1;
         Forward(inputs, batch, threads);
         // Binary cross-entropy from head's pre-activation, max(z, 0) - z t + log(1 + exp(-|z|)); its gradient is ∂L/∂z.
         float loss = global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogits(_headPreActivation, targets, _headDelta, batch * OutputSize);
-        Backward(inputs, batch, threads);
+        if (optimizer is null)
+        {
+            Backward(inputs, batch, threads, optimizer: null);
+            return loss;
+        }
+        global::Backprop.NetworkGuard.FiniteLoss(NetworkName, loss, optimizer.StepCount);
+        if (optimizer.BeginPartialStep(ParameterCount))
+        {
+            Backward(inputs, batch, threads, optimizer);
+        }
+        else
+        {
+            Backward(inputs, batch, threads, optimizer: null);
+            optimizer.Step(_parameters, _gradients);
+        }
         return loss;
     }
 
@@ -162,10 +188,7 @@ partial class MultiLabel : global::Backprop.INetwork
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        float loss = ComputeGradients(inputs, labels);
-        global::Backprop.NetworkGuard.FiniteLoss(NetworkName, loss, optimizer.StepCount);
-        optimizer.Step(_parameters, _gradients);
-        return loss;
+        return ComputeGradients(inputs, labels);
     }
 
     /// <summary>
@@ -177,10 +200,7 @@ partial class MultiLabel : global::Backprop.INetwork
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
-        float loss = ComputeGradients(inputs, targets);
-        global::Backprop.NetworkGuard.FiniteLoss(NetworkName, loss, optimizer.StepCount);
-        optimizer.Step(_parameters, _gradients);
-        return loss;
+        return Pass(inputs, targets, optimizer);
     }
 
     /// <summary>The forward pass for <paramref name="batch"/> samples on up to <paramref name="threads"/> threads; every layer keeps what its backward pass needs.</summary>
@@ -199,22 +219,25 @@ partial class MultiLabel : global::Backprop.INetwork
 
     /// <summary>
     /// The backward pass, last layer first: from the loss gradient in the last layer's delta buffer to every
-    /// parameter gradient (each layer overwrites its part of <see cref="Gradients"/>).
+    /// parameter gradient (each layer overwrites its part of <see cref="Gradients"/>); with an optimizer, each
+    /// layer's parameters are updated as soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).
     /// </summary>
-    private void Backward(global::System.ReadOnlySpan<float> inputs, int batch, int threads)
+    private void Backward(global::System.ReadOnlySpan<float> inputs, int batch, int threads, global::Backprop.Optimizer? optimizer)
     {
-        global::System.ReadOnlySpan<float> parameters = _parameters;
+        global::System.Span<float> parameters = _parameters;
         global::System.Span<float> gradients = _gradients;
         // head: Dense 20 → 3, Sigmoid (the loss gave ∂L/∂z)
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
             _encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), _headPreActivation, _headOutput, _headDelta,
             gradients.Slice(HeadWeight, HeadInputs * HeadUnits), gradients.Slice(HeadBias, HeadUnits), _encoderDelta, _scratch,
-            batch, HeadInputs, HeadUnits, threads);
+            batch, HeadInputs, HeadUnits, threads,
+            optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, HeadWeight, HeadBias));
         // encoder: Dense 12 → 20, Gelu
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Gelu>(
             inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), _encoderPreActivation, _encoderOutput, _encoderDelta,
             gradients.Slice(EncoderWeight, EncoderInputs * EncoderUnits), gradients.Slice(EncoderBias, EncoderUnits), default, default,
-            batch, EncoderInputs, EncoderUnits, threads);
+            batch, EncoderInputs, EncoderUnits, threads,
+            optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, EncoderWeight, EncoderBias));
     }
 
     /// <summary>Initializes every parameter from <paramref name="seed"/>; each layer draws from its own stream.</summary>

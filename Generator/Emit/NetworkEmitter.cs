@@ -296,6 +296,16 @@ internal static class NetworkEmitter
             }
             else
             {
+                writer.Line("return Pass(inputs, labels, optimizer: null);");
+            }
+        }
+        writer.Line();
+
+        if (TakesLabels(plan))
+        {
+            WritePassSummary(writer);
+            using (writer.Block($"private float Pass({ReadOnlySpan} inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer? optimizer)"))
+            {
                 writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
                 writer.Line($"{Guard}.Labels(NetworkName, labels, batch, OutputSize);");
                 writer.Line(TrainingThreads);
@@ -304,11 +314,10 @@ internal static class NetworkEmitter
                     ? $"// Softmax cross-entropy from {last.Name}'s pre-activation (log-sum-exp); its gradient is ∂L/∂z."
                     : $"// Softmax cross-entropy with {last.Name}'s outputs as the logits; its gradient is ∂L/∂y.");
                 writer.Line($"float loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropy({logits}, labels, {delta}, batch, OutputSize);");
-                writer.Line("Backward(inputs, batch, threads);");
-                writer.Line("return loss;");
+                WritePassEnd(writer);
             }
+            writer.Line();
         }
-        writer.Line();
 
         // Targets (binary cross-entropy, mean squared error).
         writer.Summary(
@@ -324,6 +333,16 @@ internal static class NetworkEmitter
                 writer.Line($"throw {Guard}.WrongTargets(NetworkName, global::Backprop.Loss.SoftmaxCrossEntropy, labels: false);");
             }
             else
+            {
+                writer.Line("return Pass(inputs, targets, optimizer: null);");
+            }
+        }
+        writer.Line();
+
+        if (!TakesLabels(plan))
+        {
+            WritePassSummary(writer);
+            using (writer.Block($"private float Pass({ReadOnlySpan} inputs, {ReadOnlySpan} targets, global::Backprop.Optimizer? optimizer)"))
             {
                 writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
                 writer.Line($"{Guard}.Length(NetworkName, \"targets\", targets.Length, batch, OutputSize, nameof(targets));");
@@ -341,11 +360,38 @@ internal static class NetworkEmitter
                     writer.Line($"// Mean squared error on {last.Name}'s outputs; its gradient is ∂L/∂y.");
                     writer.Line($"float loss = global::Backprop.Kernels.Losses.MeanSquaredError({logits}, targets, {delta}, batch * OutputSize);");
                 }
-                writer.Line("Backward(inputs, batch, threads);");
-                writer.Line("return loss;");
+                WritePassEnd(writer);
             }
+            writer.Line();
         }
-        writer.Line();
+    }
+
+    private static void WritePassSummary(SourceWriter writer)
+        => writer.Summary(
+            "<c>ComputeGradients</c> (no optimizer) and <c>TrainStep</c>: forward pass and loss, then the backward pass. With an",
+            "optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as",
+            "their gradients are complete (after the layer's input gradient has used the old weights), while they are still",
+            "in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and",
+            "<see cref=\"Gradients\"/> holds this batch's gradients.");
+
+    private static void WritePassEnd(SourceWriter writer)
+    {
+        using (writer.Block("if (optimizer is null)"))
+        {
+            writer.Line("Backward(inputs, batch, threads, optimizer: null);");
+            writer.Line("return loss;");
+        }
+        writer.Line($"{Guard}.FiniteLoss(NetworkName, loss, optimizer.StepCount);");
+        using (writer.Block("if (optimizer.BeginPartialStep(ParameterCount))"))
+        {
+            writer.Line("Backward(inputs, batch, threads, optimizer);");
+        }
+        using (writer.Block("else"))
+        {
+            writer.Line("Backward(inputs, batch, threads, optimizer: null);");
+            writer.Line("optimizer.Step(_parameters, _gradients);");
+        }
+        writer.Line("return loss;");
     }
 
     private static void WriteTrainSteps(SourceWriter writer, NetworkPlan plan)
@@ -365,10 +411,9 @@ internal static class NetworkEmitter
             using (writer.Block($"public float TrainStep({ReadOnlySpan} inputs, {targets}, global::Backprop.Optimizer optimizer)"))
             {
                 writer.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
-                writer.Line($"float loss = ComputeGradients(inputs, {(labels ? "labels" : "targets")});");
-                writer.Line($"{Guard}.FiniteLoss(NetworkName, loss, optimizer.StepCount);");
-                writer.Line("optimizer.Step(_parameters, _gradients);");
-                writer.Line("return loss;");
+                writer.Line(TakesLabels(plan) == labels
+                    ? $"return Pass(inputs, {(labels ? "labels" : "targets")}, optimizer);"
+                    : $"return ComputeGradients(inputs, {(labels ? "labels" : "targets")});");
             }
             writer.Line();
         }
@@ -395,10 +440,11 @@ internal static class NetworkEmitter
     {
         writer.Summary(
             "The backward pass, last layer first: from the loss gradient in the last layer's delta buffer to every",
-            "parameter gradient (each layer overwrites its part of <see cref=\"Gradients\"/>).");
-        using (writer.Block($"private void Backward({ReadOnlySpan} inputs, int batch, int threads)"))
+            "parameter gradient (each layer overwrites its part of <see cref=\"Gradients\"/>); with an optimizer, each",
+            "layer's parameters are updated as soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).");
+        using (writer.Block($"private void Backward({ReadOnlySpan} inputs, int batch, int threads, global::Backprop.Optimizer? optimizer)"))
         {
-            writer.Line($"{ReadOnlySpan} parameters = _parameters;");
+            writer.Line($"{Span} parameters = _parameters;");
             writer.Line($"{Span} gradients = _gradients;");
             for (int i = plan.Layers.Count - 1; i >= 0; i--)
             {

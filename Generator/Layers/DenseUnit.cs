@@ -153,7 +153,8 @@ internal sealed class DenseUnit : LayerUnit
         {
             writer.Line($"{input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), {PreActivationBuffer(plan)}, {OutputBuffer(plan)}, {DeltaBuffer(plan)},");
             writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), {inputDelta ?? "default"}, {(inputDelta is null ? "default" : "_scratch")},");
-            writer.Line($"batch, {p}Inputs, {p}Units, threads);");
+            writer.Line($"batch, {p}Inputs, {p}Units, threads,");
+            writer.Line($"optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, {p}Weight, {p}Bias));");
         }
     }
 

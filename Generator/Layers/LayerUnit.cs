@@ -58,6 +58,9 @@ internal abstract class LayerUnit
     /// The backward statements: from the delta buffer to the parameter gradients and, unless
     /// <paramref name="inputDelta"/> is null (first layer), ∂L/∂input. When <paramref name="deltaIsPreActivation"/>
     /// the loss already gave ∂L/∂z (fused softmax or sigmoid), so the activation derivative is skipped.
+    /// In scope: <c>parameters</c> and <c>gradients</c> (the whole blocks), <c>batch</c>, <c>threads</c>, and
+    /// <c>optimizer</c>: when not null, a step has begun (<c>BeginPartialStep</c>) and the layer must apply it to each
+    /// of its parameters exactly once, after it has finished reading their old values.
     /// </summary>
     public abstract void EmitBackward(SourceWriter writer, LayerPlan plan, string input, string? inputDelta, bool deltaIsPreActivation);
 

@@ -44,7 +44,10 @@ public static class Dense
 
     /// <summary>
     /// Backward. On entry <paramref name="delta"/> holds <c>∂L/∂y</c>; on exit <c>∂L/∂z</c>. Writes (overwrites) the
-    /// weight and bias gradients and, when <paramref name="inputGradient"/> is not empty, <c>∂L/∂x</c>.
+    /// weight and bias gradients and, when <paramref name="inputGradient"/> is not empty, <c>∂L/∂x</c>. With an
+    /// <paramref name="update"/>, also applies the optimizer's step to the layer's weight and bias: the input gradient
+    /// is computed first (from the old weights), then the weight gradient block by block of rows, each block updated
+    /// right after it is computed, while it is still in cache (and, with threads, on the core that computed it).
     /// </summary>
     /// <param name="input">x, (batch, inputs), as given to the forward pass.</param>
     /// <param name="weight">Wᵀ, (inputs, units).</param>
@@ -60,29 +63,19 @@ public static class Dense
     /// <param name="inputs">Columns of x.</param>
     /// <param name="units">Columns of y.</param>
     /// <param name="threads">The most threads the products may use; results do not depend on it.</param>
-    public static void Backward<TActivation>(
+    /// <param name="update">The optimizer step to apply to this layer's parameters, or <c>default</c> for none.</param>
+    public static unsafe void Backward<TActivation>(
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> preActivation, ReadOnlySpan<float> output,
         Span<float> delta,
         Span<float> weightGradient, Span<float> biasGradient, Span<float> inputGradient, Span<float> scratch,
-        int batch, int inputs, int units, int threads = 1)
+        int batch, int inputs, int units, int threads = 1, ParameterUpdate update = default)
         where TActivation : struct, IActivation
     {
         // δ = ∂L/∂z = ∂L/∂y ⊙ f'(z); an activation fused into the forward product reads its slope from y alone.
         TActivation.Backward(TActivation.FusesIntoProduct ? output : preActivation, output, delta, batch, units);
 
-        // ∂L/∂Wᵀ[i, j] = Σ_b x[b, i] · δ[b, j]: A = xᵀ read through strides (row stride 1, column stride inputs).
-        Gemm.Multiply(inputs, units, batch, input, 1, inputs, delta, units, weightGradient, units, default, accumulate: false, threads);
-
-        // ∂L/∂b[j] = Σ_b δ[b, j]
-        Span<float> db = biasGradient[..units];
-        db.Clear();
-        for (int b = 0; b < batch; b++)
-        {
-            Vectors.Add(db, delta.Slice(b * units, units));
-        }
-
-        // ∂L/∂x[b, i] = Σ_j δ[b, j] · Wᵀ[i, j]
+        // ∂L/∂x[b, i] = Σ_j δ[b, j] · Wᵀ[i, j], before any update changes W.
         if (!inputGradient.IsEmpty)
         {
             if (scratch.Length >= inputs * units && InputGradientThroughTranspose(batch, units))
@@ -97,6 +90,100 @@ public static class Dense
             {
                 Gemm.MultiplyTransposed(batch, inputs, units, delta, units, weight, units, inputGradient, inputs);
             }
+        }
+
+        // ∂L/∂b[j] = Σ_b δ[b, j]
+        Span<float> db = biasGradient[..units];
+        db.Clear();
+        for (int b = 0; b < batch; b++)
+        {
+            Vectors.Add(db, delta.Slice(b * units, units));
+        }
+
+        if (update.Optimizer is not { } optimizer)
+        {
+            // ∂L/∂Wᵀ[i, j] = Σ_b x[b, i] · δ[b, j]: A = xᵀ read through strides (row stride 1, column stride inputs).
+            Gemm.Multiply(inputs, units, batch, input, 1, inputs, delta, units, weightGradient, units, default, accumulate: false, threads);
+            return;
+        }
+
+        optimizer.UpdatePart(update.Parameters.Slice(update.BiasOffset, units), db, update.BiasOffset);
+        Span<float> weights = update.Parameters.Slice(update.WeightOffset, inputs * units);
+        if (threads > 1 && (long)inputs * units * batch >= Workers.MinimumWork && inputs >= 16)
+        {
+            fixed (float* px = input, pd = delta, pg = weightGradient, pw = weights)
+            {
+                var job = s_update ??= new WeightUpdateJob();
+                job.Set(px, pd, pg, pw, batch, inputs, units, optimizer, update.WeightOffset);
+                try
+                {
+                    if (Workers.TryRun(job, threads))
+                    {
+                        return;
+                    }
+                }
+                finally
+                {
+                    job.Clear();
+                }
+            }
+        }
+        WeightGradientAndUpdate(input, delta, weightGradient, weights, 0, inputs, batch, inputs, units, optimizer, update.WeightOffset);
+    }
+
+    /// <summary>
+    /// Rows [<paramref name="first"/>, <paramref name="end"/>) of the weight gradient, a block of rows at a time, each
+    /// block followed by its update. Every element is computed as in the whole product, so the gradients are the same.
+    /// </summary>
+    private static void WeightGradientAndUpdate(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> delta, Span<float> weightGradient, Span<float> weights,
+        int first, int end, int batch, int inputs, int units, Optimizer optimizer, int weightOffset)
+    {
+        // Small batches: blocks of about 32K floats (128 KB of gradient, in L2 when the update reads it back). Large
+        // batches: one product (the update is small beside it, and blocks would re-read Δ once per block).
+        int block = batch >= 64 ? end - first : Math.Max(8, (32768 / units) & ~7);
+        for (int r0 = first; r0 < end; r0 += block)
+        {
+            int rows = Math.Min(block, end - r0);
+            Span<float> gradient = weightGradient.Slice(r0 * units, rows * units);
+            Gemm.Multiply(rows, units, batch, input[r0..], 1, inputs, delta, units, gradient, units, default, accumulate: false);
+            optimizer.UpdatePart(weights.Slice(r0 * units, rows * units), gradient, weightOffset + r0 * units);
+        }
+    }
+
+    [ThreadStatic]
+    private static WeightUpdateJob? s_update;
+
+    /// <summary>The weight gradient and its update split by rows of Wᵀ (multiples of 8): each core updates the rows it computed.</summary>
+    private sealed unsafe class WeightUpdateJob : Workers.Job
+    {
+        private float* _x, _delta, _gradient, _weights;
+        private int _batch, _inputs, _units, _weightOffset;
+        private Optimizer? _optimizer;
+
+        public void Set(float* x, float* delta, float* gradient, float* weights, int batch, int inputs, int units, Optimizer optimizer, int weightOffset)
+        {
+            _x = x; _delta = delta; _gradient = gradient; _weights = weights;
+            _batch = batch; _inputs = inputs; _units = units; _optimizer = optimizer; _weightOffset = weightOffset;
+        }
+
+        public void Clear() => _optimizer = null;
+
+        public override void Execute(int part)
+        {
+            int units8 = (_inputs + 7) / 8;
+            int first = (int)((long)units8 * part / Parts) * 8;
+            int end = Math.Min(_inputs, (int)((long)units8 * (part + 1) / Parts) * 8);
+            if (first >= end)
+            {
+                return;
+            }
+            long length = (long)_inputs * _units;
+            WeightGradientAndUpdate(
+                new ReadOnlySpan<float>(_x, checked((int)((long)(_batch - 1) * _inputs + _inputs))),
+                new ReadOnlySpan<float>(_delta, _batch * _units),
+                new Span<float>(_gradient, (int)length), new Span<float>(_weights, (int)length),
+                first, end, _batch, _inputs, _units, _optimizer!, _weightOffset);
         }
     }
 

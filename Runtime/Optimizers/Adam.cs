@@ -58,30 +58,35 @@ public class Adam : Optimizer
 
     /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step)
+        => UpdatePart(parameters, gradients, 0, step);
+
+    private protected override bool ElementWise => true;
+
+    private protected override void UpdatePart(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, long step)
     {
         if (Vector512.IsHardwareAccelerated)
         {
-            Update<Simd512, Vector512<float>>(parameters, gradients, step);
+            Update<Simd512, Vector512<float>>(parameters, gradients, offset, step);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            Update<Simd256, Vector256<float>>(parameters, gradients, step);
+            Update<Simd256, Vector256<float>>(parameters, gradients, offset, step);
         }
         else
         {
-            Update<Simd128, Vector128<float>>(parameters, gradients, step);
+            Update<Simd128, Vector128<float>>(parameters, gradients, offset, step);
         }
     }
 
     private static float Flush(float value) => MathF.Abs(value) >= SimdConstants.SmallestNormal ? value : 0f;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Update<TS, TV>(Span<float> parameters, ReadOnlySpan<float> gradients, long step) where TS : struct, ISimd<TV> where TV : struct
+    private void Update<TS, TV>(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, long step) where TS : struct, ISimd<TV> where TV : struct
     {
         ref float p = ref MemoryMarshal.GetReference(parameters);
         ref float g = ref MemoryMarshal.GetReference(gradients);
-        ref float m = ref MemoryMarshal.GetArrayDataReference(_first);
-        ref float v = ref MemoryMarshal.GetArrayDataReference(_second);
+        ref float m = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_first), offset);
+        ref float v = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_second), offset);
         float lr = LearningRate, b1 = Beta1, b2 = Beta2;
         // Bias corrections in double, as PyTorch computes them in Python floats.
         double correction1 = 1.0 - Math.Pow(b1, step);
@@ -114,7 +119,7 @@ public class Adam : Optimizer
             float pi = Unsafe.Add(ref p, i) * shrink;
             float gi = MathF.FusedMultiplyAdd(l2, pi, Unsafe.Add(ref g, i));
             float mi = Flush(MathF.FusedMultiplyAdd(b1, Unsafe.Add(ref m, i), (1f - b1) * gi));
-            float vi = Flush(MathF.FusedMultiplyAdd(b2, Unsafe.Add(ref v, i), (1f - b2) * gi * gi));
+            float vi = Flush(MathF.FusedMultiplyAdd(b2, Unsafe.Add(ref v, i), (1f - b2) * (gi * gi)));
             Unsafe.Add(ref m, i) = mi;
             Unsafe.Add(ref v, i) = vi;
             float denominator = MathF.Sqrt(vi) * inverseCorrection2Sqrt + Epsilon;

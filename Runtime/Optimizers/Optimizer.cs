@@ -38,19 +38,67 @@ public abstract class Optimizer
         {
             throw new ArgumentException($"{parameters.Length} parameters but {gradients.Length} gradients.", nameof(gradients));
         }
-        if (_length < 0)
-        {
-            AllocateState(parameters.Length);
-            _length = parameters.Length;
-        }
-        else if (_length != parameters.Length)
-        {
-            throw new ArgumentException(
-                $"This {GetType().Name} holds state for {_length} parameters but was given {parameters.Length}; use one optimizer per network.",
-                nameof(parameters));
-        }
+        Prepare(parameters.Length);
         StepCount++;
         Update(parameters, gradients, StepCount);
+    }
+
+    /// <summary>
+    /// Begins a step that is applied part by part, each part as soon as its gradient is complete (generated
+    /// <c>TrainStep</c> methods update each layer's parameters inside the backward pass, while its gradient is still
+    /// in cache). Returns false, doing nothing, for an optimizer whose rule is not element-wise (the caller then
+    /// computes every gradient and calls <see cref="Step"/>); otherwise counts the step and returns true, and the
+    /// whole block must then be updated, exactly once, through the runtime's kernels.
+    /// </summary>
+    /// <param name="length">The length of the parameter block.</param>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public bool BeginPartialStep(int length)
+    {
+        if (!ElementWise)
+        {
+            return false;
+        }
+        Prepare(length);
+        StepCount++;
+        return true;
+    }
+
+    /// <summary>
+    /// Updates the part of the block that starts at <paramref name="offset"/>, in the step begun by
+    /// <see cref="BeginPartialStep"/>. Parts may be updated concurrently from different threads when disjoint.
+    /// </summary>
+    internal void UpdatePart(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
+    {
+        if (parameters.Length != gradients.Length || offset < 0 || offset > _length - parameters.Length)
+        {
+            throw new ArgumentException($"A part of {parameters.Length} parameters at {offset} does not fit a block of {_length}.");
+        }
+        UpdatePart(parameters, gradients, offset, StepCount);
+    }
+
+    /// <summary>
+    /// Whether the update rule is element-wise (each parameter's update reads only its own gradient and state), so
+    /// that <see cref="UpdatePart(Span{float}, ReadOnlySpan{float}, int, long)"/> can apply it to any part of the block.
+    /// </summary>
+    private protected virtual bool ElementWise => false;
+
+    /// <summary>The update rule on a part of the block whose state starts at <paramref name="offset"/>.</summary>
+    private protected virtual void UpdatePart(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, long step)
+        => throw new NotSupportedException();
+
+    private void Prepare(int length)
+    {
+        if (_length < 0)
+        {
+            AllocateState(length);
+            _length = length;
+        }
+        else if (_length != length)
+        {
+            throw new ArgumentException(
+                $"This {GetType().Name} holds state for {_length} parameters but was given {length}; use one optimizer per network.",
+                "parameters");
+        }
     }
 
     /// <summary>Allocates the per-parameter state, once.</summary>

@@ -45,28 +45,33 @@ public sealed class Sgd : Optimizer
 
     /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step)
+        => UpdatePart(parameters, gradients, 0, step);
+
+    private protected override bool ElementWise => true;
+
+    private protected override void UpdatePart(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, long step)
     {
         if (Vector512.IsHardwareAccelerated)
         {
-            Update<Simd512, Vector512<float>>(parameters, gradients, step == 1);
+            Update<Simd512, Vector512<float>>(parameters, gradients, offset, step == 1);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            Update<Simd256, Vector256<float>>(parameters, gradients, step == 1);
+            Update<Simd256, Vector256<float>>(parameters, gradients, offset, step == 1);
         }
         else
         {
-            Update<Simd128, Vector128<float>>(parameters, gradients, step == 1);
+            Update<Simd128, Vector128<float>>(parameters, gradients, offset, step == 1);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Update<TS, TV>(Span<float> parameters, ReadOnlySpan<float> gradients, bool first) where TS : struct, ISimd<TV> where TV : struct
+    private void Update<TS, TV>(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, bool first) where TS : struct, ISimd<TV> where TV : struct
     {
         ref float p = ref MemoryMarshal.GetReference(parameters);
         ref float g = ref MemoryMarshal.GetReference(gradients);
-        ref float v = ref MemoryMarshal.GetArrayDataReference(_velocity);
         bool momentum = Momentum > 0f;
+        ref float v = ref momentum ? ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_velocity), offset) : ref MemoryMarshal.GetArrayDataReference(_velocity);
         float lr = LearningRate, mu = Momentum, decay = WeightDecay;
         // On the first step PyTorch's buffer is the gradient itself: v = 0·μ + g gives the same.
         float keep = first ? 0f : mu;
