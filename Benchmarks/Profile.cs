@@ -36,6 +36,15 @@ internal static class Profile
             Time("  loss", () => Losses.SoftmaxCrossEntropy(z3, new int[batch], d3, batch, O));
             Time("  bwd3", () => Dense.Backward<Identity>(y2, w3, z3, z3, d3, g.AsSpan(0, H2 * O), g.AsSpan(H2 * O, O), d2, scratch, batch, H2, O, threads));
             Time("  bwd2", () => Dense.Backward<Relu>(y1, w2, z2, y2, d2, g.AsSpan(0, H1 * H2), g.AsSpan(H1 * H2, H2), d1, scratch, batch, H1, H2, threads));
+            Time("  bwd2 weights xᵀ·δ", () => Gemm.Multiply(H1, H2, batch, y1, 1, H1, d2, H2, g, H2, default, false, threads));
+            Time("  bwd2 transpose W", () => Vectors.Transpose(w2, H1, H2, scratch));
+            Time("  bwd2 inputs δ·W", () => Gemm.Multiply(batch, H1, H2, d2, H2, 1, scratch, H1, d1, H1, default, false, threads));
+            Time("  bwd2 weights then inputs", () =>
+            {
+                Gemm.Multiply(H1, H2, batch, y1, 1, H1, d2, H2, g, H2, default, false, threads);
+                Gemm.Multiply(batch, H1, H2, d2, H2, 1, scratch, H1, d1, H1, default, false, threads);
+            });
+            Time("  bwd2 relu backward", () => Relu.Backward(y2, y2, d2, batch, H2));
             Time("  bwd1", () => Dense.Backward<Relu>(x, w1, z1, y1, d1, g.AsSpan(0, I * H1), g.AsSpan(I * H1, H1), default, default, batch, I, H1, threads));
             Time("  sgd step", () => sgd.Step(p, g));
             bench.Cleanup();

@@ -49,6 +49,35 @@ public class KernelTests
         yield return [128, 10];
     }
 
+    [Fact]
+    public void Exp_matches_double_precision_at_every_length_and_range()
+    {
+        var random = new Random(11);
+        for (int length = 1; length <= 70; length++)
+        {
+            var values = new float[length + 1];
+            for (int i = 0; i < length; i++)
+            {
+                values[i] = (float)(random.NextDouble() * 180 - 100);
+            }
+            values[length] = 42f;
+            var source = (float[])values.Clone();
+            Vectors.Exp(values.AsSpan(0, length));
+            for (int i = 0; i < length; i++)
+            {
+                double expected = Math.Exp(source[i]);
+                Assert.True(Math.Abs(values[i] - expected) <= 4e-7 * expected + float.Epsilon * 4,
+                    $"exp({source[i]}) = {values[i]}, expected {expected}");
+            }
+            Assert.Equal(42f, values[length]);
+        }
+        // Limits, and exp(0) within a couple of ulps of 1 (the vector implementations are not correctly rounded).
+        var special = new[] { 0f, float.NegativeInfinity, -200f, 89f, float.NaN };
+        Vectors.Exp(special);
+        Assert.InRange(special[0], 1f - 2.4e-7f, 1f + 2.4e-7f);
+        Assert.Equal(new[] { 0f, 0f, float.PositiveInfinity, float.NaN }, special[1..]);
+    }
+
     [Theory]
     [MemberData(nameof(TransposeShapes))]
     public void Transpose_matches_a_plain_loop(int rows, int columns)

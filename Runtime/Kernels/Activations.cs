@@ -278,6 +278,7 @@ public readonly struct Softmax : IActivation
     /// <inheritdoc/>
     public static void Forward(ReadOnlySpan<float> z, Span<float> y, int rows, int columns)
     {
+        // z - max(z) per row, exp over the whole block at once (vectorized), then each row scaled by 1 / its sum.
         for (int r = 0; r < rows; r++)
         {
             ReadOnlySpan<float> zr = z.Slice(r * columns, columns);
@@ -287,11 +288,18 @@ public readonly struct Softmax : IActivation
             {
                 max = MathF.Max(max, value);
             }
-            double sum = 0;
             for (int j = 0; j < columns; j++)
             {
-                float e = MathF.Exp(zr[j] - max);
-                yr[j] = e;
+                yr[j] = zr[j] - max;
+            }
+        }
+        Vectors.Exp(y[..(rows * columns)]);
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> yr = y.Slice(r * columns, columns);
+            double sum = 0;
+            foreach (float e in yr)
+            {
                 sum += e;
             }
             float scale = (float)(1.0 / sum);

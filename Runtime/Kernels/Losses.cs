@@ -14,8 +14,14 @@ public static class Losses
     /// </summary>
     public static float SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, Span<float> gradient, int batch, int classes)
     {
+        int count = batch * classes;
+        if (batch < 0 || classes < 1 || logits.Length < count || gradient.Length < count || labels.Length < batch)
+        {
+            throw new ArgumentException($"Softmax cross-entropy of {batch} x {classes} got {logits.Length} logits, {labels.Length} labels and room for {gradient.Length} gradients.");
+        }
         double total = 0;
         float scale = 1f / batch;
+        // z - max(z) per row, then exp over the whole block at once (vectorized), then the sums per row.
         for (int b = 0; b < batch; b++)
         {
             ReadOnlySpan<float> z = logits.Slice(b * classes, classes);
@@ -25,22 +31,29 @@ public static class Losses
             {
                 max = MathF.Max(max, value);
             }
-            double sum = 0;
-            for (int j = 0; j < classes; j++)
+            for (int j = 0; j < z.Length; j++)
             {
-                float e = MathF.Exp(z[j] - max);
-                g[j] = e;
+                g[j] = z[j] - max;
+            }
+            // -log softmax(z)[label] = log Σ exp(z - max) - (z[label] - max); the log is added below.
+            total -= g[labels[b]];
+        }
+        Vectors.Exp(gradient[..count]);
+        for (int b = 0; b < batch; b++)
+        {
+            Span<float> g = gradient.Slice(b * classes, classes);
+            double sum = 0;
+            foreach (float e in g)
+            {
                 sum += e;
             }
-            int label = labels[b];
-            // -log softmax(z)[label] = log Σ exp(z - max) - (z[label] - max)
-            total += Math.Log(sum) - (z[label] - max);
-            float inverse = (float)(1.0 / sum);
-            for (int j = 0; j < classes; j++)
+            total += Math.Log(sum);
+            float factor = (float)(1.0 / sum) * scale;
+            for (int j = 0; j < g.Length; j++)
             {
-                g[j] = g[j] * inverse * scale;
+                g[j] *= factor;
             }
-            g[label] -= scale;
+            g[labels[b]] -= scale;
         }
         return (float)(total / batch);
     }
