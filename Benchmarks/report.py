@@ -74,8 +74,52 @@ def main(directory):
     print("\nRatios above 1 mean Backprop.Gen is faster. PyTorch: the faster of its two OpenBLAS runs per case; with two "
           "threads, the peers' best time with up to two threads.")
     gemm = os.path.join(directory, "gemm.txt")
-    if os.path.exists(gemm):
-        print("\nThe dense layer's products alone (`--gemm`, one thread, GFLOP/s):\n\n```\n" + open(gemm).read().rstrip() + "\n```")
+    gemm_lines = open(gemm).read().rstrip().splitlines() if os.path.exists(gemm) else []
+    targets(torch, ours, gemm_lines)
+    if gemm_lines:
+        print("\nThe dense layer's products alone (`--gemm`, one thread, GFLOP/s):\n\n```\n" + "\n".join(gemm_lines) + "\n```")
+
+
+def targets(torch, ours, gemm_lines):
+    """PERF.md's targets, each with the measured value from this run and whether it is met."""
+    rows = []
+
+    def ratio(peer, mine):
+        return peer / mine if peer and mine else None
+
+    for batch, goal in ((1, 10.0), (32, 2.0), (256, 1.15)):
+        rows.append((f"train vs PyTorch, batch {batch}, one thread", goal,
+                     ratio(torch.get(("train", batch, 1)), ours.get(("TrainStep", batch, 1), (None,))[0])))
+    for batch, goal in ((1, 2.0), (32, 1.0), (256, 0.95)):
+        rows.append((f"predict vs ONNX Runtime, batch {batch}, one thread", goal,
+                     ratio(ours.get(("OnnxRuntimePredict", batch, 1), (None,))[0], ours.get(("Predict", batch, 1), (None,))[0])))
+    rows.append(("two threads vs one, training at batch 256", 1.8,
+                 ratio(ours.get(("TrainStep", 256, 1), (None,))[0], ours.get(("TrainStep", 256, 2), (None,))[0])))
+    # GEMM: the lowest figure among the products of the two large layers at batch 32 and 256 (the column marked * is
+    # the input-gradient form the layer uses).
+    large = []
+    for line in gemm_lines:
+        fields = line.split()
+        if len(fields) >= 5 and fields[-4:-1] and fields[0] in ("forward", "weights", "inputs"):
+            try:
+                m, n, k, rate = int(fields[-4]), int(fields[-3]), int(fields[-2]), float(fields[-1])
+            except ValueError:
+                continue
+            if fields[0] == "inputs" and "*" not in line:
+                continue
+            dims = sorted((m, n, k))
+            if dims in ([32, 256, 784], [256, 256, 784], [32, 128, 256], [128, 256, 256]):
+                large.append(rate)
+    if large:
+        rows.append(("GEMM at the large layers (lowest, GFLOP/s)", 185.0, min(large)))
+    allocated = [v[1] for k, v in ours.items() if k[0] in ("TrainStep", "Predict") and v[1] is not None]
+    print("\n| target | goal | measured | met |\n|---|---|---|---|")
+    for name, goal, value in rows:
+        measured = "—" if value is None else (f"{value:.1f}" if goal > 10 else f"{value:.2f}x")
+        met = "—" if value is None else ("yes" if value >= goal else "no")
+        print(f"| {name} | {goal:g}{'' if goal > 10 else 'x'} | {measured} | {met} |")
+    if allocated:
+        print(f"| bytes allocated per TrainStep and Predict | 0 | {max(allocated)} (largest) | {'yes' if max(allocated) == 0 else 'no'} |")
 
 
 if __name__ == "__main__":
