@@ -85,9 +85,13 @@ public class BadInputTests
         float[] before = _net.Parameters.ToArray();
         var inputs = new float[7];
         inputs[3] = float.NaN;
-        var e = Assert.Throws<ArithmeticException>(() => _net.TrainStep(inputs, new[] { 1 }, new Adam()));
+        var optimizer = new Adam();
+        var e = Assert.Throws<ArithmeticException>(() => _net.TrainStep(inputs, new[] { 1 }, optimizer));
         Assert.Contains("NaN", e.Message);
         Assert.Equal(before, _net.Parameters.ToArray());
+        Assert.Equal(0, optimizer.StepCount);
+        // Gradients hold that batch's gradients, for inspection (the NaN went through them).
+        Assert.Contains(_net.Gradients.ToArray(), float.IsNaN);
     }
 
     [Fact]

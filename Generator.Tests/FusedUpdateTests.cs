@@ -31,6 +31,7 @@ public class FusedUpdateTests
         () => new Adam(1e-3f, weightDecay: 1e-4f),
         () => new AdamW(1e-3f),
         () => new SignDescent(1e-3f),
+        () => new ClippedAdam(1e-3f),
     ];
 
     [Theory]
@@ -75,6 +76,41 @@ public class FusedUpdateTests
         var custom = new SignDescent(0.1f);
         Assert.False(custom.BeginPartialStep(10));
         Assert.Equal(0, custom.StepCount);
+        // A subclass of a built-in optimizer may override its rule: whole-block steps too.
+        Assert.False(new ClippedAdam(0.1f).BeginPartialStep(10));
+    }
+
+    [Fact]
+    public void A_subclass_of_Adam_has_its_own_rule_applied_by_TrainStep()
+    {
+        var net = new FashionMlp(maxBatch: 1, seed: 2);
+        var optimizer = new ClippedAdam(1e-3f);
+        net.TrainStep(new float[FashionMlp.InputSize], new[] { 3 }, optimizer);
+        Assert.Equal(1, optimizer.Calls);
+    }
+
+    /// <summary>Adam on gradients clipped to [-0.01, 0.01]: overrides the rule of a built-in optimizer.</summary>
+    private sealed class ClippedAdam(float learningRate) : Adam(learningRate)
+    {
+        private float[] _clipped = [];
+
+        public int Calls { get; private set; }
+
+        protected override void AllocateState(int length)
+        {
+            base.AllocateState(length);
+            _clipped = new float[length];
+        }
+
+        protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step)
+        {
+            Calls++;
+            for (int i = 0; i < gradients.Length; i++)
+            {
+                _clipped[i] = Math.Clamp(gradients[i], -0.01f, 0.01f);
+            }
+            base.Update(parameters, _clipped, step);
+        }
     }
 
     /// <summary>An optimizer from outside the runtime: TrainStep must fall back to a whole-block Step.</summary>

@@ -160,12 +160,16 @@ namespace Demo
             Forward(inputs, batch, threads);
             // Softmax cross-entropy with dense3's outputs as the logits; its gradient is ∂L/∂y.
             float loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropy(_dense3Output, labels, _dense3Delta, batch, OutputSize);
-            if (optimizer is null)
+            if (optimizer is null || !float.IsFinite(loss))
             {
                 Backward(inputs, batch, threads, optimizer: null);
+                if (optimizer is not null)
+                {
+                    // The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.
+                    global::Backprop.NetworkGuard.FiniteLoss(NetworkName, loss, optimizer.StepCount);
+                }
                 return loss;
             }
-            global::Backprop.NetworkGuard.FiniteLoss(NetworkName, loss, optimizer.StepCount);
             if (optimizer.BeginPartialStep(ParameterCount))
             {
                 Backward(inputs, batch, threads, optimizer);

@@ -160,12 +160,16 @@ partial class MultiLabel : global::Backprop.INetwork
         Forward(inputs, batch, threads);
         // Binary cross-entropy from head's pre-activation, max(z, 0) - z t + log(1 + exp(-|z|)); its gradient is ∂L/∂z.
         float loss = global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogits(_headPreActivation, targets, _headDelta, batch * OutputSize);
-        if (optimizer is null)
+        if (optimizer is null || !float.IsFinite(loss))
         {
             Backward(inputs, batch, threads, optimizer: null);
+            if (optimizer is not null)
+            {
+                // The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.
+                global::Backprop.NetworkGuard.FiniteLoss(NetworkName, loss, optimizer.StepCount);
+            }
             return loss;
         }
-        global::Backprop.NetworkGuard.FiniteLoss(NetworkName, loss, optimizer.StepCount);
         if (optimizer.BeginPartialStep(ParameterCount))
         {
             Backward(inputs, batch, threads, optimizer);

@@ -176,12 +176,16 @@ namespace Forecasts.Models
                     Forward(inputs, batch, threads);
                     // Mean squared error on dense3's outputs; its gradient is ∂L/∂y.
                     float loss = global::Backprop.Kernels.Losses.MeanSquaredError(_dense3Output, targets, _dense3Delta, batch * OutputSize);
-                    if (optimizer is null)
+                    if (optimizer is null || !float.IsFinite(loss))
                     {
                         Backward(inputs, batch, threads, optimizer: null);
+                        if (optimizer is not null)
+                        {
+                            // The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.
+                            global::Backprop.NetworkGuard.FiniteLoss(NetworkName, loss, optimizer.StepCount);
+                        }
                         return loss;
                     }
-                    global::Backprop.NetworkGuard.FiniteLoss(NetworkName, loss, optimizer.StepCount);
                     if (optimizer.BeginPartialStep(ParameterCount))
                     {
                         Backward(inputs, batch, threads, optimizer);

@@ -376,12 +376,16 @@ internal static class NetworkEmitter
 
     private static void WritePassEnd(SourceWriter writer)
     {
-        using (writer.Block("if (optimizer is null)"))
+        using (writer.Block("if (optimizer is null || !float.IsFinite(loss))"))
         {
             writer.Line("Backward(inputs, batch, threads, optimizer: null);");
+            using (writer.Block("if (optimizer is not null)"))
+            {
+                writer.Line("// The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.");
+                writer.Line($"{Guard}.FiniteLoss(NetworkName, loss, optimizer.StepCount);");
+            }
             writer.Line("return loss;");
         }
-        writer.Line($"{Guard}.FiniteLoss(NetworkName, loss, optimizer.StepCount);");
         using (writer.Block("if (optimizer.BeginPartialStep(ParameterCount))"))
         {
             writer.Line("Backward(inputs, batch, threads, optimizer);");

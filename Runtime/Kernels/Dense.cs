@@ -72,6 +72,16 @@ public static class Dense
         int batch, int inputs, int units, int threads = 1, ParameterUpdate update = default)
         where TActivation : struct, IActivation
     {
+        long weightCount = (long)inputs * units, activations = (long)batch * units;
+        if (batch < 0 || inputs < 1 || units < 1 || input.Length < (long)batch * inputs || weight.Length < weightCount
+            || delta.Length < activations || output.Length < activations || weightGradient.Length < weightCount || biasGradient.Length < units
+            || (!inputGradient.IsEmpty && inputGradient.Length < (long)batch * inputs)
+            || (update.Optimizer is not null && (update.WeightOffset < 0 || update.BiasOffset < 0
+                || update.Parameters.Length < update.WeightOffset + weightCount || update.Parameters.Length < (long)update.BiasOffset + units)))
+        {
+            throw new ArgumentException($"Dense.Backward: a buffer does not fit batch {batch}, {inputs} inputs and {units} units, or the update's offsets fall outside the parameter block.");
+        }
+
         // δ = ∂L/∂z = ∂L/∂y ⊙ f'(z); an activation fused into the forward product reads its slope from y alone.
         TActivation.Backward(TActivation.FusesIntoProduct ? output : preActivation, output, delta, batch, units);
 

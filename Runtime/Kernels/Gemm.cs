@@ -313,7 +313,7 @@ public static class Gemm
         int w = TS.Count;
         // Rows p < direct of B can be read a whole vector wide: p·ldb + w ≤ (k - 1)·ldb + tail, the end of B.
         // With ldb = 0 every row of B is the same row: one padded copy serves them all.
-        int direct = ldb == 0 ? 0 : Math.Max(0, k - (w - tail + ldb - 1) / ldb);
+        int direct = ldb == 0 ? 0 : (int)Math.Max(0L, k - ((long)w - tail + ldb - 1) / ldb);
         int padded = ldb == 0 ? Math.Min(k, 1) : k - direct;
         int paddedStep = ldb == 0 ? 0 : w;
         Span<float> last = stackalloc float[16 * 16];

@@ -60,7 +60,8 @@ public class Adam : Optimizer
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step)
         => UpdatePart(parameters, gradients, 0, step);
 
-    private protected override bool ElementWise => true;
+    // Only Adam and AdamW themselves: a subclass may override Update (clipping, say), which partial steps would bypass.
+    private protected override bool ElementWise => GetType() == typeof(Adam) || GetType() == typeof(AdamW);
 
     private protected override void UpdatePart(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, long step)
     {
