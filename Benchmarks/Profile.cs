@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Runtime.Intrinsics;
 using Backprop.Kernels;
 
 namespace Backprop.Benchmarks;
@@ -62,7 +63,61 @@ internal static class Profile
         Console.WriteLine($"FMA peak: one thread {one:F1} GFLOP/s, two threads {two:F1} GFLOP/s in total, ratio {two / one:F2}");
         one = FmaRate(1); two = FmaRate(2);
         Console.WriteLine($"FMA peak: one thread {one:F1} GFLOP/s, two threads {two:F1} GFLOP/s in total, ratio {two / one:F2}");
+        return Bandwidth();
+    }
+
+    /// <summary>
+    /// One core's memory bandwidth at the sizes a batch-1 training step touches: reading, and updating in place
+    /// (read + write), a block that fits L2 (512 KB) and one that does not (the MLP's parameters and gradients
+    /// together, 1.9 MB), in GB/s of data moved. The roofline of the memory-bound cases.
+    /// </summary>
+    public static int Bandwidth()
+    {
+        foreach (int kilobytes in new[] { 512, 940, 1880, 8192 })
+        {
+            var data = new float[kilobytes * 256];
+            data.AsSpan().Fill(1f);
+            double read = 0, update = 0;
+            for (int round = 0; round < 20; round++)
+            {
+                var watch = Stopwatch.StartNew();
+                float sum = SumAll(data);
+                double seconds = watch.Elapsed.TotalSeconds;
+                read = Math.Max(read, data.Length * 4.0 / seconds / 1e9);
+                watch.Restart();
+                ScaleAll(data, 1.0000001f);
+                seconds = watch.Elapsed.TotalSeconds;
+                update = Math.Max(update, data.Length * 8.0 / seconds / 1e9);
+                if (sum == 42f) Console.Write("");
+            }
+            Console.WriteLine($"{kilobytes,6} KB: read {read,6:F0} GB/s, read+write in place {update,6:F0} GB/s");
+        }
         return 0;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization | System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static float SumAll(float[] data)
+    {
+        System.Runtime.Intrinsics.Vector512<float> a = default, b = default, c = default, d = default;
+        ref float r = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(data);
+        for (int i = 0; i + 64 <= data.Length; i += 64)
+        {
+            a += System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref r, (nuint)i);
+            b += System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref r, (nuint)(i + 16));
+            c += System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref r, (nuint)(i + 32));
+            d += System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref r, (nuint)(i + 48));
+        }
+        return System.Runtime.Intrinsics.Vector512.Sum(a + b + c + d);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization | System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void ScaleAll(float[] data, float factor)
+    {
+        ref float r = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(data);
+        for (int i = 0; i + 16 <= data.Length; i += 16)
+        {
+            (System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref r, (nuint)i) * factor).StoreUnsafe(ref r, (nuint)i);
+        }
     }
 
     private static double FmaRate(int threads)
