@@ -146,6 +146,37 @@ public class KernelTests
         Assert.Equal(plain, c);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Dense_backward_refuses_buffers_and_offsets_that_do_not_fit_before_touching_anything(int threads)
+    {
+        const int Batch = 128, Inputs = 64, Units = 128;
+        var optimizer = new Sgd(0.1f);
+        var parameters = new float[Inputs * Units + Units];
+        Assert.True(optimizer.BeginPartialStep(parameters.Length));
+        float[] input = new float[Batch * Inputs], weight = new float[Inputs * Units], activations = new float[Batch * Units];
+        float[] delta = new float[Batch * Units], weightGradient = new float[Inputs * Units], biasGradient = new float[Units];
+        Array.Fill(delta, 1f);
+        Array.Fill(input, 1f);
+
+        void Run(float[] x, float[] gradient, int weightOffset, int biasOffset) => Dense.Backward<Identity>(
+            x, weight, activations, activations, delta, gradient, biasGradient, default, default, Batch, Inputs, Units, threads,
+            new ParameterUpdate(optimizer, parameters, weightOffset, biasOffset));
+
+        // Short input or weight gradient (the threaded path would otherwise read or write past them).
+        Assert.Throws<ArgumentException>(() => Run(new float[10], weightGradient, 0, Inputs * Units));
+        Assert.Throws<ArgumentException>(() => Run(input, new float[100], 0, Inputs * Units));
+        // The weight or the bias outside the parameter block.
+        Assert.Throws<ArgumentException>(() => Run(input, weightGradient, 200, Inputs * Units));
+        Assert.Throws<ArgumentException>(() => Run(input, weightGradient, 0, parameters.Length - 10));
+        Assert.All(parameters, value => Assert.Equal(0f, value));
+
+        // The same call with buffers that fit updates every parameter.
+        Run(input, weightGradient, 0, Inputs * Units);
+        Assert.All(parameters, value => Assert.NotEqual(0f, value));
+    }
+
     [Fact]
     public void Multiply_refuses_an_activation_that_does_not_fuse()
         => Assert.Throws<ArgumentException>(() => Gemm.Multiply<Sigmoid>(1, 1, 1, new float[1], 1, 1, new float[1], 1, new float[1], 1, default));
