@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using Backprop.Kernels;
 
 namespace Backprop.Benchmarks;
@@ -43,20 +42,7 @@ internal static class GemmTiming
     }
 
     private static void Report(string name, int m, int n, int k, double flops, Action product, string unit = "")
-    {
-        int calls = Math.Max(1, (int)(2e8 / flops));
-        double best = double.MaxValue;
-        for (int round = 0; round < 7; round++)
-        {
-            var watch = Stopwatch.StartNew();
-            for (int i = 0; i < calls; i++)
-            {
-                product();
-            }
-            best = Math.Min(best, watch.Elapsed.TotalSeconds / calls);
-        }
-        Console.WriteLine($"{name,-24} {m,6} {n,5} {k,5} {flops / best / 1e9,9:F1} {unit}");
-    }
+        => Console.WriteLine($"{name,-24} {m,6} {n,5} {k,5} {flops / Profile.BestMicroseconds(product) / 1e3,9:F1} {unit}");
 
     private static float[] Random(int length)
     {

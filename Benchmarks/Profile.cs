@@ -1,6 +1,9 @@
 using System;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Threading;
 using Backprop.Kernels;
 
 namespace Backprop.Benchmarks;
@@ -95,77 +98,88 @@ internal static class Profile
         return 0;
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization | System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static float SumAll(float[] data)
     {
-        System.Runtime.Intrinsics.Vector512<float> a = default, b = default, c = default, d = default;
-        ref float r = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(data);
+        Vector512<float> a = default, b = default, c = default, d = default;
+        ref float r = ref MemoryMarshal.GetArrayDataReference(data);
         for (int i = 0; i + 64 <= data.Length; i += 64)
         {
-            a += System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref r, (nuint)i);
-            b += System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref r, (nuint)(i + 16));
-            c += System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref r, (nuint)(i + 32));
-            d += System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref r, (nuint)(i + 48));
+            a += Vector512.LoadUnsafe(ref r, (nuint)i);
+            b += Vector512.LoadUnsafe(ref r, (nuint)(i + 16));
+            c += Vector512.LoadUnsafe(ref r, (nuint)(i + 32));
+            d += Vector512.LoadUnsafe(ref r, (nuint)(i + 48));
         }
-        return System.Runtime.Intrinsics.Vector512.Sum(a + b + c + d);
+        return Vector512.Sum(a + b + c + d);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization | System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static void ScaleAll(float[] data, float factor)
     {
-        ref float r = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(data);
+        ref float r = ref MemoryMarshal.GetArrayDataReference(data);
         for (int i = 0; i + 16 <= data.Length; i += 16)
         {
-            (System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref r, (nuint)i) * factor).StoreUnsafe(ref r, (nuint)i);
+            (Vector512.LoadUnsafe(ref r, (nuint)i) * factor).StoreUnsafe(ref r, (nuint)i);
         }
     }
 
     private static double FmaRate(int threads)
     {
         const long Iterations = 100_000_000;
-        var workers = new System.Threading.Thread[threads];
+        var workers = new Thread[threads];
         var watch = Stopwatch.StartNew();
         for (int t = 0; t < threads; t++)
         {
-            workers[t] = new System.Threading.Thread(() => FmaLoop(Iterations));
+            workers[t] = new Thread(() => FmaLoop(Iterations));
             workers[t].Start();
         }
         foreach (var w in workers) w.Join();
         return threads * Iterations * 16.0 * 16 * 2 / watch.Elapsed.TotalSeconds / 1e9;
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization | System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static float FmaLoop(long iterations)
     {
-        var x = System.Runtime.Intrinsics.Vector512.Create(1.0000001f);
-        var y = System.Runtime.Intrinsics.Vector512.Create(0.9999999f);
-        System.Runtime.Intrinsics.Vector512<float> a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x, a6 = x, a7 = x,
+        var x = Vector512.Create(1.0000001f);
+        var y = Vector512.Create(0.9999999f);
+        Vector512<float> a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x, a6 = x, a7 = x,
             a8 = x, a9 = x, a10 = x, a11 = x, a12 = x, a13 = x, a14 = x, a15 = x;
         for (long i = 0; i < iterations; i++)
         {
-            a0 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a0, y, x); a1 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a1, y, x);
-            a2 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a2, y, x); a3 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a3, y, x);
-            a4 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a4, y, x); a5 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a5, y, x);
-            a6 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a6, y, x); a7 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a7, y, x);
-            a8 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a8, y, x); a9 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a9, y, x);
-            a10 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a10, y, x); a11 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a11, y, x);
-            a12 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a12, y, x); a13 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a13, y, x);
-            a14 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a14, y, x); a15 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(a15, y, x);
+            a0 = Vector512.FusedMultiplyAdd(a0, y, x); a1 = Vector512.FusedMultiplyAdd(a1, y, x);
+            a2 = Vector512.FusedMultiplyAdd(a2, y, x); a3 = Vector512.FusedMultiplyAdd(a3, y, x);
+            a4 = Vector512.FusedMultiplyAdd(a4, y, x); a5 = Vector512.FusedMultiplyAdd(a5, y, x);
+            a6 = Vector512.FusedMultiplyAdd(a6, y, x); a7 = Vector512.FusedMultiplyAdd(a7, y, x);
+            a8 = Vector512.FusedMultiplyAdd(a8, y, x); a9 = Vector512.FusedMultiplyAdd(a9, y, x);
+            a10 = Vector512.FusedMultiplyAdd(a10, y, x); a11 = Vector512.FusedMultiplyAdd(a11, y, x);
+            a12 = Vector512.FusedMultiplyAdd(a12, y, x); a13 = Vector512.FusedMultiplyAdd(a13, y, x);
+            a14 = Vector512.FusedMultiplyAdd(a14, y, x); a15 = Vector512.FusedMultiplyAdd(a15, y, x);
         }
-        return System.Runtime.Intrinsics.Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15);
+        return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15);
     }
 
     private static void Time(string name, Action action)
+        => Console.WriteLine($"{name,-22} {BestMicroseconds(action),9:F2} us");
+
+    /// <summary>Microseconds per call: the best of seven rounds of about 30 ms each, after a warm-up.</summary>
+    public static double BestMicroseconds(Action action)
     {
-        for (int i = 0; i < 50; i++) action();
+        for (int i = 0; i < 50; i++)
+        {
+            action();
+        }
         double best = double.MaxValue;
         for (int round = 0; round < 7; round++)
         {
             int calls = 0;
             var watch = Stopwatch.StartNew();
-            while (watch.Elapsed.TotalMilliseconds < 30) { action(); calls++; }
+            while (watch.Elapsed.TotalMilliseconds < 30)
+            {
+                action();
+                calls++;
+            }
             best = Math.Min(best, watch.Elapsed.TotalMilliseconds * 1000 / calls);
         }
-        Console.WriteLine($"{name,-22} {best,9:F2} us");
+        return best;
     }
 }

@@ -189,20 +189,7 @@ public class KernelTests
         float[] a = Random(random, m * k), b = Random(random, n * k);
         var c = new float[m * n];
         Gemm.MultiplyTransposed(m, n, k, a, k, b, k, c, n);
-        var expected = new double[m * n];
-        for (int i = 0; i < m; i++)
-        {
-            for (int j = 0; j < n; j++)
-            {
-                double sum = 0;
-                for (int p = 0; p < k; p++)
-                {
-                    sum += (double)a[i * k + p] * b[j * k + p];
-                }
-                expected[i * n + j] = sum;
-            }
-        }
-        AssertClose(expected, c, k);
+        AssertClose(Reference(m, n, k, (i, p) => a[i * k + p], (p, j) => b[j * k + p], null, null), c, k);
     }
 
     [Theory]
@@ -220,20 +207,9 @@ public class KernelTests
             float[] delta = Random(new Random(1), batch * units);
             Dense.Backward<Identity>(x, w, z, z, delta, new float[inputs * units], new float[units], dx, scratch, batch, inputs, units);
         }
-        var expected = new double[batch * inputs];
+        // ∂L/∂x[b, i] = Σ_j δ[b, j] · Wᵀ[i, j]
         float[] d = Random(new Random(1), batch * units);
-        for (int b = 0; b < batch; b++)
-        {
-            for (int i = 0; i < inputs; i++)
-            {
-                double sum = 0;
-                for (int j = 0; j < units; j++)
-                {
-                    sum += (double)d[b * units + j] * w[i * units + j];
-                }
-                expected[b * inputs + i] = sum;
-            }
-        }
+        double[] expected = Reference(batch, inputs, units, (b, j) => d[b * units + j], (j, i) => w[i * units + j], null, null);
         AssertClose(expected, withScratch, units);
         AssertClose(expected, without, units);
     }
@@ -319,6 +295,10 @@ public class KernelTests
     }
 
     private static double[] Reference(int m, int n, int k, Func<int, int, float> a, float[] b, float[]? bias, float[]? start)
+        => Reference(m, n, k, a, (p, j) => b[p * n + j], bias, start);
+
+    /// <summary><c>C[i, j] = start + Σ_p A(i, p) · B(p, j)</c> in double, A and B read through accessors.</summary>
+    private static double[] Reference(int m, int n, int k, Func<int, int, float> a, Func<int, int, float> b, float[]? bias, float[]? start)
     {
         var c = new double[m * n];
         for (int i = 0; i < m; i++)
@@ -328,7 +308,7 @@ public class KernelTests
                 double sum = bias is not null ? bias[j] : start is not null ? start[i * n + j] : 0;
                 for (int p = 0; p < k; p++)
                 {
-                    sum += (double)a(i, p) * b[p * n + j];
+                    sum += (double)a(i, p) * b(p, j);
                 }
                 c[i * n + j] = sum;
             }

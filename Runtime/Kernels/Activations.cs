@@ -279,20 +279,7 @@ public readonly struct Softmax : IActivation
     public static void Forward(ReadOnlySpan<float> z, Span<float> y, int rows, int columns)
     {
         // z - max(z) per row, exp over the whole block at once (vectorized), then each row scaled by 1 / its sum.
-        for (int r = 0; r < rows; r++)
-        {
-            ReadOnlySpan<float> zr = z.Slice(r * columns, columns);
-            Span<float> yr = y.Slice(r * columns, columns);
-            float max = float.NegativeInfinity;
-            foreach (float value in zr)
-            {
-                max = MathF.Max(max, value);
-            }
-            for (int j = 0; j < columns; j++)
-            {
-                yr[j] = zr[j] - max;
-            }
-        }
+        SubtractRowMaximum(z, y, rows, columns);
         Vectors.Exp(y[..(rows * columns)]);
         for (int r = 0; r < rows; r++)
         {
@@ -306,6 +293,28 @@ public readonly struct Softmax : IActivation
             for (int j = 0; j < columns; j++)
             {
                 yr[j] *= scale;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>y = z - max(z)</c> per row (the shift that keeps <c>exp</c> finite); <paramref name="z"/> and
+    /// <paramref name="y"/> may be the same memory. Shared with the softmax cross-entropy.
+    /// </summary>
+    internal static void SubtractRowMaximum(ReadOnlySpan<float> z, Span<float> y, int rows, int columns)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> zr = z.Slice(r * columns, columns);
+            Span<float> yr = y.Slice(r * columns, columns);
+            float max = float.NegativeInfinity;
+            foreach (float value in zr)
+            {
+                max = MathF.Max(max, value);
+            }
+            for (int j = 0; j < columns; j++)
+            {
+                yr[j] = zr[j] - max;
             }
         }
     }

@@ -181,10 +181,8 @@ public static class Dense
 
         public override void Execute(int part)
         {
-            int units8 = (_inputs + 7) / 8;
-            int first = (int)((long)units8 * part / Parts) * 8;
-            int end = Math.Min(_inputs, (int)((long)units8 * (part + 1) / Parts) * 8);
-            if (first >= end)
+            var (first, count) = Workers.Split(_inputs, part, Parts, 8);
+            if (count == 0)
             {
                 return;
             }
@@ -193,7 +191,7 @@ public static class Dense
                 new ReadOnlySpan<float>(_x, checked((int)((long)(_batch - 1) * _inputs + _inputs))),
                 new ReadOnlySpan<float>(_delta, _batch * _units),
                 new Span<float>(_gradient, (int)length), new Span<float>(_weights, (int)length),
-                first, end, _batch, _inputs, _units, _optimizer!, _weightOffset);
+                first, first + count, _batch, _inputs, _units, _optimizer!, _weightOffset);
         }
     }
 

@@ -698,7 +698,7 @@ public static class Gemm
             // thread reads only its half of B (the weights, when the batch is small) and keeps it in its own cache.
             if (_m >= 16 && _m >= _n)
             {
-                var (start, count) = Split(_m, part, Parts, 8);
+                var (start, count) = Workers.Split(_m, part, Parts, 8);
                 if (count > 0)
                 {
                     MultiplyAny<TA>(count, _n, _k, ref Unsafe.AsRef<float>(_a + (long)start * _ars), _ars, _acs, ref Unsafe.AsRef<float>(_b), _ldb,
@@ -707,22 +707,13 @@ public static class Gemm
             }
             else
             {
-                var (start, count) = Split(_n, part, Parts, 32);
+                var (start, count) = Workers.Split(_n, part, Parts, 32);
                 if (count > 0)
                 {
                     MultiplyAny<TA>(_m, count, _k, ref Unsafe.AsRef<float>(_a), _ars, _acs, ref Unsafe.AsRef<float>(_b + start), _ldb,
                         ref Unsafe.AsRef<float>(_c + start), _ldc, ref Unsafe.AsRef<float>(_bias + start), _mode);
                 }
             }
-        }
-
-        /// <summary>Part <paramref name="part"/> of <paramref name="total"/> split in multiples of <paramref name="unit"/>.</summary>
-        private static (int Start, int Count) Split(int total, int part, int parts, int unit)
-        {
-            int units = (total + unit - 1) / unit;
-            int first = (int)((long)units * part / parts) * unit;
-            int last = Math.Min(total, (int)((long)units * (part + 1) / parts) * unit);
-            return (first, Math.Max(0, last - first));
         }
     }
 

@@ -22,21 +22,11 @@ public static class Losses
         double total = 0;
         float scale = 1f / batch;
         // z - max(z) per row, then exp over the whole block at once (vectorized), then the sums per row.
+        Softmax.SubtractRowMaximum(logits, gradient, batch, classes);
         for (int b = 0; b < batch; b++)
         {
-            ReadOnlySpan<float> z = logits.Slice(b * classes, classes);
-            Span<float> g = gradient.Slice(b * classes, classes);
-            float max = float.NegativeInfinity;
-            foreach (float value in z)
-            {
-                max = MathF.Max(max, value);
-            }
-            for (int j = 0; j < z.Length; j++)
-            {
-                g[j] = z[j] - max;
-            }
             // -log softmax(z)[label] = log Σ exp(z - max) - (z[label] - max); the log is added below.
-            total -= g[labels[b]];
+            total -= gradient[b * classes + labels[b]];
         }
         Vectors.Exp(gradient[..count]);
         for (int b = 0; b < batch; b++)

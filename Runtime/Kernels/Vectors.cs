@@ -49,53 +49,39 @@ public static class Vectors
     /// <c>x ← exp(x)</c> in place, on the widest accelerated vectors (<c>Vector512.Exp</c> and its narrower forms);
     /// the last partial vector goes through a zero-padded copy, so every element uses the same implementation.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     public static void Exp(Span<float> values)
     {
-        ref float x = ref MemoryMarshal.GetReference(values);
-        int length = values.Length, i = 0;
-        Span<float> last = stackalloc float[16];
         if (Vector512.IsHardwareAccelerated)
         {
-            for (; i + 16 <= length; i += 16)
-            {
-                Vector512.Exp(Vector512.LoadUnsafe(ref x, (nuint)i)).StoreUnsafe(ref x, (nuint)i);
-            }
-            if (i < length)
-            {
-                last.Clear();
-                values[i..].CopyTo(last);
-                Vector512.Exp(Vector512.Create<float>(last)).CopyTo(last);
-                last[..(length - i)].CopyTo(values[i..]);
-            }
+            Exp<Simd512, Vector512<float>>(values);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            for (; i + 8 <= length; i += 8)
-            {
-                Vector256.Exp(Vector256.LoadUnsafe(ref x, (nuint)i)).StoreUnsafe(ref x, (nuint)i);
-            }
-            if (i < length)
-            {
-                last.Clear();
-                values[i..].CopyTo(last);
-                Vector256.Exp(Vector256.Create<float>(last)).CopyTo(last);
-                last[..(length - i)].CopyTo(values[i..]);
-            }
+            Exp<Simd256, Vector256<float>>(values);
         }
         else
         {
-            for (; i + 4 <= length; i += 4)
-            {
-                Vector128.Exp(Vector128.LoadUnsafe(ref x, (nuint)i)).StoreUnsafe(ref x, (nuint)i);
-            }
-            if (i < length)
-            {
-                last.Clear();
-                values[i..].CopyTo(last);
-                Vector128.Exp(Vector128.Create<float>(last)).CopyTo(last);
-                last[..(length - i)].CopyTo(values[i..]);
-            }
+            Exp<Simd128, Vector128<float>>(values);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    private static void Exp<TS, TV>(Span<float> values) where TS : struct, ISimd<TV> where TV : struct
+    {
+        ref float x = ref MemoryMarshal.GetReference(values);
+        int length = values.Length, i = 0;
+        for (; i + TS.Count <= length; i += TS.Count)
+        {
+            TS.Store(TS.Exp(TS.Load(ref Unsafe.Add(ref x, i))), ref Unsafe.Add(ref x, i));
+        }
+        if (i < length)
+        {
+            Span<float> last = stackalloc float[16];
+            last.Clear();
+            values[i..].CopyTo(last);
+            ref float rl = ref MemoryMarshal.GetReference(last);
+            TS.Store(TS.Exp(TS.Load(ref rl)), ref rl);
+            last[..(length - i)].CopyTo(values[i..]);
         }
     }
 

@@ -77,6 +77,18 @@ internal static unsafe class Workers
         return helpers;
     }
 
+    /// <summary>
+    /// Part <paramref name="part"/> of <paramref name="parts"/> of the range [0, <paramref name="total"/>), split in
+    /// multiples of <paramref name="unit"/> (so each part keeps whole micro-kernel blocks); may be empty.
+    /// </summary>
+    public static (int Start, int Count) Split(int total, int part, int parts, int unit)
+    {
+        int units = (total + unit - 1) / unit;
+        int first = (int)((long)units * part / parts) * unit;
+        int last = Math.Min(total, (int)((long)units * (part + 1) / parts) * unit);
+        return (first, Math.Max(0, last - first));
+    }
+
     /// <summary>A unit of parallel work: part <c>p</c> of <see cref="Parts"/>.</summary>
     internal abstract class Job
     {
