@@ -37,7 +37,8 @@ internal static class Profile
             Time("  fwd2 gemm", () => Gemm.Multiply(batch, H2, H1, y1, H1, 1, w2, H2, z2, H2, b2, false, threads));
             Time("  fwd2 relu", () => Relu.Forward(z2, y2, batch, H2));
             Time("  fwd3 gemm", () => Gemm.Multiply(batch, O, H2, y2, H2, 1, w3, O, z3, O, b3, false, threads));
-            Time("  loss", () => Losses.SoftmaxCrossEntropy(z3, new int[batch], d3, batch, O));
+            var labels = new int[batch];
+            Time("  loss", () => Losses.SoftmaxCrossEntropy(z3, labels, d3, batch, O));
             Time("  bwd3", () => Dense.Backward<Identity>(y2, w3, z3, z3, d3, g.AsSpan(0, H2 * O), g.AsSpan(H2 * O, O), d2, scratch, batch, H2, O, threads));
             Time("  bwd2", () => Dense.Backward<Relu>(y1, w2, z2, y2, d2, g.AsSpan(0, H1 * H2), g.AsSpan(H1 * H2, H2), d1, scratch, batch, H1, H2, threads));
             Time("  bwd2 weights xᵀ·δ", () => Gemm.Multiply(H1, H2, batch, y1, 1, H1, d2, H2, g, H2, default, false, threads));
