@@ -17,9 +17,22 @@ public class PyTorchParityTests
     /// <summary>Relative error bound: the largest absolute difference over the largest absolute expected value.</summary>
     private const double Tolerance = 1e-4;
 
-    public static TheoryData<string> Networks => new(
-        nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet),
-        nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet));
+    /// <summary>
+    /// Every network at batch 6 (one thread's pass) and at batch 40, which with two or more cores is data-parallel
+    /// (two shards, of 16 and 24 samples).
+    /// </summary>
+    public static TheoryData<string, int> Networks()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (int batch in new[] { 6, 40 })
+        {
+            foreach (string name in new[] { nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet) })
+            {
+                data.Add(name, batch);
+            }
+        }
+        return data;
+    }
 
     private static readonly Func<Optimizer>[] s_optimizers =
     [
@@ -44,18 +57,17 @@ public class PyTorchParityTests
 
     [SkippableTheory]
     [MemberData(nameof(Networks))]
-    public void Matches_PyTorch(string name)
+    public void Matches_PyTorch(string name, int batch)
     {
         Requirements.PyTorch();
-        const int Batch = 6;
-        var network = TestData.Create(name, maxBatch: 8, seed: 3);
-        var (inputs, labels, targets) = TestData.Batch(network, new Random(name.GetHashCode(StringComparison.Ordinal) & 0xffff), Batch);
+        var network = TestData.Create(name, maxBatch: batch, seed: 3);
+        var (inputs, labels, targets) = TestData.Batch(network, new Random(name.GetHashCode(StringComparison.Ordinal) & 0xffff), batch);
 
         string directory = Directory.CreateTempSubdirectory("backprop-parity-").FullName;
         try
         {
             network.Save(Path.Combine(directory, "model.safetensors"));
-            WriteInputs(Path.Combine(directory, "inputs.safetensors"), network, inputs, labels, targets, Batch);
+            WriteInputs(Path.Combine(directory, "inputs.safetensors"), network, inputs, labels, targets, batch);
             File.WriteAllText(Path.Combine(directory, "case.json"), OptimizerCases);
 
             string script = Path.Combine(AppContext.BaseDirectory, "PyTorch", "backprop_torch.py");
@@ -64,7 +76,7 @@ public class PyTorchParityTests
             var expected = SafeTensorsFile.Read(Path.Combine(directory, "result.safetensors"));
 
             // Forward, loss and gradients.
-            var outputs = new float[Batch * network.OutputSize];
+            var outputs = new float[batch * network.OutputSize];
             network.Predict(inputs, outputs);
             AssertClose(expected.Get("outputs"), outputs, $"{name} outputs");
             float loss = TestData.ComputeGradients(network, inputs, labels, targets);
@@ -79,7 +91,7 @@ public class PyTorchParityTests
             // Optimizer trajectories, each from the saved weights.
             for (int i = 0; i < s_optimizers.Length; i++)
             {
-                var trained = TestData.Create(name, maxBatch: 8, seed: 99);
+                var trained = TestData.Create(name, maxBatch: batch, seed: 99);
                 trained.Load(Path.Combine(directory, "model.safetensors"));
                 var optimizer = s_optimizers[i]();
                 var losses = new float[Steps];

@@ -1,41 +1,205 @@
 using System;
+using System.Linq;
+using Backprop.Kernels;
 using Xunit;
 
 namespace Backprop.Tests;
 
-/// <summary>Products split over threads give bit-identical results for any thread count.</summary>
+/// <summary>
+/// Threads: training is data-parallel (a batch cut into shards, one per thread, their gradients summed in shard
+/// order) and prediction splits products; both give bit-identical results run after run for a given thread count.
+/// </summary>
 public class ThreadingTests
 {
-    [Fact]
-    public void Training_is_bit_identical_with_one_or_two_threads()
+    private static (float[] Inputs, int[] Labels) Batch(int batch, int seed)
     {
-        float[] Train(int threads)
+        var random = new Random(seed);
+        var inputs = new float[batch * FashionMlp.InputSize];
+        var labels = new int[batch];
+        for (int i = 0; i < inputs.Length; i++)
         {
-            var net = new FashionMlp(maxBatch: 256, seed: 3) { MaxThreads = threads };
-            var random = new Random(9);
-            var inputs = new float[256 * FashionMlp.InputSize];
-            var labels = new int[256];
-            for (int i = 0; i < inputs.Length; i++)
-            {
-                inputs[i] = (float)random.NextDouble();
-            }
-            for (int i = 0; i < labels.Length; i++)
-            {
-                labels[i] = random.Next(10);
-            }
-            var optimizer = new Adam(1e-3f);
-            for (int step = 0; step < 5; step++)
-            {
-                net.TrainStep(inputs, labels, optimizer);
-            }
-            var outputs = new float[256 * FashionMlp.OutputSize];
-            net.Predict(inputs, outputs);
-            return [.. net.Parameters.ToArray(), .. outputs];
+            inputs[i] = (float)random.NextDouble();
         }
+        for (int i = 0; i < labels.Length; i++)
+        {
+            labels[i] = random.Next(10);
+        }
+        return (inputs, labels);
+    }
 
-        float[] one = Train(1);
-        Assert.Equal(one, Train(2));
-        Assert.Equal(one, Train(4));
+    private static float[] Train(int threads, Func<Optimizer> optimizer, int batch = 256)
+    {
+        var net = new FashionMlp(maxBatch: batch, seed: 3) { MaxThreads = threads };
+        var (inputs, labels) = Batch(batch, 9);
+        var step = optimizer();
+        for (int i = 0; i < 5; i++)
+        {
+            net.TrainStep(inputs, labels, step);
+        }
+        var outputs = new float[batch * FashionMlp.OutputSize];
+        net.Predict(inputs, outputs);
+        return [.. net.Parameters.ToArray(), .. net.Gradients.ToArray(), .. outputs];
+    }
+
+    [Theory]
+    [InlineData(1, 256)]
+    [InlineData(2, 256)]
+    [InlineData(2, 40)]
+    [InlineData(3, 100)]
+    public void Training_is_bit_identical_run_after_run_for_a_thread_count(int threads, int batch)
+    {
+        foreach (var optimizer in new Func<Optimizer>[] { () => new Adam(1e-3f), () => new Sgd(0.05f, momentum: 0.9f) })
+        {
+            Assert.Equal(Train(threads, optimizer, batch), Train(threads, optimizer, batch));
+        }
+    }
+
+    [Fact]
+    public void Thread_counts_beyond_the_cores_give_the_results_of_as_many_threads_as_cores()
+    {
+        int cores = Environment.ProcessorCount;
+        Assert.Equal(Train(cores, () => new Adam(1e-3f)), Train(cores + 2, () => new Adam(1e-3f)));
+    }
+
+    /// <summary>
+    /// With two shards the gradients are the sum, in shard order, of each half's contribution to the batch mean:
+    /// exactly half of the gradient two one-thread networks compute on the halves (scaling by 2 is exact in floats).
+    /// </summary>
+    [SkippableFact]
+    public void Two_threads_sum_the_gradients_of_the_two_halves()
+    {
+        Skip.If(Environment.ProcessorCount < 2, "Data parallelism needs two cores; this machine has one.");
+        const int BatchSize = 256;
+        Assert.Equal(2, DataParallel.Shards(BatchSize, 2));
+        var (inputs, labels) = Batch(BatchSize, 11);
+        var whole = new FashionMlp(maxBatch: BatchSize, seed: 4) { MaxThreads = 2 };
+        float loss = whole.ComputeGradients(inputs, labels);
+
+        var (first, count) = DataParallel.Samples(BatchSize, 0, 2);
+        Assert.Equal((0, 128), (first, count));
+        var a = new FashionMlp(maxBatch: 128, seed: 4) { MaxThreads = 1 };
+        var b = new FashionMlp(maxBatch: 128, seed: 4) { MaxThreads = 1 };
+        float lossA = a.ComputeGradients(inputs.AsSpan(0, 128 * FashionMlp.InputSize), labels.AsSpan(0, 128));
+        float lossB = b.ComputeGradients(inputs.AsSpan(128 * FashionMlp.InputSize), labels.AsSpan(128));
+
+        var expected = new float[FashionMlp.ParameterCount];
+        for (int i = 0; i < expected.Length; i++)
+        {
+            expected[i] = (a.Gradients[i] * 0.5f) + (b.Gradients[i] * 0.5f);
+        }
+        Assert.True(expected.AsSpan().SequenceEqual(whole.Gradients), "the two-thread gradients are not the sum of the halves'");
+        Assert.Equal((lossA + lossB) / 2, loss, 1e-6f);
+        // And they are the one-thread gradients up to rounding.
+        var one = new FashionMlp(maxBatch: BatchSize, seed: 4) { MaxThreads = 1 };
+        Assert.Equal(loss, one.ComputeGradients(inputs, labels), 1e-6f);
+        float largest = one.Gradients.ToArray().Max(MathF.Abs);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(MathF.Abs(one.Gradients[i] - whole.Gradients[i]) <= 1e-5f * largest, $"gradient {i}: {one.Gradients[i]} on one thread, {whole.Gradients[i]} on two");
+        }
+    }
+
+    [Fact]
+    public void A_non_finite_loss_in_a_data_parallel_step_leaves_the_parameters_alone()
+    {
+        var net = new FashionMlp(maxBatch: 64, seed: 2) { MaxThreads = 2 };
+        var (inputs, labels) = Batch(64, 5);
+        inputs[63 * FashionMlp.InputSize + 7] = float.NaN; // the last shard's last sample
+        float[] before = net.Parameters.ToArray();
+        var optimizer = new Adam(1e-3f);
+        Assert.Throws<ArithmeticException>(() => net.TrainStep(inputs, labels, optimizer));
+        Assert.True(before.AsSpan().SequenceEqual(net.Parameters), "parameters changed");
+        Assert.Equal(0, optimizer.StepCount);
+        Assert.Contains(net.Gradients.ToArray(), float.IsNaN);
+    }
+
+    [Theory]
+    [InlineData(256, 2)]
+    [InlineData(100, 3)]
+    [InlineData(40, 2)]
+    [InlineData(17, 2)]
+    [InlineData(5, 4)]
+    public void Shards_cover_the_batch_in_order_in_multiples_of_8(int batch, int shards)
+    {
+        int next = 0;
+        for (int s = 0; s < shards; s++)
+        {
+            var (first, count) = DataParallel.Samples(batch, s, shards);
+            Assert.Equal(next, first);
+            Assert.True(first % 8 == 0 && (count % 8 == 0 || first + count == batch), $"shard {s}: [{first}, {first + count})");
+            next = first + count;
+        }
+        Assert.Equal(batch, next);
+    }
+
+    [Fact]
+    public void Small_batches_and_one_thread_are_not_cut()
+    {
+        Assert.Equal(1, DataParallel.Shards(256, 1));
+        Assert.Equal(1, DataParallel.Shards(31, 2));
+        Assert.Equal(Math.Min(2, Environment.ProcessorCount), DataParallel.Shards(32, 2));
+        Assert.Equal(1, DataParallel.Shards(1, 64));
+    }
+
+    /// <summary>
+    /// The data-parallel step itself, on a model written here (one weight per input, squared error), with more
+    /// shards than cores: each shard's gradient lands in the block, summed in shard order, and the optimizer steps once.
+    /// </summary>
+    [Fact]
+    public void DataParallel_sums_every_shard_in_order_and_steps_once()
+    {
+        const int Size = 40_000, BatchSize = 48;
+        var parameters = new float[Size];
+        var gradients = new float[Size];
+        var random = new Random(3);
+        var inputs = new float[BatchSize];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            inputs[i] = (float)random.NextDouble();
+        }
+        var seen = new int[BatchSize];
+        // Shard gradient: g[i] = Σ_{b in shard} x[b] · (i + 1) / batch; loss share: Σ x[b] / batch.
+        double Pass(ReadOnlySpan<float> x, ReadOnlySpan<int> targets, int first, int count, int batch, Span<float> g, Span<float> scratch)
+        {
+            Assert.Equal(7, scratch.Length);
+            float sum = 0;
+            for (int b = first; b < first + count; b++)
+            {
+                sum += x[b];
+                seen[b]++;
+            }
+            for (int i = 0; i < g.Length; i++)
+            {
+                g[i] = sum * (i + 1) / batch;
+            }
+            return (double)sum / batch;
+        }
+        var parallel = new DataParallel<int>("Test", Size, 7, Pass);
+        var optimizer = new Sgd(1f);
+        float loss = parallel.Train(inputs, new int[BatchSize], BatchSize, 3, parameters, gradients, optimizer);
+
+        Assert.All(seen, n => Assert.Equal(1, n));
+        var shardSums = Enumerable.Range(0, 3).Select(s =>
+        {
+            var (first, count) = DataParallel.Samples(BatchSize, s, 3);
+            float sum = 0;
+            for (int b = first; b < first + count; b++)
+            {
+                sum += inputs[b];
+            }
+            return sum;
+        }).ToArray();
+        for (int i = 0; i < Size; i++)
+        {
+            float expected = shardSums[0] * (i + 1) / BatchSize + shardSums[1] * (i + 1) / BatchSize + shardSums[2] * (i + 1) / BatchSize;
+            Assert.Equal(expected, gradients[i]);
+            Assert.Equal(-expected, parameters[i]);
+        }
+        Assert.Equal(1, optimizer.StepCount);
+        Assert.Equal((float)(shardSums.Sum(s => (double)s / BatchSize)), loss, 1e-6f);
+
+        Assert.Throws<ArgumentException>(() => parallel.Train(inputs, new int[BatchSize], BatchSize, 0, parameters, gradients, optimizer));
+        Assert.Throws<ArgumentException>(() => parallel.Train(inputs, new int[BatchSize], BatchSize, 2, parameters, new float[Size - 1], optimizer));
     }
 
     [Fact]

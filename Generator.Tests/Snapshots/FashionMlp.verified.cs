@@ -61,8 +61,12 @@ namespace Demo
         private readonly int _maxBatch;
         private int _maxThreads = global::System.Environment.ProcessorCount;
 
-        // Scratch for the backward pass (a transposed weight), shared by the layers: 32768 floats.
-        private readonly float[] _scratch = new float[32768];
+        // Scratch for the backward pass (a transposed weight), shared by the layers; each data-parallel shard has its own.
+        private const int ScratchLength = 32768;
+        private readonly float[] _scratch = new float[ScratchLength];
+
+        // The data-parallel training step (shard buffers), created by the first step whose batch is cut into shards.
+        private global::Backprop.Kernels.DataParallel<int>? _dataParallel;
 
         // Activations, allocated once for maxBatch samples; each is (batch, size) row-major.
         private readonly float[] _dense1Output; // dense1 output y = Relu(z)
@@ -95,8 +99,10 @@ namespace Demo
         public int MaxBatch => _maxBatch;
 
         /// <summary>
-        /// The most threads one pass may use (default: the processor count). Products too small to gain stay on the
-        /// calling thread, and the results are bit-identical for any value. Set 1 to keep everything on the calling thread.
+        /// The most threads one call may use (default: the processor count); set 1 to keep everything on the calling thread.
+        /// Training cuts a batch of at least 32 samples into one shard per thread (data parallelism); prediction splits
+        /// large products. Results are bit-identical run after run for a given value (capped at the processor count);
+        /// training with one thread and with two differs in the last bits (the gradient sums are grouped by shard).
         /// </summary>
         /// <exception cref="global::System.ArgumentOutOfRangeException">The value is less than 1.</exception>
         public int MaxThreads
@@ -131,7 +137,7 @@ namespace Demo
         {
             int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
             global::Backprop.NetworkGuard.Length(NetworkName, "outputs", outputs.Length, batch, OutputSize, nameof(outputs));
-            Forward(inputs, batch, _maxThreads);
+            Forward(inputs, 0, batch, _maxThreads);
             new global::System.ReadOnlySpan<float>(_dense3Output, 0, batch * OutputSize).CopyTo(outputs);
         }
 
@@ -150,19 +156,27 @@ namespace Demo
         /// optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as
         /// their gradients are complete (after the layer's input gradient has used the old weights), while they are still
         /// in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and
-        /// <see cref="Gradients"/> holds this batch's gradients.
+        /// <see cref="Gradients"/> holds this batch's gradients. With more than one thread and a batch of at least
+        /// two shards, the pass is data-parallel instead (<see cref="Shard"/>).
         /// </summary>
         private float Pass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer? optimizer)
         {
             int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
             global::Backprop.NetworkGuard.Labels(NetworkName, labels, batch, OutputSize);
-            int threads = batch >= global::Backprop.Kernels.Dense.ParallelTrainingBatch ? _maxThreads : 1;
-            Forward(inputs, batch, threads);
+            int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
+            if (shards > 1)
+            {
+                // Data parallelism: each core runs the forward pass, the loss and the backward pass on its shard of the
+                // samples (Shard), into its own gradients; those are summed in shard order, and stepped, range by range on every core.
+                _dataParallel ??= new global::Backprop.Kernels.DataParallel<int>(NetworkName, ParameterCount, ScratchLength, Shard);
+                return _dataParallel.Train(inputs, labels, batch, shards, _parameters, _gradients, optimizer);
+            }
+            Forward(inputs, 0, batch, threads: 1);
             // Softmax cross-entropy with dense3's outputs as the logits; its gradient is ∂L/∂y.
             float loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropy(_dense3Output, labels, _dense3Delta, batch, OutputSize);
             if (optimizer is null || !float.IsFinite(loss))
             {
-                Backward(inputs, batch, threads, optimizer: null);
+                Backward(inputs, 0, batch, _gradients, _scratch, optimizer: null);
                 if (optimizer is not null)
                 {
                     // The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.
@@ -172,11 +186,11 @@ namespace Demo
             }
             if (optimizer.BeginPartialStep(ParameterCount))
             {
-                Backward(inputs, batch, threads, optimizer);
+                Backward(inputs, 0, batch, _gradients, _scratch, optimizer);
             }
             else
             {
-                Backward(inputs, batch, threads, optimizer: null);
+                Backward(inputs, 0, batch, _gradients, _scratch, optimizer: null);
                 optimizer.Step(_parameters, _gradients);
             }
             return loss;
@@ -217,50 +231,81 @@ namespace Demo
             return ComputeGradients(inputs, targets);
         }
 
-        /// <summary>The forward pass for <paramref name="batch"/> samples on up to <paramref name="threads"/> threads; every layer keeps what its backward pass needs.</summary>
-        private void Forward(global::System.ReadOnlySpan<float> inputs, int batch, int threads)
+        /// <summary>
+        /// One shard of a data-parallel pass (<see cref="global::Backprop.Kernels.ShardPass{TTarget}"/>), on the calling thread:
+        /// forward pass, loss and backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of a batch
+        /// of <paramref name="batch"/>, in those rows of the activation buffers, with the gradients of the whole batch's mean
+        /// loss (from these samples) written into <paramref name="gradients"/>. Returns the shard's share of the loss.
+        /// </summary>
+        private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
         {
-            global::System.ReadOnlySpan<float> parameters = _parameters;
-            // dense1: Dense 784 → 256, Relu (applied in the product's epilogue; z is not kept)
-            global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Relu>(
-                inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), parameters.Slice(Dense1Bias, Dense1Units),
-                _dense1Output, _dense1Output, batch, Dense1Inputs, Dense1Units, threads);
-            // dense2: Dense 256 → 128, Relu (applied in the product's epilogue; z is not kept)
-            global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Relu>(
-                _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), parameters.Slice(Dense2Bias, Dense2Units),
-                _dense2Output, _dense2Output, batch, Dense2Inputs, Dense2Units, threads);
-            // dense3: Dense 128 → 10
-            global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Identity>(
-                _dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), parameters.Slice(Dense3Bias, Dense3Units),
-                _dense3Output, _dense3Output, batch, Dense3Inputs, Dense3Units, threads);
+            global::System.ReadOnlySpan<float> rows = inputs.Slice(first * InputSize, count * InputSize);
+            Forward(rows, first, count, threads: 1);
+            double loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropyPart(
+                new global::System.Span<float>(_dense3Output, first * OutputSize, count * OutputSize), labels.Slice(first, count), new global::System.Span<float>(_dense3Delta, first * OutputSize, count * OutputSize), count, OutputSize, batch);
+            Backward(rows, first, count, gradients, scratch, optimizer: null);
+            return loss;
         }
 
         /// <summary>
-        /// The backward pass, last layer first: from the loss gradient in the last layer's delta buffer to every
-        /// parameter gradient (each layer overwrites its part of <see cref="Gradients"/>); with an optimizer, each
-        /// layer's parameters are updated as soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).
+        /// The forward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>): <paramref name="inputs"/>
+        /// holds those samples, and every layer writes those rows of its buffers (keeping what its backward pass needs);
+        /// products on up to <paramref name="threads"/> threads.
         /// </summary>
-        private void Backward(global::System.ReadOnlySpan<float> inputs, int batch, int threads, global::Backprop.Optimizer? optimizer)
+        private void Forward(global::System.ReadOnlySpan<float> inputs, int first, int batch, int threads)
+        {
+            global::System.ReadOnlySpan<float> parameters = _parameters;
+            // This pass's rows of the activation buffers.
+            global::System.Span<float> dense1Output = new global::System.Span<float>(_dense1Output, first * 256, batch * 256);
+            global::System.Span<float> dense2Output = new global::System.Span<float>(_dense2Output, first * 128, batch * 128);
+            global::System.Span<float> dense3Output = new global::System.Span<float>(_dense3Output, first * 10, batch * 10);
+            // dense1: Dense 784 → 256, Relu (applied in the product's epilogue; z is not kept)
+            global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Relu>(
+                inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), parameters.Slice(Dense1Bias, Dense1Units),
+                dense1Output, dense1Output, batch, Dense1Inputs, Dense1Units, threads);
+            // dense2: Dense 256 → 128, Relu (applied in the product's epilogue; z is not kept)
+            global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Relu>(
+                dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), parameters.Slice(Dense2Bias, Dense2Units),
+                dense2Output, dense2Output, batch, Dense2Inputs, Dense2Units, threads);
+            // dense3: Dense 128 → 10
+            global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Identity>(
+                dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), parameters.Slice(Dense3Bias, Dense3Units),
+                dense3Output, dense3Output, batch, Dense3Inputs, Dense3Units, threads);
+        }
+
+        /// <summary>
+        /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread, last
+        /// layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer
+        /// overwrites its part of <paramref name="gradients"/>); with an optimizer, each layer's parameters are updated as
+        /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).
+        /// </summary>
+        private void Backward(global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
         {
             global::System.Span<float> parameters = _parameters;
-            global::System.Span<float> gradients = _gradients;
+            // This pass's rows of the activation buffers.
+            global::System.Span<float> dense1Output = new global::System.Span<float>(_dense1Output, first * 256, batch * 256);
+            global::System.Span<float> dense1Delta = new global::System.Span<float>(_dense1Delta, first * 256, batch * 256);
+            global::System.Span<float> dense2Output = new global::System.Span<float>(_dense2Output, first * 128, batch * 128);
+            global::System.Span<float> dense2Delta = new global::System.Span<float>(_dense2Delta, first * 128, batch * 128);
+            global::System.Span<float> dense3Output = new global::System.Span<float>(_dense3Output, first * 10, batch * 10);
+            global::System.Span<float> dense3Delta = new global::System.Span<float>(_dense3Delta, first * 10, batch * 10);
             // dense3: Dense 128 → 10
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                _dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), _dense3Output, _dense3Output, _dense3Delta,
-                gradients.Slice(Dense3Weight, Dense3Inputs * Dense3Units), gradients.Slice(Dense3Bias, Dense3Units), _dense2Delta, _scratch,
-                batch, Dense3Inputs, Dense3Units, threads,
+                dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), dense3Output, dense3Output, dense3Delta,
+                gradients.Slice(Dense3Weight, Dense3Inputs * Dense3Units), gradients.Slice(Dense3Bias, Dense3Units), dense2Delta, scratch,
+                batch, Dense3Inputs, Dense3Units, threads: 1,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense3Weight, Dense3Bias));
             // dense2: Dense 256 → 128, Relu
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
-                _dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), _dense2Output, _dense2Output, _dense2Delta,
-                gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), _dense1Delta, _scratch,
-                batch, Dense2Inputs, Dense2Units, threads,
+                dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), dense2Output, dense2Output, dense2Delta,
+                gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), dense1Delta, scratch,
+                batch, Dense2Inputs, Dense2Units, threads: 1,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias));
             // dense1: Dense 784 → 256, Relu
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
-                inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), _dense1Output, _dense1Output, _dense1Delta,
+                inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
                 gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
-                batch, Dense1Inputs, Dense1Units, threads,
+                batch, Dense1Inputs, Dense1Units, threads: 1,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
         }
 

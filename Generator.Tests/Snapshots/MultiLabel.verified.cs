@@ -51,8 +51,12 @@ partial class MultiLabel : global::Backprop.INetwork
     private readonly int _maxBatch;
     private int _maxThreads = global::System.Environment.ProcessorCount;
 
-    // Scratch for the backward pass (a transposed weight), shared by the layers: 60 floats.
-    private readonly float[] _scratch = new float[60];
+    // Scratch for the backward pass (a transposed weight), shared by the layers; each data-parallel shard has its own.
+    private const int ScratchLength = 60;
+    private readonly float[] _scratch = new float[ScratchLength];
+
+    // The data-parallel training step (shard buffers), created by the first step whose batch is cut into shards.
+    private global::Backprop.Kernels.DataParallel<float>? _dataParallel;
 
     // Activations, allocated once for maxBatch samples; each is (batch, size) row-major.
     private readonly float[] _encoderPreActivation; // encoder pre-activation z = x Wᵀ + b
@@ -85,8 +89,10 @@ partial class MultiLabel : global::Backprop.INetwork
     public int MaxBatch => _maxBatch;
 
     /// <summary>
-    /// The most threads one pass may use (default: the processor count). Products too small to gain stay on the
-    /// calling thread, and the results are bit-identical for any value. Set 1 to keep everything on the calling thread.
+    /// The most threads one call may use (default: the processor count); set 1 to keep everything on the calling thread.
+    /// Training cuts a batch of at least 32 samples into one shard per thread (data parallelism); prediction splits
+    /// large products. Results are bit-identical run after run for a given value (capped at the processor count);
+    /// training with one thread and with two differs in the last bits (the gradient sums are grouped by shard).
     /// </summary>
     /// <exception cref="global::System.ArgumentOutOfRangeException">The value is less than 1.</exception>
     public int MaxThreads
@@ -121,7 +127,7 @@ partial class MultiLabel : global::Backprop.INetwork
     {
         int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
         global::Backprop.NetworkGuard.Length(NetworkName, "outputs", outputs.Length, batch, OutputSize, nameof(outputs));
-        Forward(inputs, batch, _maxThreads);
+        Forward(inputs, 0, batch, _maxThreads);
         new global::System.ReadOnlySpan<float>(_headOutput, 0, batch * OutputSize).CopyTo(outputs);
     }
 
@@ -150,19 +156,27 @@ partial class MultiLabel : global::Backprop.INetwork
     /// optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as
     /// their gradients are complete (after the layer's input gradient has used the old weights), while they are still
     /// in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and
-    /// <see cref="Gradients"/> holds this batch's gradients.
+    /// <see cref="Gradients"/> holds this batch's gradients. With more than one thread and a batch of at least
+    /// two shards, the pass is data-parallel instead (<see cref="Shard"/>).
     /// </summary>
     private float Pass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer? optimizer)
     {
         int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
         global::Backprop.NetworkGuard.Length(NetworkName, "targets", targets.Length, batch, OutputSize, nameof(targets));
-        int threads = batch >= global::Backprop.Kernels.Dense.ParallelTrainingBatch ? _maxThreads : 1;
-        Forward(inputs, batch, threads);
+        int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
+        if (shards > 1)
+        {
+            // Data parallelism: each core runs the forward pass, the loss and the backward pass on its shard of the
+            // samples (Shard), into its own gradients; those are summed in shard order, and stepped, range by range on every core.
+            _dataParallel ??= new global::Backprop.Kernels.DataParallel<float>(NetworkName, ParameterCount, ScratchLength, Shard);
+            return _dataParallel.Train(inputs, targets, batch, shards, _parameters, _gradients, optimizer);
+        }
+        Forward(inputs, 0, batch, threads: 1);
         // Binary cross-entropy from head's pre-activation, max(z, 0) - z t + log(1 + exp(-|z|)); its gradient is ∂L/∂z.
         float loss = global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogits(_headPreActivation, targets, _headDelta, batch * OutputSize);
         if (optimizer is null || !float.IsFinite(loss))
         {
-            Backward(inputs, batch, threads, optimizer: null);
+            Backward(inputs, 0, batch, _gradients, _scratch, optimizer: null);
             if (optimizer is not null)
             {
                 // The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.
@@ -172,11 +186,11 @@ partial class MultiLabel : global::Backprop.INetwork
         }
         if (optimizer.BeginPartialStep(ParameterCount))
         {
-            Backward(inputs, batch, threads, optimizer);
+            Backward(inputs, 0, batch, _gradients, _scratch, optimizer);
         }
         else
         {
-            Backward(inputs, batch, threads, optimizer: null);
+            Backward(inputs, 0, batch, _gradients, _scratch, optimizer: null);
             optimizer.Step(_parameters, _gradients);
         }
         return loss;
@@ -207,40 +221,72 @@ partial class MultiLabel : global::Backprop.INetwork
         return Pass(inputs, targets, optimizer);
     }
 
-    /// <summary>The forward pass for <paramref name="batch"/> samples on up to <paramref name="threads"/> threads; every layer keeps what its backward pass needs.</summary>
-    private void Forward(global::System.ReadOnlySpan<float> inputs, int batch, int threads)
+    /// <summary>
+    /// One shard of a data-parallel pass (<see cref="global::Backprop.Kernels.ShardPass{TTarget}"/>), on the calling thread:
+    /// forward pass, loss and backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of a batch
+    /// of <paramref name="batch"/>, in those rows of the activation buffers, with the gradients of the whole batch's mean
+    /// loss (from these samples) written into <paramref name="gradients"/>. Returns the shard's share of the loss.
+    /// </summary>
+    private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
     {
-        global::System.ReadOnlySpan<float> parameters = _parameters;
-        // encoder: Dense 12 → 20, Gelu
-        global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Gelu>(
-            inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), parameters.Slice(EncoderBias, EncoderUnits),
-            _encoderPreActivation, _encoderOutput, batch, EncoderInputs, EncoderUnits, threads);
-        // head: Dense 20 → 3, Sigmoid
-        global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Sigmoid>(
-            _encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), parameters.Slice(HeadBias, HeadUnits),
-            _headPreActivation, _headOutput, batch, HeadInputs, HeadUnits, threads);
+        global::System.ReadOnlySpan<float> rows = inputs.Slice(first * InputSize, count * InputSize);
+        Forward(rows, first, count, threads: 1);
+        double loss = global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogitsPart(
+            new global::System.Span<float>(_headPreActivation, first * OutputSize, count * OutputSize), targets.Slice(first * OutputSize, count * OutputSize), new global::System.Span<float>(_headDelta, first * OutputSize, count * OutputSize), count * OutputSize, batch * OutputSize);
+        Backward(rows, first, count, gradients, scratch, optimizer: null);
+        return loss;
     }
 
     /// <summary>
-    /// The backward pass, last layer first: from the loss gradient in the last layer's delta buffer to every
-    /// parameter gradient (each layer overwrites its part of <see cref="Gradients"/>); with an optimizer, each
-    /// layer's parameters are updated as soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).
+    /// The forward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>): <paramref name="inputs"/>
+    /// holds those samples, and every layer writes those rows of its buffers (keeping what its backward pass needs);
+    /// products on up to <paramref name="threads"/> threads.
     /// </summary>
-    private void Backward(global::System.ReadOnlySpan<float> inputs, int batch, int threads, global::Backprop.Optimizer? optimizer)
+    private void Forward(global::System.ReadOnlySpan<float> inputs, int first, int batch, int threads)
+    {
+        global::System.ReadOnlySpan<float> parameters = _parameters;
+        // This pass's rows of the activation buffers.
+        global::System.Span<float> encoderPreActivation = new global::System.Span<float>(_encoderPreActivation, first * 20, batch * 20);
+        global::System.Span<float> encoderOutput = new global::System.Span<float>(_encoderOutput, first * 20, batch * 20);
+        global::System.Span<float> headPreActivation = new global::System.Span<float>(_headPreActivation, first * 3, batch * 3);
+        global::System.Span<float> headOutput = new global::System.Span<float>(_headOutput, first * 3, batch * 3);
+        // encoder: Dense 12 → 20, Gelu
+        global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Gelu>(
+            inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), parameters.Slice(EncoderBias, EncoderUnits),
+            encoderPreActivation, encoderOutput, batch, EncoderInputs, EncoderUnits, threads);
+        // head: Dense 20 → 3, Sigmoid
+        global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Sigmoid>(
+            encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), parameters.Slice(HeadBias, HeadUnits),
+            headPreActivation, headOutput, batch, HeadInputs, HeadUnits, threads);
+    }
+
+    /// <summary>
+    /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread, last
+    /// layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer
+    /// overwrites its part of <paramref name="gradients"/>); with an optimizer, each layer's parameters are updated as
+    /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).
+    /// </summary>
+    private void Backward(global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
     {
         global::System.Span<float> parameters = _parameters;
-        global::System.Span<float> gradients = _gradients;
+        // This pass's rows of the activation buffers.
+        global::System.Span<float> encoderPreActivation = new global::System.Span<float>(_encoderPreActivation, first * 20, batch * 20);
+        global::System.Span<float> encoderOutput = new global::System.Span<float>(_encoderOutput, first * 20, batch * 20);
+        global::System.Span<float> encoderDelta = new global::System.Span<float>(_encoderDelta, first * 20, batch * 20);
+        global::System.Span<float> headPreActivation = new global::System.Span<float>(_headPreActivation, first * 3, batch * 3);
+        global::System.Span<float> headOutput = new global::System.Span<float>(_headOutput, first * 3, batch * 3);
+        global::System.Span<float> headDelta = new global::System.Span<float>(_headDelta, first * 3, batch * 3);
         // head: Dense 20 → 3, Sigmoid (the loss gave ∂L/∂z)
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-            _encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), _headPreActivation, _headOutput, _headDelta,
-            gradients.Slice(HeadWeight, HeadInputs * HeadUnits), gradients.Slice(HeadBias, HeadUnits), _encoderDelta, _scratch,
-            batch, HeadInputs, HeadUnits, threads,
+            encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), headPreActivation, headOutput, headDelta,
+            gradients.Slice(HeadWeight, HeadInputs * HeadUnits), gradients.Slice(HeadBias, HeadUnits), encoderDelta, scratch,
+            batch, HeadInputs, HeadUnits, threads: 1,
             optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, HeadWeight, HeadBias));
         // encoder: Dense 12 → 20, Gelu
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Gelu>(
-            inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), _encoderPreActivation, _encoderOutput, _encoderDelta,
+            inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), encoderPreActivation, encoderOutput, encoderDelta,
             gradients.Slice(EncoderWeight, EncoderInputs * EncoderUnits), gradients.Slice(EncoderBias, EncoderUnits), default, default,
-            batch, EncoderInputs, EncoderUnits, threads,
+            batch, EncoderInputs, EncoderUnits, threads: 1,
             optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, EncoderWeight, EncoderBias));
     }
 

@@ -18,10 +18,6 @@ internal static class NetworkEmitter
     private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
     private const string Guard = "global::Backprop.NetworkGuard";
 
-    // Training splits products over threads only from the batch where that pays: below it, the cache traffic
-    // between cores (gradients written on one, parameters updated on the other) costs more than it saves.
-    private const string TrainingThreads = "int threads = batch >= global::Backprop.Kernels.Dense.ParallelTrainingBatch ? _maxThreads : 1;";
-
     public static string HintName(NetworkPlan plan)
     {
         var name = new StringBuilder();
@@ -69,6 +65,7 @@ internal static class NetworkEmitter
             WritePredict(writer, plan);
             WriteComputeGradients(writer, plan);
             WriteTrainSteps(writer, plan);
+            WriteShard(writer, plan);
             WriteForward(writer, plan);
             WriteBackward(writer, plan);
             WriteInitialize(writer, plan);
@@ -90,6 +87,12 @@ internal static class NetworkEmitter
     private static string Grouped(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     private static bool TakesLabels(NetworkPlan plan) => plan.Loss == Names.SoftmaxCrossEntropy;
+
+    /// <summary>The element type of the training targets: class labels or float targets.</summary>
+    private static string TargetType(NetworkPlan plan) => TakesLabels(plan) ? "int" : "float";
+
+    /// <summary>The name of the targets parameter of the passes.</summary>
+    private static string TargetName(NetworkPlan plan) => TakesLabels(plan) ? "labels" : "targets";
 
     /// <summary>Whether the loss is computed from the last layer's pre-activation (fused softmax or sigmoid).</summary>
     private static bool FusedLoss(NetworkPlan plan)
@@ -179,8 +182,12 @@ internal static class NetworkEmitter
         {
             scratch = System.Math.Max(scratch, Unit(plan.Layers[i]).ScratchLength(plan.Layers[i]));
         }
-        writer.Line($"// Scratch for the backward pass (a transposed weight), shared by the layers: {Number(scratch)} floats.");
-        writer.Line($"private readonly float[] _scratch = new float[{Number(scratch)}];");
+        writer.Line("// Scratch for the backward pass (a transposed weight), shared by the layers; each data-parallel shard has its own.");
+        writer.Line($"private const int ScratchLength = {Number(scratch)};");
+        writer.Line("private readonly float[] _scratch = new float[ScratchLength];");
+        writer.Line();
+        writer.Line("// The data-parallel training step (shard buffers), created by the first step whose batch is cut into shards.");
+        writer.Line($"private global::Backprop.Kernels.DataParallel<{TargetType(plan)}>? _dataParallel;");
         writer.Line();
         writer.Line("// Activations, allocated once for maxBatch samples; each is (batch, size) row-major.");
         foreach (var layer in plan.Layers)
@@ -222,8 +229,10 @@ internal static class NetworkEmitter
         writer.Line("public int MaxBatch => _maxBatch;");
         writer.Line();
         writer.Summary(
-            "The most threads one pass may use (default: the processor count). Products too small to gain stay on the",
-            "calling thread, and the results are bit-identical for any value. Set 1 to keep everything on the calling thread.");
+            "The most threads one call may use (default: the processor count); set 1 to keep everything on the calling thread.",
+            "Training cuts a batch of at least 32 samples into one shard per thread (data parallelism); prediction splits",
+            "large products. Results are bit-identical run after run for a given value (capped at the processor count);",
+            "training with one thread and with two differs in the last bits (the gradient sums are grouped by shard).");
         writer.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">The value is less than 1.</exception>");
         writer.Line("public int MaxThreads");
         writer.Line("{");
@@ -267,7 +276,7 @@ internal static class NetworkEmitter
         {
             writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
             writer.Line($"{Guard}.Length(NetworkName, \"outputs\", outputs.Length, batch, OutputSize, nameof(outputs));");
-            writer.Line("Forward(inputs, batch, _maxThreads);");
+            writer.Line("Forward(inputs, 0, batch, _maxThreads);");
             writer.Line($"new {ReadOnlySpan}({Unit(last).OutputBuffer(last)}, 0, batch * OutputSize).CopyTo(outputs);");
         }
         writer.Line();
@@ -308,8 +317,8 @@ internal static class NetworkEmitter
             {
                 writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
                 writer.Line($"{Guard}.Labels(NetworkName, labels, batch, OutputSize);");
-                writer.Line(TrainingThreads);
-                writer.Line("Forward(inputs, batch, threads);");
+                WriteDataParallel(writer, plan);
+                writer.Line("Forward(inputs, 0, batch, threads: 1);");
                 writer.Line(fused
                     ? $"// Softmax cross-entropy from {last.Name}'s pre-activation (log-sum-exp); its gradient is ∂L/∂z."
                     : $"// Softmax cross-entropy with {last.Name}'s outputs as the logits; its gradient is ∂L/∂y.");
@@ -346,8 +355,8 @@ internal static class NetworkEmitter
             {
                 writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
                 writer.Line($"{Guard}.Length(NetworkName, \"targets\", targets.Length, batch, OutputSize, nameof(targets));");
-                writer.Line(TrainingThreads);
-                writer.Line("Forward(inputs, batch, threads);");
+                WriteDataParallel(writer, plan);
+                writer.Line("Forward(inputs, 0, batch, threads: 1);");
                 if (plan.Loss == Names.BinaryCrossEntropy)
                 {
                     writer.Line(fused
@@ -372,13 +381,26 @@ internal static class NetworkEmitter
             "optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as",
             "their gradients are complete (after the layer's input gradient has used the old weights), while they are still",
             "in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and",
-            "<see cref=\"Gradients\"/> holds this batch's gradients.");
+            "<see cref=\"Gradients\"/> holds this batch's gradients. With more than one thread and a batch of at least",
+            "two shards, the pass is data-parallel instead (<see cref=\"Shard\"/>).");
+
+    private static void WriteDataParallel(SourceWriter writer, NetworkPlan plan)
+    {
+        writer.Line("int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);");
+        using (writer.Block("if (shards > 1)"))
+        {
+            writer.Line("// Data parallelism: each core runs the forward pass, the loss and the backward pass on its shard of the");
+            writer.Line("// samples (Shard), into its own gradients; those are summed in shard order, and stepped, range by range on every core.");
+            writer.Line($"_dataParallel ??= new global::Backprop.Kernels.DataParallel<{TargetType(plan)}>(NetworkName, ParameterCount, ScratchLength, Shard);");
+            writer.Line($"return _dataParallel.Train(inputs, {TargetName(plan)}, batch, shards, _parameters, _gradients, optimizer);");
+        }
+    }
 
     private static void WritePassEnd(SourceWriter writer)
     {
         using (writer.Block("if (optimizer is null || !float.IsFinite(loss))"))
         {
-            writer.Line("Backward(inputs, batch, threads, optimizer: null);");
+            writer.Line("Backward(inputs, 0, batch, _gradients, _scratch, optimizer: null);");
             using (writer.Block("if (optimizer is not null)"))
             {
                 writer.Line("// The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.");
@@ -388,11 +410,11 @@ internal static class NetworkEmitter
         }
         using (writer.Block("if (optimizer.BeginPartialStep(ParameterCount))"))
         {
-            writer.Line("Backward(inputs, batch, threads, optimizer);");
+            writer.Line("Backward(inputs, 0, batch, _gradients, _scratch, optimizer);");
         }
         using (writer.Block("else"))
         {
-            writer.Line("Backward(inputs, batch, threads, optimizer: null);");
+            writer.Line("Backward(inputs, 0, batch, _gradients, _scratch, optimizer: null);");
             writer.Line("optimizer.Step(_parameters, _gradients);");
         }
         writer.Line("return loss;");
@@ -425,16 +447,26 @@ internal static class NetworkEmitter
 
     private static void WriteForward(SourceWriter writer, NetworkPlan plan)
     {
-        writer.Summary("The forward pass for <paramref name=\"batch\"/> samples on up to <paramref name=\"threads\"/> threads; every layer keeps what its backward pass needs.");
-        using (writer.Block($"private void Forward({ReadOnlySpan} inputs, int batch, int threads)"))
+        writer.Summary(
+            "The forward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"batch\"/>): <paramref name=\"inputs\"/>",
+            "holds those samples, and every layer writes those rows of its buffers (keeping what its backward pass needs);",
+            "products on up to <paramref name=\"threads\"/> threads.");
+        using (writer.Block($"private void Forward({ReadOnlySpan} inputs, int first, int batch, int threads)"))
         {
             writer.Line($"{ReadOnlySpan} parameters = _parameters;");
+            var buffers = new List<BufferPlan>();
+            foreach (var layer in plan.Layers)
+            {
+                var unit = Unit(layer);
+                buffers.AddRange(unit.Buffers(layer).Where(b => b.Field == unit.OutputBuffer(layer) || b.Field == unit.PreActivationBuffer(layer)));
+            }
+            WriteRows(writer, buffers);
             string input = "inputs";
             foreach (var layer in plan.Layers)
             {
                 var unit = Unit(layer);
                 unit.EmitForward(writer, layer, input);
-                input = unit.OutputBuffer(layer);
+                input = LayerUnit.Local(unit.OutputBuffer(layer));
             }
         }
         writer.Line();
@@ -443,20 +475,72 @@ internal static class NetworkEmitter
     private static void WriteBackward(SourceWriter writer, NetworkPlan plan)
     {
         writer.Summary(
-            "The backward pass, last layer first: from the loss gradient in the last layer's delta buffer to every",
-            "parameter gradient (each layer overwrites its part of <see cref=\"Gradients\"/>); with an optimizer, each",
-            "layer's parameters are updated as soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).");
-        using (writer.Block($"private void Backward({ReadOnlySpan} inputs, int batch, int threads, global::Backprop.Optimizer? optimizer)"))
+            "The backward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"batch\"/>), on the calling thread, last",
+            "layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer",
+            "overwrites its part of <paramref name=\"gradients\"/>); with an optimizer, each layer's parameters are updated as",
+            "soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).");
+        using (writer.Block($"private void Backward({ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch, global::Backprop.Optimizer? optimizer)"))
         {
             writer.Line($"{Span} parameters = _parameters;");
-            writer.Line($"{Span} gradients = _gradients;");
+            WriteRows(writer, plan.Layers.SelectMany(layer => Unit(layer).Buffers(layer)).ToList());
             for (int i = plan.Layers.Count - 1; i >= 0; i--)
             {
                 var layer = plan.Layers[i];
-                string input = i == 0 ? "inputs" : Unit(plan.Layers[i - 1]).OutputBuffer(plan.Layers[i - 1]);
-                string? inputDelta = i == 0 ? null : Unit(plan.Layers[i - 1]).DeltaBuffer(plan.Layers[i - 1]);
+                string input = i == 0 ? "inputs" : LayerUnit.Local(Unit(plan.Layers[i - 1]).OutputBuffer(plan.Layers[i - 1]));
+                string? inputDelta = i == 0 ? null : LayerUnit.Local(Unit(plan.Layers[i - 1]).DeltaBuffer(plan.Layers[i - 1]));
                 Unit(layer).EmitBackward(writer, layer, input, inputDelta, deltaIsPreActivation: i == plan.Layers.Count - 1 && FusedLoss(plan));
             }
+        }
+        writer.Line();
+    }
+
+    /// <summary>One local span per buffer over the pass's rows (see <see cref="LayerUnit.Local"/>).</summary>
+    private static void WriteRows(SourceWriter writer, List<BufferPlan> buffers)
+    {
+        writer.Line("// This pass's rows of the activation buffers.");
+        foreach (var buffer in buffers)
+        {
+            string size = Number(buffer.PerSample);
+            writer.Line($"{Span} {LayerUnit.Local(buffer.Field)} = new {Span}({buffer.Field}, first * {size}, batch * {size});");
+        }
+    }
+
+    private static void WriteShard(SourceWriter writer, NetworkPlan plan)
+    {
+        var last = plan.Last;
+        var unit = Unit(last);
+        string logits = FusedLoss(plan) ? unit.PreActivationBuffer(last) : unit.OutputBuffer(last);
+        string targets = TargetName(plan);
+        writer.Summary(
+            "One shard of a data-parallel pass (<see cref=\"global::Backprop.Kernels.ShardPass{TTarget}\"/>), on the calling thread:",
+            "forward pass, loss and backward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"count\"/>) of a batch",
+            "of <paramref name=\"batch\"/>, in those rows of the activation buffers, with the gradients of the whole batch's mean",
+            "loss (from these samples) written into <paramref name=\"gradients\"/>. Returns the shard's share of the loss.");
+        using (writer.Block($"private double Shard({ReadOnlySpan} inputs, global::System.ReadOnlySpan<{TargetType(plan)}> {targets}, int first, int count, int batch, {Span} gradients, {Span} scratch)"))
+        {
+            writer.Line($"{ReadOnlySpan} rows = inputs.Slice(first * InputSize, count * InputSize);");
+            writer.Line("Forward(rows, first, count, threads: 1);");
+            string logitRows = $"new {Span}({logits}, first * OutputSize, count * OutputSize)";
+            string deltaRows = $"new {Span}({unit.DeltaBuffer(last)}, first * OutputSize, count * OutputSize)";
+            if (plan.Loss == Names.SoftmaxCrossEntropy)
+            {
+                writer.Line($"double loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropyPart(");
+                using (writer.Indent())
+                {
+                    writer.Line($"{logitRows}, labels.Slice(first, count), {deltaRows}, count, OutputSize, batch);");
+                }
+            }
+            else
+            {
+                string loss = plan.Loss == Names.BinaryCrossEntropy ? "BinaryCrossEntropyWithLogitsPart" : "MeanSquaredErrorPart";
+                writer.Line($"double loss = global::Backprop.Kernels.Losses.{loss}(");
+                using (writer.Indent())
+                {
+                    writer.Line($"{logitRows}, targets.Slice(first * OutputSize, count * OutputSize), {deltaRows}, count * OutputSize, batch * OutputSize);");
+                }
+            }
+            writer.Line("Backward(rows, first, count, gradients, scratch, optimizer: null);");
+            writer.Line("return loss;");
         }
         writer.Line();
     }

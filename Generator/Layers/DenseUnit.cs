@@ -138,7 +138,7 @@ internal sealed class DenseUnit : LayerUnit
         using (writer.Indent())
         {
             writer.Line($"{input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), parameters.Slice({p}Bias, {p}Units),");
-            writer.Line($"{PreActivationBuffer(plan)}, {OutputBuffer(plan)}, batch, {p}Inputs, {p}Units, threads);");
+            writer.Line($"{Local(PreActivationBuffer(plan))}, {Local(OutputBuffer(plan))}, batch, {p}Inputs, {p}Units, threads);");
         }
     }
 
@@ -151,9 +151,9 @@ internal sealed class DenseUnit : LayerUnit
         writer.Line($"global::Backprop.Kernels.Dense.Backward<{activation}>(");
         using (writer.Indent())
         {
-            writer.Line($"{input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), {PreActivationBuffer(plan)}, {OutputBuffer(plan)}, {DeltaBuffer(plan)},");
-            writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), {inputDelta ?? "default"}, {(inputDelta is null ? "default" : "_scratch")},");
-            writer.Line($"batch, {p}Inputs, {p}Units, threads,");
+            writer.Line($"{input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), {Local(PreActivationBuffer(plan))}, {Local(OutputBuffer(plan))}, {Local(DeltaBuffer(plan))},");
+            writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), {inputDelta ?? "default"}, {(inputDelta is null ? "default" : "scratch")},");
+            writer.Line($"batch, {p}Inputs, {p}Units, threads: 1,");
             writer.Line($"optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, {p}Weight, {p}Bias));");
         }
     }

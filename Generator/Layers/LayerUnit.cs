@@ -33,7 +33,7 @@ internal abstract class LayerUnit
     /// <summary>Per-sample activation buffers the layer needs (allocated once for <c>maxBatch</c> samples).</summary>
     public abstract IEnumerable<BufferPlan> Buffers(LayerPlan plan);
 
-    /// <summary>Scratch floats the layer's backward pass needs when it computes its input gradient (one buffer shared by all layers).</summary>
+    /// <summary>Scratch floats the layer's backward pass needs when it computes its input gradient (one buffer shared by all layers, one per data-parallel shard).</summary>
     public virtual int ScratchLength(LayerPlan plan) => 0;
 
     /// <summary>The buffer holding the layer's output y (the next layer's input).</summary>
@@ -51,16 +51,26 @@ internal abstract class LayerUnit
     /// <summary>Statements that initialize the layer's parameters from <c>seed</c>.</summary>
     public abstract void EmitInitialization(SourceWriter writer, LayerPlan plan, int stream);
 
-    /// <summary>The forward statements, reading <paramref name="input"/>.</summary>
+    /// <summary>
+    /// The local span through which the forward and backward passes reach an activation buffer field: the pass's
+    /// rows of it (samples [<c>first</c>, <c>first + batch</c>); a data-parallel shard runs on some of the rows).
+    /// </summary>
+    public static string Local(string field) => field.TrimStart('_');
+
+    /// <summary>
+    /// The forward statements, reading <paramref name="input"/>. In scope: <c>parameters</c>, <c>batch</c>,
+    /// <c>threads</c>, and a <see cref="Local"/> span for each of the layer's forward buffers.
+    /// </summary>
     public abstract void EmitForward(SourceWriter writer, LayerPlan plan, string input);
 
     /// <summary>
     /// The backward statements: from the delta buffer to the parameter gradients and, unless
     /// <paramref name="inputDelta"/> is null (first layer), ∂L/∂input. When <paramref name="deltaIsPreActivation"/>
     /// the loss already gave ∂L/∂z (fused softmax or sigmoid), so the activation derivative is skipped.
-    /// In scope: <c>parameters</c> and <c>gradients</c> (the whole blocks), <c>batch</c>, <c>threads</c>, and
+    /// In scope: <c>parameters</c> (the whole block), <c>gradients</c> (the gradient block to overwrite: the network's,
+    /// or a data-parallel shard's), <c>scratch</c>, <c>batch</c>, a <see cref="Local"/> span for each buffer, and
     /// <c>optimizer</c>: when not null, a step has begun (<c>BeginPartialStep</c>) and the layer must apply it to each
-    /// of its parameters exactly once, after it has finished reading their old values.
+    /// of its parameters exactly once, after it has finished reading their old values. The pass runs on one thread.
     /// </summary>
     public abstract void EmitBackward(SourceWriter writer, LayerPlan plan, string input, string? inputDelta, bool deltaIsPreActivation);
 
