@@ -54,6 +54,27 @@ public class ThreadingTests
         }
     }
 
+    [Theory]
+    [InlineData(100)]
+    [InlineData(256)]
+    [InlineData(33)]
+    public void Predictions_are_bit_identical_for_any_thread_count(int batch)
+    {
+        var (inputs, _) = Batch(batch, 13);
+        float[] Predict(int threads)
+        {
+            var net = new FashionMlp(maxBatch: batch, seed: 6) { MaxThreads = threads };
+            var outputs = new float[batch * FashionMlp.OutputSize];
+            net.Predict(inputs, outputs);
+            return outputs;
+        }
+        float[] one = Predict(1);
+        Assert.DoesNotContain(one, float.IsNaN);
+        Assert.Equal(one, Predict(2));
+        Assert.Equal(one, Predict(3));
+        Assert.Equal(one, Predict(64));
+    }
+
     [Fact]
     public void Thread_counts_beyond_the_cores_give_the_results_of_as_many_threads_as_cores()
     {

@@ -65,8 +65,9 @@ namespace Demo
         private const int ScratchLength = 32768;
         private readonly float[] _scratch = new float[ScratchLength];
 
-        // The data-parallel training step (shard buffers), created by the first step whose batch is cut into shards.
+        // Data-parallel training (shard buffers) and prediction, created by the first call whose batch is cut into shards.
         private global::Backprop.Kernels.DataParallel<int>? _dataParallel;
+        private global::Backprop.Kernels.DataParallelForward? _parallelForward;
 
         // Activations, allocated once for maxBatch samples; each is (batch, size) row-major.
         private readonly float[] _dense1Output; // dense1 output y = Relu(z)
@@ -100,9 +101,10 @@ namespace Demo
 
         /// <summary>
         /// The most threads one call may use (default: the processor count); set 1 to keep everything on the calling thread.
-        /// Training cuts a batch of at least 32 samples into one shard per thread (data parallelism); prediction splits
-        /// large products. Results are bit-identical run after run for a given value (capped at the processor count);
-        /// training with one thread and with two differs in the last bits (the gradient sums are grouped by shard).
+        /// A batch of at least 32 samples is cut into one shard per thread (data parallelism); prediction of smaller batches
+        /// splits large products. Predictions are bit-identical for any value; training is bit-identical run after run for a
+        /// given value (capped at the processor count), and one thread and two differ in the last bits (the gradient sums
+        /// are grouped by shard).
         /// </summary>
         /// <exception cref="global::System.ArgumentOutOfRangeException">The value is less than 1.</exception>
         public int MaxThreads
@@ -137,8 +139,25 @@ namespace Demo
         {
             int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
             global::Backprop.NetworkGuard.Length(NetworkName, "outputs", outputs.Length, batch, OutputSize, nameof(outputs));
+            int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
+            if (shards > 1)
+            {
+                // Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictShard).
+                (_parallelForward ??= new global::Backprop.Kernels.DataParallelForward(PredictShard)).Run(inputs, outputs, batch, shards);
+                return;
+            }
             Forward(inputs, 0, batch, _maxThreads);
             new global::System.ReadOnlySpan<float>(_dense3Output, 0, batch * OutputSize).CopyTo(outputs);
+        }
+
+        /// <summary>
+        /// One shard of a data-parallel prediction (<see cref="global::Backprop.Kernels.ForwardShard"/>), on the calling thread:
+        /// the forward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>), their outputs into the same rows of <paramref name="outputs"/>.
+        /// </summary>
+        private void PredictShard(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count)
+        {
+            Forward(inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);
+            new global::System.ReadOnlySpan<float>(_dense3Output, first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
         }
 
         /// <summary>

@@ -186,8 +186,9 @@ internal static class NetworkEmitter
         writer.Line($"private const int ScratchLength = {Number(scratch)};");
         writer.Line("private readonly float[] _scratch = new float[ScratchLength];");
         writer.Line();
-        writer.Line("// The data-parallel training step (shard buffers), created by the first step whose batch is cut into shards.");
+        writer.Line("// Data-parallel training (shard buffers) and prediction, created by the first call whose batch is cut into shards.");
         writer.Line($"private global::Backprop.Kernels.DataParallel<{TargetType(plan)}>? _dataParallel;");
+        writer.Line("private global::Backprop.Kernels.DataParallelForward? _parallelForward;");
         writer.Line();
         writer.Line("// Activations, allocated once for maxBatch samples; each is (batch, size) row-major.");
         foreach (var layer in plan.Layers)
@@ -230,9 +231,10 @@ internal static class NetworkEmitter
         writer.Line();
         writer.Summary(
             "The most threads one call may use (default: the processor count); set 1 to keep everything on the calling thread.",
-            "Training cuts a batch of at least 32 samples into one shard per thread (data parallelism); prediction splits",
-            "large products. Results are bit-identical run after run for a given value (capped at the processor count);",
-            "training with one thread and with two differs in the last bits (the gradient sums are grouped by shard).");
+            "A batch of at least 32 samples is cut into one shard per thread (data parallelism); prediction of smaller batches",
+            "splits large products. Predictions are bit-identical for any value; training is bit-identical run after run for a",
+            "given value (capped at the processor count), and one thread and two differ in the last bits (the gradient sums",
+            "are grouped by shard).");
         writer.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">The value is less than 1.</exception>");
         writer.Line("public int MaxThreads");
         writer.Line("{");
@@ -276,8 +278,24 @@ internal static class NetworkEmitter
         {
             writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
             writer.Line($"{Guard}.Length(NetworkName, \"outputs\", outputs.Length, batch, OutputSize, nameof(outputs));");
+            writer.Line("int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);");
+            using (writer.Block("if (shards > 1)"))
+            {
+                writer.Line("// Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictShard).");
+                writer.Line("(_parallelForward ??= new global::Backprop.Kernels.DataParallelForward(PredictShard)).Run(inputs, outputs, batch, shards);");
+                writer.Line("return;");
+            }
             writer.Line("Forward(inputs, 0, batch, _maxThreads);");
             writer.Line($"new {ReadOnlySpan}({Unit(last).OutputBuffer(last)}, 0, batch * OutputSize).CopyTo(outputs);");
+        }
+        writer.Line();
+        writer.Summary(
+            "One shard of a data-parallel prediction (<see cref=\"global::Backprop.Kernels.ForwardShard\"/>), on the calling thread:",
+            "the forward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"count\"/>), their outputs into the same rows of <paramref name=\"outputs\"/>.");
+        using (writer.Block($"private void PredictShard({ReadOnlySpan} inputs, {Span} outputs, int first, int count)"))
+        {
+            writer.Line("Forward(inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);");
+            writer.Line($"new {ReadOnlySpan}({Unit(last).OutputBuffer(last)}, first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
         }
         writer.Line();
     }

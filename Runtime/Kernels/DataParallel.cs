@@ -53,6 +53,86 @@ public delegate double ShardPass<TTarget>(
     where TTarget : unmanaged;
 
 /// <summary>
+/// The forward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of a
+/// batch, on one thread, with their outputs written to the same rows of <paramref name="outputs"/>.
+/// </summary>
+/// <param name="inputs">The whole batch's inputs.</param>
+/// <param name="outputs">The whole batch's outputs.</param>
+/// <param name="first">The shard's first sample.</param>
+/// <param name="count">The shard's samples.</param>
+public delegate void ForwardShard(ReadOnlySpan<float> inputs, Span<float> outputs, int first, int count);
+
+/// <summary>
+/// Data-parallel prediction: each core runs the whole forward pass on its shard of the batch. Every output row is
+/// computed as on one thread, so the outputs do not depend on the shard count.
+/// </summary>
+public sealed unsafe class DataParallelForward
+{
+    private readonly ForwardJob _job;
+
+    /// <summary>Creates the prediction for a network.</summary>
+    /// <param name="forward">Runs one shard's forward pass.</param>
+    public DataParallelForward(ForwardShard forward)
+    {
+        ArgumentNullException.ThrowIfNull(forward);
+        _job = new ForwardJob(forward);
+    }
+
+    /// <summary>Runs the forward pass over <paramref name="batch"/> samples cut into <paramref name="shards"/> shards, on up to one core per shard.</summary>
+    /// <exception cref="ArgumentException">The shard count does not fit the batch.</exception>
+    public void Run(ReadOnlySpan<float> inputs, Span<float> outputs, int batch, int shards)
+    {
+        if (shards < 1 || batch < shards)
+        {
+            throw new ArgumentException($"A data-parallel forward pass over {batch} samples cannot have {shards} shards.", nameof(shards));
+        }
+        fixed (float* pInputs = inputs, pOutputs = outputs)
+        {
+            _job.Set(pInputs, inputs.Length, pOutputs, outputs.Length, batch, shards);
+            try
+            {
+                if (shards == 1 || !Workers.TryRun(_job, shards))
+                {
+                    _job.Parts = 1;
+                    _job.Execute(0);
+                }
+            }
+            finally
+            {
+                _job.Set(null, 0, null, 0, 0, 0);
+            }
+        }
+    }
+
+    /// <summary>Part p runs shards p, p + Parts, ...</summary>
+    private sealed class ForwardJob(ForwardShard forward) : Workers.Job
+    {
+        private float* _inputs, _outputs;
+        private int _inputLength, _outputLength, _batch, _shards;
+
+        public void Set(float* inputs, int inputLength, float* outputs, int outputLength, int batch, int shards)
+        {
+            _inputs = inputs; _inputLength = inputLength; _outputs = outputs; _outputLength = outputLength;
+            _batch = batch; _shards = shards;
+        }
+
+        public override void Execute(int part)
+        {
+            var inputs = new ReadOnlySpan<float>(_inputs, _inputLength);
+            var outputs = new Span<float>(_outputs, _outputLength);
+            for (int s = part; s < _shards; s += Parts)
+            {
+                var (first, count) = DataParallel.Samples(_batch, s, _shards);
+                if (count > 0)
+                {
+                    forward(inputs, outputs, first, count);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>
 /// The data-parallel training step of one network (see <see cref="DataParallel"/>): shard buffers, allocated on
 /// the first step that needs them, and the two jobs of a step. Generated networks create one on their first
 /// step whose batch is cut into shards; a step after that allocates nothing.
