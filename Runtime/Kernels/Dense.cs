@@ -196,14 +196,6 @@ public static class Dense
     }
 
     /// <summary>
-    /// The batch from which generated networks split training products over threads. Below it the traffic between
-    /// the cores' caches (gradients written on one core, parameters updated on the other) costs more than the
-    /// split saves (measured on the MLP 784-256-128-10: two threads made batch 32 slower, batch 256 faster).
-    /// Prediction splits whenever a product is large enough.
-    /// </summary>
-    public const int ParallelTrainingBatch = 128;
-
-    /// <summary>
     /// Whether the input gradient goes through a transposed copy of the weight (broadcast-form product) rather than
     /// dot products against the stored rows: from <see cref="TransposeFromBatch"/> samples, and whenever the dot
     /// products would be shorter than a vector.
