@@ -6,11 +6,11 @@ using System.Threading;
 namespace Backprop.Kernels;
 
 /// <summary>
-/// Helper threads for large products, created once (lazily, one per extra core) and kept for the life of the
-/// process. A product is split into disjoint blocks of rows (or columns) of C: every element is computed by the
-/// same instructions in the same order whatever the split, so results are bit-identical for any thread count.
-/// A call allocates nothing; when the helpers are busy with another caller, the product runs on the calling
-/// thread alone.
+/// Helper threads for large products and data-parallel passes, created once (lazily, one per extra core) and kept
+/// for the life of the process. A product is split into disjoint blocks of rows (or columns) of C: every element is
+/// computed by the same instructions in the same order whatever the split, so its results are bit-identical for
+/// any thread count. A data-parallel pass (<see cref="DataParallel"/>) is split into shards fixed before it starts.
+/// A call allocates nothing; when the helpers are busy with another caller, the job runs on the calling thread alone.
 /// </summary>
 internal static unsafe class Workers
 {
