@@ -51,6 +51,12 @@ internal static class Profile
             });
             Time("  bwd2 relu backward", () => Relu.Backward(y2, y2, d2, batch, H2));
             Time("  bwd1", () => Dense.Backward<Relu>(x, w1, z1, y1, d1, g.AsSpan(0, I * H1), g.AsSpan(I * H1, H1), default, default, batch, I, H1, threads));
+            Time("  bwd1 + sgd fused", () =>
+            {
+                sgd.BeginPartialStep(g.Length);
+                Dense.Backward<Relu>(x, w1, z1, y1, d1, g.AsSpan(0, I * H1), g.AsSpan(I * H1, H1), default, default, batch, I, H1, threads,
+                    new ParameterUpdate(sgd, p, 0, I * H1));
+            });
             Time("  sgd step", () => sgd.Step(p, g));
             bench.Cleanup();
         }

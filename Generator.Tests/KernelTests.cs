@@ -25,6 +25,13 @@ public class KernelTests
         yield return [32, 256, 784];
         yield return [33, 128, 256];
         yield return [7, 10, 128];
+        // Shallow products (k up to 8, the weight gradient of small batches), filled a block of 8 rows at a time, with row and column tails.
+        yield return [784, 256, 1];
+        yield return [13, 70, 1];
+        yield return [8, 33, 8];
+        yield return [70, 100, 4];
+        yield return [9, 64, 2];
+        yield return [17, 48, 5];
         // Enough rows for the B panel to be copied contiguously (64 and more), with column and depth tails.
         yield return [64, 35, 9];
         yield return [70, 100, 256];

@@ -180,6 +180,9 @@ public static class Gemm
     // C is stored and reloaded exactly, so every element's sums are the same as without blocking.
     private const int DepthBlock = 256;
 
+    // Products at most this deep fill C row block by row block (see MultiplyBlock).
+    private const int ShallowDepth = 8;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Multiply<TS, TV, TA>(
         int m, int n, int k,
@@ -246,7 +249,23 @@ public static class Gemm
         // When several row blocks share a panel and B's rows are far apart, the panel is first copied into a
         // contiguous buffer: rows of B a power of two apart fall into a few L1 sets and evict each other, while
         // the contiguous copy (at most DepthBlock × 2 vectors, 32 KB) stays in L1 for every block of rows.
-        bool pack = m >= 64 && ldb != 2 * width && k <= DepthBlock;
+        int first = 0;
+        if (Vector512.IsHardwareAccelerated && k <= ShallowDepth && m >= 8)
+        {
+            // Shallow products (the weight gradient of a batch of 1 to 8 samples) are bound by writing C: fill it a
+            // block of eight whole rows at a time, in memory order, instead of panel by panel (eight passes down C a
+            // row length apart, which the prefetchers follow poorly). B's k rows stay in L1 either way.
+            int panels = n - n % (2 * width);
+            for (; first + 8 <= m; first += 8)
+            {
+                for (int jj = 0; jj < panels; jj += 2 * width)
+                {
+                    Block8x2<TS, TV, TA>(k, ref Unsafe.Add(ref a, first * ars), ars, acs, ref Unsafe.Add(ref b, jj), ldb,
+                        ref Unsafe.Add(ref c, first * ldc + jj), ldc, ref Unsafe.Add(ref bias, jj), mode);
+                }
+            }
+        }
+        bool pack = m - first >= 64 && ldb != 2 * width && k <= DepthBlock;
         Span<float> panel = pack ? stackalloc float[DepthBlock * 2 * 16] : default;
         ref float rpanel = ref MemoryMarshal.GetReference(panel);
         for (; j + 2 * width <= n; j += 2 * width)
@@ -265,7 +284,7 @@ public static class Gemm
                 bj = ref rpanel;
                 ldp = 2 * width;
             }
-            int i = 0;
+            int i = first;
             if (Vector512.IsHardwareAccelerated)
             {
                 for (; i + 8 <= m; i += 8)
