@@ -26,5 +26,7 @@ dotnet build -c Release >/dev/null
 BACKPROP_ONNX_MODEL="$out/mlp.onnx" taskset -c 0,1 dotnet run -c Release --no-build -- \
     --filter '*MlpBenchmarks*' --exporters json --artifacts "$out/bdn" "${job[@]}" >&2
 dotnet run -c Release --no-build -- --gemm > "$out/gemm.txt"
+# This machine's ceilings (the FMA probe that the GEMM target is 90% of), on both cores.
+taskset -c 0,1 dotnet run -c Release --no-build -- --cores > "$out/cores.txt"
 
 /usr/bin/python3 report.py "$out"
