@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using Backprop.Kernels;
+using Backprop.Tests.Infrastructure;
 using Xunit;
 
 namespace Backprop.Tests;
@@ -41,25 +42,29 @@ public class ThreadingTests
         return [.. net.Parameters.ToArray(), .. net.Gradients.ToArray(), .. outputs];
     }
 
-    [Theory]
-    [InlineData(1, 256)]
+    private const string OneCore = "Data parallelism needs two cores; this machine has one.";
+
+    [SkippableTheory]
     [InlineData(2, 256)]
     [InlineData(2, 40)]
     [InlineData(3, 100)]
     public void Training_is_bit_identical_run_after_run_for_a_thread_count(int threads, int batch)
     {
+        Skip.If(Environment.ProcessorCount < 2, OneCore);
+        Assert.True(DataParallel.Shards(batch, threads) > 1);
         foreach (var optimizer in new Func<Optimizer>[] { () => new Adam(1e-3f), () => new Sgd(0.05f, momentum: 0.9f) })
         {
             Assert.Equal(Train(threads, optimizer, batch), Train(threads, optimizer, batch));
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(100)]
     [InlineData(256)]
     [InlineData(33)]
     public void Predictions_are_bit_identical_for_any_thread_count(int batch)
     {
+        Skip.If(Environment.ProcessorCount < 2, OneCore);
         var (inputs, _) = Batch(batch, 13);
         float[] Predict(int threads)
         {
@@ -89,7 +94,7 @@ public class ThreadingTests
     [SkippableFact]
     public void Two_threads_sum_the_gradients_of_the_two_halves()
     {
-        Skip.If(Environment.ProcessorCount < 2, "Data parallelism needs two cores; this machine has one.");
+        Skip.If(Environment.ProcessorCount < 2, OneCore);
         const int BatchSize = 256;
         Assert.Equal(2, DataParallel.Shards(BatchSize, 2));
         var (inputs, labels) = Batch(BatchSize, 11);
@@ -120,9 +125,47 @@ public class ThreadingTests
         }
     }
 
-    [Fact]
+    /// <summary>
+    /// Every loss (softmax cross-entropy, binary cross-entropy, mean squared error) and activation of the test
+    /// networks: a batch of 48 in two shards of 24 gives exactly half the sum of what two one-shard networks compute
+    /// on the halves (24 samples are one shard).
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(Networks))]
+    public void Every_loss_and_activation_sums_its_shards_exactly(string name)
+    {
+        Skip.If(Environment.ProcessorCount < 2, OneCore);
+        Assert.Equal((2, 1), (DataParallel.Shards(48, Environment.ProcessorCount), DataParallel.Shards(24, Environment.ProcessorCount)));
+        Assert.Equal((24, 24), (DataParallel.Samples(48, 1, 2).Start, DataParallel.Samples(48, 1, 2).Count));
+        var whole = TestData.Create(name, maxBatch: 48, seed: 8);
+        var (inputs, labels, targets) = TestData.Batch(whole, new Random(21), 48);
+        float loss = TestData.ComputeGradients(whole, inputs, labels, targets);
+        var halves = new float[2][];
+        float halfLosses = 0;
+        for (int h = 0; h < 2; h++)
+        {
+            var half = TestData.Create(name, maxBatch: 24, seed: 8);
+            halfLosses += TestData.ComputeGradients(half,
+                inputs.AsSpan(h * 24 * whole.InputSize, 24 * whole.InputSize).ToArray(),
+                labels?.AsSpan(h * 24, 24).ToArray(),
+                targets?.AsSpan(h * 24 * whole.OutputSize, 24 * whole.OutputSize).ToArray());
+            halves[h] = half.Gradients.ToArray();
+        }
+        Assert.Contains(whole.Gradients.ToArray(), g => g != 0);
+        for (int i = 0; i < halves[0].Length; i++)
+        {
+            float expected = (halves[0][i] * 0.5f) + (halves[1][i] * 0.5f);
+            Assert.True(expected == whole.Gradients[i], $"{name} gradient {i}: {whole.Gradients[i]}, halves give {expected}");
+        }
+        Assert.Equal(halfLosses / 2, loss, 1e-5f);
+    }
+
+    public static TheoryData<string> Networks() => new(TestData.GradientCheckNetworks);
+
+    [SkippableFact]
     public void A_non_finite_loss_in_a_data_parallel_step_leaves_the_parameters_alone()
     {
+        Skip.If(Environment.ProcessorCount < 2, OneCore);
         var net = new FashionMlp(maxBatch: 64, seed: 2) { MaxThreads = 2 };
         var (inputs, labels) = Batch(64, 5);
         inputs[63 * FashionMlp.InputSize + 7] = float.NaN; // the last shard's last sample
@@ -200,9 +243,10 @@ public class ThreadingTests
         float loss = parallel.Train(inputs, new int[BatchSize], BatchSize, 3, parameters, gradients, optimizer);
 
         Assert.All(seen, n => Assert.Equal(1, n));
-        var shardSums = Enumerable.Range(0, 3).Select(s =>
+        // 48 samples in three shards of whole 8-sample blocks: [0, 16), [16, 32), [32, 48).
+        var shardSums = new[] { (0, 16), (16, 16), (32, 16) }.Select(shard =>
         {
-            var (first, count) = DataParallel.Samples(BatchSize, s, 3);
+            var (first, count) = shard;
             float sum = 0;
             for (int b = first; b < first + count; b++)
             {
@@ -221,6 +265,43 @@ public class ThreadingTests
 
         Assert.Throws<ArgumentException>(() => parallel.Train(inputs, new int[BatchSize], BatchSize, 0, parameters, gradients, optimizer));
         Assert.Throws<ArgumentException>(() => parallel.Train(inputs, new int[BatchSize], BatchSize, 2, parameters, new float[Size - 1], optimizer));
+    }
+
+    /// <summary>
+    /// A shard that itself asks for threads (here a product large enough to split) runs that work on its own thread:
+    /// the helpers are already busy with the shards, and must not be handed a second job.
+    /// </summary>
+    [Fact]
+    public async System.Threading.Tasks.Task A_threaded_kernel_inside_a_shard_runs_on_the_shard_s_thread()
+    {
+        const int M = 64, N = 256, K = 128; // 2M multiply-adds: split when threads are free
+        var random = new Random(17);
+        var a = Enumerable.Range(0, M * K).Select(_ => (float)random.NextDouble()).ToArray();
+        var b = Enumerable.Range(0, K * N).Select(_ => (float)random.NextDouble()).ToArray();
+        var expected = new float[M * N];
+        Gemm.Multiply(M, N, K, a, K, 1, b, N, expected, N, default, accumulate: false, threads: 1);
+        // Two shards of 8 samples ([0, 8) and [8, 16)): one product each, the first on the caller (which holds the
+        // helpers), the second on the helper.
+        var results = new float[2][];
+        var forward = new DataParallelForward((inputs, outputs, first, count) =>
+        {
+            Assert.Equal(8, count);
+            var c = results[first / 8] = new float[M * N];
+            Gemm.Multiply(M, N, K, a, K, 1, b, N, c, N, default, accumulate: false, threads: 2);
+        });
+        // Handing the busy helper a second job hangs the step: fail after a generous minute instead.
+        var run = System.Threading.Tasks.Task.Run(() =>
+        {
+            for (int round = 0; round < 20; round++)
+            {
+                Array.Clear(results);
+                forward.Run(new float[16], new float[16], batch: 16, shards: 2);
+                Assert.All(results, r => Assert.Equal(expected, r));
+            }
+        });
+        var finished = await System.Threading.Tasks.Task.WhenAny(run, System.Threading.Tasks.Task.Delay(TimeSpan.FromMinutes(1)));
+        Assert.True(finished == run, "the shards did not finish: a helper was handed a second job");
+        await run;
     }
 
     [Fact]

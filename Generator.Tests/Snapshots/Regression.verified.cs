@@ -107,10 +107,10 @@ namespace Forecasts.Models
 
                 /// <summary>
                 /// The most threads one call may use (default: the processor count); set 1 to keep everything on the calling thread.
-                /// A batch of at least 32 samples is cut into one shard per thread (data parallelism); prediction of smaller batches
-                /// splits large products. Predictions are bit-identical for any value; training is bit-identical run after run for a
-                /// given value (capped at the processor count), and one thread and two differ in the last bits (the gradient sums
-                /// are grouped by shard).
+                /// A batch of at least 32 samples is cut into shards, one per thread used (at most one per core and per 16 samples:
+                /// data parallelism); prediction of smaller batches splits large products. Predictions are bit-identical for any
+                /// value; training is bit-identical run after run for a given value (capped at the processor count), and one thread
+                /// and two differ in the last bits (the gradient sums are grouped by shard).
                 /// </summary>
                 /// <exception cref="global::System.ArgumentOutOfRangeException">The value is less than 1.</exception>
                 public int MaxThreads

@@ -6,8 +6,8 @@ namespace Backprop.Kernels;
 /// Data-parallel training for generated networks: a batch is cut into shards of consecutive samples, each core
 /// runs the whole forward pass, loss and backward pass on its shard (its rows of the activation buffers, its own
 /// gradient buffer), and the shards' gradients are then summed in shard order, range by range on every core, with
-/// each range updated by the optimizer right after it is summed. Nothing but the finished gradients crosses
-/// between the cores' caches, once per step.
+/// each range updated by the optimizer right after it is summed. Only the finished gradients and the updated
+/// parameters cross between the cores' caches, once per step.
 /// </summary>
 /// <remarks>
 /// The shard count depends only on the batch and the thread count (<see cref="Shards"/>), never on which helper
@@ -135,7 +135,8 @@ public sealed unsafe class DataParallelForward
 /// <summary>
 /// The data-parallel training step of one network (see <see cref="DataParallel"/>): shard buffers, allocated on
 /// the first step that needs them, and the two jobs of a step. Generated networks create one on their first
-/// step whose batch is cut into shards; a step after that allocates nothing.
+/// step whose batch is cut into shards; a step after that allocates nothing, unless it needs more shards than
+/// any step before it (a larger <c>MaxThreads</c> or batch).
 /// </summary>
 /// <typeparam name="TTarget">The training targets: <see cref="int"/> class labels or <see cref="float"/> values.</typeparam>
 public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
@@ -313,7 +314,11 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
         }
     }
 
-    /// <summary>Part p sums the shards' gradients over its range of the block (multiples of 16 floats, a cache line) and, with an optimizer, updates that range.</summary>
+    /// <summary>
+    /// Part p sums the shards' gradients over its range of the block and, with an optimizer, updates that range. The
+    /// ranges are multiples of 16 floats (64 bytes); the arrays are not 64-byte aligned, so two ranges may share the
+    /// cache line at their edge, which costs a line's transfer and nothing else.
+    /// </summary>
     private sealed class SumJob : Workers.Job
     {
         private float* _gradients, _parameters;

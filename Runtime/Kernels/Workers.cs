@@ -29,7 +29,9 @@ internal static unsafe class Workers
     /// </summary>
     public static bool TryRun(Job job, int parts)
     {
-        if (!Monitor.TryEnter(s_gate))
+        // A job run from inside a job (a user's shard delegate calling a threaded kernel) finds the gate held by its
+        // own thread: the monitor would let it in again and hand helpers that are still busy a second job.
+        if (Monitor.IsEntered(s_gate) || !Monitor.TryEnter(s_gate))
         {
             return false;
         }
