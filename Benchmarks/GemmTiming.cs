@@ -22,14 +22,22 @@ internal static class GemmTiming
                 Report("forward  x·Wᵀ + b", batch, units, inputs, flops, () => Gemm.Multiply(batch, units, inputs, x, inputs, 1, w, units, z, units, bias, false));
                 Report("weights  xᵀ·δ", inputs, units, batch, flops, () => Gemm.Multiply(inputs, units, batch, x, 1, inputs, delta, units, dw, units, default, false));
                 float[] scratch = new float[inputs * units];
-                // Both forms of the input gradient; Dense.Backward picks by batch and width (the line it uses is marked).
-                bool transposes = Dense.InputGradientThroughTranspose(batch, units);
-                Report(transposes ? "inputs   δ·W  transposed*" : "inputs   δ·W  transposed", batch, inputs, units, flops, () =>
+                // The three forms of the input gradient; Dense.Backward picks by batch and shape (the line it uses is marked).
+                var form = Dense.InputGradientFormFor(batch, inputs, units);
+                string Mark(InputGradientForm f) => f == form ? "*" : "";
+                Report("inputs   δ·W  transposed" + Mark(InputGradientForm.TransposedWeight), batch, inputs, units, flops, () =>
                 {
                     Vectors.Transpose(w, inputs, units, scratch);
                     Gemm.Multiply(batch, inputs, units, delta, units, 1, scratch, inputs, dx, inputs, default, false);
                 });
-                Report(transposes ? "inputs   δ·W  dots" : "inputs   δ·W  dots*", batch, inputs, units, flops,
+                float[] deltaT = new float[batch * units], dxT = new float[batch * inputs];
+                Report("inputs   (Wᵀ·δᵀ)ᵀ" + Mark(InputGradientForm.TransposedProduct), batch, inputs, units, flops, () =>
+                {
+                    Vectors.Transpose(delta, batch, units, deltaT);
+                    Gemm.Multiply(inputs, batch, units, w, units, 1, deltaT, batch, dxT, batch, default, false);
+                    Vectors.Transpose(dxT, inputs, batch, dx);
+                });
+                Report("inputs   δ·W  dots" + Mark(InputGradientForm.Dots), batch, inputs, units, flops,
                     () => Gemm.MultiplyTransposed(batch, inputs, units, delta, units, w, units, dx, inputs));
             }
         }

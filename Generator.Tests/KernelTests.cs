@@ -46,6 +46,7 @@ public class KernelTests
         {
             yield return [size, 13];
             yield return [size, 16];
+            yield return [size, 37];
             if (size is not (13 or 16))
             {
                 yield return [21, size];
@@ -220,6 +221,42 @@ public class KernelTests
         AssertClose(expected, withScratch, units);
         AssertClose(expected, without, units);
     }
+
+    [Theory]
+    [InlineData(16, 256, 128)]
+    [InlineData(20, 300, 64)]
+    [InlineData(33, 784, 256)]
+    [InlineData(47, 129, 200)]
+    [InlineData(128, 784, 256)]
+    public void Dense_input_gradient_through_the_transposed_product_is_bit_identical_to_the_transposed_weight(int batch, int inputs, int units)
+    {
+        Assert.Equal(InputGradientForm.TransposedProduct, Dense.InputGradientFormFor(batch, inputs, units));
+        var random = new Random(batch * 31 + inputs + units);
+        float[] x = Random(random, batch * inputs), w = Random(random, inputs * units), z = Random(random, batch * units);
+        float[] d = Random(random, batch * units), delta = (float[])d.Clone();
+        var dx = new float[batch * inputs];
+        Dense.Backward<Identity>(x, w, z, z, delta, new float[inputs * units], new float[units], dx, new float[inputs * units], batch, inputs, units);
+
+        // The transposed-weight form, spelled out: W = (Wᵀ)ᵀ, then δ·W in broadcast form.
+        var weight = new float[inputs * units];
+        var expected = new float[batch * inputs];
+        Vectors.Transpose(w, inputs, units, weight);
+        Gemm.Multiply(batch, inputs, units, d, units, 1, weight, inputs, expected, inputs, default, accumulate: false);
+        Assert.Equal(expected, dx);
+        AssertClose(Reference(batch, inputs, units, (b, j) => d[b * units + j], (j, i) => w[i * units + j], null, null), dx, units);
+    }
+
+    [Theory]
+    [InlineData(1, 784, 256, InputGradientForm.Dots)]
+    [InlineData(15, 256, 128, InputGradientForm.Dots)]
+    [InlineData(4, 128, 10, InputGradientForm.TransposedWeight)]
+    [InlineData(16, 256, 128, InputGradientForm.TransposedProduct)]
+    [InlineData(85, 256, 128, InputGradientForm.TransposedProduct)]
+    [InlineData(86, 256, 128, InputGradientForm.TransposedWeight)]
+    [InlineData(256, 256, 128, InputGradientForm.TransposedWeight)]
+    [InlineData(64, 128, 10, InputGradientForm.TransposedWeight)]
+    public void Dense_input_gradient_form_transposes_the_fewer_values(int batch, int inputs, int units, InputGradientForm form)
+        => Assert.Equal(form, Dense.InputGradientFormFor(batch, inputs, units));
 
     [Fact]
     public void Gemm_refuses_buffers_that_are_too_short()

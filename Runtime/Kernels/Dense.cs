@@ -57,8 +57,8 @@ public static class Dense
     /// <param name="weightGradient">∂L/∂Wᵀ, (inputs, units).</param>
     /// <param name="biasGradient">∂L/∂b, (units).</param>
     /// <param name="inputGradient">∂L/∂x, (batch, inputs); empty for the first layer (nothing needs it).</param>
-    /// <param name="scratch">At least inputs × units floats for W in [units, inputs] layout, or empty; used for the
-    /// input gradient when it pays (large batches, or fewer units than a vector holds).</param>
+    /// <param name="scratch">At least inputs × units floats, or empty; holds W in [units, inputs] layout, or δᵀ and the
+    /// transposed input gradient, when that pays (see <see cref="InputGradientFormFor"/>).</param>
     /// <param name="batch">Rows of x.</param>
     /// <param name="inputs">Columns of x.</param>
     /// <param name="units">Columns of y.</param>
@@ -88,17 +88,31 @@ public static class Dense
         // ∂L/∂x[b, i] = Σ_j δ[b, j] · Wᵀ[i, j], before any update changes W.
         if (!inputGradient.IsEmpty)
         {
-            if (scratch.Length >= inputs * units && InputGradientThroughTranspose(batch, units))
+            switch (scratch.Length >= inputs * units ? InputGradientFormFor(batch, inputs, units) : InputGradientForm.Dots)
             {
-                // W = (Wᵀ)ᵀ into scratch, then the broadcast-form product δ·W: the transpose costs inputs × units
-                // moves, the product batch × inputs × units FMAs, so it pays for large batches, and always when
-                // the dot products would be shorter than a vector.
-                Vectors.Transpose(weight, inputs, units, scratch);
-                Gemm.Multiply(batch, inputs, units, delta, units, 1, scratch, inputs, inputGradient, inputs, default, accumulate: false, threads);
-            }
-            else
-            {
-                Gemm.MultiplyTransposed(batch, inputs, units, delta, units, weight, units, inputGradient, inputs);
+                case InputGradientForm.TransposedProduct:
+                {
+                    // ∂L/∂x = (Wᵀ·δᵀ)ᵀ: δᵀ into the scratch, the product in broadcast form reading Wᵀ as stored, the
+                    // result transposed back. Each element is the same chain of FMAs over j as in δ·W, so the result
+                    // is bit-identical to the transposed-weight form; it moves batch × (inputs + units) values
+                    // instead of inputs × units, and both transposed buffers fit in the scratch whenever it is chosen.
+                    Span<float> deltaT = scratch[..(batch * units)];
+                    Span<float> productT = scratch.Slice(batch * units, batch * inputs);
+                    Vectors.Transpose(delta, batch, units, deltaT);
+                    Gemm.Multiply(inputs, batch, units, weight, units, 1, deltaT, batch, productT, batch, default, accumulate: false, threads);
+                    Vectors.Transpose(productT, inputs, batch, inputGradient);
+                    break;
+                }
+                case InputGradientForm.TransposedWeight:
+                    // W = (Wᵀ)ᵀ into scratch, then the broadcast-form product δ·W: the transpose costs inputs × units
+                    // moves, the product batch × inputs × units FMAs, so it pays for large batches, and always when
+                    // the dot products would be shorter than a vector.
+                    Vectors.Transpose(weight, inputs, units, scratch);
+                    Gemm.Multiply(batch, inputs, units, delta, units, 1, scratch, inputs, inputGradient, inputs, default, accumulate: false, threads);
+                    break;
+                default:
+                    Gemm.MultiplyTransposed(batch, inputs, units, delta, units, weight, units, inputGradient, inputs);
+                    break;
             }
         }
 
@@ -196,12 +210,34 @@ public static class Dense
     }
 
     /// <summary>
-    /// Whether the input gradient goes through a transposed copy of the weight (broadcast-form product) rather than
-    /// dot products against the stored rows: from <see cref="TransposeFromBatch"/> samples, and whenever the dot
-    /// products would be shorter than a vector.
+    /// How <see cref="Backward{TActivation}"/> computes the input gradient of a layer with <paramref name="inputs"/>
+    /// inputs and <paramref name="units"/> units at <paramref name="batch"/> samples (given a scratch of at least
+    /// inputs × units floats; without one, <see cref="InputGradientForm.Dots"/>). Below
+    /// <see cref="TransposeFromBatch"/> samples: dot products, unless they would be shorter than a vector. From
+    /// there on, whichever transposes fewer values: δ and the result (batch × (inputs + units)) or the weight
+    /// (inputs × units).
     /// </summary>
-    public static bool InputGradientThroughTranspose(int batch, int units) => batch >= TransposeFromBatch || units < Vectors.Width;
+    public static InputGradientForm InputGradientFormFor(int batch, int inputs, int units)
+        => batch < TransposeFromBatch
+            ? (units < Vectors.Width ? InputGradientForm.TransposedWeight : InputGradientForm.Dots)
+            : (long)batch * (inputs + units) <= (long)inputs * units ? InputGradientForm.TransposedProduct : InputGradientForm.TransposedWeight;
 
-    /// <summary>The batch from which the input gradient goes through a transposed copy of the weight.</summary>
+    /// <summary>The batch from which the input gradient goes through a transposed copy of the weight or of δ.</summary>
     internal const int TransposeFromBatch = 16;
+}
+
+/// <summary>The forms in which <see cref="Dense.Backward{TActivation}"/> computes the input gradient <c>∂L/∂x = δ·W</c> from the stored <c>Wᵀ</c>.</summary>
+public enum InputGradientForm
+{
+    /// <summary>Dot products of δ's rows with the rows of Wᵀ as stored: no copy, for small batches.</summary>
+    Dots,
+
+    /// <summary>W transposed into the scratch, then <c>δ·W</c> in broadcast form: large batches, and layers with fewer units than a vector holds.</summary>
+    TransposedWeight,
+
+    /// <summary>
+    /// <c>(Wᵀ·δᵀ)ᵀ</c>: δ transposed into the scratch, the product <c>Wᵀ·δᵀ</c> in broadcast form, the result transposed
+    /// back. Bit-identical to <see cref="TransposedWeight"/>, and cheaper when the batch is small beside the layer.
+    /// </summary>
+    TransposedProduct,
 }
