@@ -74,6 +74,43 @@ public class CodeFixTests
             """).RunAsync();
 
     [Fact]
+    public Task Add_Network_across_two_files_adds_it_once()
+    {
+        // Both files report BPG0004; a project- or solution-wide fix-all must not put [Network] into both (CS0579).
+        var test = new CodeFixTest<NetworkAnalyzer, AddNetworkAttributeCodeFix>("", "");
+        test.TestState.Sources.Clear();
+        test.TestState.Sources.Add(("A.cs", """
+            using Backprop;
+
+            [{|BPG0004:Input(4)|}]
+            [{|BPG0004:Dense(8)|}]
+            public partial class N;
+            """));
+        test.TestState.Sources.Add(("B.cs", """
+            using Backprop;
+
+            [{|BPG0004:Dense(2)|}]
+            public partial class N;
+            """));
+        test.FixedState.Sources.Clear();
+        test.FixedState.Sources.Add(("A.cs", """
+            using Backprop;
+
+            [Network]
+            [Input(4)]
+            [Dense(8)]
+            public partial class N;
+            """));
+        test.FixedState.Sources.Add(("B.cs", """
+            using Backprop;
+
+            [{|BPG0005:Dense(2)|}]
+            public partial class N;
+            """));
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task Move_layer_attributes_onto_the_Network_declaration() =>
         new CodeFixTest<NetworkAnalyzer, MoveLayerAttributesCodeFix>("""
             using Backprop;

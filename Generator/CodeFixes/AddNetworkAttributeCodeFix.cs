@@ -19,22 +19,38 @@ public sealed class AddNetworkAttributeCodeFix : CodeFixProvider
 {
     public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create(DiagnosticIds.LayerWithoutNetwork);
 
-    // Every layer attribute of a class reports; fix-all adds [Network] once per declaration.
+    // Every layer attribute of a class reports; fix-all adds [Network] once per class. A class whose attributes are
+    // spread over partial declarations in several files reports in each of them, and a project- or solution-wide
+    // fix-all runs this once per document: there [Network] goes only onto the class's first declaration that has
+    // attributes (by file path, then position), so that two documents never both add it (CS0579). The analyzer then
+    // reports the other declarations' attributes as BPG0005, whose fix moves them.
     public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(async (context, document, diagnostics) =>
     {
         var root = (await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false))!;
         var model = await document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
-        // One [Network] per class (AllowMultiple = false), on the first of its declarations that reported.
+        bool wholeProject = context.Scope is FixAllScope.Project or FixAllScope.Solution;
         var declarations = diagnostics
             .Select(d => root.FindNode(d.Location.SourceSpan).FirstAncestorOrSelf<TypeDeclarationSyntax>())
             .OfType<TypeDeclarationSyntax>()
             .OrderBy(d => d.SpanStart)
             .GroupBy(d => model?.GetDeclaredSymbol(d, context.CancellationToken), SymbolEqualityComparer.Default)
-            .Select(g => g.First())
+            .Select(g => wholeProject && g.Key is INamedTypeSymbol type ? FirstWithAttributes(type, context.CancellationToken) : g.First())
+            .Where(d => d is not null && d.SyntaxTree == root.SyntaxTree)
+            .Select(d => root.FindNode(d!.Span) as TypeDeclarationSyntax ?? d!)
             .ToList();
         var endOfLine = NetworkDeclarations.EndOfLine(root);
         return document.WithSyntaxRoot(root.ReplaceNodes(declarations, (_, current) => AddNetwork(current, endOfLine)));
     });
+
+    /// <summary>The class's first declaration, over all files, that carries attribute lists.</summary>
+    private static TypeDeclarationSyntax? FirstWithAttributes(INamedTypeSymbol type, CancellationToken cancellationToken)
+        => type.DeclaringSyntaxReferences
+            .Select(r => r.GetSyntax(cancellationToken))
+            .OfType<TypeDeclarationSyntax>()
+            .Where(d => d.AttributeLists.Count > 0)
+            .OrderBy(d => d.SyntaxTree.FilePath, System.StringComparer.Ordinal)
+            .ThenBy(d => d.SpanStart)
+            .FirstOrDefault();
 
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
