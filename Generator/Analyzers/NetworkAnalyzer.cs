@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 using Backprop.Generator.Diagnostics;
+using Backprop.Generator.Emit;
 using Backprop.Generator.Layers;
 using Backprop.Generator.Model;
 using Backprop.Generator.Shapes;
@@ -94,9 +95,71 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
 
         if (result.Plan is { } plan)
         {
+            ReportCollisions(context, type, plan);
             Report(context, Descriptors.NetworkSummary, declaration.Identifier.GetLocation(), Summary(plan));
         }
     }
+
+    /// <summary>
+    /// BPG0014: a member of the user's half that the compiler rejects beside one of the generated half (same name, or
+    /// a method or constructor with the same parameters), reported on the user's declaration. The generated members
+    /// are read from the generator's output in this compilation, so the list never drifts from what it emits.
+    /// Overloads with other parameters compile and are left alone.
+    /// </summary>
+    private static void ReportCollisions(SymbolAnalysisContext context, INamedTypeSymbol type, NetworkPlan plan)
+    {
+        string hint = NetworkEmitter.HintName(plan);
+        string generator = typeof(NetworkGenerator).FullName!;
+        // Generated trees are named <generator assembly>/<generator type>/<hint name>.
+        bool IsGeneratedTree(SyntaxTree? tree)
+            => tree is not null && tree.FilePath.EndsWith(hint, StringComparison.Ordinal)
+                && tree.FilePath.IndexOf(generator, StringComparison.Ordinal) >= 0;
+        bool IsGenerated(SyntaxReference reference) => IsGeneratedTree(reference.SyntaxTree);
+
+        var members = type.GetMembers();
+        var generated = members.Where(m => !m.IsImplicitlyDeclared && m.DeclaringSyntaxReferences.Any(IsGenerated)).ToList();
+        if (generated.Count == 0)
+        {
+            return;
+        }
+        foreach (var member in members)
+        {
+            if (member.IsImplicitlyDeclared || member.DeclaringSyntaxReferences.All(IsGenerated))
+            {
+                continue;
+            }
+            var clash = generated.FirstOrDefault(g => !SymbolEqualityComparer.Default.Equals(g, member) && Collides(g, member));
+            if (clash is null)
+            {
+                continue;
+            }
+            string message = member is IMethodSymbol { MethodKind: MethodKind.Constructor }
+                ? $"The generated half of '{type.Name}' declares the constructor ({Parameters(clash)}); yours has the same parameters. Give yours other parameters and chain to it with ': this(maxBatch, seed)'."
+                : $"'{member.Name}' is a member of the generated half of '{type.Name}' too; rename yours (docs/user-guide.md lists the names the generator uses).";
+            foreach (var location in member.Locations.Where(l => l.IsInSource && !IsGeneratedTree(l.SourceTree)))
+            {
+                Report(context, Descriptors.GeneratedMemberCollision, location, message);
+            }
+        }
+    }
+
+    /// <summary>Whether C# rejects the two members side by side: the same name, unless both are methods (or constructors) with different parameters.</summary>
+    private static bool Collides(ISymbol generated, ISymbol member)
+    {
+        if (generated.Name != member.Name)
+        {
+            return false;
+        }
+        if (generated is not IMethodSymbol g || member is not IMethodSymbol m)
+        {
+            return true;
+        }
+        return g.Parameters.Length == m.Parameters.Length
+            && g.Parameters.Zip(m.Parameters, (a, b) => a.RefKind == b.RefKind && SymbolEqualityComparer.Default.Equals(a.Type, b.Type)).All(same => same);
+    }
+
+    private static string Parameters(ISymbol method)
+        => method is IMethodSymbol m ? string.Join(", ", m.Parameters.Select(p => p.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + " " + p.Name)) : "";
 
     /// <summary>The location of a rule: the argument, else the attribute, else the class name.</summary>
     private static Location Locate(ShapeError error, List<AttributeData> ordered, TypeDeclarationSyntax declaration, SymbolAnalysisContext context)

@@ -30,6 +30,7 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor DuplicateName = Create(DiagnosticIds.DuplicateName, "Layer name used twice", DeclarationCategory);
     public static readonly DiagnosticDescriptor InvalidArgument = Create(DiagnosticIds.InvalidArgument, "Invalid attribute argument", DeclarationCategory);
     public static readonly DiagnosticDescriptor MeanSquaredErrorOnSoftmax = Create(DiagnosticIds.MeanSquaredErrorOnSoftmax, "Mean squared error on a Softmax output", ShapeCategory, DiagnosticSeverity.Warning);
+    public static readonly DiagnosticDescriptor GeneratedMemberCollision = Create(DiagnosticIds.GeneratedMemberCollision, "Member collides with a generated member", DeclarationCategory);
     public static readonly DiagnosticDescriptor CallSiteLength = Create(DiagnosticIds.CallSiteLength, "Buffer length does not fit the network", UsageCategory, DiagnosticSeverity.Warning);
 
     /// <summary>Off by default: turn it on (<c>dotnet_diagnostic.BPG0100.severity = suggestion</c>) to see each network's shapes.</summary>
@@ -40,7 +41,7 @@ internal static class Descriptors
 
     public static readonly ImmutableArray<DiagnosticDescriptor> DeclarationRules = ImmutableArray.Create(
         NotPartial, MissingInput, NoLayers, LayerWithoutNetwork, SplitDeclaration, NonPositiveSize, SoftmaxNotLast,
-        LossMismatch, UnsupportedClass, DuplicateName, InvalidArgument, MeanSquaredErrorOnSoftmax, NetworkSummary);
+        LossMismatch, UnsupportedClass, DuplicateName, InvalidArgument, MeanSquaredErrorOnSoftmax, GeneratedMemberCollision, NetworkSummary);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = Index();
 

@@ -19,6 +19,7 @@ internal static class DiagnosticIds
     public const string InvalidArgument = "BPG0011";
     public const string MeanSquaredErrorOnSoftmax = "BPG0012";
     public const string CallSiteLength = "BPG0013";
+    public const string GeneratedMemberCollision = "BPG0014";
     public const string NetworkSummary = "BPG0100";
 }
 
