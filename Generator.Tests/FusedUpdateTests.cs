@@ -12,7 +12,7 @@ public class FusedUpdateTests
 {
     public static IEnumerable<object[]> Cases()
     {
-        foreach (int batch in new[] { 1, 32, 256 })
+        foreach (int batch in new[] { 1, 5, 32, 256 })
         {
             foreach (int threads in new[] { 1, 2 })
             {
@@ -28,6 +28,7 @@ public class FusedUpdateTests
     [
         () => new Sgd(0.05f, momentum: 0.9f, nesterov: true, weightDecay: 0.01f),
         () => new Sgd(0.1f),
+        () => new Sgd(0.1f, weightDecay: 0.01f),
         () => new Adam(1e-3f, weightDecay: 1e-4f),
         () => new AdamW(1e-3f),
         () => new SignDescent(1e-3f),

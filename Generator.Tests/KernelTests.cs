@@ -258,6 +258,38 @@ public class KernelTests
     public void Dense_input_gradient_form_transposes_the_fewer_values(int batch, int inputs, int units, InputGradientForm form)
         => Assert.Equal(form, Dense.InputGradientFormFor(batch, inputs, units));
 
+    [Theory]
+    [InlineData(0f)]
+    [InlineData(0.01f)]
+    public void Dense_backward_with_plain_sgd_at_small_batches_is_the_product_then_the_step_bit_for_bit(float decay)
+    {
+        // Batches 1 to 8 take the fused gradient-and-step path; units with and without a vector tail.
+        foreach (var (inputs, units) in new[] { (1, 1), (3, 16), (9, 37), (20, 70), (784, 256) })
+        {
+            for (int batch = 1; batch <= 9; batch++)
+            {
+                var random = new Random(batch * 100 + units);
+                float[] x = Random(random, batch * inputs), w = Random(random, inputs * units), d = Random(random, batch * units);
+                float[] parameters = Random(random, inputs * units + units);
+                w.CopyTo(parameters, 0);
+                float[] expectedParameters = (float[])parameters.Clone();
+                float[] gradient = new float[inputs * units + units], expectedGradient = new float[inputs * units + units];
+
+                var fused = new Sgd(0.1f, weightDecay: decay);
+                Assert.True(fused.BeginPartialStep(parameters.Length));
+                Dense.Backward<Identity>(x, w, d, d, (float[])d.Clone(), gradient.AsSpan(0, inputs * units), gradient.AsSpan(inputs * units), default, default,
+                    batch, inputs, units, update: new ParameterUpdate(fused, parameters, 0, inputs * units));
+
+                Dense.Backward<Identity>(x, w, d, d, (float[])d.Clone(), expectedGradient.AsSpan(0, inputs * units), expectedGradient.AsSpan(inputs * units), default, default,
+                    batch, inputs, units);
+                new Sgd(0.1f, weightDecay: decay).Step(expectedParameters, expectedGradient);
+
+                Assert.Equal(expectedGradient, gradient);
+                Assert.Equal(expectedParameters, parameters);
+            }
+        }
+    }
+
     [Fact]
     public void Gemm_refuses_buffers_that_are_too_short()
     {

@@ -1,4 +1,7 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Backprop.Kernels;
 
@@ -133,6 +136,13 @@ public static class Dense
 
         optimizer.UpdatePart(update.Parameters.Slice(update.BiasOffset, units), db, update.BiasOffset);
         Span<float> weights = update.Parameters.Slice(update.WeightOffset, inputs * units);
+        if (batch <= FusedSgdBatch && optimizer is Sgd { Momentum: 0f } sgd)
+        {
+            // Plain SGD on a shallow product (batch 1 to 8): each vector of the weight gradient is stored and its
+            // weights stepped while it is still in a register, one pass over Wᵀ, bound by its memory traffic.
+            GradientAndSgdStep(input, delta, weightGradient, weights, batch, inputs, units, sgd.LearningRate, sgd.WeightDecay);
+            return;
+        }
         if (threads > 1 && (long)inputs * units * batch >= Workers.MinimumWork && inputs >= 16)
         {
             fixed (float* px = input, pd = delta, pg = weightGradient, pw = weights)
@@ -172,6 +182,90 @@ public static class Dense
             Span<float> gradient = weightGradient.Slice(r0 * units, rows * units);
             Gemm.Multiply(rows, units, batch, input[r0..], 1, inputs, delta, units, gradient, units, default, accumulate: false);
             optimizer.UpdatePart(weights.Slice(r0 * units, rows * units), gradient, weightOffset + r0 * units);
+        }
+    }
+
+    /// <summary>The largest batch whose weight gradient and plain SGD step run fused, vector by vector.</summary>
+    internal const int FusedSgdBatch = 8;
+
+    /// <summary>
+    /// <c>∂L/∂Wᵀ = xᵀ·δ</c> written to <paramref name="weightGradient"/> and the plain SGD step
+    /// <c>W ← W − lr·(∂L/∂W + decay·W)</c>, vector by vector. Each gradient element is the same chain of FMAs over
+    /// the batch as in <see cref="Gemm.Multiply"/>, and each step the same two FMAs as <see cref="Sgd"/>'s own
+    /// update, so the results are bit-identical to the product followed by <c>Step</c>.
+    /// </summary>
+    private static void GradientAndSgdStep(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> delta, Span<float> weightGradient, Span<float> weights,
+        int batch, int inputs, int units, float learningRate, float decay)
+    {
+        ref float x = ref MemoryMarshal.GetReference(input);
+        ref float d = ref MemoryMarshal.GetReference(delta);
+        ref float g = ref MemoryMarshal.GetReference(weightGradient);
+        ref float w = ref MemoryMarshal.GetReference(weights);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            GradientAndSgdStep<Simd512, Vector512<float>>(ref x, ref d, ref g, ref w, batch, inputs, units, learningRate, decay);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            GradientAndSgdStep<Simd256, Vector256<float>>(ref x, ref d, ref g, ref w, batch, inputs, units, learningRate, decay);
+        }
+        else
+        {
+            GradientAndSgdStep<Simd128, Vector128<float>>(ref x, ref d, ref g, ref w, batch, inputs, units, learningRate, decay);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GradientAndSgdStep<TS, TV>(
+        ref float x, ref float delta, ref float g, ref float w, int batch, int inputs, int units, float learningRate, float decay)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        int width = TS.Count;
+        TV rate = TS.Broadcast(-learningRate), vdecay = TS.Broadcast(decay);
+        for (int r = 0; r < inputs; r++)
+        {
+            ref float gr = ref Unsafe.Add(ref g, r * units);
+            ref float wr = ref Unsafe.Add(ref w, r * units);
+            ref float xr = ref Unsafe.Add(ref x, r);
+            int j = 0;
+            if (batch == 1)
+            {
+                // ∂L/∂Wᵀ[r, j] = x[r] · δ[j]; x[r] broadcast once per row.
+                TV xv = TS.Broadcast(xr);
+                for (; j + width <= units; j += width)
+                {
+                    TV gradient = TS.MultiplyAdd(xv, TS.Load(ref Unsafe.Add(ref delta, j)), TS.Zero);
+                    TS.Store(gradient, ref Unsafe.Add(ref gr, j));
+                    TV p = TS.Load(ref Unsafe.Add(ref wr, j));
+                    TS.Store(TS.MultiplyAdd(rate, TS.MultiplyAdd(vdecay, p, gradient), p), ref Unsafe.Add(ref wr, j));
+                }
+            }
+            else
+            {
+                for (; j + width <= units; j += width)
+                {
+                    TV gradient = TS.Zero;
+                    for (int b = 0; b < batch; b++)
+                    {
+                        gradient = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref xr, b * inputs)), TS.Load(ref Unsafe.Add(ref delta, b * units + j)), gradient);
+                    }
+                    TS.Store(gradient, ref Unsafe.Add(ref gr, j));
+                    TV p = TS.Load(ref Unsafe.Add(ref wr, j));
+                    TS.Store(TS.MultiplyAdd(rate, TS.MultiplyAdd(vdecay, p, gradient), p), ref Unsafe.Add(ref wr, j));
+                }
+            }
+            for (; j < units; j++)
+            {
+                float gradient = 0f;
+                for (int b = 0; b < batch; b++)
+                {
+                    gradient = MathF.FusedMultiplyAdd(Unsafe.Add(ref xr, b * inputs), Unsafe.Add(ref delta, b * units + j), gradient);
+                }
+                Unsafe.Add(ref gr, j) = gradient;
+                float p = Unsafe.Add(ref wr, j);
+                Unsafe.Add(ref wr, j) = MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(decay, p, gradient), p);
+            }
         }
     }
 
