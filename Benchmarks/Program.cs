@@ -24,11 +24,55 @@ public static class Program
         {
             return Profile.Run(args.Length > 1 ? int.Parse(args[1]) : 1);
         }
+        if (args.Length > 0 && args[0] == "--scaling")
+        {
+            return Scaling(args.Length > 1 ? int.Parse(args[1]) : 256);
+        }
         if (args.Length > 0 && args[0] == "--compiler-timing")
         {
             return CompilerTiming.Run();
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+
+    /// <summary>
+    /// Two threads against one on the training step, alternated round by round in one process (31 rounds of 40 steps
+    /// each), so both see the same machine state: the ratio of the median rounds and of the best rounds. A check
+    /// between BenchmarkDotNet runs, whose two-thread medians follow the second vCPU's availability.
+    /// </summary>
+    private static int Scaling(int batch)
+    {
+        var one = new MlpBenchmarks { Batch = batch, Threads = 1 };
+        var two = new MlpBenchmarks { Batch = batch, Threads = 2 };
+        one.Setup();
+        two.Setup();
+        const int Rounds = 31, Steps = 40;
+        var times = new double[2][] { new double[Rounds], new double[Rounds] };
+        var benches = new[] { one, two };
+        for (int warm = 0; warm < 50; warm++)
+        {
+            one.TrainStep();
+            two.TrainStep();
+        }
+        for (int round = 0; round < Rounds; round++)
+        {
+            for (int t = 0; t < 2; t++)
+            {
+                var watch = Stopwatch.StartNew();
+                for (int step = 0; step < Steps; step++)
+                {
+                    benches[t].TrainStep();
+                }
+                times[t][round] = watch.Elapsed.TotalMicroseconds / Steps;
+            }
+        }
+        Array.Sort(times[0]);
+        Array.Sort(times[1]);
+        Console.WriteLine($"training step, batch {batch}: one thread median {times[0][Rounds / 2]:F1} us (best {times[0][0]:F1}), two threads median {times[1][Rounds / 2]:F1} us (best {times[1][0]:F1})");
+        Console.WriteLine($"two threads / one: {times[0][Rounds / 2] / times[1][Rounds / 2]:F2}x by the medians, {times[0][0] / times[1][0]:F2}x by the best rounds");
+        one.Cleanup();
+        two.Cleanup();
         return 0;
     }
 
