@@ -26,7 +26,13 @@ public static class Program
         }
         if (args.Length > 0 && args[0] == "--scaling")
         {
-            return Scaling(args.Length > 1 ? int.Parse(args[1]) : 256);
+            int batch = 256;
+            if (args.Length > 1 && (!int.TryParse(args[1], out batch) || batch < 1 || batch > 4096))
+            {
+                Console.Error.WriteLine("--scaling takes a batch from 1 to 4096.");
+                return 2;
+            }
+            return Scaling(batch);
         }
         if (args.Length > 0 && args[0] == "--compiler-timing")
         {
@@ -38,7 +44,7 @@ public static class Program
 
     /// <summary>
     /// Two threads against one on the training step, alternated round by round in one process (31 rounds of 40 steps
-    /// each), so both see the same machine state: the ratio of the median rounds and of the best rounds. A check
+    /// each, the first of the pair alternating), so both see the same machine state: the ratio of the median rounds and of the best rounds. A check
     /// between BenchmarkDotNet runs, whose two-thread medians follow the second vCPU's availability.
     /// </summary>
     private static int Scaling(int batch)
@@ -55,10 +61,16 @@ public static class Program
             one.TrainStep();
             two.TrainStep();
         }
+        if (Kernels.DataParallel.Shards(batch, 2) < 2)
+        {
+            Console.WriteLine($"(a batch of {batch} is not cut into shards: both columns run on one thread)");
+        }
         for (int round = 0; round < Rounds; round++)
         {
-            for (int t = 0; t < 2; t++)
+            // Which goes first alternates too.
+            for (int i = 0; i < 2; i++)
             {
+                int t = (round + i) % 2;
                 var watch = Stopwatch.StartNew();
                 for (int step = 0; step < Steps; step++)
                 {

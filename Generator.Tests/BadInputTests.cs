@@ -105,6 +105,58 @@ public class BadInputTests
     }
 
     [Fact]
+    public void An_optimizer_refuses_a_second_network_of_the_same_size()
+    {
+        var optimizer = new Adam();
+        _net.TrainStep(new float[7], new[] { 0 }, optimizer);
+        var twin = new SoftmaxNet(maxBatch: 4, seed: 2);
+        float[] before = twin.Parameters.ToArray();
+        var e = Assert.Throws<ArgumentException>(() => twin.TrainStep(new float[7], new[] { 1 }, optimizer));
+        Assert.Contains("another network (SoftmaxNet", e.Message);
+        Assert.Contains("one optimizer per network", e.Message);
+        Assert.Equal("optimizer", e.ParamName);
+        Assert.Equal(before, twin.Parameters.ToArray());
+        Assert.Equal(1, optimizer.StepCount);
+        // The first network goes on with it.
+        _net.TrainStep(new float[7], new[] { 0 }, optimizer);
+        Assert.Equal(2, optimizer.StepCount);
+    }
+
+    [Fact]
+    public void Detach_hands_an_optimizer_and_its_state_to_another_network()
+    {
+        var optimizer = new Sgd(0.1f, momentum: 0.9f);
+        _net.TrainStep(new float[7], new[] { 0 }, optimizer);
+        var copy = new SoftmaxNet(maxBatch: 4, seed: 1);
+        optimizer.Detach();
+        copy.TrainStep(new float[7], new[] { 0 }, optimizer);
+        Assert.Equal(2, optimizer.StepCount);
+        // Now it is the copy's.
+        var e = Assert.Throws<ArgumentException>(() => _net.TrainStep(new float[7], new[] { 0 }, optimizer));
+        Assert.Equal("optimizer", e.ParamName);
+    }
+
+    [Fact]
+    public void Step_refuses_a_block_of_another_length()
+    {
+        var optimizer = new Adam();
+        optimizer.Step(new float[10], new float[10]);
+        var e = Assert.Throws<ArgumentException>(() => optimizer.Step(new float[11], new float[11]));
+        Assert.Contains("holds state for 10 parameters", e.Message);
+        Assert.Equal(1, optimizer.StepCount);
+    }
+
+    [Fact]
+    public void A_failed_TrainStep_does_not_bind_the_optimizer()
+    {
+        var optimizer = new Adam();
+        var other = new SoftmaxNet(maxBatch: 4, seed: 2);
+        Assert.Throws<ArgumentException>(() => other.TrainStep(new float[6], new[] { 0 }, optimizer));
+        _net.TrainStep(new float[7], new[] { 0 }, optimizer);
+        Assert.Equal(1, optimizer.StepCount);
+    }
+
+    [Fact]
     public void Loading_a_missing_file_throws_FileNotFound()
     {
         Assert.Throws<FileNotFoundException>(() => _net.Load(Path.Combine(Path.GetTempPath(), Guid.NewGuid() + ".safetensors")));

@@ -111,6 +111,38 @@ public class CodeFixTests
     }
 
     [Fact]
+    public Task Add_Network_goes_to_the_declaration_with_the_layers_not_one_with_other_attributes()
+    {
+        var test = new CodeFixTest<NetworkAnalyzer, AddNetworkAttributeCodeFix>("", "");
+        test.TestState.Sources.Clear();
+        test.TestState.Sources.Add(("A.cs", """
+            [System.Obsolete]
+            public partial class N;
+            """));
+        test.TestState.Sources.Add(("B.cs", """
+            using Backprop;
+
+            [{|BPG0004:Input(4)|}]
+            [{|BPG0004:Dense(2)|}]
+            public partial class N;
+            """));
+        test.FixedState.Sources.Clear();
+        test.FixedState.Sources.Add(("A.cs", """
+            [System.Obsolete]
+            public partial class N;
+            """));
+        test.FixedState.Sources.Add(("B.cs", """
+            using Backprop;
+
+            [Network]
+            [Input(4)]
+            [Dense(2)]
+            public partial class N;
+            """));
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task Move_layer_attributes_onto_the_Network_declaration() =>
         new CodeFixTest<NetworkAnalyzer, MoveLayerAttributesCodeFix>("""
             using Backprop;

@@ -162,6 +162,29 @@ public class ThreadingTests
 
     public static TheoryData<string> Networks() => new(TestData.GradientCheckNetworks);
 
+    /// <summary>The helper threads do not keep a network alive through the last job they ran (its delegates point at the network).</summary>
+    [SkippableFact]
+    public void A_network_that_ran_on_the_helpers_can_be_collected()
+    {
+        Skip.If(Environment.ProcessorCount < 2, OneCore);
+        var network = UseAndDrop();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(network.TryGetTarget(out _), "a helper thread still holds the network");
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        static WeakReference<FashionMlp> UseAndDrop()
+        {
+            var net = new FashionMlp(maxBatch: 64, seed: 3) { MaxThreads = 2 };
+            var (inputs, labels) = Batch(64, 9);
+            net.TrainStep(inputs, labels, new Sgd(0.01f));
+            // Prediction last: its job's delegate is the network's PredictShard.
+            net.Predict(inputs, new float[64 * FashionMlp.OutputSize]);
+            return new WeakReference<FashionMlp>(net);
+        }
+    }
+
     [SkippableFact]
     public void A_non_finite_loss_in_a_data_parallel_step_leaves_the_parameters_alone()
     {

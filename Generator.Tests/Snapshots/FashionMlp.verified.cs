@@ -182,6 +182,8 @@ namespace Demo
         {
             int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
             global::Backprop.NetworkGuard.Labels(NetworkName, labels, batch, OutputSize);
+            // The optimizer's state belongs to one network: another network's optimizer is refused here.
+            optimizer?.Attach(this);
             int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
             if (shards > 1)
             {
@@ -229,7 +231,7 @@ namespace Demo
         /// One training step: <see cref="ComputeGradients(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int})"/>,
         /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
         /// </summary>
-        /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
+        /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>, or <paramref name="optimizer"/> already steps another network (<see cref="global::Backprop.Optimizer.Attach"/>); the parameters are left unchanged.</exception>
         /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer optimizer)
         {

@@ -198,6 +198,8 @@ namespace Forecasts.Models
                 {
                     int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
                     global::Backprop.NetworkGuard.Length(NetworkName, "targets", targets.Length, batch, OutputSize, nameof(targets));
+                    // The optimizer's state belongs to one network: another network's optimizer is refused here.
+                    optimizer?.Attach(this);
                     int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
                     if (shards > 1)
                     {
@@ -248,7 +250,7 @@ namespace Forecasts.Models
                 /// One training step: <see cref="ComputeGradients(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float})"/>,
                 /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
                 /// </summary>
-                /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
+                /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>, or <paramref name="optimizer"/> already steps another network (<see cref="global::Backprop.Optimizer.Attach"/>); the parameters are left unchanged.</exception>
                 /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
                 public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer optimizer)
                 {

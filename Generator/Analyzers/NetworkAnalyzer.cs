@@ -112,8 +112,9 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         string generator = typeof(NetworkGenerator).FullName!;
         // Generated trees are named <generator assembly>/<generator type>/<hint name>.
         bool IsGeneratedTree(SyntaxTree? tree)
-            => tree is not null && tree.FilePath.EndsWith(hint, StringComparison.Ordinal)
-                && tree.FilePath.IndexOf(generator, StringComparison.Ordinal) >= 0;
+            => tree is not null
+                && (tree.FilePath.EndsWith(generator + "/" + hint, StringComparison.Ordinal)
+                    || tree.FilePath.EndsWith(generator + "\\" + hint, StringComparison.Ordinal));
         bool IsGenerated(SyntaxReference reference) => IsGeneratedTree(reference.SyntaxTree);
 
         var members = type.GetMembers();
@@ -143,7 +144,11 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         }
     }
 
-    /// <summary>Whether C# rejects the two members side by side: the same name, unless both are methods (or constructors) with different parameters.</summary>
+    /// <summary>
+    /// Whether C# rejects the two members side by side: the same name, unless both are methods (or constructors)
+    /// with different signatures. Signatures differ by the number of type parameters, or by the parameter types and
+    /// whether each is passed by reference (<c>ref</c>, <c>out</c> and <c>in</c> alone do not tell overloads apart).
+    /// </summary>
     private static bool Collides(ISymbol generated, ISymbol member)
     {
         if (generated.Name != member.Name)
@@ -154,8 +159,9 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         {
             return true;
         }
-        return g.Parameters.Length == m.Parameters.Length
-            && g.Parameters.Zip(m.Parameters, (a, b) => a.RefKind == b.RefKind && SymbolEqualityComparer.Default.Equals(a.Type, b.Type)).All(same => same);
+        return g.Arity == m.Arity
+            && g.Parameters.Length == m.Parameters.Length
+            && g.Parameters.Zip(m.Parameters, (a, b) => (a.RefKind == RefKind.None) == (b.RefKind == RefKind.None) && SymbolEqualityComparer.Default.Equals(a.Type, b.Type)).All(same => same);
     }
 
     private static string Parameters(ISymbol method)
@@ -209,7 +215,8 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         }
     }
 
-    private static bool IsLayerOrInput(AttributeData attribute, INamedTypeSymbol layer, INamedTypeSymbol input)
+    /// <summary>Whether an attribute is <c>[Input]</c> or a layer attribute (shared with the code fixes).</summary>
+    internal static bool IsLayerOrInput(AttributeData attribute, INamedTypeSymbol layer, INamedTypeSymbol input)
     {
         if (SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, input))
         {

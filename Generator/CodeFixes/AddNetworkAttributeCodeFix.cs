@@ -3,6 +3,7 @@ using System.Composition;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using Backprop.Generator.Analyzers;
 using Backprop.Generator.Shapes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
@@ -22,8 +23,8 @@ public sealed class AddNetworkAttributeCodeFix : CodeFixProvider
     // Every layer attribute of a class reports; fix-all adds [Network] once per class. A class whose attributes are
     // spread over partial declarations in several files reports in each of them, and a project- or solution-wide
     // fix-all runs this once per document: there [Network] goes only onto the class's first declaration that has
-    // attributes (by file path, then position), so that two documents never both add it (CS0579). The analyzer then
-    // reports the other declarations' attributes as BPG0005, whose fix moves them.
+    // [Input] or layer attributes (by file path, then position), so that two documents never both add it (CS0579).
+    // The analyzer then reports the other declarations' attributes as BPG0005, whose fix moves them.
     public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(async (context, document, diagnostics) =>
     {
         var root = (await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false))!;
@@ -34,7 +35,7 @@ public sealed class AddNetworkAttributeCodeFix : CodeFixProvider
             .OfType<TypeDeclarationSyntax>()
             .OrderBy(d => d.SpanStart)
             .GroupBy(d => model?.GetDeclaredSymbol(d, context.CancellationToken), SymbolEqualityComparer.Default)
-            .Select(g => wholeProject && g.Key is INamedTypeSymbol type ? FirstWithAttributes(type, context.CancellationToken) : g.First())
+            .Select(g => wholeProject && g.Key is INamedTypeSymbol type && model is not null ? FirstWithLayers(type, model.Compilation, context.CancellationToken) : g.First())
             .Where(d => d is not null && d.SyntaxTree == root.SyntaxTree)
             .Select(d => root.FindNode(d!.Span) as TypeDeclarationSyntax ?? d!)
             .ToList();
@@ -42,15 +43,21 @@ public sealed class AddNetworkAttributeCodeFix : CodeFixProvider
         return document.WithSyntaxRoot(root.ReplaceNodes(declarations, (_, current) => AddNetwork(current, endOfLine)));
     });
 
-    /// <summary>The class's first declaration, over all files, that carries attribute lists.</summary>
-    private static TypeDeclarationSyntax? FirstWithAttributes(INamedTypeSymbol type, CancellationToken cancellationToken)
-        => type.DeclaringSyntaxReferences
-            .Select(r => r.GetSyntax(cancellationToken))
+    /// <summary>The class's first declaration, over all files, that carries <c>[Input]</c> or a layer attribute.</summary>
+    private static TypeDeclarationSyntax? FirstWithLayers(INamedTypeSymbol type, Compilation compilation, CancellationToken cancellationToken)
+    {
+        if (compilation.GetTypeByMetadataName(Names.LayerAttribute) is not { } layer || compilation.GetTypeByMetadataName(Names.InputAttribute) is not { } input)
+        {
+            return null;
+        }
+        return type.GetAttributes()
+            .Where(a => NetworkAnalyzer.IsLayerOrInput(a, layer, input))
+            .Select(a => a.ApplicationSyntaxReference?.GetSyntax(cancellationToken).FirstAncestorOrSelf<TypeDeclarationSyntax>())
             .OfType<TypeDeclarationSyntax>()
-            .Where(d => d.AttributeLists.Count > 0)
             .OrderBy(d => d.SyntaxTree.FilePath, System.StringComparer.Ordinal)
             .ThenBy(d => d.SpanStart)
             .FirstOrDefault();
+    }
 
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {

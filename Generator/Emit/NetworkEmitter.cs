@@ -404,6 +404,8 @@ internal static class NetworkEmitter
 
     private static void WriteDataParallel(SourceWriter writer, NetworkPlan plan)
     {
+        writer.Line("// The optimizer's state belongs to one network: another network's optimizer is refused here.");
+        writer.Line("optimizer?.Attach(this);");
         writer.Line("int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);");
         using (writer.Block("if (shards > 1)"))
         {
@@ -446,7 +448,9 @@ internal static class NetworkEmitter
             writer.Summary(
                 $"One training step: <see cref=\"ComputeGradients({(labels ? "global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int}" : "global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}")})\"/>,",
                 "then one update by <paramref name=\"optimizer\"/>. Returns the loss before the update.");
-            writer.Line("/// <exception cref=\"global::System.ArgumentException\">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>");
+            writer.Line(TakesLabels(plan) == labels
+                ? "/// <exception cref=\"global::System.ArgumentException\">As for <c>ComputeGradients</c>, or <paramref name=\"optimizer\"/> already steps another network (<see cref=\"global::Backprop.Optimizer.Attach\"/>); the parameters are left unchanged.</exception>"
+                : "/// <exception cref=\"global::System.ArgumentException\">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>");
             writer.Line("/// <exception cref=\"global::System.ArithmeticException\">The loss is not finite; the parameters are left unchanged.</exception>");
             if (TakesLabels(plan) != labels)
             {

@@ -50,7 +50,9 @@ public static class Dense
     /// weight and bias gradients and, when <paramref name="inputGradient"/> is not empty, <c>∂L/∂x</c>. With an
     /// <paramref name="update"/>, also applies the optimizer's step to the layer's weight and bias: the input gradient
     /// is computed first (from the old weights), then the weight gradient block by block of rows, each block updated
-    /// right after it is computed, while it is still in cache (and, with threads, on the core that computed it).
+    /// right after it is computed, while it is still in cache (and, with threads, on the core that computed it). For
+    /// plain SGD (no momentum) at a batch of 1 to 8, the gradient and the step go vector by vector in one pass over
+    /// the weight, on the calling thread. The results are the same either way. No buffer may overlap another.
     /// </summary>
     /// <param name="input">x, (batch, inputs), as given to the forward pass.</param>
     /// <param name="weight">Wᵀ, (inputs, units).</param>
@@ -61,7 +63,8 @@ public static class Dense
     /// <param name="biasGradient">∂L/∂b, (units).</param>
     /// <param name="inputGradient">∂L/∂x, (batch, inputs); empty for the first layer (nothing needs it).</param>
     /// <param name="scratch">At least inputs × units floats, or empty; holds W in [units, inputs] layout, or δᵀ and the
-    /// transposed input gradient, when that pays (see <see cref="InputGradientFormFor"/>).</param>
+    /// transposed input gradient, when that pays (see <see cref="InputGradientFormFor"/>). It must not overlap any
+    /// other argument.</param>
     /// <param name="batch">Rows of x.</param>
     /// <param name="inputs">Columns of x.</param>
     /// <param name="units">Columns of y.</param>
@@ -139,7 +142,9 @@ public static class Dense
         if (batch <= FusedSgdBatch && optimizer is Sgd { Momentum: 0f } sgd)
         {
             // Plain SGD on a shallow product (batch 1 to 8): each vector of the weight gradient is stored and its
-            // weights stepped while it is still in a register, one pass over Wᵀ, bound by its memory traffic.
+            // weights stepped while it is still in a register, one pass over Wᵀ, bound by its memory traffic (on
+            // the calling thread, whatever threads says).
+            optimizer.CheckPart(update.WeightOffset, inputs * units);
             GradientAndSgdStep(input, delta, weightGradient, weights, batch, inputs, units, sgd.LearningRate, sgd.WeightDecay);
             return;
         }

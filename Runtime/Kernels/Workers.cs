@@ -171,19 +171,31 @@ internal static unsafe class Workers
             }
         }
 
+        /// <summary>
+        /// Runs the job handed over, then forgets it: jobs hold their network (through its delegates), and an idle
+        /// helper must not keep that alive. In a frame of its own, so that no stack slot of the never-ending loop
+        /// (which starts as unoptimized code, where every temporary stays reported to the GC) holds the job either.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void RunJob()
+        {
+            try
+            {
+                _job!.Execute(_part);
+            }
+            catch (Exception e)
+            {
+                _error = e;
+            }
+            _job = null;
+        }
+
         private void Loop()
         {
             while (true)
             {
                 WaitFor(Started);
-                try
-                {
-                    _job!.Execute(_part);
-                }
-                catch (Exception e)
-                {
-                    _error = e;
-                }
+                RunJob();
                 lock (_lock)
                 {
                     Volatile.Write(ref _state, Done);

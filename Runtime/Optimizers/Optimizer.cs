@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 
 namespace Backprop;
 
@@ -10,6 +11,7 @@ public abstract class Optimizer
 {
     private float _learningRate;
     private int _length = -1;
+    private INetwork? _network;
 
     /// <summary>Creates an optimizer with the given learning rate.</summary>
     protected Optimizer(float learningRate) => LearningRate = learningRate;
@@ -44,6 +46,35 @@ public abstract class Optimizer
     }
 
     /// <summary>
+    /// Binds this optimizer to the network whose parameters it steps; generated <c>TrainStep</c> methods call it before
+    /// every step, after checking their arguments. An optimizer's state (momentum or moments, and
+    /// <see cref="StepCount"/>) belongs to one network: once bound, a step on another network throws and changes
+    /// nothing, until <see cref="Detach"/>. Safe to call from several threads.
+    /// </summary>
+    /// <param name="network">The network about to be stepped.</param>
+    /// <exception cref="ArgumentException">This optimizer is bound to another network (reported against the
+    /// <c>optimizer</c> argument of the <c>TrainStep</c> that passed it).</exception>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public void Attach(INetwork network)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var bound = Volatile.Read(ref _network) ?? Interlocked.CompareExchange(ref _network, network, null) ?? network;
+        if (!ReferenceEquals(bound, network))
+        {
+            throw new ArgumentException(
+                $"This {GetType().Name} already steps another network ({bound.GetType().Name}, {bound.ParameterCount} parameters), and its state belongs to that one; use one optimizer per network, or call Detach() to hand it over.",
+                "optimizer");
+        }
+    }
+
+    /// <summary>
+    /// Releases the optimizer from the network it steps: the next <c>TrainStep</c> binds it, state included, to
+    /// whichever network it is given. Use it to go on training a copy of the network (for example one restored with
+    /// <c>Load</c> into a new instance) with the same momentum or moments; the copy must have the same parameter count.
+    /// </summary>
+    public void Detach() => Volatile.Write(ref _network, null);
+
+    /// <summary>
     /// Begins a step that is applied part by part, each part as soon as its gradient is complete (generated
     /// <c>TrainStep</c> methods update each layer's parameters inside the backward pass, while its gradient is still
     /// in cache). Returns false, doing nothing, for an optimizer whose rule is not element-wise (the caller then
@@ -69,11 +100,21 @@ public abstract class Optimizer
     /// </summary>
     internal void UpdatePart(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
     {
-        if (parameters.Length != gradients.Length || offset < 0 || offset > _length - parameters.Length)
+        if (parameters.Length != gradients.Length)
         {
-            throw new ArgumentException($"A part of {parameters.Length} parameters at {offset} does not fit a block of {_length}.");
+            throw new ArgumentException($"A part of {parameters.Length} parameters came with {gradients.Length} gradients.");
         }
+        CheckPart(offset, parameters.Length);
         UpdatePart(parameters, gradients, offset, StepCount);
+    }
+
+    /// <summary>Throws unless [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>) lies in the block this step began for.</summary>
+    internal void CheckPart(int offset, int length)
+    {
+        if (offset < 0 || length < 0 || offset > _length - length)
+        {
+            throw new ArgumentException($"A part of {length} parameters at {offset} does not fit a block of {_length}.");
+        }
     }
 
     /// <summary>
