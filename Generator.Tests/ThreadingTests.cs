@@ -62,6 +62,9 @@ public class ThreadingTests
     [InlineData(100)]
     [InlineData(256)]
     [InlineData(33)]
+    [InlineData(20)] // no shards: products split by rows
+    [InlineData(3)] // the first layer's matrix-vector products split by columns
+    [InlineData(1)]
     public void Predictions_are_bit_identical_for_any_thread_count(int batch)
     {
         Skip.If(Environment.ProcessorCount < 2, OneCore);

@@ -98,7 +98,7 @@ public static class Gemm
         ref float rb = ref MemoryMarshal.GetReference(b);
         ref float rc = ref MemoryMarshal.GetReference(c);
         ref float rbias = ref MemoryMarshal.GetReference(bias);
-        if (threads > 1 && (long)m * n * k >= Workers.MinimumWork && (m >= 16 || n >= 64))
+        if (threads > 1 && ((long)m * n * k >= Workers.MinimumWork || (m < 4 && (long)n * k >= MinimumSplitVectorProduct)) && (m >= 16 || n >= 64))
         {
             // The callers' buffers stay pinned while the helpers read and write them.
             fixed (float* pa = &ra, pb = &rb, pc = &rc, pbias = &rbias)
@@ -172,6 +172,10 @@ public static class Gemm
             MultiplyTransposed<Simd128, Vector128<float>>(m, n, k, ref ra, lda, ref rb, ldb, ref rc, ldc);
         }
     }
+
+    // A matrix-vector product (1 to 3 rows) is bound by reading B, not by its FMAs: from this many floats of B
+    // (512 KB), each of two cores reading its half beats one core reading all of it, despite the hand-off.
+    private const long MinimumSplitVectorProduct = 1 << 17;
 
     private const int StartZero = 0, StartBias = 1, StartAccumulate = 2;
 
