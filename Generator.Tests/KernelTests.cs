@@ -349,6 +349,62 @@ public class KernelTests
     }
 
     [Fact]
+    public void Sigmoid_and_tanh_match_double_precision_and_do_not_depend_on_position()
+    {
+        var random = new Random(17);
+        float[] special = [0f, -0f, 1e-30f, -1e-30f, 1e-5f, -2.4e-4f, 2.5e-4f, 0.3f, -0.7f, 5f, -9f, 9.1f, 20f, -20f, 88f, -88f, 104f, -104f,
+            float.MaxValue, float.MinValue, float.PositiveInfinity, float.NegativeInfinity, float.NaN];
+        for (int length = 0; length <= 70; length++)
+        {
+            float[] z = new float[length];
+            for (int i = 0; i < length; i++)
+            {
+                z[i] = i < special.Length && length > 40 ? special[i] : (float)((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-6, 3)));
+            }
+            float[] sigmoid = new float[length], tanh = new float[length];
+            Sigmoid.Forward(z, sigmoid, 1, length);
+            Tanh.Forward(z, tanh, 1, length);
+            for (int i = 0; i < length; i++)
+            {
+                double x = z[i];
+                double expectedSigmoid = x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
+                double expectedTanh = Math.Tanh(x);
+                AssertUlps(expectedSigmoid, sigmoid[i], $"sigmoid({z[i]:R})");
+                AssertUlps(expectedTanh, tanh[i], $"tanh({z[i]:R})");
+                // The same value alone, at the start of a block, gives the same bits.
+                float[] one = [z[i]], alone = new float[1];
+                Sigmoid.Forward(one, alone, 1, 1);
+                Assert.Equal(BitConverter.SingleToInt32Bits(sigmoid[i]), BitConverter.SingleToInt32Bits(alone[0]));
+                Tanh.Forward(one, alone, 1, 1);
+                Assert.Equal(BitConverter.SingleToInt32Bits(tanh[i]), BitConverter.SingleToInt32Bits(alone[0]));
+            }
+            // Backward: δ · y(1 - y) and δ · (1 - y²), exactly as written.
+            float[] delta = Random(random, length), d1 = (float[])delta.Clone(), d2 = (float[])delta.Clone();
+            Sigmoid.Backward(z, sigmoid, d1, 1, length);
+            Tanh.Backward(z, tanh, d2, 1, length);
+            for (int i = 0; i < length; i++)
+            {
+                Assert.Equal(delta[i] * (sigmoid[i] * (1f - sigmoid[i])), d1[i]);
+                Assert.Equal(delta[i] * (1f - tanh[i] * tanh[i]), d2[i]);
+            }
+        }
+
+        static void AssertUlps(double expected, float actual, string what)
+        {
+            if (double.IsNaN(expected))
+            {
+                Assert.True(float.IsNaN(actual), what + " is not NaN");
+                return;
+            }
+            float rounded = (float)expected;
+            Assert.True(rounded == 0 ? Math.Abs(actual) <= float.Epsilon * 2 && (actual == 0 || Math.Sign(actual) == Math.Sign(expected) || expected == 0)
+                : Math.Abs(BitConverter.SingleToInt32Bits(actual) - BitConverter.SingleToInt32Bits(rounded)) <= 2,
+                $"{what}: {actual:R}, expected {expected:R}");
+            Assert.Equal(double.IsNegative(expected), float.IsNegative(actual));
+        }
+    }
+
+    [Fact]
     public void Gelu_matches_the_exact_erf_form()
     {
         for (double x = -6; x <= 6; x += 0.01)
