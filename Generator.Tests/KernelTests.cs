@@ -405,6 +405,45 @@ public class KernelTests
     }
 
     [Fact]
+    public void Gelu_forward_and_backward_match_double_precision_and_do_not_depend_on_position()
+    {
+        var random = new Random(23);
+        for (int length = 0; length <= 70; length++)
+        {
+            float[] z = new float[length];
+            for (int i = 0; i < length; i++)
+            {
+                z[i] = (float)((random.NextDouble() - 0.5) * 16);
+            }
+            if (length > 5)
+            {
+                z[0] = 0f; z[1] = -0f; z[2] = 0.49999f; z[3] = 0.5f; z[4] = float.NaN; z[5] = 40f;
+            }
+            float[] y = new float[length], delta = Random(random, length), d = (float[])delta.Clone();
+            Gelu.Forward(z, y, 1, length);
+            Gelu.Backward(z, y, d, 1, length);
+            for (int i = 0; i < length; i++)
+            {
+                double x = z[i];
+                double cdf = 0.5 * Infrastructure.ReferenceNetwork.Erfc(-x / Math.Sqrt(2));
+                double expected = x * cdf, slope = cdf + x * Math.Exp(-0.5 * x * x) / Math.Sqrt(2 * Math.PI);
+                if (double.IsNaN(x))
+                {
+                    Assert.True(float.IsNaN(y[i]) && float.IsNaN(d[i]));
+                    continue;
+                }
+                Assert.True(Math.Abs(y[i] - expected) < 1e-6 * Math.Max(1, Math.Abs(x)), $"GELU({x}) = {y[i]}, expected {expected}");
+                Assert.True(Math.Abs(d[i] - delta[i] * slope) < 1e-6 * Math.Max(1, Math.Abs(delta[i])), $"GELU'({x}) δ = {d[i]}, expected {delta[i] * slope}");
+                float[] one = [z[i]], alone = new float[1], oneDelta = [delta[i]];
+                Gelu.Forward(one, alone, 1, 1);
+                Gelu.Backward(one, alone, oneDelta, 1, 1);
+                Assert.Equal(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(alone[0]));
+                Assert.Equal(BitConverter.SingleToInt32Bits(d[i]), BitConverter.SingleToInt32Bits(oneDelta[0]));
+            }
+        }
+    }
+
+    [Fact]
     public void Gelu_matches_the_exact_erf_form()
     {
         for (double x = -6; x <= 6; x += 0.01)

@@ -293,26 +293,107 @@ public readonly struct Gelu : IActivation
 
     /// <inheritdoc/>
     public static void Forward(ReadOnlySpan<float> z, Span<float> y, int rows, int columns)
-    {
-        int length = rows * columns;
-        for (int i = 0; i < length; i++)
-        {
-            double x = z[i];
-            y[i] = (float)(x * 0.5 * (1.0 + Erf(x * InverseSqrt2)));
-        }
-    }
+        => Elementwise.ForwardPadded<Gelu.Op>(z, y, rows * columns);
 
     /// <inheritdoc/>
     public static void Backward(ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta, int rows, int columns)
+        => Elementwise.BackwardPadded<Gelu.Op>(z, delta, rows * columns);
+
+    /// <summary>
+    /// In double precision, rounded to float once: <c>x Φ(x)</c> forward, <c>δ (Φ(x) + x φ(x))</c> backward, with the
+    /// same <see cref="Erf"/> formulas in the scalar and the vector forms (the vector form's <c>exp</c> is the
+    /// runtime's vector one).
+    /// </summary>
+    private readonly struct Op : IElementwise
     {
-        int length = rows * columns;
-        for (int i = 0; i < length; i++)
+        public static float Value(float z)
         {
-            double x = z[i];
-            double cdf = 0.5 * (1.0 + Erf(x * InverseSqrt2));
-            double pdf = InverseSqrt2Pi * Math.Exp(-0.5 * x * x);
-            delta[i] = (float)(delta[i] * (cdf + x * pdf));
+            double x = z;
+            return (float)(x * 0.5 * (1.0 + Erf(x * InverseSqrt2)));
         }
+
+        /// <summary>Φ(x) + x φ(x), for CPUs without accelerated vectors.</summary>
+        public static float Slope(float z)
+        {
+            double x = z;
+            return (float)(0.5 * (1.0 + Erf(x * InverseSqrt2)) + x * InverseSqrt2Pi * Math.Exp(-0.5 * x * x));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Value(Vector512<float> z)
+        {
+            var (lower, upper) = Vector512.Widen(z);
+            return Vector512.Narrow(lower * 0.5 * (Vector512<double>.One + ErfVector(lower * InverseSqrt2)),
+                upper * 0.5 * (Vector512<double>.One + ErfVector(upper * InverseSqrt2)));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Slope(Vector512<float> z, Vector512<float> delta)
+        {
+            var (lower, upper) = Vector512.Widen(z);
+            var (deltaLower, deltaUpper) = Vector512.Widen(delta);
+            return Vector512.Narrow(deltaLower * Derivative(lower), deltaUpper * Derivative(upper));
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            static Vector512<double> Derivative(Vector512<double> x)
+            {
+                var cdf = 0.5 * (Vector512<double>.One + ErfVector(x * InverseSqrt2));
+                var pdf = InverseSqrt2Pi * Vector512.Exp(-0.5 * x * x);
+                return cdf + x * pdf;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Value(Vector256<float> z)
+        {
+            var (lower, upper) = Vector256.Widen(z);
+            return Vector256.Narrow(lower * 0.5 * (Vector256<double>.One + ErfVector(lower * InverseSqrt2)),
+                upper * 0.5 * (Vector256<double>.One + ErfVector(upper * InverseSqrt2)));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Slope(Vector256<float> z, Vector256<float> delta)
+        {
+            var (lower, upper) = Vector256.Widen(z);
+            var (deltaLower, deltaUpper) = Vector256.Widen(delta);
+            return Vector256.Narrow(deltaLower * Derivative(lower), deltaUpper * Derivative(upper));
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            static Vector256<double> Derivative(Vector256<double> x)
+            {
+                var cdf = 0.5 * (Vector256<double>.One + ErfVector(x * InverseSqrt2));
+                var pdf = InverseSqrt2Pi * Vector256.Exp(-0.5 * x * x);
+                return cdf + x * pdf;
+            }
+        }
+    }
+
+    /// <summary><see cref="Erf"/> on a vector: both of its formulas, each lane taking its own.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Vector512<double> ErfVector(Vector512<double> x)
+    {
+        var ax = Vector512.Abs(x);
+        var x2 = x * x;
+        var series = 1.1283791670955126 * ax * (Vector512<double>.One - x2 / 3 + x2 * x2 / 10 - x2 * x2 * x2 / 42 + x2 * x2 * x2 * x2 / 216 - x2 * x2 * x2 * x2 * x2 / 1320);
+        var t = Vector512<double>.One / (Vector512<double>.One + 0.3275911 * ax);
+        var poly = t * (Vector512.Create(0.254829592) + t * (Vector512.Create(-0.284496736) + t * (Vector512.Create(1.421413741) + t * (Vector512.Create(-1.453152027) + t * 1.061405429))));
+        var rational = Vector512<double>.One - poly * Vector512.Exp(-ax * ax);
+        var result = Vector512.ConditionalSelect(Vector512.LessThan(ax, Vector512.Create(0.5)), series, rational);
+        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<double>.Zero), -result, result);
+    }
+
+    /// <summary><see cref="Erf"/> on a vector: both of its formulas, each lane taking its own.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Vector256<double> ErfVector(Vector256<double> x)
+    {
+        var ax = Vector256.Abs(x);
+        var x2 = x * x;
+        var series = 1.1283791670955126 * ax * (Vector256<double>.One - x2 / 3 + x2 * x2 / 10 - x2 * x2 * x2 / 42 + x2 * x2 * x2 * x2 / 216 - x2 * x2 * x2 * x2 * x2 / 1320);
+        var t = Vector256<double>.One / (Vector256<double>.One + 0.3275911 * ax);
+        var poly = t * (Vector256.Create(0.254829592) + t * (Vector256.Create(-0.284496736) + t * (Vector256.Create(1.421413741) + t * (Vector256.Create(-1.453152027) + t * 1.061405429))));
+        var rational = Vector256<double>.One - poly * Vector256.Exp(-ax * ax);
+        var result = Vector256.ConditionalSelect(Vector256.LessThan(ax, Vector256.Create(0.5)), series, rational);
+        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<double>.Zero), -result, result);
     }
 
     /// <summary>
@@ -486,6 +567,51 @@ internal static class Elementwise
             z[whole..length].CopyTo(last);
             Forward<TOp>(last, last, width);
             last[..(length - whole)].CopyTo(y[whole..]);
+        }
+    }
+
+    /// <summary>
+    /// <c>δ ← TOp.Slope(z, δ)</c> with every element on the vector form (a partial last vector through padded copies);
+    /// without accelerated 256-bit vectors, <see cref="Backward{TOp}"/>'s scalar form for every element.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    public static void BackwardPadded<TOp>(ReadOnlySpan<float> z, Span<float> delta, int length) where TOp : struct, IElementwise
+    {
+        if (z.Length < length || delta.Length < length)
+        {
+            throw new ArgumentException($"Activation buffers hold {z.Length} and {delta.Length} values; {length} are needed.");
+        }
+        ref float rz = ref MemoryMarshal.GetReference(z);
+        ref float rd = ref MemoryMarshal.GetReference(delta);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count)
+            {
+                TOp.Slope(Vector512.LoadUnsafe(ref rz, (nuint)i), Vector512.LoadUnsafe(ref rd, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count)
+            {
+                TOp.Slope(Vector256.LoadUnsafe(ref rz, (nuint)i), Vector256.LoadUnsafe(ref rd, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+            }
+        }
+        else
+        {
+            Backward<TOp>(z, delta, length);
+            return;
+        }
+        if (i < length)
+        {
+            Span<float> lastZ = stackalloc float[16], lastDelta = stackalloc float[16];
+            lastZ.Clear();
+            lastDelta.Clear();
+            z[i..length].CopyTo(lastZ);
+            delta[i..length].CopyTo(lastDelta);
+            BackwardPadded<TOp>(lastZ, lastDelta, Vector512.IsHardwareAccelerated ? Vector512<float>.Count : Vector256<float>.Count);
+            lastDelta[..(length - i)].CopyTo(delta[i..]);
         }
     }
 
