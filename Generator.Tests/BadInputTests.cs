@@ -137,6 +137,20 @@ public class BadInputTests
     }
 
     [Fact]
+    public void After_Detach_a_network_of_another_size_is_refused_without_taking_the_optimizer()
+    {
+        var optimizer = new Adam();
+        _net.TrainStep(new float[7], new[] { 0 }, optimizer);
+        optimizer.Detach();
+        var other = new DeepNet(maxBatch: 1);
+        var e = Assert.Throws<ArgumentException>(() => other.TrainStep(new float[DeepNet.InputSize], new[] { 0 }, optimizer));
+        Assert.Contains("holds state for", e.Message);
+        // The optimizer is still free: the first network takes it back.
+        _net.TrainStep(new float[7], new[] { 0 }, optimizer);
+        Assert.Equal(2, optimizer.StepCount);
+    }
+
+    [Fact]
     public void Step_refuses_a_block_of_another_length()
     {
         var optimizer = new Adam();

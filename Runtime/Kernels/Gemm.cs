@@ -98,7 +98,15 @@ public static class Gemm
         ref float rb = ref MemoryMarshal.GetReference(b);
         ref float rc = ref MemoryMarshal.GetReference(c);
         ref float rbias = ref MemoryMarshal.GetReference(bias);
-        if (threads > 1 && ((long)m * n * k >= Workers.MinimumWork || (m < 4 && (long)n * k >= MinimumSplitVectorProduct)) && (m >= 16 || n >= 64))
+        bool vectorProduct = m < 4 && (long)m * n * k < Workers.MinimumWork;
+        if (vectorProduct && threads > 1)
+        {
+            // Matrix-vector products are split for the bandwidth of another core's cache, not for FMAs: one more
+            // thread per 512 KB of weight (two from 512 KB), and at least 128 columns each, so no helper is woken for a
+            // sliver of work.
+            threads = (int)Math.Min(threads, Math.Min(1 + (long)n * k / MinimumSplitVectorProduct, n / 128));
+        }
+        if (threads > 1 && ((long)m * n * k >= Workers.MinimumWork || (vectorProduct && (long)n * k >= MinimumSplitVectorProduct)) && (m >= 16 || n >= 64))
         {
             // The callers' buffers stay pinned while the helpers read and write them.
             fixed (float* pa = &ra, pb = &rb, pc = &rc, pbias = &rbias)

@@ -58,6 +58,13 @@ public abstract class Optimizer
     public void Attach(INetwork network)
     {
         ArgumentNullException.ThrowIfNull(network);
+        if (_length >= 0 && network.ParameterCount != _length)
+        {
+            // Refused before binding: after Detach, a network of another size must not take the optimizer over.
+            throw new ArgumentException(
+                $"This {GetType().Name} holds state for {_length} parameters but {network.GetType().Name} has {network.ParameterCount}; use one optimizer per network.",
+                "optimizer");
+        }
         var bound = Volatile.Read(ref _network) ?? Interlocked.CompareExchange(ref _network, network, null) ?? network;
         if (!ReferenceEquals(bound, network))
         {
