@@ -74,73 +74,71 @@ public class CodeFixTests
             """).RunAsync();
 
     [Fact]
-    public Task Add_Network_across_two_files_adds_it_once()
-    {
+    public Task Add_Network_across_two_files_adds_it_once() =>
         // Both files report BPG0004; a project- or solution-wide fix-all must not put [Network] into both (CS0579).
-        var test = new CodeFixTest<NetworkAnalyzer, AddNetworkAttributeCodeFix>("", "");
-        test.TestState.Sources.Clear();
-        test.TestState.Sources.Add(("A.cs", """
+        AcrossFiles<AddNetworkAttributeCodeFix>(
+        [
+            ("A.cs", """
             using Backprop;
 
             [{|BPG0004:Input(4)|}]
             [{|BPG0004:Dense(8)|}]
             public partial class N;
-            """));
-        test.TestState.Sources.Add(("B.cs", """
+            """),
+            ("B.cs", """
             using Backprop;
 
             [{|BPG0004:Dense(2)|}]
             public partial class N;
-            """));
-        test.FixedState.Sources.Clear();
-        test.FixedState.Sources.Add(("A.cs", """
+            """),
+        ],
+        [
+            ("A.cs", """
             using Backprop;
 
             [Network]
             [Input(4)]
             [Dense(8)]
             public partial class N;
-            """));
-        test.FixedState.Sources.Add(("B.cs", """
+            """),
+            ("B.cs", """
             using Backprop;
 
             [{|BPG0005:Dense(2)|}]
             public partial class N;
-            """));
-        return test.RunAsync();
-    }
+            """),
+        ]);
 
     [Fact]
-    public Task Add_Network_goes_to_the_declaration_with_the_layers_not_one_with_other_attributes()
-    {
-        var test = new CodeFixTest<NetworkAnalyzer, AddNetworkAttributeCodeFix>("", "");
-        test.TestState.Sources.Clear();
-        test.TestState.Sources.Add(("A.cs", """
+    public Task Add_Network_goes_to_the_declaration_with_the_layers_not_one_with_other_attributes() =>
+        AcrossFiles<AddNetworkAttributeCodeFix>(
+        [
+            ("A.cs", """
             [System.Obsolete]
             public partial class N;
-            """));
-        test.TestState.Sources.Add(("B.cs", """
+            """),
+            ("B.cs", """
             using Backprop;
 
             [{|BPG0004:Input(4)|}]
             [{|BPG0004:Dense(2)|}]
             public partial class N;
-            """));
-        test.FixedState.Sources.Clear();
-        test.FixedState.Sources.Add(("A.cs", """
+            """),
+        ],
+        [
+            ("A.cs", """
             [System.Obsolete]
             public partial class N;
-            """));
-        test.FixedState.Sources.Add(("B.cs", """
+            """),
+            ("B.cs", """
             using Backprop;
 
             [Network]
             [Input(4)]
             [Dense(2)]
             public partial class N;
-            """));
-        return test.RunAsync();
-    }
+            """),
+        ]);
 
     [Fact]
     public Task Move_layer_attributes_onto_the_Network_declaration() =>
@@ -173,17 +171,16 @@ public class CodeFixTests
             """).RunAsync();
 
     [Fact]
-    public Task Moving_attributes_to_another_file_brings_the_usings_they_need()
-    {
-        var test = new CodeFixTest<NetworkAnalyzer, MoveLayerAttributesCodeFix>("", "");
-        test.TestState.Sources.Clear();
-        test.TestState.Sources.Add(("Network.cs", """
+    public Task Moving_attributes_to_another_file_brings_the_usings_they_need() =>
+        AcrossFiles<MoveLayerAttributesCodeFix>(
+        [
+            ("Network.cs", """
             [Backprop.Network]
             [Backprop.Input(4)]
             [Backprop.Dense(8)]
             public partial class N;
-            """));
-        test.TestState.Sources.Add(("Layers.cs", """
+            """),
+            ("Layers.cs", """
             using Backprop;
 
             [{|BPG0005:Dense(4, Activation = Activation.Relu)|}]
@@ -191,9 +188,10 @@ public class CodeFixTests
             public partial class N
             {
             }
-            """));
-        test.FixedState.Sources.Clear();
-        test.FixedState.Sources.Add(("Network.cs", """
+            """),
+        ],
+        [
+            ("Network.cs", """
             using Backprop;
 
             [Backprop.Network]
@@ -202,16 +200,15 @@ public class CodeFixTests
             [Dense(4, Activation = Activation.Relu)]
             [Dense(2)]
             public partial class N;
-            """));
-        test.FixedState.Sources.Add(("Layers.cs", """
+            """),
+            ("Layers.cs", """
             using Backprop;
 
             public partial class N
             {
             }
-            """));
-        return test.RunAsync();
-    }
+            """),
+        ]);
 
     [Fact]
     public Task Loss_mismatches_are_corrected_in_the_obvious_direction() =>
@@ -252,4 +249,22 @@ public class CodeFixTests
             [Network(Loss = Loss.BinaryCrossEntropy)] [Input(4)] [Dense(1)]
             public partial class OneOutput;
             """).RunAsync();
+
+    /// <summary>A fix on sources in several files: the harness runs it once per diagnostic and through fix-all in each scope.</summary>
+    private static Task AcrossFiles<TFix>((string Name, string Source)[] before, (string Name, string Source)[] after)
+        where TFix : Microsoft.CodeAnalysis.CodeFixes.CodeFixProvider, new()
+    {
+        var test = new CodeFixTest<NetworkAnalyzer, TFix>("", "");
+        test.TestState.Sources.Clear();
+        test.FixedState.Sources.Clear();
+        foreach (var source in before)
+        {
+            test.TestState.Sources.Add(source);
+        }
+        foreach (var source in after)
+        {
+            test.FixedState.Sources.Add(source);
+        }
+        return test.RunAsync();
+    }
 }

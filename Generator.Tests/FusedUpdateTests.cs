@@ -62,14 +62,11 @@ public class FusedUpdateTests
             Assert.Equal(b, a);
         }
         Assert.Equal(separateOptimizer.StepCount, fusedOptimizer.StepCount);
-        // Bit for bit (float equality would take -0 and +0 as the same).
-        Assert.True(Bits(separate.Parameters).SequenceEqual(Bits(fused.Parameters)), "parameters differ");
-        Assert.True(Bits(separate.Gradients).SequenceEqual(Bits(fused.Gradients)), "gradients differ");
+        Infrastructure.Bitwise.AssertEqual(separate.Parameters, fused.Parameters);
+        Infrastructure.Bitwise.AssertEqual(separate.Gradients, fused.Gradients);
         // The parameters did move.
         Assert.False(new FashionMlp(maxBatch: batch, seed: 5).Parameters.SequenceEqual(fused.Parameters));
     }
-
-    private static ReadOnlySpan<int> Bits(Span<float> values) => System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(values);
 
     [Fact]
     public void Only_element_wise_optimizers_take_partial_steps()

@@ -242,7 +242,7 @@ public class KernelTests
         var expected = new float[batch * inputs];
         Vectors.Transpose(w, inputs, units, weight);
         Gemm.Multiply(batch, inputs, units, d, units, 1, weight, inputs, expected, inputs, default, accumulate: false);
-        AssertBits(expected, dx);
+        Infrastructure.Bitwise.AssertEqual(expected, dx);
         AssertClose(Reference(batch, inputs, units, (b, j) => d[b * units + j], (j, i) => w[i * units + j], null, null), dx, units);
     }
 
@@ -293,15 +293,11 @@ public class KernelTests
                     batch, inputs, units);
                 new Sgd(0.1f, weightDecay: decay).Step(expectedParameters, expectedGradient);
 
-                AssertBits(expectedGradient, gradient);
-                AssertBits(expectedParameters, parameters);
+                Infrastructure.Bitwise.AssertEqual(expectedGradient, gradient);
+                Infrastructure.Bitwise.AssertEqual(expectedParameters, parameters);
             }
         }
     }
-
-    /// <summary>Bit for bit, so that -0 and +0 (which <c>float.Equals</c> takes as equal) differ.</summary>
-    private static void AssertBits(float[] expected, float[] actual)
-        => Assert.Equal(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(expected).ToArray(), System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(actual).ToArray());
 
     [Fact]
     public void Gemm_refuses_buffers_that_are_too_short()

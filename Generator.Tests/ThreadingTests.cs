@@ -76,12 +76,11 @@ public class ThreadingTests
             net.Predict(inputs, outputs);
             return outputs;
         }
-        int[] Bits(float[] values) => System.Array.ConvertAll(values, BitConverter.SingleToInt32Bits);
         float[] one = Predict(1);
         Assert.DoesNotContain(one, float.IsNaN);
-        Assert.Equal(Bits(one), Bits(Predict(2)));
-        Assert.Equal(Bits(one), Bits(Predict(3)));
-        Assert.Equal(Bits(one), Bits(Predict(64)));
+        Bitwise.AssertEqual(one, Predict(2));
+        Bitwise.AssertEqual(one, Predict(3));
+        Bitwise.AssertEqual(one, Predict(64));
     }
 
     [Fact]

@@ -61,9 +61,7 @@ public abstract class Optimizer
         if (_length >= 0 && network.ParameterCount != _length)
         {
             // Refused before binding: after Detach, a network of another size must not take the optimizer over.
-            throw new ArgumentException(
-                $"This {GetType().Name} holds state for {_length} parameters but {network.GetType().Name} has {network.ParameterCount}; use one optimizer per network.",
-                "optimizer");
+            throw StateLength($"{network.GetType().Name} has {network.ParameterCount}", "optimizer");
         }
         var bound = Volatile.Read(ref _network) ?? Interlocked.CompareExchange(ref _network, network, null) ?? network;
         if (!ReferenceEquals(bound, network))
@@ -143,11 +141,13 @@ public abstract class Optimizer
         }
         else if (_length != length)
         {
-            throw new ArgumentException(
-                $"This {GetType().Name} holds state for {_length} parameters but was given {length}; use one optimizer per network.",
-                "parameters");
+            throw StateLength($"was given {length}", "parameters");
         }
     }
+
+    /// <summary>The refusal of a block (or network) of another length than the state was allocated for.</summary>
+    private ArgumentException StateLength(string other, string parameter)
+        => new($"This {GetType().Name} holds state for {_length} parameters but {other}; use one optimizer per network.", parameter);
 
     /// <summary>Allocates the per-parameter state, once.</summary>
     protected abstract void AllocateState(int length);
