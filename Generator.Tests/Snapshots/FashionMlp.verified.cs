@@ -56,26 +56,27 @@ namespace Demo
             new("dense3.bias", global::System.Array.AsReadOnly(new[] { 10 })),
         });
 
-        private readonly float[] _parameters = new float[ParameterCount];
-        private readonly float[] _gradients = new float[ParameterCount];
+        // Every block starts on a 64-byte boundary (a cache line, one 512-bit vector): see AlignedBuffer.
+        private readonly global::Backprop.Kernels.AlignedBuffer _parameters = new(ParameterCount);
+        private readonly global::Backprop.Kernels.AlignedBuffer _gradients = new(ParameterCount);
         private readonly int _maxBatch;
         private int _maxThreads = global::System.Environment.ProcessorCount;
 
         // Scratch for the backward pass (a transposed weight), shared by the layers; each data-parallel shard has its own.
         private const int ScratchLength = 32768;
-        private readonly float[] _scratch = new float[ScratchLength];
+        private readonly global::Backprop.Kernels.AlignedBuffer _scratch = new(ScratchLength);
 
         // Data-parallel training (shard buffers) and prediction, created by the first call whose batch is cut into shards.
         private global::Backprop.Kernels.DataParallel<int>? _dataParallel;
         private global::Backprop.Kernels.DataParallelForward? _parallelForward;
 
         // Activations, allocated once for maxBatch samples; each is (batch, size) row-major.
-        private readonly float[] _dense1Output; // dense1 output y = Relu(z)
-        private readonly float[] _dense1Delta; // dense1 delta: ∂L/∂y, then ∂L/∂z in the backward pass
-        private readonly float[] _dense2Output; // dense2 output y = Relu(z)
-        private readonly float[] _dense2Delta; // dense2 delta: ∂L/∂y, then ∂L/∂z in the backward pass
-        private readonly float[] _dense3Output; // dense3 output y = x Wᵀ + b
-        private readonly float[] _dense3Delta; // dense3 delta: ∂L/∂y, then ∂L/∂z in the backward pass
+        private readonly global::Backprop.Kernels.AlignedBuffer _dense1Output; // dense1 output y = Relu(z)
+        private readonly global::Backprop.Kernels.AlignedBuffer _dense1Delta; // dense1 delta: ∂L/∂y, then ∂L/∂z in the backward pass
+        private readonly global::Backprop.Kernels.AlignedBuffer _dense2Output; // dense2 output y = Relu(z)
+        private readonly global::Backprop.Kernels.AlignedBuffer _dense2Delta; // dense2 delta: ∂L/∂y, then ∂L/∂z in the backward pass
+        private readonly global::Backprop.Kernels.AlignedBuffer _dense3Output; // dense3 output y = x Wᵀ + b
+        private readonly global::Backprop.Kernels.AlignedBuffer _dense3Delta; // dense3 delta: ∂L/∂y, then ∂L/∂z in the backward pass
 
         /// <summary>
         /// Creates the network with every buffer allocated for batches of up to <paramref name="maxBatch"/> samples,
@@ -87,12 +88,12 @@ namespace Demo
         {
             global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch);
             _maxBatch = maxBatch;
-            _dense1Output = new float[maxBatch * 256];
-            _dense1Delta = new float[maxBatch * 256];
-            _dense2Output = new float[maxBatch * 128];
-            _dense2Delta = new float[maxBatch * 128];
-            _dense3Output = new float[maxBatch * 10];
-            _dense3Delta = new float[maxBatch * 10];
+            _dense1Output = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 256);
+            _dense1Delta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 256);
+            _dense2Output = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 128);
+            _dense2Delta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 128);
+            _dense3Output = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 10);
+            _dense3Delta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 10);
             Initialize(seed);
         }
 
@@ -147,7 +148,7 @@ namespace Demo
                 return;
             }
             Forward(inputs, 0, batch, _maxThreads);
-            new global::System.ReadOnlySpan<float>(_dense3Output, 0, batch * OutputSize).CopyTo(outputs);
+            _dense3Output.Slice(0, batch * OutputSize).CopyTo(outputs);
         }
 
         /// <summary>
@@ -157,7 +158,7 @@ namespace Demo
         private void PredictShard(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count)
         {
             Forward(inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);
-            new global::System.ReadOnlySpan<float>(_dense3Output, first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
+            _dense3Output.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
         }
 
         /// <summary>
@@ -263,7 +264,7 @@ namespace Demo
             global::System.ReadOnlySpan<float> rows = inputs.Slice(first * InputSize, count * InputSize);
             Forward(rows, first, count, threads: 1);
             double loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropyPart(
-                new global::System.Span<float>(_dense3Output, first * OutputSize, count * OutputSize), labels.Slice(first, count), new global::System.Span<float>(_dense3Delta, first * OutputSize, count * OutputSize), count, OutputSize, batch);
+                _dense3Output.Slice(first * OutputSize, count * OutputSize), labels.Slice(first, count), _dense3Delta.Slice(first * OutputSize, count * OutputSize), count, OutputSize, batch);
             Backward(rows, first, count, gradients, scratch, optimizer: null);
             return loss;
         }
@@ -277,9 +278,9 @@ namespace Demo
         {
             global::System.ReadOnlySpan<float> parameters = _parameters;
             // This pass's rows of the activation buffers.
-            global::System.Span<float> dense1Output = new global::System.Span<float>(_dense1Output, first * 256, batch * 256);
-            global::System.Span<float> dense2Output = new global::System.Span<float>(_dense2Output, first * 128, batch * 128);
-            global::System.Span<float> dense3Output = new global::System.Span<float>(_dense3Output, first * 10, batch * 10);
+            global::System.Span<float> dense1Output = _dense1Output.Slice(first * 256, batch * 256);
+            global::System.Span<float> dense2Output = _dense2Output.Slice(first * 128, batch * 128);
+            global::System.Span<float> dense3Output = _dense3Output.Slice(first * 10, batch * 10);
             // dense1: Dense 784 → 256, Relu (applied in the product's epilogue; z is not kept)
             global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Relu>(
                 inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), parameters.Slice(Dense1Bias, Dense1Units),
@@ -304,12 +305,12 @@ namespace Demo
         {
             global::System.Span<float> parameters = _parameters;
             // This pass's rows of the activation buffers.
-            global::System.Span<float> dense1Output = new global::System.Span<float>(_dense1Output, first * 256, batch * 256);
-            global::System.Span<float> dense1Delta = new global::System.Span<float>(_dense1Delta, first * 256, batch * 256);
-            global::System.Span<float> dense2Output = new global::System.Span<float>(_dense2Output, first * 128, batch * 128);
-            global::System.Span<float> dense2Delta = new global::System.Span<float>(_dense2Delta, first * 128, batch * 128);
-            global::System.Span<float> dense3Output = new global::System.Span<float>(_dense3Output, first * 10, batch * 10);
-            global::System.Span<float> dense3Delta = new global::System.Span<float>(_dense3Delta, first * 10, batch * 10);
+            global::System.Span<float> dense1Output = _dense1Output.Slice(first * 256, batch * 256);
+            global::System.Span<float> dense1Delta = _dense1Delta.Slice(first * 256, batch * 256);
+            global::System.Span<float> dense2Output = _dense2Output.Slice(first * 128, batch * 128);
+            global::System.Span<float> dense2Delta = _dense2Delta.Slice(first * 128, batch * 128);
+            global::System.Span<float> dense3Output = _dense3Output.Slice(first * 10, batch * 10);
+            global::System.Span<float> dense3Delta = _dense3Delta.Slice(first * 10, batch * 10);
             // dense3: Dense 128 → 10
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
                 dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), dense3Output, dense3Output, dense3Delta,

@@ -46,26 +46,27 @@ partial class MultiLabel : global::Backprop.INetwork
         new("head.bias", global::System.Array.AsReadOnly(new[] { 3 })),
     });
 
-    private readonly float[] _parameters = new float[ParameterCount];
-    private readonly float[] _gradients = new float[ParameterCount];
+    // Every block starts on a 64-byte boundary (a cache line, one 512-bit vector): see AlignedBuffer.
+    private readonly global::Backprop.Kernels.AlignedBuffer _parameters = new(ParameterCount);
+    private readonly global::Backprop.Kernels.AlignedBuffer _gradients = new(ParameterCount);
     private readonly int _maxBatch;
     private int _maxThreads = global::System.Environment.ProcessorCount;
 
     // Scratch for the backward pass (a transposed weight), shared by the layers; each data-parallel shard has its own.
     private const int ScratchLength = 60;
-    private readonly float[] _scratch = new float[ScratchLength];
+    private readonly global::Backprop.Kernels.AlignedBuffer _scratch = new(ScratchLength);
 
     // Data-parallel training (shard buffers) and prediction, created by the first call whose batch is cut into shards.
     private global::Backprop.Kernels.DataParallel<float>? _dataParallel;
     private global::Backprop.Kernels.DataParallelForward? _parallelForward;
 
     // Activations, allocated once for maxBatch samples; each is (batch, size) row-major.
-    private readonly float[] _encoderPreActivation; // encoder pre-activation z = x Wᵀ + b
-    private readonly float[] _encoderOutput; // encoder output y = Gelu(z)
-    private readonly float[] _encoderDelta; // encoder delta: ∂L/∂y, then ∂L/∂z in the backward pass
-    private readonly float[] _headPreActivation; // head pre-activation z = x Wᵀ + b
-    private readonly float[] _headOutput; // head output y = Sigmoid(z)
-    private readonly float[] _headDelta; // head delta: ∂L/∂y, then ∂L/∂z in the backward pass
+    private readonly global::Backprop.Kernels.AlignedBuffer _encoderPreActivation; // encoder pre-activation z = x Wᵀ + b
+    private readonly global::Backprop.Kernels.AlignedBuffer _encoderOutput; // encoder output y = Gelu(z)
+    private readonly global::Backprop.Kernels.AlignedBuffer _encoderDelta; // encoder delta: ∂L/∂y, then ∂L/∂z in the backward pass
+    private readonly global::Backprop.Kernels.AlignedBuffer _headPreActivation; // head pre-activation z = x Wᵀ + b
+    private readonly global::Backprop.Kernels.AlignedBuffer _headOutput; // head output y = Sigmoid(z)
+    private readonly global::Backprop.Kernels.AlignedBuffer _headDelta; // head delta: ∂L/∂y, then ∂L/∂z in the backward pass
 
     /// <summary>
     /// Creates the network with every buffer allocated for batches of up to <paramref name="maxBatch"/> samples,
@@ -77,12 +78,12 @@ partial class MultiLabel : global::Backprop.INetwork
     {
         global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch);
         _maxBatch = maxBatch;
-        _encoderPreActivation = new float[maxBatch * 20];
-        _encoderOutput = new float[maxBatch * 20];
-        _encoderDelta = new float[maxBatch * 20];
-        _headPreActivation = new float[maxBatch * 3];
-        _headOutput = new float[maxBatch * 3];
-        _headDelta = new float[maxBatch * 3];
+        _encoderPreActivation = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 20);
+        _encoderOutput = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 20);
+        _encoderDelta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 20);
+        _headPreActivation = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 3);
+        _headOutput = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 3);
+        _headDelta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 3);
         Initialize(seed);
     }
 
@@ -137,7 +138,7 @@ partial class MultiLabel : global::Backprop.INetwork
             return;
         }
         Forward(inputs, 0, batch, _maxThreads);
-        new global::System.ReadOnlySpan<float>(_headOutput, 0, batch * OutputSize).CopyTo(outputs);
+        _headOutput.Slice(0, batch * OutputSize).CopyTo(outputs);
     }
 
     /// <summary>
@@ -147,7 +148,7 @@ partial class MultiLabel : global::Backprop.INetwork
     private void PredictShard(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count)
     {
         Forward(inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);
-        new global::System.ReadOnlySpan<float>(_headOutput, first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
+        _headOutput.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
     }
 
     /// <summary>
@@ -253,7 +254,7 @@ partial class MultiLabel : global::Backprop.INetwork
         global::System.ReadOnlySpan<float> rows = inputs.Slice(first * InputSize, count * InputSize);
         Forward(rows, first, count, threads: 1);
         double loss = global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogitsPart(
-            new global::System.Span<float>(_headPreActivation, first * OutputSize, count * OutputSize), targets.Slice(first * OutputSize, count * OutputSize), new global::System.Span<float>(_headDelta, first * OutputSize, count * OutputSize), count * OutputSize, batch * OutputSize);
+            _headPreActivation.Slice(first * OutputSize, count * OutputSize), targets.Slice(first * OutputSize, count * OutputSize), _headDelta.Slice(first * OutputSize, count * OutputSize), count * OutputSize, batch * OutputSize);
         Backward(rows, first, count, gradients, scratch, optimizer: null);
         return loss;
     }
@@ -267,10 +268,10 @@ partial class MultiLabel : global::Backprop.INetwork
     {
         global::System.ReadOnlySpan<float> parameters = _parameters;
         // This pass's rows of the activation buffers.
-        global::System.Span<float> encoderPreActivation = new global::System.Span<float>(_encoderPreActivation, first * 20, batch * 20);
-        global::System.Span<float> encoderOutput = new global::System.Span<float>(_encoderOutput, first * 20, batch * 20);
-        global::System.Span<float> headPreActivation = new global::System.Span<float>(_headPreActivation, first * 3, batch * 3);
-        global::System.Span<float> headOutput = new global::System.Span<float>(_headOutput, first * 3, batch * 3);
+        global::System.Span<float> encoderPreActivation = _encoderPreActivation.Slice(first * 20, batch * 20);
+        global::System.Span<float> encoderOutput = _encoderOutput.Slice(first * 20, batch * 20);
+        global::System.Span<float> headPreActivation = _headPreActivation.Slice(first * 3, batch * 3);
+        global::System.Span<float> headOutput = _headOutput.Slice(first * 3, batch * 3);
         // encoder: Dense 12 → 20, Gelu
         global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Gelu>(
             inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), parameters.Slice(EncoderBias, EncoderUnits),
@@ -291,12 +292,12 @@ partial class MultiLabel : global::Backprop.INetwork
     {
         global::System.Span<float> parameters = _parameters;
         // This pass's rows of the activation buffers.
-        global::System.Span<float> encoderPreActivation = new global::System.Span<float>(_encoderPreActivation, first * 20, batch * 20);
-        global::System.Span<float> encoderOutput = new global::System.Span<float>(_encoderOutput, first * 20, batch * 20);
-        global::System.Span<float> encoderDelta = new global::System.Span<float>(_encoderDelta, first * 20, batch * 20);
-        global::System.Span<float> headPreActivation = new global::System.Span<float>(_headPreActivation, first * 3, batch * 3);
-        global::System.Span<float> headOutput = new global::System.Span<float>(_headOutput, first * 3, batch * 3);
-        global::System.Span<float> headDelta = new global::System.Span<float>(_headDelta, first * 3, batch * 3);
+        global::System.Span<float> encoderPreActivation = _encoderPreActivation.Slice(first * 20, batch * 20);
+        global::System.Span<float> encoderOutput = _encoderOutput.Slice(first * 20, batch * 20);
+        global::System.Span<float> encoderDelta = _encoderDelta.Slice(first * 20, batch * 20);
+        global::System.Span<float> headPreActivation = _headPreActivation.Slice(first * 3, batch * 3);
+        global::System.Span<float> headOutput = _headOutput.Slice(first * 3, batch * 3);
+        global::System.Span<float> headDelta = _headDelta.Slice(first * 3, batch * 3);
         // head: Dense 20 → 3, Sigmoid (the loss gave ∂L/∂z)
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
             encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), headPreActivation, headOutput, headDelta,

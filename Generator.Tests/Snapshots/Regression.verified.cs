@@ -60,27 +60,28 @@ namespace Forecasts.Models
                     new("dense3.bias", global::System.Array.AsReadOnly(new[] { 1 })),
                 });
 
-                private readonly float[] _parameters = new float[ParameterCount];
-                private readonly float[] _gradients = new float[ParameterCount];
+                // Every block starts on a 64-byte boundary (a cache line, one 512-bit vector): see AlignedBuffer.
+                private readonly global::Backprop.Kernels.AlignedBuffer _parameters = new(ParameterCount);
+                private readonly global::Backprop.Kernels.AlignedBuffer _gradients = new(ParameterCount);
                 private readonly int _maxBatch;
                 private int _maxThreads = global::System.Environment.ProcessorCount;
 
                 // Scratch for the backward pass (a transposed weight), shared by the layers; each data-parallel shard has its own.
                 private const int ScratchLength = 128;
-                private readonly float[] _scratch = new float[ScratchLength];
+                private readonly global::Backprop.Kernels.AlignedBuffer _scratch = new(ScratchLength);
 
                 // Data-parallel training (shard buffers) and prediction, created by the first call whose batch is cut into shards.
                 private global::Backprop.Kernels.DataParallel<float>? _dataParallel;
                 private global::Backprop.Kernels.DataParallelForward? _parallelForward;
 
                 // Activations, allocated once for maxBatch samples; each is (batch, size) row-major.
-                private readonly float[] _dense1PreActivation; // dense1 pre-activation z = x Wᵀ + b
-                private readonly float[] _dense1Output; // dense1 output y = Tanh(z)
-                private readonly float[] _dense1Delta; // dense1 delta: ∂L/∂y, then ∂L/∂z in the backward pass
-                private readonly float[] _dense2Output; // dense2 output y = LeakyRelu(z)
-                private readonly float[] _dense2Delta; // dense2 delta: ∂L/∂y, then ∂L/∂z in the backward pass
-                private readonly float[] _dense3Output; // dense3 output y = x Wᵀ + b
-                private readonly float[] _dense3Delta; // dense3 delta: ∂L/∂y, then ∂L/∂z in the backward pass
+                private readonly global::Backprop.Kernels.AlignedBuffer _dense1PreActivation; // dense1 pre-activation z = x Wᵀ + b
+                private readonly global::Backprop.Kernels.AlignedBuffer _dense1Output; // dense1 output y = Tanh(z)
+                private readonly global::Backprop.Kernels.AlignedBuffer _dense1Delta; // dense1 delta: ∂L/∂y, then ∂L/∂z in the backward pass
+                private readonly global::Backprop.Kernels.AlignedBuffer _dense2Output; // dense2 output y = LeakyRelu(z)
+                private readonly global::Backprop.Kernels.AlignedBuffer _dense2Delta; // dense2 delta: ∂L/∂y, then ∂L/∂z in the backward pass
+                private readonly global::Backprop.Kernels.AlignedBuffer _dense3Output; // dense3 output y = x Wᵀ + b
+                private readonly global::Backprop.Kernels.AlignedBuffer _dense3Delta; // dense3 delta: ∂L/∂y, then ∂L/∂z in the backward pass
 
                 /// <summary>
                 /// Creates the network with every buffer allocated for batches of up to <paramref name="maxBatch"/> samples,
@@ -92,13 +93,13 @@ namespace Forecasts.Models
                 {
                     global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch);
                     _maxBatch = maxBatch;
-                    _dense1PreActivation = new float[maxBatch * 16];
-                    _dense1Output = new float[maxBatch * 16];
-                    _dense1Delta = new float[maxBatch * 16];
-                    _dense2Output = new float[maxBatch * 8];
-                    _dense2Delta = new float[maxBatch * 8];
-                    _dense3Output = new float[maxBatch * 1];
-                    _dense3Delta = new float[maxBatch * 1];
+                    _dense1PreActivation = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 16);
+                    _dense1Output = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 16);
+                    _dense1Delta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 16);
+                    _dense2Output = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 8);
+                    _dense2Delta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 8);
+                    _dense3Output = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 1);
+                    _dense3Delta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 1);
                     Initialize(seed);
                 }
 
@@ -153,7 +154,7 @@ namespace Forecasts.Models
                         return;
                     }
                     Forward(inputs, 0, batch, _maxThreads);
-                    new global::System.ReadOnlySpan<float>(_dense3Output, 0, batch * OutputSize).CopyTo(outputs);
+                    _dense3Output.Slice(0, batch * OutputSize).CopyTo(outputs);
                 }
 
                 /// <summary>
@@ -163,7 +164,7 @@ namespace Forecasts.Models
                 private void PredictShard(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count)
                 {
                     Forward(inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);
-                    new global::System.ReadOnlySpan<float>(_dense3Output, first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
+                    _dense3Output.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
                 }
 
                 /// <summary>
@@ -269,7 +270,7 @@ namespace Forecasts.Models
                     global::System.ReadOnlySpan<float> rows = inputs.Slice(first * InputSize, count * InputSize);
                     Forward(rows, first, count, threads: 1);
                     double loss = global::Backprop.Kernels.Losses.MeanSquaredErrorPart(
-                        new global::System.Span<float>(_dense3Output, first * OutputSize, count * OutputSize), targets.Slice(first * OutputSize, count * OutputSize), new global::System.Span<float>(_dense3Delta, first * OutputSize, count * OutputSize), count * OutputSize, batch * OutputSize);
+                        _dense3Output.Slice(first * OutputSize, count * OutputSize), targets.Slice(first * OutputSize, count * OutputSize), _dense3Delta.Slice(first * OutputSize, count * OutputSize), count * OutputSize, batch * OutputSize);
                     Backward(rows, first, count, gradients, scratch, optimizer: null);
                     return loss;
                 }
@@ -283,10 +284,10 @@ namespace Forecasts.Models
                 {
                     global::System.ReadOnlySpan<float> parameters = _parameters;
                     // This pass's rows of the activation buffers.
-                    global::System.Span<float> dense1PreActivation = new global::System.Span<float>(_dense1PreActivation, first * 16, batch * 16);
-                    global::System.Span<float> dense1Output = new global::System.Span<float>(_dense1Output, first * 16, batch * 16);
-                    global::System.Span<float> dense2Output = new global::System.Span<float>(_dense2Output, first * 8, batch * 8);
-                    global::System.Span<float> dense3Output = new global::System.Span<float>(_dense3Output, first * 1, batch * 1);
+                    global::System.Span<float> dense1PreActivation = _dense1PreActivation.Slice(first * 16, batch * 16);
+                    global::System.Span<float> dense1Output = _dense1Output.Slice(first * 16, batch * 16);
+                    global::System.Span<float> dense2Output = _dense2Output.Slice(first * 8, batch * 8);
+                    global::System.Span<float> dense3Output = _dense3Output.Slice(first * 1, batch * 1);
                     // dense1: Dense 5 → 16, Tanh
                     global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Tanh>(
                         inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), parameters.Slice(Dense1Bias, Dense1Units),
@@ -311,13 +312,13 @@ namespace Forecasts.Models
                 {
                     global::System.Span<float> parameters = _parameters;
                     // This pass's rows of the activation buffers.
-                    global::System.Span<float> dense1PreActivation = new global::System.Span<float>(_dense1PreActivation, first * 16, batch * 16);
-                    global::System.Span<float> dense1Output = new global::System.Span<float>(_dense1Output, first * 16, batch * 16);
-                    global::System.Span<float> dense1Delta = new global::System.Span<float>(_dense1Delta, first * 16, batch * 16);
-                    global::System.Span<float> dense2Output = new global::System.Span<float>(_dense2Output, first * 8, batch * 8);
-                    global::System.Span<float> dense2Delta = new global::System.Span<float>(_dense2Delta, first * 8, batch * 8);
-                    global::System.Span<float> dense3Output = new global::System.Span<float>(_dense3Output, first * 1, batch * 1);
-                    global::System.Span<float> dense3Delta = new global::System.Span<float>(_dense3Delta, first * 1, batch * 1);
+                    global::System.Span<float> dense1PreActivation = _dense1PreActivation.Slice(first * 16, batch * 16);
+                    global::System.Span<float> dense1Output = _dense1Output.Slice(first * 16, batch * 16);
+                    global::System.Span<float> dense1Delta = _dense1Delta.Slice(first * 16, batch * 16);
+                    global::System.Span<float> dense2Output = _dense2Output.Slice(first * 8, batch * 8);
+                    global::System.Span<float> dense2Delta = _dense2Delta.Slice(first * 8, batch * 8);
+                    global::System.Span<float> dense3Output = _dense3Output.Slice(first * 1, batch * 1);
+                    global::System.Span<float> dense3Delta = _dense3Delta.Slice(first * 1, batch * 1);
                     // dense3: Dense 8 → 1
                     global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
                         dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), dense3Output, dense3Output, dense3Delta,

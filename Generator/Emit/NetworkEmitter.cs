@@ -16,6 +16,7 @@ internal static class NetworkEmitter
 {
     private const string Span = "global::System.Span<float>";
     private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    private const string Buffer = "global::Backprop.Kernels.AlignedBuffer";
     private const string Guard = "global::Backprop.NetworkGuard";
 
     public static string HintName(NetworkPlan plan)
@@ -172,8 +173,9 @@ internal static class NetworkEmitter
         }
         writer.Line("});");
         writer.Line();
-        writer.Line("private readonly float[] _parameters = new float[ParameterCount];");
-        writer.Line("private readonly float[] _gradients = new float[ParameterCount];");
+        writer.Line("// Every block starts on a 64-byte boundary (a cache line, one 512-bit vector): see AlignedBuffer.");
+        writer.Line($"private readonly {Buffer} _parameters = new(ParameterCount);");
+        writer.Line($"private readonly {Buffer} _gradients = new(ParameterCount);");
         writer.Line("private readonly int _maxBatch;");
         writer.Line("private int _maxThreads = global::System.Environment.ProcessorCount;");
         writer.Line();
@@ -184,7 +186,7 @@ internal static class NetworkEmitter
         }
         writer.Line("// Scratch for the backward pass (a transposed weight), shared by the layers; each data-parallel shard has its own.");
         writer.Line($"private const int ScratchLength = {Number(scratch)};");
-        writer.Line("private readonly float[] _scratch = new float[ScratchLength];");
+        writer.Line($"private readonly {Buffer} _scratch = new(ScratchLength);");
         writer.Line();
         writer.Line("// Data-parallel training (shard buffers) and prediction, created by the first call whose batch is cut into shards.");
         writer.Line($"private global::Backprop.Kernels.DataParallel<{TargetType(plan)}>? _dataParallel;");
@@ -195,7 +197,7 @@ internal static class NetworkEmitter
         {
             foreach (var buffer in Unit(layer).Buffers(layer))
             {
-                writer.Line($"private readonly float[] {buffer.Field}; // {buffer.Comment}");
+                writer.Line($"private readonly {Buffer} {buffer.Field}; // {buffer.Comment}");
             }
         }
         writer.Line();
@@ -216,7 +218,7 @@ internal static class NetworkEmitter
             {
                 foreach (var buffer in Unit(layer).Buffers(layer))
                 {
-                    writer.Line($"{buffer.Field} = new float[maxBatch * {Number(buffer.PerSample)}];");
+                    writer.Line($"{buffer.Field} = new {Buffer}(maxBatch * {Number(buffer.PerSample)});");
                 }
             }
             writer.Line("Initialize(seed);");
@@ -286,7 +288,7 @@ internal static class NetworkEmitter
                 writer.Line("return;");
             }
             writer.Line("Forward(inputs, 0, batch, _maxThreads);");
-            writer.Line($"new {ReadOnlySpan}({Unit(last).OutputBuffer(last)}, 0, batch * OutputSize).CopyTo(outputs);");
+            writer.Line($"{Unit(last).OutputBuffer(last)}.Slice(0, batch * OutputSize).CopyTo(outputs);");
         }
         writer.Line();
         writer.Summary(
@@ -295,7 +297,7 @@ internal static class NetworkEmitter
         using (writer.Block($"private void PredictShard({ReadOnlySpan} inputs, {Span} outputs, int first, int count)"))
         {
             writer.Line("Forward(inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);");
-            writer.Line($"new {ReadOnlySpan}({Unit(last).OutputBuffer(last)}, first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
+            writer.Line($"{Unit(last).OutputBuffer(last)}.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
         }
         writer.Line();
     }
@@ -523,7 +525,7 @@ internal static class NetworkEmitter
         foreach (var buffer in buffers)
         {
             string size = Number(buffer.PerSample);
-            writer.Line($"{Span} {LayerUnit.Local(buffer.Field)} = new {Span}({buffer.Field}, first * {size}, batch * {size});");
+            writer.Line($"{Span} {LayerUnit.Local(buffer.Field)} = {buffer.Field}.Slice(first * {size}, batch * {size});");
         }
     }
 
@@ -542,8 +544,8 @@ internal static class NetworkEmitter
         {
             writer.Line($"{ReadOnlySpan} rows = inputs.Slice(first * InputSize, count * InputSize);");
             writer.Line("Forward(rows, first, count, threads: 1);");
-            string logitRows = $"new {Span}({logits}, first * OutputSize, count * OutputSize)";
-            string deltaRows = $"new {Span}({unit.DeltaBuffer(last)}, first * OutputSize, count * OutputSize)";
+            string logitRows = $"{logits}.Slice(first * OutputSize, count * OutputSize)";
+            string deltaRows = $"{unit.DeltaBuffer(last)}.Slice(first * OutputSize, count * OutputSize)";
             if (plan.Loss == Names.SoftmaxCrossEntropy)
             {
                 writer.Line($"double loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropyPart(");

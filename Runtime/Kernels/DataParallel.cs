@@ -150,8 +150,8 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
     private readonly ShardPass<TTarget> _pass;
     private readonly ShardJob _shardJob;
     private readonly SumJob _sumJob = new();
-    private float[][] _gradients = [];
-    private float[][] _scratch = [];
+    private AlignedBuffer[] _gradients = [];
+    private AlignedBuffer[] _scratch = [];
     private double[] _losses = [];
 
     /// <summary>Creates the step for a network.</summary>
@@ -263,17 +263,17 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
         {
             return;
         }
-        var gradients = new float[shards - 1][];
-        var scratch = new float[shards][];
+        var gradients = new AlignedBuffer[shards - 1];
+        var scratch = new AlignedBuffer[shards];
         _gradients.CopyTo(gradients, 0);
         _scratch.CopyTo(scratch, 0);
         for (int s = _gradients.Length; s < gradients.Length; s++)
         {
-            gradients[s] = new float[_parameterCount];
+            gradients[s] = new AlignedBuffer(_parameterCount);
         }
         for (int s = _scratch.Length; s < scratch.Length; s++)
         {
-            scratch[s] = new float[_scratchLength];
+            scratch[s] = new AlignedBuffer(_scratchLength);
         }
         _losses = new double[shards];
         _gradients = gradients;
@@ -323,10 +323,10 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
     {
         private float* _gradients, _parameters;
         private int _length, _shards;
-        private float[][] _others = [];
+        private AlignedBuffer[] _others = [];
         private Optimizer? _optimizer;
 
-        public void Set(float* gradients, float* parameters, int length, float[][] others, int shards, Optimizer? optimizer)
+        public void Set(float* gradients, float* parameters, int length, AlignedBuffer[] others, int shards, Optimizer? optimizer)
         {
             _gradients = gradients; _parameters = parameters; _length = length;
             _others = others; _shards = shards; _optimizer = optimizer;
@@ -349,7 +349,7 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
             // g = ((g₀ + g₁) + g₂) + …: a fixed order, whatever the split.
             for (int s = 1; s < _shards; s++)
             {
-                Vectors.Add(gradients, _others[s - 1].AsSpan(start, count));
+                Vectors.Add(gradients, _others[s - 1].Slice(start, count));
             }
             _optimizer?.UpdatePart(new Span<float>(_parameters + start, count), gradients, start);
         }

@@ -13,7 +13,7 @@ namespace Backprop;
 /// </summary>
 public class Adam : Optimizer
 {
-    private float[] _first = [], _second = [];
+    private AlignedBuffer _first = AlignedBuffer.Empty, _second = AlignedBuffer.Empty;
 
     /// <summary>Creates the optimizer.</summary>
     /// <param name="learningRate">The step size.</param>
@@ -52,8 +52,8 @@ public class Adam : Optimizer
     /// <inheritdoc/>
     protected override void AllocateState(int length)
     {
-        _first = new float[length];
-        _second = new float[length];
+        _first = new AlignedBuffer(length);
+        _second = new AlignedBuffer(length);
     }
 
     /// <inheritdoc/>
@@ -86,8 +86,8 @@ public class Adam : Optimizer
     {
         ref float p = ref MemoryMarshal.GetReference(parameters);
         ref float g = ref MemoryMarshal.GetReference(gradients);
-        ref float m = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_first), offset);
-        ref float v = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_second), offset);
+        ref float m = ref Unsafe.Add(ref MemoryMarshal.GetReference(_first.Span), offset);
+        ref float v = ref Unsafe.Add(ref MemoryMarshal.GetReference(_second.Span), offset);
         float lr = LearningRate, b1 = Beta1, b2 = Beta2;
         // Bias corrections in double, as PyTorch computes them in Python floats.
         double correction1 = 1.0 - Math.Pow(b1, step);

@@ -13,7 +13,7 @@ namespace Backprop;
 /// </summary>
 public sealed class Sgd : Optimizer
 {
-    private float[] _velocity = [];
+    private AlignedBuffer _velocity = AlignedBuffer.Empty;
 
     /// <summary>Creates the optimizer.</summary>
     /// <param name="learningRate">The step size.</param>
@@ -41,7 +41,7 @@ public sealed class Sgd : Optimizer
     public float WeightDecay { get; }
 
     /// <inheritdoc/>
-    protected override void AllocateState(int length) => _velocity = Momentum > 0f ? new float[length] : [];
+    protected override void AllocateState(int length) => _velocity = Momentum > 0f ? new AlignedBuffer(length) : AlignedBuffer.Empty;
 
     /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step)
@@ -71,7 +71,7 @@ public sealed class Sgd : Optimizer
         ref float p = ref MemoryMarshal.GetReference(parameters);
         ref float g = ref MemoryMarshal.GetReference(gradients);
         bool momentum = Momentum > 0f;
-        ref float v = ref momentum ? ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_velocity), offset) : ref MemoryMarshal.GetArrayDataReference(_velocity);
+        ref float v = ref momentum ? ref Unsafe.Add(ref MemoryMarshal.GetReference(_velocity.Span), offset) : ref MemoryMarshal.GetReference(_velocity.Span);
         float lr = LearningRate, mu = Momentum, decay = WeightDecay;
         // On the first step PyTorch's buffer is the gradient itself: v = 0·μ + g gives the same.
         float keep = first ? 0f : mu;
