@@ -16,12 +16,12 @@ internal static class GemmTiming
         {
             foreach (var (inputs, units) in new[] { (784, 256), (256, 128), (128, 10) })
             {
-                float[] x = Random(batch * inputs), w = Random(inputs * units), bias = Random(units), z = new float[batch * units];
-                float[] delta = Random(batch * units), dw = new float[inputs * units], dx = new float[batch * inputs];
+                AlignedBuffer x = Random(batch * inputs), w = Random(inputs * units), bias = Random(units), z = new(batch * units);
+                AlignedBuffer delta = Random(batch * units), dw = new(inputs * units), dx = new(batch * inputs);
                 double flops = 2.0 * batch * inputs * units;
                 Report("forward  x·Wᵀ + b", batch, units, inputs, flops, () => Gemm.Multiply(batch, units, inputs, x, inputs, 1, w, units, z, units, bias, false));
                 Report("weights  xᵀ·δ", inputs, units, batch, flops, () => Gemm.Multiply(inputs, units, batch, x, 1, inputs, delta, units, dw, units, default, false));
-                float[] scratch = new float[inputs * units];
+                AlignedBuffer scratch = new(inputs * units);
                 // The three forms of the input gradient; Dense.Backward picks by batch and shape (the line it uses is marked).
                 var form = Dense.InputGradientFormFor(batch, inputs, units);
                 string Mark(InputGradientForm f) => f == form ? "*" : "";
@@ -30,7 +30,7 @@ internal static class GemmTiming
                     Vectors.Transpose(w, inputs, units, scratch);
                     Gemm.Multiply(batch, inputs, units, delta, units, 1, scratch, inputs, dx, inputs, default, false);
                 });
-                float[] deltaT = new float[batch * units], dxT = new float[batch * inputs];
+                AlignedBuffer deltaT = new(batch * units), dxT = new(batch * inputs);
                 Report("inputs   (Wᵀ·δᵀ)ᵀ" + Mark(InputGradientForm.TransposedProduct), batch, inputs, units, flops, () =>
                 {
                     Vectors.Transpose(delta, batch, units, deltaT);
@@ -43,7 +43,7 @@ internal static class GemmTiming
         }
         foreach (var (rows, columns) in new[] { (784, 256), (256, 128), (128, 10) })
         {
-            float[] w = Random(rows * columns), t = new float[rows * columns];
+            AlignedBuffer w = Random(rows * columns), t = new(rows * columns);
             Report("transpose Wᵀ → W", rows, columns, 0, rows * columns, () => Vectors.Transpose(w, rows, columns, t), "Gfloat/s");
         }
         return 0;
@@ -52,13 +52,15 @@ internal static class GemmTiming
     private static void Report(string name, int m, int n, int k, double flops, Action product, string unit = "")
         => Console.WriteLine($"{name,-24} {m,6} {n,5} {k,5} {flops / Profile.BestMicroseconds(product) / 1e3,9:F1} {unit}");
 
-    private static float[] Random(int length)
+    // Buffers start on a cache line, as a network's do (AlignedBuffer).
+    private static AlignedBuffer Random(int length)
     {
         var random = new Random(length);
-        var values = new float[length];
+        var values = new AlignedBuffer(length);
+        Span<float> span = values;
         for (int i = 0; i < length; i++)
         {
-            values[i] = (float)(random.NextDouble() - 0.5);
+            span[i] = (float)(random.NextDouble() - 0.5);
         }
         return values;
     }

@@ -22,11 +22,12 @@ internal static class Profile
             bench.Setup();
             const int I = 784, H1 = 256, H2 = 128, O = 10;
             var r = new Random(3);
-            float[] Make(int n) { var a = new float[n]; for (int i = 0; i < n; i++) a[i] = (float)(r.NextDouble() - 0.5); return a; }
-            float[] x = Make(batch * I), w1 = Make(I * H1), b1 = Make(H1), w2 = Make(H1 * H2), b2 = Make(H2), w3 = Make(H2 * O), b3 = Make(O);
-            float[] z1 = new float[batch * H1], y1 = new float[batch * H1], z2 = new float[batch * H2], y2 = new float[batch * H2], z3 = new float[batch * O];
-            float[] d3 = Make(batch * O), d2 = Make(batch * H2), d1 = Make(batch * H1), scratch = new float[I * H1];
-            float[] g = new float[I * H1 + H1 + H1 * H2 + H2 + H2 * O + O], p = Make(g.Length);
+            // Buffers start on a cache line, as the network's do (AlignedBuffer).
+            AlignedBuffer Make(int n) { var a = new AlignedBuffer(n); Span<float> s = a; for (int i = 0; i < n; i++) s[i] = (float)(r.NextDouble() - 0.5); return a; }
+            AlignedBuffer x = Make(batch * I), w1 = Make(I * H1), b1 = Make(H1), w2 = Make(H1 * H2), b2 = Make(H2), w3 = Make(H2 * O), b3 = Make(O);
+            AlignedBuffer z1 = new(batch * H1), y1 = new(batch * H1), z2 = new(batch * H2), y2 = new(batch * H2), z3 = new(batch * O);
+            AlignedBuffer d3 = Make(batch * O), d2 = Make(batch * H2), d1 = Make(batch * H1), scratch = new(I * H1);
+            AlignedBuffer g = new(I * H1 + H1 + H1 * H2 + H2 + H2 * O + O), p = Make(g.Length);
             var sgd = new Sgd(0.01f);
             Console.WriteLine($"batch {batch}, {threads} thread(s)");
             Time("  Predict (whole)", () => bench.Predict());
@@ -39,8 +40,8 @@ internal static class Profile
             Time("  fwd3 gemm", () => Gemm.Multiply(batch, O, H2, y2, H2, 1, w3, O, z3, O, b3, false, threads));
             var labels = new int[batch];
             Time("  loss", () => Losses.SoftmaxCrossEntropy(z3, labels, d3, batch, O));
-            Time("  bwd3", () => Dense.Backward<Identity>(y2, w3, z3, z3, d3, g.AsSpan(0, H2 * O), g.AsSpan(H2 * O, O), d2, scratch, batch, H2, O, threads));
-            Time("  bwd2", () => Dense.Backward<Relu>(y1, w2, z2, y2, d2, g.AsSpan(0, H1 * H2), g.AsSpan(H1 * H2, H2), d1, scratch, batch, H1, H2, threads));
+            Time("  bwd3", () => Dense.Backward<Identity>(y2, w3, z3, z3, d3, g.Slice(0, H2 * O), g.Slice(H2 * O, O), d2, scratch, batch, H2, O, threads));
+            Time("  bwd2", () => Dense.Backward<Relu>(y1, w2, z2, y2, d2, g.Slice(0, H1 * H2), g.Slice(H1 * H2, H2), d1, scratch, batch, H1, H2, threads));
             Time("  bwd2 weights xᵀ·δ", () => Gemm.Multiply(H1, H2, batch, y1, 1, H1, d2, H2, g, H2, default, false, threads));
             Time("  bwd2 transpose W", () => Vectors.Transpose(w2, H1, H2, scratch));
             Time("  bwd2 inputs δ·W", () => Gemm.Multiply(batch, H1, H2, d2, H2, 1, scratch, H1, d1, H1, default, false, threads));
@@ -50,11 +51,11 @@ internal static class Profile
                 Gemm.Multiply(batch, H1, H2, d2, H2, 1, scratch, H1, d1, H1, default, false, threads);
             });
             Time("  bwd2 relu backward", () => Relu.Backward(y2, y2, d2, batch, H2));
-            Time("  bwd1", () => Dense.Backward<Relu>(x, w1, z1, y1, d1, g.AsSpan(0, I * H1), g.AsSpan(I * H1, H1), default, default, batch, I, H1, threads));
+            Time("  bwd1", () => Dense.Backward<Relu>(x, w1, z1, y1, d1, g.Slice(0, I * H1), g.Slice(I * H1, H1), default, default, batch, I, H1, threads));
             Time("  bwd1 + sgd fused", () =>
             {
                 sgd.BeginPartialStep(g.Length);
-                Dense.Backward<Relu>(x, w1, z1, y1, d1, g.AsSpan(0, I * H1), g.AsSpan(I * H1, H1), default, default, batch, I, H1, threads,
+                Dense.Backward<Relu>(x, w1, z1, y1, d1, g.Slice(0, I * H1), g.Slice(I * H1, H1), default, default, batch, I, H1, threads,
                     new ParameterUpdate(sgd, p, 0, I * H1));
             });
             Time("  sgd step", () => sgd.Step(p, g));
@@ -85,8 +86,8 @@ internal static class Profile
     {
         foreach (int kilobytes in new[] { 512, 940, 1880, 8192 })
         {
-            var data = new float[kilobytes * 256];
-            data.AsSpan().Fill(1f);
+            var data = new AlignedBuffer(kilobytes * 256);
+            data.Span.Fill(1f);
             double read = 0, update = 0;
             for (int round = 0; round < 20; round++)
             {
@@ -106,10 +107,10 @@ internal static class Profile
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static float SumAll(float[] data)
+    private static float SumAll(Span<float> data)
     {
         Vector512<float> a = default, b = default, c = default, d = default;
-        ref float r = ref MemoryMarshal.GetArrayDataReference(data);
+        ref float r = ref MemoryMarshal.GetReference(data);
         for (int i = 0; i + 64 <= data.Length; i += 64)
         {
             a += Vector512.LoadUnsafe(ref r, (nuint)i);
@@ -121,9 +122,9 @@ internal static class Profile
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static void ScaleAll(float[] data, float factor)
+    private static void ScaleAll(Span<float> data, float factor)
     {
-        ref float r = ref MemoryMarshal.GetArrayDataReference(data);
+        ref float r = ref MemoryMarshal.GetReference(data);
         for (int i = 0; i + 16 <= data.Length; i += 16)
         {
             (Vector512.LoadUnsafe(ref r, (nuint)i) * factor).StoreUnsafe(ref r, (nuint)i);
