@@ -316,8 +316,8 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
 
     /// <summary>
     /// Part p sums the shards' gradients over its range of the block and, with an optimizer, updates that range. The
-    /// ranges are multiples of 16 floats (64 bytes); the arrays are not 64-byte aligned, so two ranges may share the
-    /// cache line at their edge, which costs a line's transfer and nothing else.
+    /// ranges are multiples of 16 floats (64 bytes); a network's blocks start on a cache line (<see cref="AlignedBuffer"/>),
+    /// so no line is written by two cores.
     /// </summary>
     private sealed class SumJob : Workers.Job
     {
