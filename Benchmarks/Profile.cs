@@ -41,6 +41,12 @@ internal static class Profile
             var labels = new int[batch];
             Time("  loss", () => Losses.SoftmaxCrossEntropy(z3, labels, d3, batch, O));
             Time("  bwd3", () => Dense.Backward<Identity>(y2, w3, z3, z3, d3, g.Slice(0, H2 * O), g.Slice(H2 * O, O), d2, scratch, batch, H2, O, threads));
+            Time("  bwd3 + sgd fused", () =>
+            {
+                sgd.BeginPartialStep(g.Length);
+                Dense.Backward<Identity>(y2, w3, z3, z3, d3, g.Slice(0, H2 * O), g.Slice(H2 * O, O), d2, scratch, batch, H2, O, threads,
+                    new ParameterUpdate(sgd, p, 0, H2 * O));
+            });
             Time("  bwd2", () => Dense.Backward<Relu>(y1, w2, z2, y2, d2, g.Slice(0, H1 * H2), g.Slice(H1 * H2, H2), d1, scratch, batch, H1, H2, threads));
             Time("  bwd2 weights xᵀ·δ", () => Gemm.Multiply(H1, H2, batch, y1, 1, H1, d2, H2, g, H2, default, false, threads));
             Time("  bwd2 transpose W", () => Vectors.Transpose(w2, H1, H2, scratch));

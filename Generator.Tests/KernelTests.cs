@@ -263,8 +263,9 @@ public class KernelTests
     [InlineData(0.01f)]
     public void Dense_backward_with_plain_sgd_at_small_batches_is_the_product_then_the_step_bit_for_bit(float decay)
     {
-        // Batches 1 to 8 take the fused gradient-and-step path; units with and without a vector tail.
-        foreach (var (inputs, units) in new[] { (1, 1), (3, 16), (9, 37), (20, 70), (784, 256) })
+        // Batches 1 to 8 take the fused gradient-and-step path, with and without a vector tail; layers narrower than a
+        // vector (1 and 10 units) and batch 9 take the product, then the update.
+        foreach (var (inputs, units) in new[] { (1, 1), (128, 10), (3, 16), (9, 37), (20, 70), (784, 256) })
         {
             for (int batch = 1; batch <= 9; batch++)
             {

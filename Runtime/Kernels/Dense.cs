@@ -139,11 +139,13 @@ public static class Dense
 
         optimizer.UpdatePart(update.Parameters.Slice(update.BiasOffset, units), db, update.BiasOffset);
         Span<float> weights = update.Parameters.Slice(update.WeightOffset, inputs * units);
-        if (batch <= FusedSgdBatch && optimizer is Sgd { Momentum: 0f } sgd)
+        if (batch <= FusedSgdBatch && units >= Vectors.Width && optimizer is Sgd { Momentum: 0f } sgd)
         {
             // Plain SGD on a shallow product (batch 1 to 8): each vector of the weight gradient is stored and its
             // weights stepped while it is still in a register, one pass over Wᵀ, bound by its memory traffic (on
-            // the calling thread, whatever threads says).
+            // the calling thread, whatever threads says). Rows narrower than a vector (a 10-unit output layer)
+            // would go element by element here; the product's vectorized column tail and the update's pass over
+            // the contiguous block serve them better, with the same results.
             optimizer.CheckPart(update.WeightOffset, inputs * units);
             GradientAndSgdStep(input, delta, weightGradient, weights, batch, inputs, units, sgd.LearningRate, sgd.WeightDecay);
             return;
