@@ -41,7 +41,7 @@ internal static class Profile
             var labels = new int[batch];
             Time("  loss", () => Losses.SoftmaxCrossEntropy(z3, labels, d3, batch, O));
             Time("  bwd3", () => Dense.Backward<Identity>(y2, w3, z3, z3, d3, g.Slice(0, H2 * O), g.Slice(H2 * O, O), d2, scratch, batch, H2, O, threads));
-            Time("  bwd3 + sgd fused", () =>
+            Time("  bwd3 + sgd step", () =>
             {
                 sgd.BeginPartialStep(g.Length);
                 Dense.Backward<Identity>(y2, w3, z3, z3, d3, g.Slice(0, H2 * O), g.Slice(H2 * O, O), d2, scratch, batch, H2, O, threads,

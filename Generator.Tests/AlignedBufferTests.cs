@@ -24,19 +24,18 @@ public unsafe class AlignedBufferTests
     [InlineData(235_146)]
     public void A_buffer_starts_on_a_64_byte_boundary_holds_its_length_in_zeros_and_keeps_its_address(int length)
     {
-        // Several at once, and small arrays between them, so that the underlying arrays land at different offsets.
+        // Several lengths side by side on the pinned heap, so that the underlying arrays start at different offsets
+        // from a line (each array is its length plus a header long).
         var buffers = new AlignedBuffer[9];
-        var spacers = new object[9];
         for (int i = 0; i < buffers.Length; i++)
         {
-            buffers[i] = new AlignedBuffer(length);
-            spacers[i] = new byte[i * 4 + 1];
+            buffers[i] = new AlignedBuffer(length + i);
         }
-        foreach (var buffer in buffers)
+        for (int i = 0; i < buffers.Length; i++)
         {
-            Span<float> span = buffer;
-            Assert.Equal(length, buffer.Length);
-            Assert.Equal(length, span.Length);
+            Span<float> span = buffers[i];
+            Assert.Equal(length + i, buffers[i].Length);
+            Assert.Equal(length + i, span.Length);
             Assert.Equal(0, Address(span) % AlignedBuffer.Alignment);
             Assert.True(span.IndexOfAnyExcept(0f) < 0, "a new buffer holds zeros");
             span[^1] = 7f;
@@ -45,7 +44,6 @@ public unsafe class AlignedBufferTests
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         Assert.Equal(before, Address(buffers[0].Span));
         Assert.Equal(7f, buffers[0].Span[^1]);
-        GC.KeepAlive(spacers);
     }
 
     [Fact]
@@ -60,6 +58,7 @@ public unsafe class AlignedBufferTests
         Assert.Equal(Address(all) + 16 * sizeof(float), Address(buffer.Slice(16, 8)));
         Assert.Throws<ArgumentOutOfRangeException>(() => buffer.Slice(33, 8));
         Assert.Throws<ArgumentOutOfRangeException>(() => new AlignedBuffer(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AlignedBuffer(AlignedBuffer.MaxLength + 1));
         Assert.Equal(0, AlignedBuffer.Empty.Length);
     }
 

@@ -88,12 +88,12 @@ namespace Demo
         {
             global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch);
             _maxBatch = maxBatch;
-            _dense1Output = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 256);
-            _dense1Delta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 256);
-            _dense2Output = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 128);
-            _dense2Delta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 128);
-            _dense3Output = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 10);
-            _dense3Delta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 10);
+            _dense1Output = new(maxBatch * 256);
+            _dense1Delta = new(maxBatch * 256);
+            _dense2Output = new(maxBatch * 128);
+            _dense2Delta = new(maxBatch * 128);
+            _dense3Output = new(maxBatch * 10);
+            _dense3Delta = new(maxBatch * 10);
             Initialize(seed);
         }
 

@@ -78,12 +78,12 @@ partial class MultiLabel : global::Backprop.INetwork
     {
         global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch);
         _maxBatch = maxBatch;
-        _encoderPreActivation = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 20);
-        _encoderOutput = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 20);
-        _encoderDelta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 20);
-        _headPreActivation = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 3);
-        _headOutput = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 3);
-        _headDelta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 3);
+        _encoderPreActivation = new(maxBatch * 20);
+        _encoderOutput = new(maxBatch * 20);
+        _encoderDelta = new(maxBatch * 20);
+        _headPreActivation = new(maxBatch * 3);
+        _headOutput = new(maxBatch * 3);
+        _headDelta = new(maxBatch * 3);
         Initialize(seed);
     }
 

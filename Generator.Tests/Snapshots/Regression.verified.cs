@@ -93,13 +93,13 @@ namespace Forecasts.Models
                 {
                     global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch);
                     _maxBatch = maxBatch;
-                    _dense1PreActivation = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 16);
-                    _dense1Output = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 16);
-                    _dense1Delta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 16);
-                    _dense2Output = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 8);
-                    _dense2Delta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 8);
-                    _dense3Output = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 1);
-                    _dense3Delta = new global::Backprop.Kernels.AlignedBuffer(maxBatch * 1);
+                    _dense1PreActivation = new(maxBatch * 16);
+                    _dense1Output = new(maxBatch * 16);
+                    _dense1Delta = new(maxBatch * 16);
+                    _dense2Output = new(maxBatch * 8);
+                    _dense2Delta = new(maxBatch * 8);
+                    _dense3Output = new(maxBatch * 1);
+                    _dense3Delta = new(maxBatch * 1);
                     Initialize(seed);
                 }
 

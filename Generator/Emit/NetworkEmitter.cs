@@ -218,7 +218,7 @@ internal static class NetworkEmitter
             {
                 foreach (var buffer in Unit(layer).Buffers(layer))
                 {
-                    writer.Line($"{buffer.Field} = new {Buffer}(maxBatch * {Number(buffer.PerSample)});");
+                    writer.Line($"{buffer.Field} = new(maxBatch * {Number(buffer.PerSample)});");
                 }
             }
             writer.Line("Initialize(seed);");

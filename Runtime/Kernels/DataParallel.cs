@@ -316,8 +316,9 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
 
     /// <summary>
     /// Part p sums the shards' gradients over its range of the block and, with an optimizer, updates that range. The
-    /// ranges are multiples of 16 floats (64 bytes); a network's blocks start on a cache line (<see cref="AlignedBuffer"/>),
-    /// so no line is written by two cores.
+    /// ranges are multiples of 16 floats (64 bytes): for blocks that start on a cache line, as a network's do
+    /// (<see cref="AlignedBuffer"/>), no line is written by two cores (otherwise two ranges may share the line at
+    /// their edge, which costs a line's transfer and nothing else).
     /// </summary>
     private sealed class SumJob : Workers.Job
     {
