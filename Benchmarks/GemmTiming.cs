@@ -52,16 +52,5 @@ internal static class GemmTiming
     private static void Report(string name, int m, int n, int k, double flops, Action product, string unit = "")
         => Console.WriteLine($"{name,-24} {m,6} {n,5} {k,5} {flops / Profile.BestMicroseconds(product) / 1e3,9:F1} {unit}");
 
-    // Buffers start on a cache line, as a network's do (AlignedBuffer).
-    private static AlignedBuffer Random(int length)
-    {
-        var random = new Random(length);
-        var values = new AlignedBuffer(length);
-        Span<float> span = values;
-        for (int i = 0; i < length; i++)
-        {
-            span[i] = (float)(random.NextDouble() - 0.5);
-        }
-        return values;
-    }
+    private static AlignedBuffer Random(int length) => Profile.RandomBuffer(length, new Random(length));
 }

@@ -22,8 +22,7 @@ internal static class Profile
             bench.Setup();
             const int I = 784, H1 = 256, H2 = 128, O = 10;
             var r = new Random(3);
-            // Buffers start on a cache line, as the network's do (AlignedBuffer).
-            AlignedBuffer Make(int n) { var a = new AlignedBuffer(n); Span<float> s = a; for (int i = 0; i < n; i++) s[i] = (float)(r.NextDouble() - 0.5); return a; }
+            AlignedBuffer Make(int n) => RandomBuffer(n, r);
             AlignedBuffer x = Make(batch * I), w1 = Make(I * H1), b1 = Make(H1), w2 = Make(H1 * H2), b2 = Make(H2), w3 = Make(H2 * O), b3 = Make(O);
             AlignedBuffer z1 = new(batch * H1), y1 = new(batch * H1), z2 = new(batch * H2), y2 = new(batch * H2), z3 = new(batch * O);
             AlignedBuffer d3 = Make(batch * O), d2 = Make(batch * H2), d1 = Make(batch * H1), scratch = new(I * H1);
@@ -170,6 +169,21 @@ internal static class Profile
             a14 = Vector512.FusedMultiplyAdd(a14, y, x); a15 = Vector512.FusedMultiplyAdd(a15, y, x);
         }
         return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15);
+    }
+
+    /// <summary>
+    /// A buffer of <paramref name="length"/> values uniform in [-0.5, 0.5), starting on a cache line as a network's
+    /// buffers do (<see cref="AlignedBuffer"/>), so that the timings see the same alignment.
+    /// </summary>
+    public static AlignedBuffer RandomBuffer(int length, Random random)
+    {
+        var values = new AlignedBuffer(length);
+        Span<float> span = values;
+        for (int i = 0; i < length; i++)
+        {
+            span[i] = (float)(random.NextDouble() - 0.5);
+        }
+        return values;
     }
 
     private static void Time(string name, Action action)
