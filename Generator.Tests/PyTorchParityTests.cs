@@ -61,7 +61,7 @@ public class PyTorchParityTests
     {
         Requirements.PyTorch();
         var network = TestData.Create(name, maxBatch: batch, seed: 3);
-        var (inputs, labels, targets) = TestData.Batch(network, new Random(name.GetHashCode(StringComparison.Ordinal) & 0xffff), batch);
+        var (inputs, labels, targets) = TestData.Batch(network, new Random(Seed(name)), batch);
 
         string directory = Directory.CreateTempSubdirectory("backprop-parity-").FullName;
         try
@@ -112,6 +112,22 @@ public class PyTorchParityTests
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// The batch's seed, fixed by the network's name. (<c>string.GetHashCode</c> is randomized per process, so it gave
+    /// every run other inputs. About one run in six failed, each time on one Adam or AdamW parameter after four steps
+    /// that had moved a different distance than PyTorch's, as when a gradient within rounding of zero is normalized
+    /// by Adam; the next run passed.)
+    /// </summary>
+    private static int Seed(string name)
+    {
+        int seed = 17;
+        foreach (char c in name)
+        {
+            seed = unchecked(seed * 31 + c);
+        }
+        return seed & 0xffff;
     }
 
     private static void WriteInputs(string path, INetwork network, float[] inputs, int[]? labels, float[]? targets, int batch)
