@@ -148,7 +148,8 @@ public class AnalyzerTests
             {
                 private int {|BPG0014:_scratch|};
                 public int {|BPG0014:Predict|} => 1;
-                private static readonly float[] {|BPG0014:_headOutput|} = [];
+                private static readonly float[] {|BPG0014:_training|} = [];
+                private sealed class {|BPG0014:Activations|} { }
                 public {|BPG0014:N|}(int a, int b) { }
                 public N(int maxBatch) : this(maxBatch, 0) { }
                 private void Forward(string text) { }

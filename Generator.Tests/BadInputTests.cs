@@ -1,5 +1,7 @@
 using System;
 using System.IO;
+using Backprop.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
 using Xunit;
 
 namespace Backprop.Tests;
@@ -52,10 +54,42 @@ public class BadInputTests
         var regression = new RegressionNet(maxBatch: 4);
         var e = Assert.Throws<ArgumentException>(() => regression.ComputeGradients(new float[2 * 3], new float[3]));
         Assert.Contains("targets hold 3 values", e.Message);
-        var wrong = Assert.Throws<InvalidOperationException>(() => regression.ComputeGradients(new float[3], new int[1]));
+        // A direct call of the wrong overload does not compile (see below); through INetwork it still throws.
+        INetwork asRegression = regression, asSoftmax = _net;
+        var wrong = Assert.Throws<InvalidOperationException>(() => asRegression.ComputeGradients(new float[3], new int[1]));
         Assert.Contains("MeanSquaredError", wrong.Message);
-        wrong = Assert.Throws<InvalidOperationException>(() => _net.ComputeGradients(new float[7], new float[5]));
+        wrong = Assert.Throws<InvalidOperationException>(() => asSoftmax.ComputeGradients(new float[7], new float[5]));
         Assert.Contains("labels", wrong.Message);
+        wrong = Assert.Throws<InvalidOperationException>(() => asSoftmax.TrainStep(new float[7], new float[5], new Sgd(0.1f)));
+        Assert.Contains("labels", wrong.Message);
+    }
+
+    [Theory]
+    [InlineData("SoftmaxCrossEntropy", "net.ComputeGradients(new float[4], new float[3])",
+        "Net is trained with SoftmaxCrossEntropy, which takes integer class labels: call ComputeGradients(inputs, labels) with a ReadOnlySpan<int>.")]
+    [InlineData("SoftmaxCrossEntropy", "net.TrainStep(new float[4], new float[3], new Backprop.Sgd(0.1f))",
+        "Net is trained with SoftmaxCrossEntropy, which takes integer class labels: call TrainStep(inputs, labels, optimizer) with a ReadOnlySpan<int>.")]
+    [InlineData("MeanSquaredError", "net.ComputeGradients(new float[4], new int[1])",
+        "Net is trained with MeanSquaredError, which takes float targets: call ComputeGradients(inputs, targets) with a ReadOnlySpan<float> of batch × OutputSize values.")]
+    [InlineData("BinaryCrossEntropy", "net.TrainStep(new float[4], new int[1], new Backprop.Sgd(0.1f))",
+        "Net is trained with BinaryCrossEntropy, which takes float targets: call TrainStep(inputs, targets, optimizer) with a ReadOnlySpan<float> of batch × OutputSize values.")]
+    public void Calling_the_overload_that_does_not_fit_the_loss_is_a_build_error_naming_the_right_one(string loss, string call, string message)
+    {
+        var (output, _) = Compiler.Generate($$"""
+            using Backprop;
+            [Network(Loss = Loss.{{loss}})]
+            [Input(4)]
+            [Dense(3)]
+            public partial class Net;
+            public static class Use
+            {
+                public static float Run(Net net) => {{call}};
+            }
+            """);
+        var error = Assert.Single(Compiler.Problems(output));
+        Assert.Equal("CS0619", error.Id);
+        Assert.Equal(DiagnosticSeverity.Error, error.Severity);
+        Assert.EndsWith($"is obsolete: '{message}'", error.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]

@@ -56,17 +56,16 @@ partial class MultiLabel : global::Backprop.INetwork
     private const int ScratchLength = 60;
     private readonly global::Backprop.Kernels.AlignedBuffer _scratch = new(ScratchLength);
 
-    // Data-parallel training (shard buffers) and prediction, created by the first call whose batch is cut into shards.
+    // Data-parallel training (shard buffers), created by the first training call whose batch is cut into shards.
     private global::Backprop.Kernels.DataParallel<float>? _dataParallel;
-    private global::Backprop.Kernels.DataParallelForward? _parallelForward;
 
-    // Activations, allocated once for maxBatch samples; each is (batch, size) row-major.
-    private readonly global::Backprop.Kernels.AlignedBuffer _encoderPreActivation; // encoder pre-activation z = x Wᵀ + b
-    private readonly global::Backprop.Kernels.AlignedBuffer _encoderOutput; // encoder output y = Gelu(z)
-    private readonly global::Backprop.Kernels.AlignedBuffer _encoderDelta; // encoder delta: ∂L/∂y, then ∂L/∂z in the backward pass
-    private readonly global::Backprop.Kernels.AlignedBuffer _headPreActivation; // head pre-activation z = x Wᵀ + b
-    private readonly global::Backprop.Kernels.AlignedBuffer _headOutput; // head output y = Sigmoid(z)
-    private readonly global::Backprop.Kernels.AlignedBuffer _headDelta; // head delta: ∂L/∂y, then ∂L/∂z in the backward pass
+    // The activations of the training calls (forward buffers and the backward pass's deltas), and a pool of forward-only
+    // sets for Predict: one per call running at the same time, created when more calls overlap than ever before.
+    private readonly Activations _training;
+    private readonly global::Backprop.Kernels.InstancePool<Activations> _predictions;
+
+    // Which calls may overlap on this instance: any number of reading calls at once; a writing call runs alone while the others wait (see CallGate).
+    private readonly global::Backprop.Kernels.CallGate _gate = new(NetworkName);
 
     /// <summary>
     /// Creates the network with every buffer allocated for batches of up to <paramref name="maxBatch"/> samples,
@@ -74,16 +73,14 @@ partial class MultiLabel : global::Backprop.INetwork
     /// </summary>
     /// <param name="maxBatch">The largest batch that <c>Predict</c>, <c>ComputeGradients</c> and <c>TrainStep</c> accept.</param>
     /// <param name="seed">The seed of the weight initialization.</param>
+    /// <exception cref="global::System.ArgumentOutOfRangeException"><paramref name="maxBatch"/> is less than 1, or so large that an activation buffer would not fit in an array.</exception>
     public MultiLabel(int maxBatch = 32, int seed = 0)
     {
-        global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch);
+        // The largest activation buffer holds 20 floats per sample.
+        global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch, 20);
         _maxBatch = maxBatch;
-        _encoderPreActivation = new(maxBatch * 20);
-        _encoderOutput = new(maxBatch * 20);
-        _encoderDelta = new(maxBatch * 20);
-        _headPreActivation = new(maxBatch * 3);
-        _headOutput = new(maxBatch * 3);
-        _headDelta = new(maxBatch * 3);
+        _training = new(this, maxBatch, training: true);
+        _predictions = new(() => new Activations(this, maxBatch, training: false));
         Initialize(seed);
     }
 
@@ -105,10 +102,26 @@ partial class MultiLabel : global::Backprop.INetwork
     }
 
     /// <summary>All parameters, one contiguous block in the kernels' layout (dense weights stored transposed).</summary>
-    public global::System.Span<float> Parameters => _parameters;
+    /// <remarks>Waits while a training or model-writing call runs on another thread. The span is the model's own memory: using it while another thread runs a call on this instance is a race the network cannot see.</remarks>
+    public global::System.Span<float> Parameters
+    {
+        get
+        {
+            _gate.Wait(nameof(Parameters));
+            return _parameters;
+        }
+    }
 
     /// <summary>The gradients of the last <c>ComputeGradients</c>, in the layout of <see cref="Parameters"/>.</summary>
-    public global::System.Span<float> Gradients => _gradients;
+    /// <remarks>Waits while a training or model-writing call runs on another thread. The span is the model's own memory: using it while another thread runs a call on this instance is a race the network cannot see.</remarks>
+    public global::System.Span<float> Gradients
+    {
+        get
+        {
+            _gate.Wait(nameof(Gradients));
+            return _gradients;
+        }
+    }
 
     /// <summary>The parameter tensors in layer order, with PyTorch names and shapes.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::Backprop.TensorInfo> Tensors => s_tensors;
@@ -126,29 +139,48 @@ partial class MultiLabel : global::Backprop.INetwork
     /// <paramref name="outputs"/> receives batch × 3 values: probabilities.
     /// </summary>
     /// <exception cref="global::System.ArgumentException">A length is not a multiple of the sizes, or the batch exceeds <see cref="MaxBatch"/>.</exception>
+    /// <remarks>
+    /// Thread-safe: any number of threads may call Predict (and the other reading members) on one instance at once, each
+    /// getting exactly what it would alone; each call uses its own activation set from a pool that grows to the most
+    /// calls ever running at once (one set of forward buffers for MaxBatch samples each), then allocates nothing.
+    /// A training or model-writing call (ComputeGradients, TrainStep, SetTensor, Load) runs alone: Predict waits for it.
+    /// </remarks>
+    /// <exception cref="global::System.ArgumentException">A length is not a multiple of the sizes, or the batch exceeds <see cref="MaxBatch"/>.</exception>
     public void Predict(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs)
     {
         int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
         global::Backprop.NetworkGuard.Length(NetworkName, "outputs", outputs.Length, batch, OutputSize, nameof(outputs));
-        int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
-        if (shards > 1)
+        _gate.EnterRead(nameof(Predict));
+        Activations activations = _predictions.Rent();
+        try
         {
-            // Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictShard).
-            (_parallelForward ??= new global::Backprop.Kernels.DataParallelForward(PredictShard)).Run(inputs, outputs, batch, shards);
-            return;
+            int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
+            if (shards > 1)
+            {
+                // Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictShard).
+                activations.PredictShards(inputs, outputs, batch, shards);
+            }
+            else
+            {
+                Forward(activations, inputs, 0, batch, _maxThreads);
+                activations.HeadOutput.Slice(0, batch * OutputSize).CopyTo(outputs);
+            }
         }
-        Forward(inputs, 0, batch, _maxThreads);
-        _headOutput.Slice(0, batch * OutputSize).CopyTo(outputs);
+        finally
+        {
+            _predictions.Return(activations);
+            _gate.ExitRead();
+        }
     }
 
     /// <summary>
     /// One shard of a data-parallel prediction (<see cref="global::Backprop.Kernels.ForwardShard"/>), on the calling thread:
     /// the forward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>), their outputs into the same rows of <paramref name="outputs"/>.
     /// </summary>
-    private void PredictShard(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count)
+    private void PredictShard(Activations activations, global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count)
     {
-        Forward(inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);
-        _headOutput.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
+        Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);
+        activations.HeadOutput.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
     }
 
     /// <summary>
@@ -156,6 +188,7 @@ partial class MultiLabel : global::Backprop.INetwork
     /// <see cref="Gradients"/>, and returns the softmax cross-entropy averaged over the batch.
     /// </summary>
     /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with BinaryCrossEntropy, which takes float targets.</exception>
+    [global::System.Obsolete("MultiLabel is trained with BinaryCrossEntropy, which takes float targets: call ComputeGradients(inputs, targets) with a ReadOnlySpan<float> of batch × OutputSize values.", error: true)]
     public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels)
     {
         throw global::Backprop.NetworkGuard.WrongTargets(NetworkName, global::Backprop.Loss.BinaryCrossEntropy, labels: true);
@@ -166,23 +199,41 @@ partial class MultiLabel : global::Backprop.INetwork
     /// <see cref="Gradients"/>, and returns the loss averaged over all elements.
     /// </summary>
     /// <exception cref="global::System.ArgumentException">A length does not fit, or the batch exceeds <see cref="MaxBatch"/>.</exception>
+    /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
     public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
     {
         return Pass(inputs, targets, optimizer: null);
     }
 
     /// <summary>
-    /// <c>ComputeGradients</c> (no optimizer) and <c>TrainStep</c>: forward pass and loss, then the backward pass. With an
+    /// <c>ComputeGradients</c> (no optimizer) and <c>TrainStep</c>: checks the batch, then runs it (<see cref="RunPass"/>)
+    /// as the only call on this instance: it waits for the calls under way, and calls that arrive meanwhile wait for it (see <see cref="global::Backprop.Kernels.CallGate"/>).
+    /// </summary>
+    private float Pass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer? optimizer)
+    {
+        int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
+        global::Backprop.NetworkGuard.Length(NetworkName, "targets", targets.Length, batch, OutputSize, nameof(targets));
+        _gate.EnterWrite(optimizer is null ? nameof(ComputeGradients) : nameof(TrainStep));
+        try
+        {
+            return RunPass(inputs, targets, batch, optimizer);
+        }
+        finally
+        {
+            _gate.ExitWrite();
+        }
+    }
+
+    /// <summary>
+    /// The pass of a checked batch: forward pass and loss, then the backward pass. With an
     /// optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as
     /// their gradients are complete (after the layer's input gradient has used the old weights), while they are still
     /// in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and
     /// <see cref="Gradients"/> holds this batch's gradients. With more than one thread and a batch of at least
     /// two shards, the pass is data-parallel instead (<see cref="Shard"/>).
     /// </summary>
-    private float Pass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer? optimizer)
+    private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int batch, global::Backprop.Optimizer? optimizer)
     {
-        int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
-        global::Backprop.NetworkGuard.Length(NetworkName, "targets", targets.Length, batch, OutputSize, nameof(targets));
         // The optimizer's state belongs to one network: another network's optimizer is refused here.
         optimizer?.Attach(this);
         int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
@@ -193,12 +244,12 @@ partial class MultiLabel : global::Backprop.INetwork
             _dataParallel ??= new global::Backprop.Kernels.DataParallel<float>(NetworkName, ParameterCount, ScratchLength, Shard);
             return _dataParallel.Train(inputs, targets, batch, shards, _parameters, _gradients, optimizer);
         }
-        Forward(inputs, 0, batch, threads: 1);
+        Forward(_training, inputs, 0, batch, threads: 1);
         // Binary cross-entropy from head's pre-activation, max(z, 0) - z t + log(1 + exp(-|z|)); its gradient is ∂L/∂z.
-        float loss = global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogits(_headPreActivation, targets, _headDelta, batch * OutputSize);
+        float loss = global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogits(_training.HeadPreActivation, targets, _training.HeadDelta, batch * OutputSize);
         if (optimizer is null || !float.IsFinite(loss))
         {
-            Backward(inputs, 0, batch, _gradients, _scratch, optimizer: null);
+            Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
             if (optimizer is not null)
             {
                 // The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.
@@ -208,11 +259,11 @@ partial class MultiLabel : global::Backprop.INetwork
         }
         if (optimizer.BeginPartialStep(ParameterCount))
         {
-            Backward(inputs, 0, batch, _gradients, _scratch, optimizer);
+            Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer);
         }
         else
         {
-            Backward(inputs, 0, batch, _gradients, _scratch, optimizer: null);
+            Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
             optimizer.Step(_parameters, _gradients);
         }
         return loss;
@@ -225,6 +276,7 @@ partial class MultiLabel : global::Backprop.INetwork
     /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
     /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
     /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with BinaryCrossEntropy.</exception>
+    [global::System.Obsolete("MultiLabel is trained with BinaryCrossEntropy, which takes float targets: call TrainStep(inputs, targets, optimizer) with a ReadOnlySpan<float> of batch × OutputSize values.", error: true)]
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -237,6 +289,7 @@ partial class MultiLabel : global::Backprop.INetwork
     /// </summary>
     /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>, or <paramref name="optimizer"/> already steps another network (<see cref="global::Backprop.Optimizer.Attach"/>); the parameters are left unchanged.</exception>
     /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
+    /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -252,10 +305,10 @@ partial class MultiLabel : global::Backprop.INetwork
     private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
     {
         global::System.ReadOnlySpan<float> rows = inputs.Slice(first * InputSize, count * InputSize);
-        Forward(rows, first, count, threads: 1);
+        Forward(_training, rows, first, count, threads: 1);
         double loss = global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogitsPart(
-            _headPreActivation.Slice(first * OutputSize, count * OutputSize), targets.Slice(first * OutputSize, count * OutputSize), _headDelta.Slice(first * OutputSize, count * OutputSize), count * OutputSize, batch * OutputSize);
-        Backward(rows, first, count, gradients, scratch, optimizer: null);
+            _training.HeadPreActivation.Slice(first * OutputSize, count * OutputSize), targets.Slice(first * OutputSize, count * OutputSize), _training.HeadDelta.Slice(first * OutputSize, count * OutputSize), count * OutputSize, batch * OutputSize);
+        Backward(_training, rows, first, count, gradients, scratch, optimizer: null);
         return loss;
     }
 
@@ -264,14 +317,14 @@ partial class MultiLabel : global::Backprop.INetwork
     /// holds those samples, and every layer writes those rows of its buffers (keeping what its backward pass needs);
     /// products on up to <paramref name="threads"/> threads.
     /// </summary>
-    private void Forward(global::System.ReadOnlySpan<float> inputs, int first, int batch, int threads)
+    private void Forward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, int threads)
     {
         global::System.ReadOnlySpan<float> parameters = _parameters;
         // This pass's rows of the activation buffers.
-        global::System.Span<float> encoderPreActivation = _encoderPreActivation.Slice(first * 20, batch * 20);
-        global::System.Span<float> encoderOutput = _encoderOutput.Slice(first * 20, batch * 20);
-        global::System.Span<float> headPreActivation = _headPreActivation.Slice(first * 3, batch * 3);
-        global::System.Span<float> headOutput = _headOutput.Slice(first * 3, batch * 3);
+        global::System.Span<float> encoderPreActivation = activations.EncoderPreActivation.Slice(first * 20, batch * 20);
+        global::System.Span<float> encoderOutput = activations.EncoderOutput.Slice(first * 20, batch * 20);
+        global::System.Span<float> headPreActivation = activations.HeadPreActivation.Slice(first * 3, batch * 3);
+        global::System.Span<float> headOutput = activations.HeadOutput.Slice(first * 3, batch * 3);
         // encoder: Dense 12 → 20, Gelu
         global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Gelu>(
             inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), parameters.Slice(EncoderBias, EncoderUnits),
@@ -288,16 +341,16 @@ partial class MultiLabel : global::Backprop.INetwork
     /// overwrites its part of <paramref name="gradients"/>); with an optimizer, each layer's parameters are updated as
     /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).
     /// </summary>
-    private void Backward(global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+    private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
     {
         global::System.Span<float> parameters = _parameters;
         // This pass's rows of the activation buffers.
-        global::System.Span<float> encoderPreActivation = _encoderPreActivation.Slice(first * 20, batch * 20);
-        global::System.Span<float> encoderOutput = _encoderOutput.Slice(first * 20, batch * 20);
-        global::System.Span<float> encoderDelta = _encoderDelta.Slice(first * 20, batch * 20);
-        global::System.Span<float> headPreActivation = _headPreActivation.Slice(first * 3, batch * 3);
-        global::System.Span<float> headOutput = _headOutput.Slice(first * 3, batch * 3);
-        global::System.Span<float> headDelta = _headDelta.Slice(first * 3, batch * 3);
+        global::System.Span<float> encoderPreActivation = activations.EncoderPreActivation.Slice(first * 20, batch * 20);
+        global::System.Span<float> encoderOutput = activations.EncoderOutput.Slice(first * 20, batch * 20);
+        global::System.Span<float> encoderDelta = activations.EncoderDelta.Slice(first * 20, batch * 20);
+        global::System.Span<float> headPreActivation = activations.HeadPreActivation.Slice(first * 3, batch * 3);
+        global::System.Span<float> headOutput = activations.HeadOutput.Slice(first * 3, batch * 3);
+        global::System.Span<float> headDelta = activations.HeadDelta.Slice(first * 3, batch * 3);
         // head: Dense 20 → 3, Sigmoid (the loss gave ∂L/∂z)
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
             encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), headPreActivation, headOutput, headDelta,
@@ -326,15 +379,53 @@ partial class MultiLabel : global::Backprop.INetwork
 
     /// <summary>Copies a parameter tensor out, in PyTorch's layout (a dense weight as [units, inputs]).</summary>
     /// <exception cref="global::System.ArgumentException">The network has no tensor of that name, or the destination's length differs from the tensor's.</exception>
-    public void CopyTensor(string name, global::System.Span<float> destination) => CopyOut(_parameters, name, destination);
+    /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+    public void CopyTensor(string name, global::System.Span<float> destination)
+    {
+        _gate.EnterRead("CopyTensor");
+        try
+        {
+            CopyOut(_parameters, name, destination);
+        }
+        finally
+        {
+            _gate.ExitRead();
+        }
+    }
 
     /// <summary>Copies the gradient of a parameter tensor out, in PyTorch's layout.</summary>
     /// <exception cref="global::System.ArgumentException">The network has no tensor of that name, or the destination's length differs from the tensor's.</exception>
-    public void CopyGradient(string name, global::System.Span<float> destination) => CopyOut(_gradients, name, destination);
+    /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+    public void CopyGradient(string name, global::System.Span<float> destination)
+    {
+        _gate.EnterRead("CopyGradient");
+        try
+        {
+            CopyOut(_gradients, name, destination);
+        }
+        finally
+        {
+            _gate.ExitRead();
+        }
+    }
 
     /// <summary>Sets a parameter tensor from PyTorch's layout (a dense weight as [units, inputs]).</summary>
     /// <exception cref="global::System.ArgumentException">The network has no tensor of that name, or the source's length differs from the tensor's.</exception>
+    /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
     public void SetTensor(string name, global::System.ReadOnlySpan<float> source)
+    {
+        _gate.EnterWrite("SetTensor");
+        try
+        {
+            CopyIn(name, source);
+        }
+        finally
+        {
+            _gate.ExitWrite();
+        }
+    }
+
+    private void CopyIn(string name, global::System.ReadOnlySpan<float> source)
     {
         global::System.Span<float> block = _parameters;
         switch (name)
@@ -388,16 +479,102 @@ partial class MultiLabel : global::Backprop.INetwork
     }
 
     /// <summary>Saves the parameters as a safetensors file with PyTorch names and layouts; writes a temporary file, then renames it.</summary>
-    public void Save(string path) => global::Backprop.ModelFile.Save(path, this, NetworkName, Architecture);
+    /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+    public void Save(string path)
+    {
+        _gate.EnterRead("Save");
+        try
+        {
+            global::Backprop.ModelFile.Save(path, this, NetworkName, Architecture);
+        }
+        finally
+        {
+            _gate.ExitRead();
+        }
+    }
 
     /// <summary>Writes the parameters to <paramref name="stream"/> as safetensors with PyTorch names and layouts.</summary>
-    public void Save(global::System.IO.Stream stream) => global::Backprop.ModelFile.Save(stream, this, NetworkName, Architecture);
+    /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+    public void Save(global::System.IO.Stream stream)
+    {
+        _gate.EnterRead("Save");
+        try
+        {
+            global::Backprop.ModelFile.Save(stream, this, NetworkName, Architecture);
+        }
+        finally
+        {
+            _gate.ExitRead();
+        }
+    }
 
     /// <summary>Loads parameters saved by <see cref="Save(string)"/>; on any mismatch or corruption throws and leaves the parameters unchanged.</summary>
     /// <exception cref="global::System.IO.InvalidDataException">The file is truncated, corrupt, malformed or of another architecture.</exception>
-    public void Load(string path) => global::Backprop.ModelFile.Load(path, this, NetworkName, Architecture);
+    /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+    public void Load(string path)
+    {
+        _gate.EnterWrite("Load");
+        try
+        {
+            global::Backprop.ModelFile.Load(path, this, NetworkName, Architecture);
+        }
+        finally
+        {
+            _gate.ExitWrite();
+        }
+    }
 
     /// <summary>Loads parameters from <paramref name="stream"/>; on any mismatch or corruption throws and leaves the parameters unchanged.</summary>
     /// <exception cref="global::System.IO.InvalidDataException">The stream is truncated, corrupt, malformed or of another architecture.</exception>
-    public void Load(global::System.IO.Stream stream) => global::Backprop.ModelFile.Load(stream, this, NetworkName, Architecture);
+    /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+    public void Load(global::System.IO.Stream stream)
+    {
+        _gate.EnterWrite("Load");
+        try
+        {
+            global::Backprop.ModelFile.Load(stream, this, NetworkName, Architecture);
+        }
+        finally
+        {
+            _gate.ExitWrite();
+        }
+    }
+
+    /// <summary>
+    /// One set of activation buffers, allocated once for maxBatch samples; each is (batch, size) row-major. The training
+    /// calls use one set with the backward pass's deltas; each Predict call rents a forward-only set from a pool, so calls
+    /// on several threads never share a buffer.
+    /// </summary>
+    private sealed class Activations
+    {
+        private readonly MultiLabel _network;
+        private global::Backprop.Kernels.DataParallelForward? _parallel;
+
+        public readonly global::Backprop.Kernels.AlignedBuffer EncoderPreActivation; // encoder pre-activation z = x Wᵀ + b
+        public readonly global::Backprop.Kernels.AlignedBuffer EncoderOutput; // encoder output y = Gelu(z)
+        public readonly global::Backprop.Kernels.AlignedBuffer EncoderDelta; // encoder delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
+        public readonly global::Backprop.Kernels.AlignedBuffer HeadPreActivation; // head pre-activation z = x Wᵀ + b
+        public readonly global::Backprop.Kernels.AlignedBuffer HeadOutput; // head output y = Sigmoid(z)
+        public readonly global::Backprop.Kernels.AlignedBuffer HeadDelta; // head delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
+
+        /// <summary>Allocates the buffers; the deltas only for <paramref name="training"/>.</summary>
+        public Activations(MultiLabel network, int maxBatch, bool training)
+        {
+            _network = network;
+            EncoderPreActivation = new(maxBatch * 20);
+            EncoderOutput = new(maxBatch * 20);
+            EncoderDelta = training ? new(maxBatch * 20) : global::Backprop.Kernels.AlignedBuffer.Empty;
+            HeadPreActivation = new(maxBatch * 3);
+            HeadOutput = new(maxBatch * 3);
+            HeadDelta = training ? new(maxBatch * 3) : global::Backprop.Kernels.AlignedBuffer.Empty;
+        }
+
+        /// <summary>A data-parallel forward pass over this set's rows: each core runs the whole network on its shard of the batch.</summary>
+        public void PredictShards(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int batch, int shards)
+        {
+            (_parallel ??= new global::Backprop.Kernels.DataParallelForward(PredictShard)).Run(inputs, outputs, batch, shards);
+        }
+
+        private void PredictShard(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count) => _network.PredictShard(this, inputs, outputs, first, count);
+    }
 }

@@ -70,18 +70,16 @@ namespace Forecasts.Models
                 private const int ScratchLength = 128;
                 private readonly global::Backprop.Kernels.AlignedBuffer _scratch = new(ScratchLength);
 
-                // Data-parallel training (shard buffers) and prediction, created by the first call whose batch is cut into shards.
+                // Data-parallel training (shard buffers), created by the first training call whose batch is cut into shards.
                 private global::Backprop.Kernels.DataParallel<float>? _dataParallel;
-                private global::Backprop.Kernels.DataParallelForward? _parallelForward;
 
-                // Activations, allocated once for maxBatch samples; each is (batch, size) row-major.
-                private readonly global::Backprop.Kernels.AlignedBuffer _dense1PreActivation; // dense1 pre-activation z = x Wᵀ + b
-                private readonly global::Backprop.Kernels.AlignedBuffer _dense1Output; // dense1 output y = Tanh(z)
-                private readonly global::Backprop.Kernels.AlignedBuffer _dense1Delta; // dense1 delta: ∂L/∂y, then ∂L/∂z in the backward pass
-                private readonly global::Backprop.Kernels.AlignedBuffer _dense2Output; // dense2 output y = LeakyRelu(z)
-                private readonly global::Backprop.Kernels.AlignedBuffer _dense2Delta; // dense2 delta: ∂L/∂y, then ∂L/∂z in the backward pass
-                private readonly global::Backprop.Kernels.AlignedBuffer _dense3Output; // dense3 output y = x Wᵀ + b
-                private readonly global::Backprop.Kernels.AlignedBuffer _dense3Delta; // dense3 delta: ∂L/∂y, then ∂L/∂z in the backward pass
+                // The activations of the training calls (forward buffers and the backward pass's deltas), and a pool of forward-only
+                // sets for Predict: one per call running at the same time, created when more calls overlap than ever before.
+                private readonly Activations _training;
+                private readonly global::Backprop.Kernels.InstancePool<Activations> _predictions;
+
+                // Which calls may overlap on this instance: any number of reading calls at once; a writing call runs alone while the others wait (see CallGate).
+                private readonly global::Backprop.Kernels.CallGate _gate = new(NetworkName);
 
                 /// <summary>
                 /// Creates the network with every buffer allocated for batches of up to <paramref name="maxBatch"/> samples,
@@ -89,17 +87,14 @@ namespace Forecasts.Models
                 /// </summary>
                 /// <param name="maxBatch">The largest batch that <c>Predict</c>, <c>ComputeGradients</c> and <c>TrainStep</c> accept.</param>
                 /// <param name="seed">The seed of the weight initialization.</param>
+                /// <exception cref="global::System.ArgumentOutOfRangeException"><paramref name="maxBatch"/> is less than 1, or so large that an activation buffer would not fit in an array.</exception>
                 public Forecaster(int maxBatch = 32, int seed = 0)
                 {
-                    global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch);
+                    // The largest activation buffer holds 16 floats per sample.
+                    global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch, 16);
                     _maxBatch = maxBatch;
-                    _dense1PreActivation = new(maxBatch * 16);
-                    _dense1Output = new(maxBatch * 16);
-                    _dense1Delta = new(maxBatch * 16);
-                    _dense2Output = new(maxBatch * 8);
-                    _dense2Delta = new(maxBatch * 8);
-                    _dense3Output = new(maxBatch * 1);
-                    _dense3Delta = new(maxBatch * 1);
+                    _training = new(this, maxBatch, training: true);
+                    _predictions = new(() => new Activations(this, maxBatch, training: false));
                     Initialize(seed);
                 }
 
@@ -121,10 +116,26 @@ namespace Forecasts.Models
                 }
 
                 /// <summary>All parameters, one contiguous block in the kernels' layout (dense weights stored transposed).</summary>
-                public global::System.Span<float> Parameters => _parameters;
+                /// <remarks>Waits while a training or model-writing call runs on another thread. The span is the model's own memory: using it while another thread runs a call on this instance is a race the network cannot see.</remarks>
+                public global::System.Span<float> Parameters
+                {
+                    get
+                    {
+                        _gate.Wait(nameof(Parameters));
+                        return _parameters;
+                    }
+                }
 
                 /// <summary>The gradients of the last <c>ComputeGradients</c>, in the layout of <see cref="Parameters"/>.</summary>
-                public global::System.Span<float> Gradients => _gradients;
+                /// <remarks>Waits while a training or model-writing call runs on another thread. The span is the model's own memory: using it while another thread runs a call on this instance is a race the network cannot see.</remarks>
+                public global::System.Span<float> Gradients
+                {
+                    get
+                    {
+                        _gate.Wait(nameof(Gradients));
+                        return _gradients;
+                    }
+                }
 
                 /// <summary>The parameter tensors in layer order, with PyTorch names and shapes.</summary>
                 public global::System.Collections.Generic.IReadOnlyList<global::Backprop.TensorInfo> Tensors => s_tensors;
@@ -142,29 +153,48 @@ namespace Forecasts.Models
                 /// <paramref name="outputs"/> receives batch × 1 values: the last layer's linear outputs (logits).
                 /// </summary>
                 /// <exception cref="global::System.ArgumentException">A length is not a multiple of the sizes, or the batch exceeds <see cref="MaxBatch"/>.</exception>
+                /// <remarks>
+                /// Thread-safe: any number of threads may call Predict (and the other reading members) on one instance at once, each
+                /// getting exactly what it would alone; each call uses its own activation set from a pool that grows to the most
+                /// calls ever running at once (one set of forward buffers for MaxBatch samples each), then allocates nothing.
+                /// A training or model-writing call (ComputeGradients, TrainStep, SetTensor, Load) runs alone: Predict waits for it.
+                /// </remarks>
+                /// <exception cref="global::System.ArgumentException">A length is not a multiple of the sizes, or the batch exceeds <see cref="MaxBatch"/>.</exception>
                 public void Predict(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs)
                 {
                     int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
                     global::Backprop.NetworkGuard.Length(NetworkName, "outputs", outputs.Length, batch, OutputSize, nameof(outputs));
-                    int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
-                    if (shards > 1)
+                    _gate.EnterRead(nameof(Predict));
+                    Activations activations = _predictions.Rent();
+                    try
                     {
-                        // Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictShard).
-                        (_parallelForward ??= new global::Backprop.Kernels.DataParallelForward(PredictShard)).Run(inputs, outputs, batch, shards);
-                        return;
+                        int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
+                        if (shards > 1)
+                        {
+                            // Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictShard).
+                            activations.PredictShards(inputs, outputs, batch, shards);
+                        }
+                        else
+                        {
+                            Forward(activations, inputs, 0, batch, _maxThreads);
+                            activations.Dense3Output.Slice(0, batch * OutputSize).CopyTo(outputs);
+                        }
                     }
-                    Forward(inputs, 0, batch, _maxThreads);
-                    _dense3Output.Slice(0, batch * OutputSize).CopyTo(outputs);
+                    finally
+                    {
+                        _predictions.Return(activations);
+                        _gate.ExitRead();
+                    }
                 }
 
                 /// <summary>
                 /// One shard of a data-parallel prediction (<see cref="global::Backprop.Kernels.ForwardShard"/>), on the calling thread:
                 /// the forward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>), their outputs into the same rows of <paramref name="outputs"/>.
                 /// </summary>
-                private void PredictShard(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count)
+                private void PredictShard(Activations activations, global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count)
                 {
-                    Forward(inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);
-                    _dense3Output.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
+                    Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);
+                    activations.Dense3Output.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
                 }
 
                 /// <summary>
@@ -172,6 +202,7 @@ namespace Forecasts.Models
                 /// <see cref="Gradients"/>, and returns the softmax cross-entropy averaged over the batch.
                 /// </summary>
                 /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with MeanSquaredError, which takes float targets.</exception>
+                [global::System.Obsolete("Forecaster is trained with MeanSquaredError, which takes float targets: call ComputeGradients(inputs, targets) with a ReadOnlySpan<float> of batch × OutputSize values.", error: true)]
                 public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels)
                 {
                     throw global::Backprop.NetworkGuard.WrongTargets(NetworkName, global::Backprop.Loss.MeanSquaredError, labels: true);
@@ -182,23 +213,41 @@ namespace Forecasts.Models
                 /// <see cref="Gradients"/>, and returns the loss averaged over all elements.
                 /// </summary>
                 /// <exception cref="global::System.ArgumentException">A length does not fit, or the batch exceeds <see cref="MaxBatch"/>.</exception>
+                /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
                 public float ComputeGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
                 {
                     return Pass(inputs, targets, optimizer: null);
                 }
 
                 /// <summary>
-                /// <c>ComputeGradients</c> (no optimizer) and <c>TrainStep</c>: forward pass and loss, then the backward pass. With an
+                /// <c>ComputeGradients</c> (no optimizer) and <c>TrainStep</c>: checks the batch, then runs it (<see cref="RunPass"/>)
+                /// as the only call on this instance: it waits for the calls under way, and calls that arrive meanwhile wait for it (see <see cref="global::Backprop.Kernels.CallGate"/>).
+                /// </summary>
+                private float Pass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer? optimizer)
+                {
+                    int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
+                    global::Backprop.NetworkGuard.Length(NetworkName, "targets", targets.Length, batch, OutputSize, nameof(targets));
+                    _gate.EnterWrite(optimizer is null ? nameof(ComputeGradients) : nameof(TrainStep));
+                    try
+                    {
+                        return RunPass(inputs, targets, batch, optimizer);
+                    }
+                    finally
+                    {
+                        _gate.ExitWrite();
+                    }
+                }
+
+                /// <summary>
+                /// The pass of a checked batch: forward pass and loss, then the backward pass. With an
                 /// optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as
                 /// their gradients are complete (after the layer's input gradient has used the old weights), while they are still
                 /// in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and
                 /// <see cref="Gradients"/> holds this batch's gradients. With more than one thread and a batch of at least
                 /// two shards, the pass is data-parallel instead (<see cref="Shard"/>).
                 /// </summary>
-                private float Pass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer? optimizer)
+                private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int batch, global::Backprop.Optimizer? optimizer)
                 {
-                    int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
-                    global::Backprop.NetworkGuard.Length(NetworkName, "targets", targets.Length, batch, OutputSize, nameof(targets));
                     // The optimizer's state belongs to one network: another network's optimizer is refused here.
                     optimizer?.Attach(this);
                     int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
@@ -209,12 +258,12 @@ namespace Forecasts.Models
                         _dataParallel ??= new global::Backprop.Kernels.DataParallel<float>(NetworkName, ParameterCount, ScratchLength, Shard);
                         return _dataParallel.Train(inputs, targets, batch, shards, _parameters, _gradients, optimizer);
                     }
-                    Forward(inputs, 0, batch, threads: 1);
+                    Forward(_training, inputs, 0, batch, threads: 1);
                     // Mean squared error on dense3's outputs; its gradient is ∂L/∂y.
-                    float loss = global::Backprop.Kernels.Losses.MeanSquaredError(_dense3Output, targets, _dense3Delta, batch * OutputSize);
+                    float loss = global::Backprop.Kernels.Losses.MeanSquaredError(_training.Dense3Output, targets, _training.Dense3Delta, batch * OutputSize);
                     if (optimizer is null || !float.IsFinite(loss))
                     {
-                        Backward(inputs, 0, batch, _gradients, _scratch, optimizer: null);
+                        Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
                         if (optimizer is not null)
                         {
                             // The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.
@@ -224,11 +273,11 @@ namespace Forecasts.Models
                     }
                     if (optimizer.BeginPartialStep(ParameterCount))
                     {
-                        Backward(inputs, 0, batch, _gradients, _scratch, optimizer);
+                        Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer);
                     }
                     else
                     {
-                        Backward(inputs, 0, batch, _gradients, _scratch, optimizer: null);
+                        Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
                         optimizer.Step(_parameters, _gradients);
                     }
                     return loss;
@@ -241,6 +290,7 @@ namespace Forecasts.Models
                 /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
                 /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
                 /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with MeanSquaredError.</exception>
+                [global::System.Obsolete("Forecaster is trained with MeanSquaredError, which takes float targets: call TrainStep(inputs, targets, optimizer) with a ReadOnlySpan<float> of batch × OutputSize values.", error: true)]
                 public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer optimizer)
                 {
                     global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -253,6 +303,7 @@ namespace Forecasts.Models
                 /// </summary>
                 /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>, or <paramref name="optimizer"/> already steps another network (<see cref="global::Backprop.Optimizer.Attach"/>); the parameters are left unchanged.</exception>
                 /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
+                /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
                 public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer optimizer)
                 {
                     global::System.ArgumentNullException.ThrowIfNull(optimizer);
@@ -268,10 +319,10 @@ namespace Forecasts.Models
                 private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
                 {
                     global::System.ReadOnlySpan<float> rows = inputs.Slice(first * InputSize, count * InputSize);
-                    Forward(rows, first, count, threads: 1);
+                    Forward(_training, rows, first, count, threads: 1);
                     double loss = global::Backprop.Kernels.Losses.MeanSquaredErrorPart(
-                        _dense3Output.Slice(first * OutputSize, count * OutputSize), targets.Slice(first * OutputSize, count * OutputSize), _dense3Delta.Slice(first * OutputSize, count * OutputSize), count * OutputSize, batch * OutputSize);
-                    Backward(rows, first, count, gradients, scratch, optimizer: null);
+                        _training.Dense3Output.Slice(first * OutputSize, count * OutputSize), targets.Slice(first * OutputSize, count * OutputSize), _training.Dense3Delta.Slice(first * OutputSize, count * OutputSize), count * OutputSize, batch * OutputSize);
+                    Backward(_training, rows, first, count, gradients, scratch, optimizer: null);
                     return loss;
                 }
 
@@ -280,14 +331,14 @@ namespace Forecasts.Models
                 /// holds those samples, and every layer writes those rows of its buffers (keeping what its backward pass needs);
                 /// products on up to <paramref name="threads"/> threads.
                 /// </summary>
-                private void Forward(global::System.ReadOnlySpan<float> inputs, int first, int batch, int threads)
+                private void Forward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, int threads)
                 {
                     global::System.ReadOnlySpan<float> parameters = _parameters;
                     // This pass's rows of the activation buffers.
-                    global::System.Span<float> dense1PreActivation = _dense1PreActivation.Slice(first * 16, batch * 16);
-                    global::System.Span<float> dense1Output = _dense1Output.Slice(first * 16, batch * 16);
-                    global::System.Span<float> dense2Output = _dense2Output.Slice(first * 8, batch * 8);
-                    global::System.Span<float> dense3Output = _dense3Output.Slice(first * 1, batch * 1);
+                    global::System.Span<float> dense1PreActivation = activations.Dense1PreActivation.Slice(first * 16, batch * 16);
+                    global::System.Span<float> dense1Output = activations.Dense1Output.Slice(first * 16, batch * 16);
+                    global::System.Span<float> dense2Output = activations.Dense2Output.Slice(first * 8, batch * 8);
+                    global::System.Span<float> dense3Output = activations.Dense3Output.Slice(first * 1, batch * 1);
                     // dense1: Dense 5 → 16, Tanh
                     global::Backprop.Kernels.Dense.Forward<global::Backprop.Kernels.Tanh>(
                         inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), parameters.Slice(Dense1Bias, Dense1Units),
@@ -308,17 +359,17 @@ namespace Forecasts.Models
                 /// overwrites its part of <paramref name="gradients"/>); with an optimizer, each layer's parameters are updated as
                 /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).
                 /// </summary>
-                private void Backward(global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+                private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
                 {
                     global::System.Span<float> parameters = _parameters;
                     // This pass's rows of the activation buffers.
-                    global::System.Span<float> dense1PreActivation = _dense1PreActivation.Slice(first * 16, batch * 16);
-                    global::System.Span<float> dense1Output = _dense1Output.Slice(first * 16, batch * 16);
-                    global::System.Span<float> dense1Delta = _dense1Delta.Slice(first * 16, batch * 16);
-                    global::System.Span<float> dense2Output = _dense2Output.Slice(first * 8, batch * 8);
-                    global::System.Span<float> dense2Delta = _dense2Delta.Slice(first * 8, batch * 8);
-                    global::System.Span<float> dense3Output = _dense3Output.Slice(first * 1, batch * 1);
-                    global::System.Span<float> dense3Delta = _dense3Delta.Slice(first * 1, batch * 1);
+                    global::System.Span<float> dense1PreActivation = activations.Dense1PreActivation.Slice(first * 16, batch * 16);
+                    global::System.Span<float> dense1Output = activations.Dense1Output.Slice(first * 16, batch * 16);
+                    global::System.Span<float> dense1Delta = activations.Dense1Delta.Slice(first * 16, batch * 16);
+                    global::System.Span<float> dense2Output = activations.Dense2Output.Slice(first * 8, batch * 8);
+                    global::System.Span<float> dense2Delta = activations.Dense2Delta.Slice(first * 8, batch * 8);
+                    global::System.Span<float> dense3Output = activations.Dense3Output.Slice(first * 1, batch * 1);
+                    global::System.Span<float> dense3Delta = activations.Dense3Delta.Slice(first * 1, batch * 1);
                     // dense3: Dense 8 → 1
                     global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
                         dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), dense3Output, dense3Output, dense3Delta,
@@ -356,15 +407,53 @@ namespace Forecasts.Models
 
                 /// <summary>Copies a parameter tensor out, in PyTorch's layout (a dense weight as [units, inputs]).</summary>
                 /// <exception cref="global::System.ArgumentException">The network has no tensor of that name, or the destination's length differs from the tensor's.</exception>
-                public void CopyTensor(string name, global::System.Span<float> destination) => CopyOut(_parameters, name, destination);
+                /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+                public void CopyTensor(string name, global::System.Span<float> destination)
+                {
+                    _gate.EnterRead("CopyTensor");
+                    try
+                    {
+                        CopyOut(_parameters, name, destination);
+                    }
+                    finally
+                    {
+                        _gate.ExitRead();
+                    }
+                }
 
                 /// <summary>Copies the gradient of a parameter tensor out, in PyTorch's layout.</summary>
                 /// <exception cref="global::System.ArgumentException">The network has no tensor of that name, or the destination's length differs from the tensor's.</exception>
-                public void CopyGradient(string name, global::System.Span<float> destination) => CopyOut(_gradients, name, destination);
+                /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+                public void CopyGradient(string name, global::System.Span<float> destination)
+                {
+                    _gate.EnterRead("CopyGradient");
+                    try
+                    {
+                        CopyOut(_gradients, name, destination);
+                    }
+                    finally
+                    {
+                        _gate.ExitRead();
+                    }
+                }
 
                 /// <summary>Sets a parameter tensor from PyTorch's layout (a dense weight as [units, inputs]).</summary>
                 /// <exception cref="global::System.ArgumentException">The network has no tensor of that name, or the source's length differs from the tensor's.</exception>
+                /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
                 public void SetTensor(string name, global::System.ReadOnlySpan<float> source)
+                {
+                    _gate.EnterWrite("SetTensor");
+                    try
+                    {
+                        CopyIn(name, source);
+                    }
+                    finally
+                    {
+                        _gate.ExitWrite();
+                    }
+                }
+
+                private void CopyIn(string name, global::System.ReadOnlySpan<float> source)
                 {
                     global::System.Span<float> block = _parameters;
                     switch (name)
@@ -435,18 +524,106 @@ namespace Forecasts.Models
                 }
 
                 /// <summary>Saves the parameters as a safetensors file with PyTorch names and layouts; writes a temporary file, then renames it.</summary>
-                public void Save(string path) => global::Backprop.ModelFile.Save(path, this, NetworkName, Architecture);
+                /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+                public void Save(string path)
+                {
+                    _gate.EnterRead("Save");
+                    try
+                    {
+                        global::Backprop.ModelFile.Save(path, this, NetworkName, Architecture);
+                    }
+                    finally
+                    {
+                        _gate.ExitRead();
+                    }
+                }
 
                 /// <summary>Writes the parameters to <paramref name="stream"/> as safetensors with PyTorch names and layouts.</summary>
-                public void Save(global::System.IO.Stream stream) => global::Backprop.ModelFile.Save(stream, this, NetworkName, Architecture);
+                /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+                public void Save(global::System.IO.Stream stream)
+                {
+                    _gate.EnterRead("Save");
+                    try
+                    {
+                        global::Backprop.ModelFile.Save(stream, this, NetworkName, Architecture);
+                    }
+                    finally
+                    {
+                        _gate.ExitRead();
+                    }
+                }
 
                 /// <summary>Loads parameters saved by <see cref="Save(string)"/>; on any mismatch or corruption throws and leaves the parameters unchanged.</summary>
                 /// <exception cref="global::System.IO.InvalidDataException">The file is truncated, corrupt, malformed or of another architecture.</exception>
-                public void Load(string path) => global::Backprop.ModelFile.Load(path, this, NetworkName, Architecture);
+                /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+                public void Load(string path)
+                {
+                    _gate.EnterWrite("Load");
+                    try
+                    {
+                        global::Backprop.ModelFile.Load(path, this, NetworkName, Architecture);
+                    }
+                    finally
+                    {
+                        _gate.ExitWrite();
+                    }
+                }
 
                 /// <summary>Loads parameters from <paramref name="stream"/>; on any mismatch or corruption throws and leaves the parameters unchanged.</summary>
                 /// <exception cref="global::System.IO.InvalidDataException">The stream is truncated, corrupt, malformed or of another architecture.</exception>
-                public void Load(global::System.IO.Stream stream) => global::Backprop.ModelFile.Load(stream, this, NetworkName, Architecture);
+                /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+                public void Load(global::System.IO.Stream stream)
+                {
+                    _gate.EnterWrite("Load");
+                    try
+                    {
+                        global::Backprop.ModelFile.Load(stream, this, NetworkName, Architecture);
+                    }
+                    finally
+                    {
+                        _gate.ExitWrite();
+                    }
+                }
+
+                /// <summary>
+                /// One set of activation buffers, allocated once for maxBatch samples; each is (batch, size) row-major. The training
+                /// calls use one set with the backward pass's deltas; each Predict call rents a forward-only set from a pool, so calls
+                /// on several threads never share a buffer.
+                /// </summary>
+                private sealed class Activations
+                {
+                    private readonly Forecaster _network;
+                    private global::Backprop.Kernels.DataParallelForward? _parallel;
+
+                    public readonly global::Backprop.Kernels.AlignedBuffer Dense1PreActivation; // dense1 pre-activation z = x Wᵀ + b
+                    public readonly global::Backprop.Kernels.AlignedBuffer Dense1Output; // dense1 output y = Tanh(z)
+                    public readonly global::Backprop.Kernels.AlignedBuffer Dense1Delta; // dense1 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
+                    public readonly global::Backprop.Kernels.AlignedBuffer Dense2Output; // dense2 output y = LeakyRelu(z)
+                    public readonly global::Backprop.Kernels.AlignedBuffer Dense2Delta; // dense2 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
+                    public readonly global::Backprop.Kernels.AlignedBuffer Dense3Output; // dense3 output y = x Wᵀ + b
+                    public readonly global::Backprop.Kernels.AlignedBuffer Dense3Delta; // dense3 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
+
+                    /// <summary>Allocates the buffers; the deltas only for <paramref name="training"/>.</summary>
+                    public Activations(Forecaster network, int maxBatch, bool training)
+                    {
+                        _network = network;
+                        Dense1PreActivation = new(maxBatch * 16);
+                        Dense1Output = new(maxBatch * 16);
+                        Dense1Delta = training ? new(maxBatch * 16) : global::Backprop.Kernels.AlignedBuffer.Empty;
+                        Dense2Output = new(maxBatch * 8);
+                        Dense2Delta = training ? new(maxBatch * 8) : global::Backprop.Kernels.AlignedBuffer.Empty;
+                        Dense3Output = new(maxBatch * 1);
+                        Dense3Delta = training ? new(maxBatch * 1) : global::Backprop.Kernels.AlignedBuffer.Empty;
+                    }
+
+                    /// <summary>A data-parallel forward pass over this set's rows: each core runs the whole network on its shard of the batch.</summary>
+                    public void PredictShards(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int batch, int shards)
+                    {
+                        (_parallel ??= new global::Backprop.Kernels.DataParallelForward(PredictShard)).Run(inputs, outputs, batch, shards);
+                    }
+
+                    private void PredictShard(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count) => _network.PredictShard(this, inputs, outputs, first, count);
+                }
             }
         }
     }

@@ -129,7 +129,11 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
             {
                 continue;
             }
-            var clash = generated.FirstOrDefault(g => !SymbolEqualityComparer.Default.Equals(g, member) && Collides(g, member));
+            // A nested type declared on both sides is one symbol with declarations in both (the compiler merges the names,
+            // then rejects the second declaration): a clash with itself.
+            var clash = member.DeclaringSyntaxReferences.Any(IsGenerated)
+                ? member
+                : generated.FirstOrDefault(g => !SymbolEqualityComparer.Default.Equals(g, member) && Collides(g, member));
             if (clash is null)
             {
                 continue;

@@ -72,6 +72,8 @@ internal static class NetworkEmitter
             WriteInitialize(writer, plan);
             WriteTensorAccess(writer, plan);
             WriteFiles(writer, plan);
+            writer.Line();
+            WriteActivations(writer, plan);
         }
 
         while (scopes.Count > 0)
@@ -188,19 +190,103 @@ internal static class NetworkEmitter
         writer.Line($"private const int ScratchLength = {Number(scratch)};");
         writer.Line($"private readonly {Buffer} _scratch = new(ScratchLength);");
         writer.Line();
-        writer.Line("// Data-parallel training (shard buffers) and prediction, created by the first call whose batch is cut into shards.");
+        writer.Line("// Data-parallel training (shard buffers), created by the first training call whose batch is cut into shards.");
         writer.Line($"private global::Backprop.Kernels.DataParallel<{TargetType(plan)}>? _dataParallel;");
-        writer.Line("private global::Backprop.Kernels.DataParallelForward? _parallelForward;");
         writer.Line();
-        writer.Line("// Activations, allocated once for maxBatch samples; each is (batch, size) row-major.");
+        writer.Line("// The activations of the training calls (forward buffers and the backward pass's deltas), and a pool of forward-only");
+        writer.Line("// sets for Predict: one per call running at the same time, created when more calls overlap than ever before.");
+        writer.Line("private readonly Activations _training;");
+        writer.Line("private readonly global::Backprop.Kernels.InstancePool<Activations> _predictions;");
+        writer.Line();
+        writer.Line("// Which calls may overlap on this instance: any number of reading calls at once; a writing call runs alone while the others wait (see CallGate).");
+        writer.Line("private readonly global::Backprop.Kernels.CallGate _gate = new(NetworkName);");
+        writer.Line();
+    }
+
+    /// <summary>The largest activation buffer per sample: it bounds <c>maxBatch</c>.</summary>
+    private static int LargestBuffer(NetworkPlan plan)
+        => plan.Layers.SelectMany(layer => Unit(layer).Buffers(layer)).Select(buffer => buffer.PerSample).DefaultIfEmpty(1).Max();
+
+    /// <summary>The buffers the forward pass writes (outputs, and pre-activations where kept): all that <c>Predict</c> needs.</summary>
+    private static List<BufferPlan> ForwardBuffers(NetworkPlan plan)
+    {
+        var buffers = new List<BufferPlan>();
         foreach (var layer in plan.Layers)
         {
-            foreach (var buffer in Unit(layer).Buffers(layer))
+            var unit = Unit(layer);
+            buffers.AddRange(unit.Buffers(layer).Where(b => b.Field == unit.OutputBuffer(layer) || b.Field == unit.PreActivationBuffer(layer)));
+        }
+        return buffers;
+    }
+
+    /// <summary>A buffer of the training calls' activation set.</summary>
+    private static string Training(string field) => "_training." + LayerUnit.Member(field);
+
+    /// <summary>A buffer as the passes reach it: a member of their activation set.</summary>
+    private static string InSet(string field) => "activations." + LayerUnit.Member(field);
+
+    private static void WriteActivations(SourceWriter writer, NetworkPlan plan)
+    {
+        var forward = new HashSet<string>(ForwardBuffers(plan).Select(b => b.Field));
+        writer.Summary(
+            "One set of activation buffers, allocated once for maxBatch samples; each is (batch, size) row-major. The training",
+            "calls use one set with the backward pass's deltas; each Predict call rents a forward-only set from a pool, so calls",
+            "on several threads never share a buffer.");
+        using (writer.Block("private sealed class Activations"))
+        {
+            writer.Line($"private readonly {plan.ClassName} _network;");
+            writer.Line("private global::Backprop.Kernels.DataParallelForward? _parallel;");
+            writer.Line();
+            foreach (var layer in plan.Layers)
             {
-                writer.Line($"private readonly {Buffer} {buffer.Field}; // {buffer.Comment}");
+                foreach (var buffer in Unit(layer).Buffers(layer))
+                {
+                    writer.Line($"public readonly {Buffer} {LayerUnit.Member(buffer.Field)}; // {buffer.Comment}{(forward.Contains(buffer.Field) ? "" : " (training only)")}");
+                }
+            }
+            writer.Line();
+            writer.Summary("Allocates the buffers; the deltas only for <paramref name=\"training\"/>.");
+            using (writer.Block($"public Activations({plan.ClassName} network, int maxBatch, bool training)"))
+            {
+                writer.Line("_network = network;");
+                foreach (var layer in plan.Layers)
+                {
+                    foreach (var buffer in Unit(layer).Buffers(layer))
+                    {
+                        string allocation = $"new(maxBatch * {Number(buffer.PerSample)})";
+                        writer.Line(forward.Contains(buffer.Field)
+                            ? $"{LayerUnit.Member(buffer.Field)} = {allocation};"
+                            : $"{LayerUnit.Member(buffer.Field)} = training ? {allocation} : {Buffer}.Empty;");
+                    }
+                }
+            }
+            writer.Line();
+            writer.Summary("A data-parallel forward pass over this set's rows: each core runs the whole network on its shard of the batch.");
+            using (writer.Block($"public void PredictShards({ReadOnlySpan} inputs, {Span} outputs, int batch, int shards)"))
+            {
+                writer.Line("(_parallel ??= new global::Backprop.Kernels.DataParallelForward(PredictShard)).Run(inputs, outputs, batch, shards);");
+            }
+            writer.Line();
+            writer.Line($"private void PredictShard({ReadOnlySpan} inputs, {Span} outputs, int first, int count) => _network.PredictShard(this, inputs, outputs, first, count);");
+        }
+    }
+
+    /// <summary>A public member whose body runs inside the gate: as a reading call, or as a writing one.</summary>
+    private static void WriteGated(SourceWriter writer, string signature, string operation, bool writes, string statement)
+    {
+        string kind = writes ? "Write" : "Read";
+        using (writer.Block(signature))
+        {
+            writer.Line($"_gate.Enter{kind}(\"{operation}\");");
+            using (writer.Block("try"))
+            {
+                writer.Line(statement);
+            }
+            using (writer.Block("finally"))
+            {
+                writer.Line($"_gate.Exit{kind}();");
             }
         }
-        writer.Line();
     }
 
     private static void WriteConstructor(SourceWriter writer, NetworkPlan plan)
@@ -210,17 +296,14 @@ internal static class NetworkEmitter
             "and the weights initialized from <paramref name=\"seed\"/> (the same seed gives the same weights).");
         writer.Line("/// <param name=\"maxBatch\">The largest batch that <c>Predict</c>, <c>ComputeGradients</c> and <c>TrainStep</c> accept.</param>");
         writer.Line("/// <param name=\"seed\">The seed of the weight initialization.</param>");
+        writer.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\"><paramref name=\"maxBatch\"/> is less than 1, or so large that an activation buffer would not fit in an array.</exception>");
         using (writer.Block($"public {plan.ClassName}(int maxBatch = 32, int seed = 0)"))
         {
-            writer.Line($"{Guard}.MaxBatch(NetworkName, maxBatch);");
+            writer.Line($"// The largest activation buffer holds {Number(LargestBuffer(plan))} floats per sample.");
+            writer.Line($"{Guard}.MaxBatch(NetworkName, maxBatch, {Number(LargestBuffer(plan))});");
             writer.Line("_maxBatch = maxBatch;");
-            foreach (var layer in plan.Layers)
-            {
-                foreach (var buffer in Unit(layer).Buffers(layer))
-                {
-                    writer.Line($"{buffer.Field} = new(maxBatch * {Number(buffer.PerSample)});");
-                }
-            }
+            writer.Line("_training = new(this, maxBatch, training: true);");
+            writer.Line("_predictions = new(() => new Activations(this, maxBatch, training: false));");
             writer.Line("Initialize(seed);");
         }
         writer.Line();
@@ -247,12 +330,30 @@ internal static class NetworkEmitter
         }
         writer.Line("}");
         writer.Line();
-        writer.Summary("All parameters, one contiguous block in the kernels' layout (dense weights stored transposed).");
-        writer.Line($"public {Span} Parameters => _parameters;");
-        writer.Line();
-        writer.Summary("The gradients of the last <c>ComputeGradients</c>, in the layout of <see cref=\"Parameters\"/>.");
-        writer.Line($"public {Span} Gradients => _gradients;");
-        writer.Line();
+        foreach (var (name, field, summary) in new[]
+        {
+            ("Parameters", "_parameters", "All parameters, one contiguous block in the kernels' layout (dense weights stored transposed)."),
+            ("Gradients", "_gradients", "The gradients of the last <c>ComputeGradients</c>, in the layout of <see cref=\"Parameters\"/>."),
+        })
+        {
+            writer.Summary(summary);
+            writer.Line("/// <remarks>Waits while a training or model-writing call runs on another thread. The span is the model's own memory: using it while another thread runs a call on this instance is a race the network cannot see.</remarks>");
+            writer.Line($"public {Span} {name}");
+            writer.Line("{");
+            using (writer.Indent())
+            {
+                writer.Line("get");
+                writer.Line("{");
+                using (writer.Indent())
+                {
+                    writer.Line($"_gate.Wait(nameof({name}));");
+                    writer.Line($"return {field};");
+                }
+                writer.Line("}");
+            }
+            writer.Line("}");
+            writer.Line();
+        }
         writer.Summary("The parameter tensors in layer order, with PyTorch names and shapes.");
         writer.Line("public global::System.Collections.Generic.IReadOnlyList<global::Backprop.TensorInfo> Tensors => s_tensors;");
         writer.Line();
@@ -276,28 +377,47 @@ internal static class NetworkEmitter
             $"Runs the network on a batch: <paramref name=\"inputs\"/> holds batch × {Number(plan.InputSize)} values, row-major;",
             $"<paramref name=\"outputs\"/> receives batch × {Number(plan.OutputSize)} values: {what}.");
         writer.Line("/// <exception cref=\"global::System.ArgumentException\">A length is not a multiple of the sizes, or the batch exceeds <see cref=\"MaxBatch\"/>.</exception>");
+        writer.Line("/// <remarks>");
+        writer.Line("/// Thread-safe: any number of threads may call Predict (and the other reading members) on one instance at once, each");
+        writer.Line("/// getting exactly what it would alone; each call uses its own activation set from a pool that grows to the most");
+        writer.Line("/// calls ever running at once (one set of forward buffers for MaxBatch samples each), then allocates nothing.");
+        writer.Line("/// A training or model-writing call (ComputeGradients, TrainStep, SetTensor, Load) runs alone: Predict waits for it.");
+        writer.Line("/// </remarks>");
+        writer.Line("/// <exception cref=\"global::System.ArgumentException\">A length is not a multiple of the sizes, or the batch exceeds <see cref=\"MaxBatch\"/>.</exception>");
         using (writer.Block($"public void Predict({ReadOnlySpan} inputs, {Span} outputs)"))
         {
             writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
             writer.Line($"{Guard}.Length(NetworkName, \"outputs\", outputs.Length, batch, OutputSize, nameof(outputs));");
-            writer.Line("int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);");
-            using (writer.Block("if (shards > 1)"))
+            writer.Line("_gate.EnterRead(nameof(Predict));");
+            writer.Line("Activations activations = _predictions.Rent();");
+            using (writer.Block("try"))
             {
-                writer.Line("// Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictShard).");
-                writer.Line("(_parallelForward ??= new global::Backprop.Kernels.DataParallelForward(PredictShard)).Run(inputs, outputs, batch, shards);");
-                writer.Line("return;");
+                writer.Line("int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);");
+                using (writer.Block("if (shards > 1)"))
+                {
+                    writer.Line("// Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictShard).");
+                    writer.Line("activations.PredictShards(inputs, outputs, batch, shards);");
+                }
+                using (writer.Block("else"))
+                {
+                    writer.Line("Forward(activations, inputs, 0, batch, _maxThreads);");
+                    writer.Line($"{InSet(Unit(last).OutputBuffer(last))}.Slice(0, batch * OutputSize).CopyTo(outputs);");
+                }
             }
-            writer.Line("Forward(inputs, 0, batch, _maxThreads);");
-            writer.Line($"{Unit(last).OutputBuffer(last)}.Slice(0, batch * OutputSize).CopyTo(outputs);");
+            using (writer.Block("finally"))
+            {
+                writer.Line("_predictions.Return(activations);");
+                writer.Line("_gate.ExitRead();");
+            }
         }
         writer.Line();
         writer.Summary(
             "One shard of a data-parallel prediction (<see cref=\"global::Backprop.Kernels.ForwardShard\"/>), on the calling thread:",
             "the forward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"count\"/>), their outputs into the same rows of <paramref name=\"outputs\"/>.");
-        using (writer.Block($"private void PredictShard({ReadOnlySpan} inputs, {Span} outputs, int first, int count)"))
+        using (writer.Block($"private void PredictShard(Activations activations, {ReadOnlySpan} inputs, {Span} outputs, int first, int count)"))
         {
-            writer.Line("Forward(inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);");
-            writer.Line($"{Unit(last).OutputBuffer(last)}.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
+            writer.Line("Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);");
+            writer.Line($"{InSet(Unit(last).OutputBuffer(last))}.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
         }
         writer.Line();
     }
@@ -307,8 +427,8 @@ internal static class NetworkEmitter
         var last = plan.Last;
         var unit = Unit(last);
         bool fused = FusedLoss(plan);
-        string logits = fused ? unit.PreActivationBuffer(last) : unit.OutputBuffer(last);
-        string delta = unit.DeltaBuffer(last);
+        string logits = Training(fused ? unit.PreActivationBuffer(last) : unit.OutputBuffer(last));
+        string delta = Training(unit.DeltaBuffer(last));
 
         // Labels (softmax cross-entropy).
         writer.Summary(
@@ -317,6 +437,7 @@ internal static class NetworkEmitter
         writer.Line(TakesLabels(plan)
             ? "/// <exception cref=\"global::System.ArgumentException\">A length does not fit, the batch exceeds <see cref=\"MaxBatch\"/>, or a label is out of range.</exception>"
             : $"/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with {Names.Loss(plan.Loss)}, which takes float targets.</exception>");
+        writer.Line(TakesLabels(plan) ? WritingCall : WrongOverload(plan, "ComputeGradients"));
         using (writer.Block($"public float ComputeGradients({ReadOnlySpan} inputs, global::System.ReadOnlySpan<int> labels)"))
         {
             if (!TakesLabels(plan))
@@ -337,8 +458,14 @@ internal static class NetworkEmitter
             {
                 writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
                 writer.Line($"{Guard}.Labels(NetworkName, labels, batch, OutputSize);");
+                WriteGate(writer, "labels");
+            }
+            writer.Line();
+            WriteRunPassSummary(writer);
+            using (writer.Block($"private float RunPass({ReadOnlySpan} inputs, global::System.ReadOnlySpan<int> labels, int batch, global::Backprop.Optimizer? optimizer)"))
+            {
                 WriteDataParallel(writer, plan);
-                writer.Line("Forward(inputs, 0, batch, threads: 1);");
+                writer.Line("Forward(_training, inputs, 0, batch, threads: 1);");
                 writer.Line(fused
                     ? $"// Softmax cross-entropy from {last.Name}'s pre-activation (log-sum-exp); its gradient is ∂L/∂z."
                     : $"// Softmax cross-entropy with {last.Name}'s outputs as the logits; its gradient is ∂L/∂y.");
@@ -355,6 +482,7 @@ internal static class NetworkEmitter
         writer.Line(TakesLabels(plan)
             ? "/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with SoftmaxCrossEntropy, which takes class labels.</exception>"
             : "/// <exception cref=\"global::System.ArgumentException\">A length does not fit, or the batch exceeds <see cref=\"MaxBatch\"/>.</exception>");
+        writer.Line(TakesLabels(plan) ? WrongOverload(plan, "ComputeGradients") : WritingCall);
         using (writer.Block($"public float ComputeGradients({ReadOnlySpan} inputs, {ReadOnlySpan} targets)"))
         {
             if (TakesLabels(plan))
@@ -375,8 +503,14 @@ internal static class NetworkEmitter
             {
                 writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
                 writer.Line($"{Guard}.Length(NetworkName, \"targets\", targets.Length, batch, OutputSize, nameof(targets));");
+                WriteGate(writer, "targets");
+            }
+            writer.Line();
+            WriteRunPassSummary(writer);
+            using (writer.Block($"private float RunPass({ReadOnlySpan} inputs, {ReadOnlySpan} targets, int batch, global::Backprop.Optimizer? optimizer)"))
+            {
                 WriteDataParallel(writer, plan);
-                writer.Line("Forward(inputs, 0, batch, threads: 1);");
+                writer.Line("Forward(_training, inputs, 0, batch, threads: 1);");
                 if (plan.Loss == Names.BinaryCrossEntropy)
                 {
                     writer.Line(fused
@@ -395,9 +529,40 @@ internal static class NetworkEmitter
         }
     }
 
+    /// <summary>
+    /// The attribute that makes a direct call of the overload that does not fit the loss a build error (CS0619) naming the
+    /// right one; through <c>INetwork</c> the call still compiles, and throws.
+    /// </summary>
+    private static string WrongOverload(NetworkPlan plan, string method)
+    {
+        string right = TakesLabels(plan)
+            ? $"integer class labels: call {method}(inputs, labels{(method == "TrainStep" ? ", optimizer" : "")}) with a ReadOnlySpan<int>"
+            : $"float targets: call {method}(inputs, targets{(method == "TrainStep" ? ", optimizer" : "")}) with a ReadOnlySpan<float> of batch × OutputSize values";
+        return $"[global::System.Obsolete(\"{plan.ClassName} is trained with {Names.Loss(plan.Loss)}, which takes {right}.\", error: true)]";
+    }
+
     private static void WritePassSummary(SourceWriter writer)
         => writer.Summary(
-            "<c>ComputeGradients</c> (no optimizer) and <c>TrainStep</c>: forward pass and loss, then the backward pass. With an",
+            "<c>ComputeGradients</c> (no optimizer) and <c>TrainStep</c>: checks the batch, then runs it (<see cref=\"RunPass\"/>)",
+            "as the only call on this instance: it waits for the calls under way, and calls that arrive meanwhile wait for it (see <see cref=\"global::Backprop.Kernels.CallGate\"/>).");
+
+    /// <summary>The pass as a writing call: entered through the gate, which is left whatever happens.</summary>
+    private static void WriteGate(SourceWriter writer, string targets)
+    {
+        writer.Line("_gate.EnterWrite(optimizer is null ? nameof(ComputeGradients) : nameof(TrainStep));");
+        using (writer.Block("try"))
+        {
+            writer.Line($"return RunPass(inputs, {targets}, batch, optimizer);");
+        }
+        using (writer.Block("finally"))
+        {
+            writer.Line("_gate.ExitWrite();");
+        }
+    }
+
+    private static void WriteRunPassSummary(SourceWriter writer)
+        => writer.Summary(
+            "The pass of a checked batch: forward pass and loss, then the backward pass. With an",
             "optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as",
             "their gradients are complete (after the layer's input gradient has used the old weights), while they are still",
             "in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and",
@@ -422,7 +587,7 @@ internal static class NetworkEmitter
     {
         using (writer.Block("if (optimizer is null || !float.IsFinite(loss))"))
         {
-            writer.Line("Backward(inputs, 0, batch, _gradients, _scratch, optimizer: null);");
+            writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);");
             using (writer.Block("if (optimizer is not null)"))
             {
                 writer.Line("// The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.");
@@ -432,11 +597,11 @@ internal static class NetworkEmitter
         }
         using (writer.Block("if (optimizer.BeginPartialStep(ParameterCount))"))
         {
-            writer.Line("Backward(inputs, 0, batch, _gradients, _scratch, optimizer);");
+            writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer);");
         }
         using (writer.Block("else"))
         {
-            writer.Line("Backward(inputs, 0, batch, _gradients, _scratch, optimizer: null);");
+            writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);");
             writer.Line("optimizer.Step(_parameters, _gradients);");
         }
         writer.Line("return loss;");
@@ -458,6 +623,7 @@ internal static class NetworkEmitter
             {
                 writer.Line($"/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with {Names.Loss(plan.Loss)}.</exception>");
             }
+            writer.Line(TakesLabels(plan) == labels ? WritingCall : WrongOverload(plan, "TrainStep"));
             using (writer.Block($"public float TrainStep({ReadOnlySpan} inputs, {targets}, global::Backprop.Optimizer optimizer)"))
             {
                 writer.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
@@ -475,16 +641,10 @@ internal static class NetworkEmitter
             "The forward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"batch\"/>): <paramref name=\"inputs\"/>",
             "holds those samples, and every layer writes those rows of its buffers (keeping what its backward pass needs);",
             "products on up to <paramref name=\"threads\"/> threads.");
-        using (writer.Block($"private void Forward({ReadOnlySpan} inputs, int first, int batch, int threads)"))
+        using (writer.Block($"private void Forward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, int threads)"))
         {
             writer.Line($"{ReadOnlySpan} parameters = _parameters;");
-            var buffers = new List<BufferPlan>();
-            foreach (var layer in plan.Layers)
-            {
-                var unit = Unit(layer);
-                buffers.AddRange(unit.Buffers(layer).Where(b => b.Field == unit.OutputBuffer(layer) || b.Field == unit.PreActivationBuffer(layer)));
-            }
-            WriteRows(writer, buffers);
+            WriteRows(writer, ForwardBuffers(plan));
             string input = "inputs";
             foreach (var layer in plan.Layers)
             {
@@ -503,7 +663,7 @@ internal static class NetworkEmitter
             "layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer",
             "overwrites its part of <paramref name=\"gradients\"/>); with an optimizer, each layer's parameters are updated as",
             "soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).");
-        using (writer.Block($"private void Backward({ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch, global::Backprop.Optimizer? optimizer)"))
+        using (writer.Block($"private void Backward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch, global::Backprop.Optimizer? optimizer)"))
         {
             writer.Line($"{Span} parameters = _parameters;");
             WriteRows(writer, plan.Layers.SelectMany(layer => Unit(layer).Buffers(layer)).ToList());
@@ -525,7 +685,7 @@ internal static class NetworkEmitter
         foreach (var buffer in buffers)
         {
             string size = Number(buffer.PerSample);
-            writer.Line($"{Span} {LayerUnit.Local(buffer.Field)} = {buffer.Field}.Slice(first * {size}, batch * {size});");
+            writer.Line($"{Span} {LayerUnit.Local(buffer.Field)} = {InSet(buffer.Field)}.Slice(first * {size}, batch * {size});");
         }
     }
 
@@ -533,7 +693,7 @@ internal static class NetworkEmitter
     {
         var last = plan.Last;
         var unit = Unit(last);
-        string logits = FusedLoss(plan) ? unit.PreActivationBuffer(last) : unit.OutputBuffer(last);
+        string logits = Training(FusedLoss(plan) ? unit.PreActivationBuffer(last) : unit.OutputBuffer(last));
         string targets = TargetName(plan);
         writer.Summary(
             "One shard of a data-parallel pass (<see cref=\"global::Backprop.Kernels.ShardPass{TTarget}\"/>), on the calling thread:",
@@ -543,9 +703,9 @@ internal static class NetworkEmitter
         using (writer.Block($"private double Shard({ReadOnlySpan} inputs, global::System.ReadOnlySpan<{TargetType(plan)}> {targets}, int first, int count, int batch, {Span} gradients, {Span} scratch)"))
         {
             writer.Line($"{ReadOnlySpan} rows = inputs.Slice(first * InputSize, count * InputSize);");
-            writer.Line("Forward(rows, first, count, threads: 1);");
+            writer.Line("Forward(_training, rows, first, count, threads: 1);");
             string logitRows = $"{logits}.Slice(first * OutputSize, count * OutputSize)";
-            string deltaRows = $"{unit.DeltaBuffer(last)}.Slice(first * OutputSize, count * OutputSize)";
+            string deltaRows = $"{Training(unit.DeltaBuffer(last))}.Slice(first * OutputSize, count * OutputSize)";
             if (plan.Loss == Names.SoftmaxCrossEntropy)
             {
                 writer.Line($"double loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropyPart(");
@@ -563,7 +723,7 @@ internal static class NetworkEmitter
                     writer.Line($"{logitRows}, targets.Slice(first * OutputSize, count * OutputSize), {deltaRows}, count * OutputSize, batch * OutputSize);");
                 }
             }
-            writer.Line("Backward(rows, first, count, gradients, scratch, optimizer: null);");
+            writer.Line("Backward(_training, rows, first, count, gradients, scratch, optimizer: null);");
             writer.Line("return loss;");
         }
         writer.Line();
@@ -587,16 +747,22 @@ internal static class NetworkEmitter
     {
         writer.Summary("Copies a parameter tensor out, in PyTorch's layout (a dense weight as [units, inputs]).");
         writer.Line("/// <exception cref=\"global::System.ArgumentException\">The network has no tensor of that name, or the destination's length differs from the tensor's.</exception>");
-        writer.Line($"public void CopyTensor(string name, {Span} destination) => CopyOut(_parameters, name, destination);");
+        writer.Line(ReadingCall);
+        WriteGated(writer, $"public void CopyTensor(string name, {Span} destination)", "CopyTensor", writes: false, "CopyOut(_parameters, name, destination);");
         writer.Line();
         writer.Summary("Copies the gradient of a parameter tensor out, in PyTorch's layout.");
         writer.Line("/// <exception cref=\"global::System.ArgumentException\">The network has no tensor of that name, or the destination's length differs from the tensor's.</exception>");
-        writer.Line($"public void CopyGradient(string name, {Span} destination) => CopyOut(_gradients, name, destination);");
+        writer.Line(ReadingCall);
+        WriteGated(writer, $"public void CopyGradient(string name, {Span} destination)", "CopyGradient", writes: false, "CopyOut(_gradients, name, destination);");
         writer.Line();
 
         writer.Summary("Sets a parameter tensor from PyTorch's layout (a dense weight as [units, inputs]).");
         writer.Line("/// <exception cref=\"global::System.ArgumentException\">The network has no tensor of that name, or the source's length differs from the tensor's.</exception>");
-        using (writer.Block($"public void SetTensor(string name, {ReadOnlySpan} source)"))
+        writer.Line(WritingCall);
+        WriteGated(writer, $"public void SetTensor(string name, {ReadOnlySpan} source)", "SetTensor", writes: true, "CopyIn(name, source);");
+        writer.Line();
+
+        using (writer.Block($"private void CopyIn(string name, {ReadOnlySpan} source)"))
         {
             writer.Line($"{Span} block = _parameters;");
             WriteTensorSwitch(writer, plan, "source", (unit, layer, tensor) => unit.EmitCopyIn(writer, layer, tensor, "source", "block"));
@@ -637,20 +803,27 @@ internal static class NetworkEmitter
         }
     }
 
+    private const string ReadingCall = "/// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>";
+    private const string WritingCall = "/// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>";
+
     private static void WriteFiles(SourceWriter writer, NetworkPlan plan)
     {
         writer.Summary("Saves the parameters as a safetensors file with PyTorch names and layouts; writes a temporary file, then renames it.");
-        writer.Line("public void Save(string path) => global::Backprop.ModelFile.Save(path, this, NetworkName, Architecture);");
+        writer.Line(ReadingCall);
+        WriteGated(writer, "public void Save(string path)", "Save", writes: false, "global::Backprop.ModelFile.Save(path, this, NetworkName, Architecture);");
         writer.Line();
         writer.Summary("Writes the parameters to <paramref name=\"stream\"/> as safetensors with PyTorch names and layouts.");
-        writer.Line("public void Save(global::System.IO.Stream stream) => global::Backprop.ModelFile.Save(stream, this, NetworkName, Architecture);");
+        writer.Line(ReadingCall);
+        WriteGated(writer, "public void Save(global::System.IO.Stream stream)", "Save", writes: false, "global::Backprop.ModelFile.Save(stream, this, NetworkName, Architecture);");
         writer.Line();
         writer.Summary("Loads parameters saved by <see cref=\"Save(string)\"/>; on any mismatch or corruption throws and leaves the parameters unchanged.");
         writer.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The file is truncated, corrupt, malformed or of another architecture.</exception>");
-        writer.Line("public void Load(string path) => global::Backprop.ModelFile.Load(path, this, NetworkName, Architecture);");
+        writer.Line(WritingCall);
+        WriteGated(writer, "public void Load(string path)", "Load", writes: true, "global::Backprop.ModelFile.Load(path, this, NetworkName, Architecture);");
         writer.Line();
         writer.Summary("Loads parameters from <paramref name=\"stream\"/>; on any mismatch or corruption throws and leaves the parameters unchanged.");
         writer.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The stream is truncated, corrupt, malformed or of another architecture.</exception>");
-        writer.Line("public void Load(global::System.IO.Stream stream) => global::Backprop.ModelFile.Load(stream, this, NetworkName, Architecture);");
+        writer.Line(WritingCall);
+        WriteGated(writer, "public void Load(global::System.IO.Stream stream)", "Load", writes: true, "global::Backprop.ModelFile.Load(stream, this, NetworkName, Architecture);");
     }
 }

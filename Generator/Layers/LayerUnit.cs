@@ -57,6 +57,13 @@ internal abstract class LayerUnit
     /// </summary>
     public static string Local(string field) => field.TrimStart('_');
 
+    /// <summary>The member of the generated activation set that holds a buffer field: <c>_dense1Output</c> → <c>Dense1Output</c>.</summary>
+    public static string Member(string field)
+    {
+        string local = Local(field);
+        return local.Length == 0 ? local : char.ToUpperInvariant(local[0]) + local.Substring(1);
+    }
+
     /// <summary>
     /// The forward statements, reading <paramref name="input"/>. In scope: <c>parameters</c>, <c>batch</c>,
     /// <c>threads</c>, and a <see cref="Local"/> span for each of the layer's forward buffers.

@@ -102,11 +102,23 @@ public static class NetworkGuard
     }
 
     /// <summary>Checks the constructor's batch size.</summary>
-    public static void MaxBatch(string network, int maxBatch)
+    public static void MaxBatch(string network, int maxBatch) => MaxBatch(network, maxBatch, 1);
+
+    /// <summary>
+    /// Checks the constructor's batch size against the largest activation buffer, <paramref name="perSample"/> floats
+    /// per sample: <c>maxBatch × perSample</c> must fit in one buffer (<see cref="Kernels.AlignedBuffer.MaxLength"/>).
+    /// </summary>
+    public static void MaxBatch(string network, int maxBatch, int perSample)
     {
         if (maxBatch < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, $"{network}: maxBatch must be at least 1.");
+        }
+        int limit = Kernels.AlignedBuffer.MaxLength / Math.Max(1, perSample);
+        if (maxBatch > limit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, string.Create(CultureInfo.InvariantCulture,
+                $"{network}: maxBatch = {maxBatch} is too large; the largest activation buffer holds {perSample} floats per sample, so maxBatch can be at most {limit} (AlignedBuffer.MaxLength = {Kernels.AlignedBuffer.MaxLength} floats per buffer)."));
         }
     }
 }
