@@ -34,6 +34,14 @@ public static class Program
             }
             return Scaling(batch);
         }
+        if (args.Length > 0 && args[0] == "--idle")
+        {
+            return ThreadPoolTiming.Idle();
+        }
+        if (args.Length > 0 && args[0] == "--contention")
+        {
+            return ThreadPoolTiming.Contention();
+        }
         if (args.Length > 0 && args[0] == "--compiler-timing")
         {
             return CompilerTiming.Run();

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading;
@@ -20,12 +21,24 @@ internal static unsafe class Workers
     private static readonly object s_gate = new();
     private static Helper[]? s_helpers;
 
+    /// <summary>
+    /// How long a helper (or a caller waiting for one) spins on a hand-off before it blocks: long enough to bridge the
+    /// gaps between the products of one pass and between the two jobs of a data-parallel step, short enough that a
+    /// process predicting every few milliseconds does not keep a second core busy.
+    /// </summary>
+    public const int SpinMicroseconds = 50;
+
+    private static readonly long SpinTicks = TimeSpan.FromMicroseconds(SpinMicroseconds).Ticks;
+
     /// <summary>The helper threads available (cores - 1).</summary>
     public static int Helpers => Environment.ProcessorCount - 1;
 
     /// <summary>
-    /// Runs <paramref name="parts"/> - 1 of the job's parts on helpers and part 0 on the caller, then waits.
-    /// Returns false (running nothing) when the helpers are busy; the caller then runs the whole job itself.
+    /// Runs the job in <paramref name="parts"/> parts (fewer when there are fewer cores) on the caller and the helpers,
+    /// then waits. The parts are claimed, not assigned: the caller and each helper that has woken up take the next
+    /// unclaimed part until none is left, so a helper the scheduler has not run yet (another process on its core) costs
+    /// nothing: the caller runs its parts too, and only waits for parts a helper has actually begun. Returns false
+    /// (running nothing) when the helpers are busy with another caller; the caller then runs the whole job itself.
     /// </summary>
     public static bool TryRun(Job job, int parts)
     {
@@ -41,12 +54,12 @@ internal static unsafe class Workers
         try
         {
             int used = Math.Min(parts - 1, helpers.Length);
-            job.Parts = used + 1;
+            job.Begin(used + 1);
             for (; started < used; started++)
             {
-                helpers[started].Start(job, started + 1);
+                helpers[started].Start(job);
             }
-            job.Execute(0);
+            job.RunParts();
         }
         catch (Exception e)
         {
@@ -54,11 +67,11 @@ internal static unsafe class Workers
         }
         finally
         {
-            // Every started helper is waited for, whatever happened here: the caller's buffers stay pinned, and the
-            // helpers idle, until none of them can touch the job any more.
+            // Every started helper is revoked (if it has not begun) or waited for, whatever happened here: the caller's
+            // buffers stay pinned until none of the helpers can touch the job any more.
             for (int i = 0; i < started; i++)
             {
-                error ??= helpers[i].Wait();
+                error ??= helpers[i].Finish();
             }
             Monitor.Exit(s_gate);
         }
@@ -91,24 +104,47 @@ internal static unsafe class Workers
         return (first, Math.Max(0, last - first));
     }
 
-    /// <summary>A unit of parallel work: part <c>p</c> of <see cref="Parts"/>.</summary>
+    /// <summary>A unit of parallel work: part <c>p</c> of <see cref="Parts"/>, each part run once, on whichever thread claims it.</summary>
     internal abstract class Job
     {
         public int Parts;
+        private int _claimed;
 
         public abstract void Execute(int part);
+
+        /// <summary>Prepares a run in <paramref name="parts"/> parts, none claimed (before any helper sees the job).</summary>
+        internal void Begin(int parts)
+        {
+            Parts = parts;
+            Volatile.Write(ref _claimed, 0);
+        }
+
+        /// <summary>Claims and runs parts until none is left.</summary>
+        internal void RunParts()
+        {
+            int part;
+            while ((part = Interlocked.Increment(ref _claimed) - 1) < Parts)
+            {
+                Execute(part);
+            }
+        }
     }
 
     /// <summary>
-    /// One helper thread. Hand-offs spin briefly first (consecutive products of one pass follow each other within
-    /// microseconds), then block on a monitor; nothing is allocated after the thread starts.
+    /// One helper thread. Between hand-offs it spins for at most <see cref="SpinMicroseconds"/> (the jobs of one pass
+    /// follow each other within microseconds), then blocks on a monitor, so an idle process keeps no core busy; nothing
+    /// is allocated after the thread starts.
     /// </summary>
+    /// <remarks>
+    /// States: Idle, Started (a job handed over), Running (the helper took it), Done. The caller and the helper race on
+    /// Started once: the helper moves it to Running when it wakes; the caller, once it has run out of parts, moves it
+    /// back to Idle if the helper has not woken yet, and then need not wait for it at all.
+    /// </remarks>
     private sealed class Helper
     {
-        private const int Idle = 0, Started = 1, Done = 2, SpinLimit = 20_000;
+        private const int Idle = 0, Started = 1, Running = 2, Done = 3;
         private readonly object _lock = new();
         private Job? _job;
-        private int _part;
         private int _state;
         private Exception? _error;
 
@@ -118,10 +154,9 @@ internal static unsafe class Workers
             thread.Start();
         }
 
-        public void Start(Job job, int part)
+        public void Start(Job job)
         {
             _job = job;
-            _part = part;
             lock (_lock)
             {
                 Volatile.Write(ref _state, Started);
@@ -129,9 +164,17 @@ internal static unsafe class Workers
             }
         }
 
-        /// <summary>Waits (uninterruptibly) until the helper is done; returns its exception, if any.</summary>
-        public Exception? Wait()
+        /// <summary>
+        /// Revokes the hand-off if the helper has not taken it, else waits (uninterruptibly) until it is done; returns the
+        /// helper's exception, if any.
+        /// </summary>
+        public Exception? Finish()
         {
+            if (Interlocked.CompareExchange(ref _state, Idle, Started) == Started)
+            {
+                _job = null;
+                return null;
+            }
             WaitFor(Done);
             Volatile.Write(ref _state, Idle);
             var error = _error;
@@ -141,14 +184,20 @@ internal static unsafe class Workers
 
         private void WaitFor(int state)
         {
-            for (int spin = 0; spin < SpinLimit; spin++)
+            long start = Stopwatch.GetTimestamp();
+            while (Volatile.Read(ref _state) != state)
             {
-                if (Volatile.Read(ref _state) == state)
+                if (Stopwatch.GetElapsedTime(start).Ticks > SpinTicks)
                 {
+                    Block(state);
                     return;
                 }
                 Thread.SpinWait(8);
             }
+        }
+
+        private void Block(int state)
+        {
             bool interrupted = false;
             lock (_lock)
             {
@@ -181,7 +230,7 @@ internal static unsafe class Workers
         {
             try
             {
-                _job!.Execute(_part);
+                _job!.RunParts();
             }
             catch (Exception e)
             {
@@ -195,6 +244,11 @@ internal static unsafe class Workers
             while (true)
             {
                 WaitFor(Started);
+                if (Interlocked.CompareExchange(ref _state, Running, Started) != Started)
+                {
+                    // Revoked: the caller ran every part itself.
+                    continue;
+                }
                 RunJob();
                 lock (_lock)
                 {
