@@ -116,9 +116,11 @@ public class BadInputTests
     [Fact]
     public void A_NaN_loss_refuses_the_update_and_leaves_the_parameters()
     {
+        // A NaN weight, written through Parameters (the finite inputs pass the network's checks).
+        _net.Parameters[3 * 13] = float.NaN; // input 3's weight to unit 0 (stored [inputs, units])
         float[] before = _net.Parameters.ToArray();
         var inputs = new float[7];
-        inputs[3] = float.NaN;
+        inputs[3] = 1;
         var optimizer = new Adam();
         var e = Assert.Throws<ArithmeticException>(() => _net.TrainStep(inputs, new[] { 1 }, optimizer));
         Assert.Contains("NaN", e.Message);

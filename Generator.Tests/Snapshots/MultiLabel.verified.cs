@@ -213,6 +213,8 @@ partial class MultiLabel : global::Backprop.INetwork
     {
         int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
         global::Backprop.NetworkGuard.Length(NetworkName, "targets", targets.Length, batch, OutputSize, nameof(targets));
+        global::Backprop.NetworkGuard.Finite(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
+        global::Backprop.NetworkGuard.Finite(NetworkName, "targets", targets, OutputSize, nameof(targets));
         _gate.EnterWrite(optimizer is null ? nameof(ComputeGradients) : nameof(TrainStep));
         try
         {
@@ -241,7 +243,7 @@ partial class MultiLabel : global::Backprop.INetwork
         {
             // Data parallelism: each core runs the forward pass, the loss and the backward pass on its shard of the
             // samples (Shard), into its own gradients; those are summed in shard order, and stepped, range by range on every core.
-            _dataParallel ??= new global::Backprop.Kernels.DataParallel<float>(NetworkName, ParameterCount, ScratchLength, Shard);
+            _dataParallel ??= new global::Backprop.Kernels.DataParallel<float>(NetworkName, ParameterCount, ScratchLength, Shard, s_tensors);
             return _dataParallel.Train(inputs, targets, batch, shards, _parameters, _gradients, optimizer);
         }
         Forward(_training, inputs, 0, batch, threads: 1);
@@ -264,6 +266,7 @@ partial class MultiLabel : global::Backprop.INetwork
         else
         {
             Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
+            global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
             optimizer.Step(_parameters, _gradients);
         }
         return loss;
@@ -432,18 +435,22 @@ partial class MultiLabel : global::Backprop.INetwork
         {
             case "encoder.weight":
                 global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[0], source.Length, nameof(source));
+                global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[0], source, nameof(source));
                 global::Backprop.Kernels.Vectors.Transpose(source, EncoderUnits, EncoderInputs, block.Slice(EncoderWeight, EncoderInputs * EncoderUnits));
                 break;
             case "encoder.bias":
                 global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[1], source.Length, nameof(source));
+                global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[1], source, nameof(source));
                 source.CopyTo(block.Slice(EncoderBias, EncoderUnits));
                 break;
             case "head.weight":
                 global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[2], source.Length, nameof(source));
+                global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[2], source, nameof(source));
                 global::Backprop.Kernels.Vectors.Transpose(source, HeadUnits, HeadInputs, block.Slice(HeadWeight, HeadInputs * HeadUnits));
                 break;
             case "head.bias":
                 global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[3], source.Length, nameof(source));
+                global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[3], source, nameof(source));
                 source.CopyTo(block.Slice(HeadBias, HeadUnits));
                 break;
             default:

@@ -227,6 +227,8 @@ namespace Forecasts.Models
                 {
                     int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
                     global::Backprop.NetworkGuard.Length(NetworkName, "targets", targets.Length, batch, OutputSize, nameof(targets));
+                    global::Backprop.NetworkGuard.Finite(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
+                    global::Backprop.NetworkGuard.Finite(NetworkName, "targets", targets, OutputSize, nameof(targets));
                     _gate.EnterWrite(optimizer is null ? nameof(ComputeGradients) : nameof(TrainStep));
                     try
                     {
@@ -255,7 +257,7 @@ namespace Forecasts.Models
                     {
                         // Data parallelism: each core runs the forward pass, the loss and the backward pass on its shard of the
                         // samples (Shard), into its own gradients; those are summed in shard order, and stepped, range by range on every core.
-                        _dataParallel ??= new global::Backprop.Kernels.DataParallel<float>(NetworkName, ParameterCount, ScratchLength, Shard);
+                        _dataParallel ??= new global::Backprop.Kernels.DataParallel<float>(NetworkName, ParameterCount, ScratchLength, Shard, s_tensors);
                         return _dataParallel.Train(inputs, targets, batch, shards, _parameters, _gradients, optimizer);
                     }
                     Forward(_training, inputs, 0, batch, threads: 1);
@@ -278,6 +280,7 @@ namespace Forecasts.Models
                     else
                     {
                         Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
+                        global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
                         optimizer.Step(_parameters, _gradients);
                     }
                     return loss;
@@ -460,26 +463,32 @@ namespace Forecasts.Models
                     {
                         case "dense1.weight":
                             global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[0], source.Length, nameof(source));
+                            global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[0], source, nameof(source));
                             global::Backprop.Kernels.Vectors.Transpose(source, Dense1Units, Dense1Inputs, block.Slice(Dense1Weight, Dense1Inputs * Dense1Units));
                             break;
                         case "dense1.bias":
                             global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[1], source.Length, nameof(source));
+                            global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[1], source, nameof(source));
                             source.CopyTo(block.Slice(Dense1Bias, Dense1Units));
                             break;
                         case "dense2.weight":
                             global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[2], source.Length, nameof(source));
+                            global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[2], source, nameof(source));
                             global::Backprop.Kernels.Vectors.Transpose(source, Dense2Units, Dense2Inputs, block.Slice(Dense2Weight, Dense2Inputs * Dense2Units));
                             break;
                         case "dense2.bias":
                             global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[3], source.Length, nameof(source));
+                            global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[3], source, nameof(source));
                             source.CopyTo(block.Slice(Dense2Bias, Dense2Units));
                             break;
                         case "dense3.weight":
                             global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[4], source.Length, nameof(source));
+                            global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[4], source, nameof(source));
                             global::Backprop.Kernels.Vectors.Transpose(source, Dense3Units, Dense3Inputs, block.Slice(Dense3Weight, Dense3Inputs * Dense3Units));
                             break;
                         case "dense3.bias":
                             global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[5], source.Length, nameof(source));
+                            global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[5], source, nameof(source));
                             source.CopyTo(block.Slice(Dense3Bias, Dense3Units));
                             break;
                         default:

@@ -458,6 +458,7 @@ internal static class NetworkEmitter
             {
                 writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
                 writer.Line($"{Guard}.Labels(NetworkName, labels, batch, OutputSize);");
+                writer.Line($"{Guard}.Finite(NetworkName, \"inputs\", inputs, InputSize, nameof(inputs));");
                 WriteGate(writer, "labels");
             }
             writer.Line();
@@ -503,6 +504,8 @@ internal static class NetworkEmitter
             {
                 writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
                 writer.Line($"{Guard}.Length(NetworkName, \"targets\", targets.Length, batch, OutputSize, nameof(targets));");
+                writer.Line($"{Guard}.Finite(NetworkName, \"inputs\", inputs, InputSize, nameof(inputs));");
+                writer.Line($"{Guard}.Finite(NetworkName, \"targets\", targets, OutputSize, nameof(targets));");
                 WriteGate(writer, "targets");
             }
             writer.Line();
@@ -578,7 +581,7 @@ internal static class NetworkEmitter
         {
             writer.Line("// Data parallelism: each core runs the forward pass, the loss and the backward pass on its shard of the");
             writer.Line("// samples (Shard), into its own gradients; those are summed in shard order, and stepped, range by range on every core.");
-            writer.Line($"_dataParallel ??= new global::Backprop.Kernels.DataParallel<{TargetType(plan)}>(NetworkName, ParameterCount, ScratchLength, Shard);");
+            writer.Line($"_dataParallel ??= new global::Backprop.Kernels.DataParallel<{TargetType(plan)}>(NetworkName, ParameterCount, ScratchLength, Shard, s_tensors);");
             writer.Line($"return _dataParallel.Train(inputs, {TargetName(plan)}, batch, shards, _parameters, _gradients, optimizer);");
         }
     }
@@ -602,6 +605,7 @@ internal static class NetworkEmitter
         using (writer.Block("else"))
         {
             writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);");
+            writer.Line($"{Guard}.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);");
             writer.Line("optimizer.Step(_parameters, _gradients);");
         }
         writer.Line("return loss;");
@@ -789,7 +793,12 @@ internal static class NetworkEmitter
                     writer.Line($"case \"{tensor.Name}\":");
                     using (writer.Indent())
                     {
-                        writer.Line($"{Guard}.TensorLength(NetworkName, s_tensors[{Number(index++)}], {buffer}.Length, nameof({buffer}));");
+                        writer.Line($"{Guard}.TensorLength(NetworkName, s_tensors[{Number(index)}], {buffer}.Length, nameof({buffer}));");
+                        if (buffer == "source")
+                        {
+                            writer.Line($"{Guard}.FiniteTensor(NetworkName, s_tensors[{Number(index)}], source, nameof(source));");
+                        }
+                        index++;
                         body(unit, layer, tensor);
                         writer.Line("break;");
                     }

@@ -148,6 +148,7 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
     private readonly int _parameterCount;
     private readonly int _scratchLength;
     private readonly ShardPass<TTarget> _pass;
+    private readonly System.Collections.Generic.IReadOnlyList<TensorInfo> _tensors;
     private readonly ShardJob _shardJob;
     private readonly SumJob _sumJob = new();
     private AlignedBuffer[] _gradients = [];
@@ -159,8 +160,10 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
     /// <param name="parameterCount">The length of the parameter block.</param>
     /// <param name="scratchLength">The floats of scratch one backward pass needs.</param>
     /// <param name="pass">Runs one shard (the network's forward, loss and backward on some of the samples).</param>
-    public DataParallel(string network, int parameterCount, int scratchLength, ShardPass<TTarget> pass)
+    /// <param name="tensors">The network's tensors in the block's order, to name the one whose gradient is not finite.</param>
+    public DataParallel(string network, int parameterCount, int scratchLength, ShardPass<TTarget> pass, System.Collections.Generic.IReadOnlyList<TensorInfo>? tensors = null)
     {
+        _tensors = tensors ?? [];
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(pass);
         ArgumentOutOfRangeException.ThrowIfNegative(parameterCount);
@@ -236,6 +239,7 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
             }
             if (step && !partial)
             {
+                NetworkGuard.FiniteGradients(_network, gradients, _tensors, optimizer!.StepCount);
                 optimizer!.Step(parameters, gradients);
             }
         }

@@ -25,7 +25,7 @@ internal interface ISimd<TVector> where TVector : struct
     static abstract float Sum(TVector value);
     /// <summary><c>exp</c> of each element (the runtime's vector implementation, within a couple of ulps).</summary>
     static abstract TVector Exp(TVector value);
-    /// <summary>Replaces subnormal values by zero (they take a slow microcode path on x64).</summary>
+    /// <summary>Replaces subnormal values by zero (they take a slow microcode path on x64); NaN and infinities pass through unchanged.</summary>
     static abstract TVector FlushSubnormal(TVector value);
 }
 
@@ -52,7 +52,7 @@ internal readonly struct Simd512 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector512<float> value) => Vector512.Sum(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Exp(Vector512<float> value) => Vector512.Exp(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> FlushSubnormal(Vector512<float> value)
-        => Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Vector512.Abs(value), Vector512.Create(SimdConstants.SmallestNormal)), value, Vector512<float>.Zero);
+        => Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(value), Vector512.Create(SimdConstants.SmallestNormal)), Vector512<float>.Zero, value);
 }
 
 /// <summary>256-bit vectors: 8 floats; the path for CPUs (and AOT builds) without accelerated 512-bit vectors.</summary>
@@ -71,7 +71,7 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> value) => Vector256.Sum(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Exp(Vector256<float> value) => Vector256.Exp(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> FlushSubnormal(Vector256<float> value)
-        => Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(Vector256.Abs(value), Vector256.Create(SimdConstants.SmallestNormal)), value, Vector256<float>.Zero);
+        => Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(value), Vector256.Create(SimdConstants.SmallestNormal)), Vector256<float>.Zero, value);
 }
 
 /// <summary>128-bit vectors: 4 floats; the path for CPUs without accelerated 256-bit vectors (SSE-only x64, Arm64 NEON).</summary>
@@ -90,5 +90,5 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector128<float> value) => Vector128.Sum(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Exp(Vector128<float> value) => Vector128.Exp(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> FlushSubnormal(Vector128<float> value)
-        => Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(Vector128.Abs(value), Vector128.Create(SimdConstants.SmallestNormal)), value, Vector128<float>.Zero);
+        => Vector128.ConditionalSelect(Vector128.LessThan(Vector128.Abs(value), Vector128.Create(SimdConstants.SmallestNormal)), Vector128<float>.Zero, value);
 }

@@ -30,7 +30,9 @@ public class Adam : Optimizer
     {
         Beta1 = Check(beta1, 0f, 0.9999999f, nameof(beta1));
         Beta2 = Check(beta2, 0f, 0.9999999f, nameof(beta2));
-        Epsilon = Check(epsilon, 0f, float.MaxValue, nameof(epsilon));
+        Epsilon = epsilon > 0f && float.IsFinite(epsilon)
+            ? epsilon
+            : throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "epsilon must be a finite number > 0 (it keeps the update's denominator from 0; PyTorch's default is 1e-8).");
         WeightDecay = Check(weightDecay, 0f, float.MaxValue, nameof(weightDecay));
         Decoupled = decoupled;
     }
@@ -79,7 +81,7 @@ public class Adam : Optimizer
         }
     }
 
-    private static float Flush(float value) => MathF.Abs(value) >= SimdConstants.SmallestNormal ? value : 0f;
+    private static float Flush(float value) => MathF.Abs(value) < SimdConstants.SmallestNormal ? 0f : value; // NaN stays NaN
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Update<TS, TV>(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, long step) where TS : struct, ISimd<TV> where TV : struct

@@ -128,6 +128,18 @@ public static class ModelFile
             throw new InvalidDataException($"The file is corrupt: its data checksum is {checksum}, but the metadata records {Meta("checksum")}.");
         }
 
+        foreach (var tensor in expected)
+        {
+            int index = byName[tensor.Name];
+            var values = data.AsSpan((int)(offsets[index] / sizeof(float)), tensor.Length);
+            int bad = NetworkGuard.IndexOfNonFinite(values);
+            if (bad >= 0)
+            {
+                throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"Tensor '{tensor.Name}' holds {values[bad]} at index {bad}; {name} loads finite parameters only (the model was not changed)."));
+            }
+        }
+
         // Everything matched: only now do the parameters change.
         foreach (var tensor in expected)
         {

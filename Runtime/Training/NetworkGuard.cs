@@ -62,6 +62,91 @@ public static class NetworkGuard
         }
     }
 
+    /// <summary>The index of the first NaN or infinity in <paramref name="values"/>, or -1 when all are finite.</summary>
+    public static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var spans = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(values);
+            for (int v = 0; v < spans.Length; v++)
+            {
+                // x - x is 0 for every finite x, NaN for NaN and for ±∞.
+                if (!System.Numerics.Vector.EqualsAll(spans[v] - spans[v], System.Numerics.Vector<float>.Zero))
+                {
+                    i = v * System.Numerics.Vector<float>.Count;
+                    break;
+                }
+                i = (v + 1) * System.Numerics.Vector<float>.Count;
+            }
+        }
+        for (; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Refuses a training batch with a NaN or an infinity in <paramref name="values"/> (inputs or float targets), before
+    /// anything changes: an infinite input gives a finite loss but NaN gradients (0 × ∞), which would poison the weights.
+    /// </summary>
+    public static void Finite(string network, string what, ReadOnlySpan<float> values, int size, string parameterName)
+    {
+        int i = IndexOfNonFinite(values);
+        if (i >= 0)
+        {
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture,
+                    $"{network}: {what}[{i}] (sample {i / size}, value {i % size} of {size}) is {values[i]}; training needs finite values, and nothing was changed. ") +
+                "Replace or drop the sample (a NaN is often a missing value), and check the data preparation for a division by zero.",
+                parameterName);
+        }
+    }
+
+    /// <summary>
+    /// Refuses an optimizer step on gradients that are not finite (an overflow in the backward pass), before the
+    /// parameters or the optimizer's state change, naming the first tensor (in <paramref name="tensors"/>' order and
+    /// layout, consecutive in the block) that holds one.
+    /// </summary>
+    public static void FiniteGradients(string network, ReadOnlySpan<float> gradients, IReadOnlyList<TensorInfo> tensors, long step)
+    {
+        int i = IndexOfNonFinite(gradients);
+        if (i < 0)
+        {
+            return;
+        }
+        string tensor = "?";
+        int start = 0;
+        foreach (var info in tensors)
+        {
+            if (i < start + info.Length)
+            {
+                tensor = info.Name;
+                break;
+            }
+            start += info.Length;
+        }
+        throw new ArithmeticException(string.Create(CultureInfo.InvariantCulture,
+            $"{network}: the gradient of '{tensor}' is {gradients[i]} at optimizer step {step + 1} (the loss was finite); the parameters were not updated. ") +
+            "Lower the learning rate, or clip the gradients.");
+    }
+
+    /// <summary>Refuses a tensor with a NaN or an infinity (<c>SetTensor</c>), naming it; the model stays as it was.</summary>
+    public static void FiniteTensor(string network, TensorInfo tensor, ReadOnlySpan<float> values, string parameterName)
+    {
+        int i = IndexOfNonFinite(values);
+        if (i >= 0)
+        {
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture, $"{network}: tensor '{tensor.Name}' holds {values[i]} at index {i}; parameters must be finite, and nothing was changed."),
+                parameterName);
+        }
+    }
+
     /// <summary>The error for calling the labels overload on a network trained with targets, or the reverse.</summary>
     public static InvalidOperationException WrongTargets(string network, Loss loss, bool labels)
         => new(labels

@@ -19,7 +19,7 @@ public static class Trainer
         int count = CheckSamples(network, inputs, labels);
         if (batchSize < 1 || batchSize > network.MaxBatch)
         {
-            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"The batch size must be in 1..{network.MaxBatch} (the network's MaxBatch).");
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"{Name(network)}: the batch size must be in 1..{network.MaxBatch} (the network's MaxBatch).");
         }
         int[] order = new int[count];
         for (int i = 0; i < count; i++)
@@ -42,7 +42,17 @@ public static class Trainer
                 inputs.Slice(sample * size, size).CopyTo(batchInputs.AsSpan(i * size, size));
                 batchLabels[i] = labels[sample];
             }
-            total += network.TrainStep(batchInputs.AsSpan(0, batch * size), batchLabels.AsSpan(0, batch), optimizer);
+            try
+            {
+                total += network.TrainStep(batchInputs.AsSpan(0, batch * size), batchLabels.AsSpan(0, batch), optimizer);
+            }
+            catch (ArithmeticException e)
+            {
+                // The step's message speaks of the batch; the caller knows the dataset. Name its rows (shuffled).
+                var rows = order.AsSpan(start, Math.Min(batch, 8)).ToArray();
+                throw new ArithmeticException(
+                    $"{e.Message} (batch {batches + 1} of the epoch: dataset rows {string.Join(", ", rows)}{(batch > rows.Length ? ", ..." : "")})", e);
+            }
             batches++;
         }
         return (float)(total / batches);
@@ -63,6 +73,12 @@ public static class Trainer
             for (int i = 0; i < batch; i++)
             {
                 ReadOnlySpan<float> scores = outputs.AsSpan(i * classes, classes);
+                int bad = NetworkGuard.IndexOfNonFinite(scores);
+                if (bad >= 0 && float.IsNaN(scores[bad]))
+                {
+                    throw new ArithmeticException(
+                        $"{Name(network)}: the output for dataset row {start + i} is NaN (class {bad}); accuracy is not defined. Check that row's inputs and the weights for NaN.");
+                }
                 int best = 0;
                 for (int j = 1; j < classes; j++)
                 {
@@ -77,12 +93,33 @@ public static class Trainer
         return (float)correct / count;
     }
 
+    /// <summary>The network's name for messages: its class's name.</summary>
+    private static string Name(INetwork network) => network.GetType().Name;
+
+    /// <summary>
+    /// Checks the dataset once, up front, so that a bad value is reported by its dataset row (the network's own checks
+    /// see only the rows of a shuffled batch): the lengths, every label in range, every input finite.
+    /// </summary>
     private static int CheckSamples(INetwork network, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels)
     {
         if (labels.Length == 0 || inputs.Length != labels.Length * network.InputSize)
         {
             throw new ArgumentException(
-                $"{inputs.Length} input values for {labels.Length} labels; each sample needs InputSize = {network.InputSize} values.", nameof(inputs));
+                $"{Name(network)}: {inputs.Length} input values for {labels.Length} labels; each sample needs InputSize = {network.InputSize} values.", nameof(inputs));
+        }
+        for (int row = 0; row < labels.Length; row++)
+        {
+            if ((uint)labels[row] >= (uint)network.OutputSize)
+            {
+                throw new ArgumentException(
+                    $"{Name(network)}: the label of dataset row {row} is {labels[row]}; OutputSize = {network.OutputSize} allows 0 to {network.OutputSize - 1}.", nameof(labels));
+            }
+        }
+        int bad = NetworkGuard.IndexOfNonFinite(inputs);
+        if (bad >= 0)
+        {
+            throw new ArgumentException(
+                $"{Name(network)}: dataset row {bad / network.InputSize}, feature {bad % network.InputSize} is {inputs[bad]}; inputs must be finite. Replace or drop the row.", nameof(inputs));
         }
         return labels.Length;
     }
