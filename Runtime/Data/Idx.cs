@@ -29,11 +29,22 @@ public static class Idx
         }
         using (stream)
         {
-            return ReadBytes(stream, path);
+            return ReadBytesCore(stream, path);
         }
     }
 
-    private static (int[], byte[]) ReadBytes(Stream stream, string path)
+    /// <summary>
+    /// Reads an unsigned-byte IDX file (uncompressed) from a stream. Memory grows with the bytes that arrive, not
+    /// with the sizes the file declares. <paramref name="name"/> names the source in error messages.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The data is not an unsigned-byte IDX file or is truncated.</exception>
+    public static (int[] Dimensions, byte[] Values) ReadBytes(Stream stream, string name)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return ReadBytesCore(stream, name);
+    }
+
+    private static (int[], byte[]) ReadBytesCore(Stream stream, string path)
     {
         Span<byte> word = stackalloc byte[4];
         ReadExactly(stream, word, path);
@@ -53,8 +64,8 @@ public static class Idx
                 throw new InvalidDataException($"{path} declares an invalid size.");
             }
         }
-        byte[] values = new byte[count];
-        ReadExactly(stream, values, path);
+        byte[] values = BoundedRead.Exactly<byte>(stream, count,
+            read => new InvalidDataException($"{path} is truncated: it declares {count} values, but {read} follow."));
         return (dimensions, values);
     }
 

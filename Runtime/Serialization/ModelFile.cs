@@ -20,25 +20,104 @@ public static class ModelFile
     /// <summary>The <c>format_version</c> metadata value this version writes and reads.</summary>
     public const string FormatVersion = "1";
 
-    /// <summary>Writes the network to a file atomically: a temporary file beside it, then a rename.</summary>
+    /// <summary>
+    /// Writes the network to a file atomically: a temporary file in the same directory, flushed to disk, renamed
+    /// over <paramref name="path"/>, then (on Unix) the directory synced so the rename survives a power cut.
+    /// The temporary name is never longer than the file's own name, so a valid path stays valid. Errors name
+    /// <paramref name="path"/>, and on failure the temporary file is removed and any old file is untouched.
+    /// </summary>
     public static void Save(string path, INetwork network, string name, string architecture)
     {
         string full = Path.GetFullPath(path);
-        string temporary = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
+        string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' names a directory, not a file.", nameof(path));
+        string fileName = Path.GetFileName(full);
+        if (fileName.Length == 0)
+        {
+            throw new ArgumentException($"'{path}' names a directory, not a file.", nameof(path));
+        }
+        string? temporary = null;
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var stream = CreateTemporary(directory, fileName, out temporary))
             {
                 Save(stream, network, name, architecture);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, full, overwrite: true);
+            temporary = null;
+            DirectorySync.Flush(directory);
         }
-        catch
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            File.Delete(temporary);
-            throw;
+            throw SaveFailed(e, path, name);
         }
+        finally
+        {
+            if (temporary is not null)
+            {
+                try
+                {
+                    File.Delete(temporary);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // The original error matters more than a leftover temporary file.
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Creates a new file beside the target whose name has the target name's length (capped at 16): a dot and
+    /// random letters, or random letters alone for a one-letter name. Never overwrites an existing file.
+    /// </summary>
+    internal static FileStream CreateTemporary(string directory, string fileName, out string temporary)
+    {
+        const string Letters = "abcdefghijklmnopqrstuvwxyz0123456789";
+        int length = Math.Min(fileName.Length, 16);
+        Span<char> chars = stackalloc char[length];
+        for (int attempt = 0; ; attempt++)
+        {
+            for (int i = 0; i < length; i++)
+            {
+                chars[i] = Letters[System.Security.Cryptography.RandomNumberGenerator.GetInt32(Letters.Length)];
+            }
+            if (length > 1)
+            {
+                chars[0] = '.';
+            }
+            temporary = Path.Combine(directory, new string(chars));
+            if (string.Equals(temporary, Path.Combine(directory, fileName), StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            try
+            {
+                return new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            }
+            catch (IOException) when (attempt < 32 && Path.Exists(temporary))
+            {
+                // Taken by another file: draw another name.
+            }
+        }
+    }
+
+    private static Exception SaveFailed(Exception e, string path, string name)
+    {
+        string message = $"{name} could not be saved to '{path}': " + e switch
+        {
+            UnauthorizedAccessException => "access to the file or its directory is denied.",
+            DirectoryNotFoundException => "its directory does not exist.",
+            PathTooLongException => "the path is too long.",
+            _ => e.Message,
+        };
+        return e switch
+        {
+            UnauthorizedAccessException => new UnauthorizedAccessException(message, e),
+            DirectoryNotFoundException => new DirectoryNotFoundException(message, e),
+            PathTooLongException => new PathTooLongException(message, e),
+            _ => new IOException(message, e),
+        };
     }
 
     /// <summary>Writes the network's tensors, in PyTorch's layout, with metadata.</summary>

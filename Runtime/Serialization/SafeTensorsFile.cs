@@ -80,7 +80,7 @@ public sealed class SafeTensorsFile
     internal static (Dictionary<string, string> Metadata, List<TensorInfo> Tensors, List<long> Offsets, long DataBytes) ReadHeader(Stream stream, int maxHeaderBytes)
     {
         Span<byte> prefix = stackalloc byte[8];
-        if (ReadFully(stream, prefix) < 8)
+        if (BoundedRead.Fully(stream, prefix) < 8)
         {
             throw new InvalidDataException("Not a safetensors file: it is shorter than the 8-byte header length.");
         }
@@ -93,11 +93,8 @@ public sealed class SafeTensorsFile
         {
             throw new InvalidDataException($"The file is truncated: the header says {headerLength} bytes, but only {stream.Length - stream.Position} follow.");
         }
-        byte[] header = new byte[headerLength];
-        if (ReadFully(stream, header) < header.Length)
-        {
-            throw new InvalidDataException($"The file is truncated inside its {headerLength}-byte header.");
-        }
+        byte[] header = BoundedRead.Exactly<byte>(stream, (long)headerLength,
+            read => new InvalidDataException($"The file is truncated inside its {headerLength}-byte header ({read} bytes follow the length)."));
 
         try
         {
@@ -172,6 +169,10 @@ public sealed class SafeTensorsFile
         }
         foreach (var item in element.EnumerateObject())
         {
+            if (metadata.ContainsKey(item.Name))
+            {
+                throw new InvalidDataException($"__metadata__ names '{item.Name}' twice.");
+            }
             if (item.Value.ValueKind != JsonValueKind.String)
             {
                 throw new InvalidDataException($"__metadata__ entry '{item.Name}' is not a string.");
@@ -182,8 +183,19 @@ public sealed class SafeTensorsFile
 
     private static (TensorInfo, long, long) ReadEntry(string name, JsonElement element)
     {
-        if (element.ValueKind != JsonValueKind.Object
-            || !element.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            throw new InvalidDataException($"Tensor '{name}' is not a JSON object.");
+        }
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            if (!keys.Add(property.Name))
+            {
+                throw new InvalidDataException($"Tensor '{name}' names '{property.Name}' twice.");
+            }
+        }
+        if (!element.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String
             || !element.TryGetProperty("shape", out var shape) || shape.ValueKind != JsonValueKind.Array
             || !element.TryGetProperty("data_offsets", out var range) || range.ValueKind != JsonValueKind.Array || range.GetArrayLength() != 2)
         {
@@ -208,7 +220,8 @@ public sealed class SafeTensorsFile
                 throw new InvalidDataException($"Tensor '{name}' is too large ({string.Join(" x ", dimensions)}...).");
             }
         }
-        if (!range[0].TryGetInt64(out long begin) || !range[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        if (range[0].ValueKind != JsonValueKind.Number || range[1].ValueKind != JsonValueKind.Number
+            || !range[0].TryGetInt64(out long begin) || !range[1].TryGetInt64(out long end) || begin < 0 || end < begin)
         {
             throw new InvalidDataException($"Tensor '{name}' has invalid data_offsets.");
         }
@@ -226,13 +239,8 @@ public sealed class SafeTensorsFile
         {
             throw new InvalidDataException($"The data section ({dataBytes} bytes) is too large to read.");
         }
-        float[] data = new float[dataBytes / sizeof(float)];
-        Span<byte> bytes = MemoryMarshal.AsBytes(data.AsSpan());
-        int read = ReadFully(stream, bytes);
-        if (read < bytes.Length)
-        {
-            throw new InvalidDataException($"The file is truncated: the header describes {dataBytes} bytes of data, but only {read} follow.");
-        }
+        float[] data = BoundedRead.Exactly<float>(stream, dataBytes,
+            read => new InvalidDataException($"The file is truncated: the header describes {dataBytes} bytes of data, but only {read} follow."));
         if (!stream.CanSeek && stream.ReadByte() >= 0)
         {
             throw new InvalidDataException($"The file has more bytes after the {dataBytes} bytes of data the header describes.");
@@ -323,20 +331,5 @@ public sealed class SafeTensorsFile
             BinaryPrimitives.WriteSingleLittleEndian(word, value);
             stream.Write(word);
         }
-    }
-
-    private static int ReadFully(Stream stream, Span<byte> buffer)
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int read = stream.Read(buffer[total..]);
-            if (read == 0)
-            {
-                break;
-            }
-            total += read;
-        }
-        return total;
     }
 }
