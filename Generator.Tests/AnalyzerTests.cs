@@ -168,6 +168,25 @@ public class AnalyzerTests
         """);
 
     [Fact]
+    public Task BPG0015_softmax_cross_entropy_on_a_squashed_or_rectified_output() => Verify("""
+        [Network] [Input(4)] [Dense(3, {|BPG0015:Activation = Activation.Sigmoid|})] public partial class S;
+        [Network] [Input(4)] [Dense(3, {|BPG0015:Activation = Activation.Tanh|})] public partial class T;
+        [Network] [Input(4)] [Dense(5)] [Dense(3, {|BPG0015:Activation = Activation.Relu|})] public partial class R;
+        [Network] [Input(4)] [Dense(3, Activation = Activation.Relu)] [Dense(3)] public partial class Logits;
+        [Network] [Input(4)] [Dense(3, Activation = Activation.Softmax)] public partial class Fused;
+        [Network] [Input(4)] [Dense(3, Activation = Activation.Gelu)] public partial class Gelu;
+        """);
+
+    [Fact]
+    public Task BPG0016_binary_cross_entropy_on_a_relu_or_tanh_output() => Verify("""
+        [Network(Loss = Loss.BinaryCrossEntropy)] [Input(4)] [Dense(2, {|BPG0016:Activation = Activation.Relu|})] public partial class R;
+        [Network(Loss = Loss.BinaryCrossEntropy)] [Input(4)] [Dense(1, {|BPG0016:Activation = Activation.Tanh|})] public partial class T;
+        [Network(Loss = Loss.BinaryCrossEntropy)] [Input(4)] [Dense(1, Activation = Activation.Sigmoid)] public partial class Fused;
+        [Network(Loss = Loss.BinaryCrossEntropy)] [Input(4)] [Dense(1)] public partial class Logits;
+        [Network(Loss = Loss.MeanSquaredError)] [Input(4)] [Dense(1, Activation = Activation.Relu)] public partial class Regression;
+        """);
+
+    [Fact]
     public Task BPG0013_constant_length_buffers_that_do_not_fit() => VerifyCalls("""
         using System;
 
@@ -227,7 +246,7 @@ public class AnalyzerTests
         string docs = System.IO.File.ReadAllText(System.IO.Path.Combine(root, "docs", "diagnostics.md"));
         string releases = System.IO.File.ReadAllText(System.IO.Path.Combine(root, "Generator", "AnalyzerReleases.Unshipped.md"));
         var descriptors = new NetworkAnalyzer().SupportedDiagnostics.Concat(new CallSiteAnalyzer().SupportedDiagnostics).ToList();
-        Assert.Equal(15, descriptors.Count);
+        Assert.Equal(17, descriptors.Count);
         foreach (var descriptor in descriptors)
         {
             Assert.EndsWith("docs/diagnostics.md#" + descriptor.Id.ToLowerInvariant(), descriptor.HelpLinkUri);

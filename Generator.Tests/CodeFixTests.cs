@@ -223,6 +223,12 @@ public class CodeFixTests
 
             [Network({|BPG0012:Loss = Loss.MeanSquaredError|})] [Input(4)] [Dense(3, Activation = Activation.Softmax)]
             public partial class SoftmaxMse;
+
+            [Network] [Input(4)] [Dense(8)] [Dense(3, {|BPG0015:Activation = Activation.Relu|})]
+            public partial class ReluCrossEntropy;
+
+            [Network(Loss = Loss.BinaryCrossEntropy)] [Input(4)] [Dense(2, {|BPG0016:Activation = Activation.Tanh|})]
+            public partial class TanhBce;
             """, """
             using Backprop;
 
@@ -234,6 +240,12 @@ public class CodeFixTests
 
             [Network(Loss = Loss.SoftmaxCrossEntropy)] [Input(4)] [Dense(3, Activation = Activation.Softmax)]
             public partial class SoftmaxMse;
+
+            [Network] [Input(4)] [Dense(8)] [Dense(3, Activation = Activation.Softmax)]
+            public partial class ReluCrossEntropy;
+
+            [Network(Loss = Loss.BinaryCrossEntropy)] [Input(4)] [Dense(2, Activation = Activation.Sigmoid)]
+            public partial class TanhBce;
             """).RunAsync();
 
     [Fact]

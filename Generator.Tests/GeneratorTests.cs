@@ -52,6 +52,7 @@ public class GeneratorTests
     [InlineData("[Network] [Input(4)] [Dense(2)] static partial class N { }", DiagnosticIds.UnsupportedClass)]
     [InlineData("[Network] [Input(4)] [Dense(2)] abstract partial class N { }", DiagnosticIds.UnsupportedClass)]
     [InlineData("[Network] [Input(4)] [Dense(2)] partial record N;", DiagnosticIds.UnsupportedClass)]
+    [InlineData("[Network] [Input(4)] [Dense(2)] file partial class N;", DiagnosticIds.UnsupportedClass)]
     [InlineData("class O { [Network] [Input(4)] [Dense(2)] partial class N { } }", DiagnosticIds.NotPartial)]
     [InlineData("[Network] [Dense(2)] partial class N;", DiagnosticIds.MissingInput)]
     [InlineData("[Network] [Input(4)] partial class N;", DiagnosticIds.NoLayers)]

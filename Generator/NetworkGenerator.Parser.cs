@@ -60,6 +60,15 @@ public sealed partial class NetworkGenerator
                 break;
             }
         }
+        // A file-local type cannot span files, so a generated half would declare another type (CS9071 or no members).
+        for (TypeDeclarationSyntax? declaration = syntax; declaration is not null; declaration = declaration.Parent as TypeDeclarationSyntax)
+        {
+            if (declaration.Modifiers.Any(SyntaxKind.FileKeyword))
+            {
+                problems.Add(DeclarationProblem.FileLocal);
+                break;
+            }
+        }
         if (type.IsStatic)
         {
             problems.Add(DeclarationProblem.Static);

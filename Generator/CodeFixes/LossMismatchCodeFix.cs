@@ -14,14 +14,15 @@ using Microsoft.CodeAnalysis.Simplification;
 namespace Backprop.CodeFixes;
 
 /// <summary>
-/// BPG0008 and BPG0012: corrects a loss/activation mismatch in the obvious direction, as the analyzer proposes
-/// (softmax cross-entropy on one output → binary cross-entropy; binary cross-entropy on Softmax → Sigmoid;
-/// mean squared error on Softmax → softmax cross-entropy).
+/// BPG0008, BPG0012, BPG0015 and BPG0016: corrects a loss/activation mismatch in the obvious direction, as the
+/// analyzer proposes (softmax cross-entropy on one output → binary cross-entropy; binary cross-entropy on Softmax →
+/// Sigmoid; mean squared error on Softmax → softmax cross-entropy; softmax cross-entropy on Sigmoid, Tanh or Relu →
+/// Softmax; binary cross-entropy on Relu or Tanh → Sigmoid).
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(LossMismatchCodeFix)), Shared]
 public sealed class LossMismatchCodeFix : CodeFixProvider
 {
-    public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create(DiagnosticIds.LossMismatch, DiagnosticIds.MeanSquaredErrorOnSoftmax);
+    public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create(DiagnosticIds.LossMismatch, DiagnosticIds.MeanSquaredErrorOnSoftmax, DiagnosticIds.CrossEntropyOnSquashedOutput, DiagnosticIds.BinaryCrossEntropyOnUnboundedOutput);
 
     public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
 

@@ -26,11 +26,13 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor NonPositiveSize = Create(DiagnosticIds.NonPositiveSize, "Size must be positive", ShapeCategory);
     public static readonly DiagnosticDescriptor SoftmaxNotLast = Create(DiagnosticIds.SoftmaxNotLast, "Softmax is allowed on the last layer only", ShapeCategory);
     public static readonly DiagnosticDescriptor LossMismatch = Create(DiagnosticIds.LossMismatch, "Loss does not fit the network's output", ShapeCategory);
-    public static readonly DiagnosticDescriptor UnsupportedClass = Create(DiagnosticIds.UnsupportedClass, "Network class cannot be static, generic, abstract or a record", DeclarationCategory);
+    public static readonly DiagnosticDescriptor UnsupportedClass = Create(DiagnosticIds.UnsupportedClass, "Network class cannot be static, generic, abstract, file-local or a record", DeclarationCategory);
     public static readonly DiagnosticDescriptor DuplicateName = Create(DiagnosticIds.DuplicateName, "Layer name used twice", DeclarationCategory);
     public static readonly DiagnosticDescriptor InvalidArgument = Create(DiagnosticIds.InvalidArgument, "Invalid attribute argument", DeclarationCategory);
     public static readonly DiagnosticDescriptor MeanSquaredErrorOnSoftmax = Create(DiagnosticIds.MeanSquaredErrorOnSoftmax, "Mean squared error on a Softmax output", ShapeCategory, DiagnosticSeverity.Warning);
     public static readonly DiagnosticDescriptor GeneratedMemberCollision = Create(DiagnosticIds.GeneratedMemberCollision, "Member collides with a generated member", DeclarationCategory);
+    public static readonly DiagnosticDescriptor CrossEntropyOnSquashedOutput = Create(DiagnosticIds.CrossEntropyOnSquashedOutput, "Softmax cross-entropy on a Sigmoid, Tanh or Relu output", ShapeCategory, DiagnosticSeverity.Warning);
+    public static readonly DiagnosticDescriptor BinaryCrossEntropyOnUnboundedOutput = Create(DiagnosticIds.BinaryCrossEntropyOnUnboundedOutput, "Binary cross-entropy on a Relu or Tanh output", ShapeCategory, DiagnosticSeverity.Warning);
     public static readonly DiagnosticDescriptor CallSiteLength = Create(DiagnosticIds.CallSiteLength, "Buffer length does not fit the network", UsageCategory, DiagnosticSeverity.Warning);
 
     /// <summary>Off by default: turn it on (<c>dotnet_diagnostic.BPG0100.severity = suggestion</c>) to see each network's shapes.</summary>
@@ -41,7 +43,7 @@ internal static class Descriptors
 
     public static readonly ImmutableArray<DiagnosticDescriptor> DeclarationRules = ImmutableArray.Create(
         NotPartial, MissingInput, NoLayers, LayerWithoutNetwork, SplitDeclaration, NonPositiveSize, SoftmaxNotLast,
-        LossMismatch, UnsupportedClass, DuplicateName, InvalidArgument, MeanSquaredErrorOnSoftmax, GeneratedMemberCollision, NetworkSummary);
+        LossMismatch, UnsupportedClass, DuplicateName, InvalidArgument, MeanSquaredErrorOnSoftmax, GeneratedMemberCollision, CrossEntropyOnSquashedOutput, BinaryCrossEntropyOnUnboundedOutput, NetworkSummary);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = Index();
 

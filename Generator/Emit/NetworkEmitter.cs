@@ -19,23 +19,71 @@ internal static class NetworkEmitter
     private const string Buffer = "global::Backprop.Kernels.AlignedBuffer";
     private const string Guard = "global::Backprop.NetworkGuard";
 
+    /// <summary>
+    /// The generated file's name: the class's full name, then a case mask, then <c>.g.cs</c>
+    /// (<c>Acme.Models.Mlp.4a10.g.cs</c>). Roslyn compares hint names ignoring case and accepts few characters, so
+    /// the name must stay distinct for classes that differ only by case and must spell any other character safely:
+    /// letters a-z, A-Z, digits, '_' and the namespace dots stay; every other character (nesting '+', non-ASCII
+    /// letters, type-parameter lists) becomes '-' and four hex digits ('-' cannot occur in an identifier); the
+    /// mask has a bit for each upper-case letter, so two names that differ only by case get different masks.
+    /// The mapping is injective: the readable part fixes the mask's width, and together they fix the name.
+    /// </summary>
     public static string HintName(NetworkPlan plan)
     {
         var name = new StringBuilder();
+        void Append(string text)
+        {
+            foreach (char c in text)
+            {
+                if (c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_')
+                {
+                    name.Append(c);
+                }
+                else
+                {
+                    name.Append('-').Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                }
+            }
+        }
+
         if (plan.Namespace.Length > 0)
         {
-            name.Append(plan.Namespace).Append('.');
+            foreach (string part in plan.Namespace.Split('.'))
+            {
+                Append(part);
+                name.Append('.');
+            }
         }
         foreach (var type in plan.ContainingTypes)
         {
-            name.Append(type.Name).Append('.');
+            Append(type.Name);
+            Append("+");
         }
-        name.Append(plan.ClassName).Append(".g.cs");
-        foreach (char c in new[] { '<', '>', ',', ' ' })
+        Append(plan.ClassName);
+
+        // One hex digit per four characters of the readable part: bit i set when character i is upper case.
+        string readable = name.ToString();
+        name.Append('.');
+        for (int start = 0; start < readable.Length; start += 4)
         {
-            name.Replace(c, '_');
+            int digit = 0;
+            for (int i = 0; i < 4 && start + i < readable.Length; i++)
+            {
+                if (readable[start + i] is >= 'A' and <= 'Z')
+                {
+                    digit |= 1 << i;
+                }
+            }
+            name.Append("0123456789abcdef"[digit]);
         }
-        return name.ToString();
+        return name.Append(".g.cs").ToString();
+    }
+
+    /// <summary>A containing type's name, escaped before its type-parameter list if it has one.</summary>
+    private static string EscapeType(string name)
+    {
+        int open = name.IndexOf('<');
+        return open < 0 ? Identifiers.Escape(name) : Identifiers.Escape(name.Substring(0, open)) + name.Substring(open);
     }
 
     public static string Emit(NetworkPlan plan)
@@ -49,15 +97,15 @@ internal static class NetworkEmitter
         var scopes = new Stack<SourceWriter.Scope>();
         if (plan.Namespace.Length > 0)
         {
-            scopes.Push(writer.Block("namespace " + plan.Namespace));
+            scopes.Push(writer.Block("namespace " + Identifiers.Escape(plan.Namespace)));
         }
         foreach (var type in plan.ContainingTypes)
         {
-            scopes.Push(writer.Block($"partial {type.Keyword} {type.Name}"));
+            scopes.Push(writer.Block($"partial {type.Keyword} {EscapeType(type.Name)}"));
         }
 
         WriteClassSummary(writer, plan);
-        using (writer.Block($"partial class {plan.ClassName} : global::Backprop.INetwork"))
+        using (writer.Block($"partial class {Identifiers.Escape(plan.ClassName)} : global::Backprop.INetwork"))
         {
             WriteConstants(writer, plan);
             WriteFields(writer, plan);
@@ -234,7 +282,7 @@ internal static class NetworkEmitter
             "on several threads never share a buffer.");
         using (writer.Block("private sealed class Activations"))
         {
-            writer.Line($"private readonly {plan.ClassName} _network;");
+            writer.Line($"private readonly {Identifiers.Escape(plan.ClassName)} _network;");
             writer.Line("private global::Backprop.Kernels.DataParallelForward? _parallel;");
             writer.Line();
             foreach (var layer in plan.Layers)
@@ -246,7 +294,7 @@ internal static class NetworkEmitter
             }
             writer.Line();
             writer.Summary("Allocates the buffers; the deltas only for <paramref name=\"training\"/>.");
-            using (writer.Block($"public Activations({plan.ClassName} network, int maxBatch, bool training)"))
+            using (writer.Block($"public Activations({Identifiers.Escape(plan.ClassName)} network, int maxBatch, bool training)"))
             {
                 writer.Line("_network = network;");
                 foreach (var layer in plan.Layers)
@@ -297,7 +345,7 @@ internal static class NetworkEmitter
         writer.Line("/// <param name=\"maxBatch\">The largest batch that <c>Predict</c>, <c>ComputeGradients</c> and <c>TrainStep</c> accept.</param>");
         writer.Line("/// <param name=\"seed\">The seed of the weight initialization.</param>");
         writer.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\"><paramref name=\"maxBatch\"/> is less than 1, or so large that an activation buffer would not fit in an array.</exception>");
-        using (writer.Block($"public {plan.ClassName}(int maxBatch = 32, int seed = 0)"))
+        using (writer.Block($"public {Identifiers.Escape(plan.ClassName)}(int maxBatch = 32, int seed = 0)"))
         {
             writer.Line($"// The largest activation buffer holds {Number(LargestBuffer(plan))} floats per sample.");
             writer.Line($"{Guard}.MaxBatch(NetworkName, maxBatch, {Number(LargestBuffer(plan))});");

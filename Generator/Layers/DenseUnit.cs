@@ -114,6 +114,9 @@ internal sealed class DenseUnit : LayerUnit
         writer.Line($"private const int {p}Bias = {dense.BiasOffset};");
     }
 
+    public override IEnumerable<string> ConstantNames(LayerPlan plan)
+        => [plan.Pascal + "Inputs", plan.Pascal + "Units", plan.Pascal + "Weight", plan.Pascal + "Bias"];
+
     public override void EmitInitialization(SourceWriter writer, LayerPlan plan, int stream)
     {
         string p = plan.Pascal;

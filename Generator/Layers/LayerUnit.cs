@@ -48,6 +48,9 @@ internal abstract class LayerUnit
     /// <summary>The private constants: sizes and offsets named after the layer.</summary>
     public abstract void EmitConstants(SourceWriter writer, LayerPlan plan);
 
+    /// <summary>The names of the constants <see cref="EmitConstants"/> declares (a class may not be named like one).</summary>
+    public abstract IEnumerable<string> ConstantNames(LayerPlan plan);
+
     /// <summary>Statements that initialize the layer's parameters from <c>seed</c>.</summary>
     public abstract void EmitInitialization(SourceWriter writer, LayerPlan plan, int stream);
 

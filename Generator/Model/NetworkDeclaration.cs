@@ -41,7 +41,7 @@ internal sealed record NetworkDeclaration(
 
 /// <summary>An enclosing type of a nested network class.</summary>
 /// <param name="Keyword">The declaration keyword(s): <c>class</c>, <c>struct</c>, <c>record</c>, <c>record struct</c>, <c>interface</c>.</param>
-/// <param name="Name">The name, with type parameters if any (<c>Outer&lt;T&gt;</c>).</param>
+/// <param name="Name">The name as the compiler reads it (no <c>@</c>), with type parameters if any (<c>Outer&lt;T&gt;</c>).</param>
 internal sealed record ContainingType(string Keyword, string Name);
 
 /// <summary>A problem with the class declaration itself.</summary>
@@ -53,6 +53,7 @@ internal enum DeclarationProblem
     Static,
     Record,
     Abstract,
+    FileLocal,
 }
 
 /// <summary>One attribute application: its kind and its constant arguments, by parameter or property name.</summary>

@@ -80,6 +80,22 @@ internal static class Identifiers
         return builder.ToString();
     }
 
+    /// <summary>
+    /// An identifier as C# source must spell it: <c>@</c> before a keyword or contextual keyword
+    /// (<c>class</c> → <c>@class</c>, <c>record</c> → <c>@record</c>); a dotted name is escaped part by part.
+    /// </summary>
+    public static string Escape(string name)
+    {
+        if (name.IndexOf('.') >= 0)
+        {
+            return string.Join(".", System.Linq.Enumerable.Select(name.Split('.'), Escape));
+        }
+        return Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None
+            || Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetContextualKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None
+            ? "@" + name
+            : name;
+    }
+
     public static string Camel(string name)
     {
         string pascal = Pascal(name);

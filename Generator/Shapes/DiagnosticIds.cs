@@ -20,6 +20,8 @@ internal static class DiagnosticIds
     public const string MeanSquaredErrorOnSoftmax = "BPG0012";
     public const string CallSiteLength = "BPG0013";
     public const string GeneratedMemberCollision = "BPG0014";
+    public const string CrossEntropyOnSquashedOutput = "BPG0015";
+    public const string BinaryCrossEntropyOnUnboundedOutput = "BPG0016";
     public const string NetworkSummary = "BPG0100";
 }
 

@@ -148,6 +148,17 @@ internal static class ShapeInference
             CheckLoss(network, loss, plans[plans.Count - 1], declaration, errors);
         }
 
+        if (errors.Count == 0 || errors.TrueForAll(e => e.IsWarning))
+        {
+            var candidate = new NetworkPlan(declaration.Namespace, declaration.ContainingTypes, declaration.ClassName, loss, inputSize, new EquatableArray<LayerPlan>(plans.ToArray()));
+            if (Emit.GeneratedNames.Of(candidate).Contains(declaration.ClassName))
+            {
+                errors.Add(new ShapeError(DiagnosticIds.GeneratedMemberCollision,
+                    $"'{network}' is named like a member the generator adds to the network ('{declaration.ClassName}'), and C# forbids a member named like its class (CS0542); rename the class (docs/user-guide.md lists the names the generator uses).",
+                    -1, null));
+            }
+        }
+
         bool valid = true;
         foreach (var error in errors)
         {
@@ -174,6 +185,18 @@ internal static class ShapeInference
                 $"'{network}' uses BinaryCrossEntropy, but its last layer '{last.Name}' ends in Softmax; use Sigmoid (independent probabilities) or SoftmaxCrossEntropy (one class per sample).",
                 lastOrdinal, "Activation", Fix: "Activation.Sigmoid"));
         }
+        if (loss == Names.SoftmaxCrossEntropy && last.OutputSize > 1 && last.Activation is Names.Sigmoid or Names.Tanh or Names.Relu)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.CrossEntropyOnSquashedOutput,
+                $"'{network}' uses SoftmaxCrossEntropy on the {Names.Activation(last.Activation)} outputs of '{last.Name}': {Squashed(last.Activation)} Use Activation.Softmax (the loss is fused with it and Predict returns probabilities) or Activation.Linear (Predict returns logits).",
+                lastOrdinal, "Activation", IsWarning: true, Fix: "Activation.Softmax"));
+        }
+        if (loss == Names.BinaryCrossEntropy && last.Activation is Names.Relu or Names.Tanh)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.BinaryCrossEntropyOnUnboundedOutput,
+                $"'{network}' uses BinaryCrossEntropy on the {Names.Activation(last.Activation)} outputs of '{last.Name}': the loss reads them as logits, so the predicted probability can never go below {(last.Activation == Names.Relu ? "0.5 (Relu is never negative)" : "0.27 or above 0.73 (Tanh stays in (-1, 1))")}. Use Activation.Sigmoid (the loss is fused with it and Predict returns probabilities) or Activation.Linear.",
+                lastOrdinal, "Activation", IsWarning: true, Fix: "Activation.Sigmoid"));
+        }
         if (loss == Names.MeanSquaredError && last.Activation == Names.Softmax)
         {
             errors.Add(new ShapeError(DiagnosticIds.MeanSquaredErrorOnSoftmax,
@@ -181,6 +204,10 @@ internal static class ShapeInference
                 declaration.NetworkOrdinal, "Loss", IsWarning: true, Fix: "Loss.SoftmaxCrossEntropy"));
         }
     }
+
+    private static string Squashed(int activation) => activation == Names.Relu
+        ? "every negative logit is cut to 0 and gets no gradient, so a class whose logits go negative can stop learning."
+        : $"the softmax sees logits squeezed into {(activation == Names.Sigmoid ? "(0, 1)" : "(-1, 1)")}, so no class can get a probability near 1 and training stalls.";
 
     private static bool IsValidName(string name)
     {
@@ -210,6 +237,8 @@ internal static class ShapeInference
             $"'{network}' is static; a network holds parameters, so it must be an instance class.", -1, null),
         DeclarationProblem.Record => new ShapeError(DiagnosticIds.UnsupportedClass,
             $"'{network}' is a record; declare the network as a plain partial class.", -1, null),
+        DeclarationProblem.FileLocal => new ShapeError(DiagnosticIds.UnsupportedClass,
+            $"'{network}' is a file-local type (or nested in one); the generated half lives in another file, and a file type cannot span files. Remove 'file' (make it internal to hide it).", -1, null),
         _ => new ShapeError(DiagnosticIds.UnsupportedClass,
             $"'{network}' is abstract; a network must be constructible.", -1, null),
     };
