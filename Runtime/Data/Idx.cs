@@ -98,15 +98,9 @@ public static class Idx
 
     private static void ReadExactly(Stream stream, Span<byte> buffer, string path)
     {
-        int total = 0;
-        while (total < buffer.Length)
+        if (BoundedRead.Fully(stream, buffer) < buffer.Length)
         {
-            int read = stream.Read(buffer[total..]);
-            if (read == 0)
-            {
-                throw new InvalidDataException($"{path} is truncated.");
-            }
-            total += read;
+            throw new InvalidDataException($"{path} is truncated.");
         }
     }
 }

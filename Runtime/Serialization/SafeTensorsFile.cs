@@ -89,10 +89,6 @@ public sealed class SafeTensorsFile
         {
             throw new InvalidDataException($"Not a safetensors file: the header length {headerLength} is outside 2..{maxHeaderBytes} bytes.");
         }
-        if (stream.CanSeek && (ulong)(stream.Length - stream.Position) < headerLength)
-        {
-            throw new InvalidDataException($"The file is truncated: the header says {headerLength} bytes, but only {stream.Length - stream.Position} follow.");
-        }
         byte[] header = BoundedRead.Exactly<byte>(stream, (long)headerLength,
             read => new InvalidDataException($"The file is truncated inside its {headerLength}-byte header ({read} bytes follow the length)."));
 

@@ -73,15 +73,15 @@ public static class Trainer
             for (int i = 0; i < batch; i++)
             {
                 ReadOnlySpan<float> scores = outputs.AsSpan(i * classes, classes);
-                int bad = NetworkGuard.IndexOfNonFinite(scores);
-                if (bad >= 0 && float.IsNaN(scores[bad]))
-                {
-                    throw new ArithmeticException(
-                        $"{Name(network)}: the output for dataset row {start + i} is NaN (class {bad}); accuracy is not defined. Check that row's inputs and the weights for NaN.");
-                }
                 int best = 0;
-                for (int j = 1; j < classes; j++)
+                for (int j = 0; j < classes; j++)
                 {
+                    // A NaN compares false with everything, so the arg-max would silently skip it: refuse it instead.
+                    if (float.IsNaN(scores[j]))
+                    {
+                        throw new ArithmeticException(
+                            $"{Name(network)}: the output for dataset row {start + i} is NaN (class {j}); accuracy is not defined. Check that row's inputs and the weights for NaN.");
+                    }
                     if (scores[j] > scores[best])
                     {
                         best = j;
