@@ -267,11 +267,11 @@ public static class Dense
                 float gradient = 0f;
                 for (int b = 0; b < batch; b++)
                 {
-                    gradient = MathF.FusedMultiplyAdd(Unsafe.Add(ref xr, b * inputs), Unsafe.Add(ref delta, b * units + j), gradient);
+                    gradient = ScalarMath.MultiplyAdd(Unsafe.Add(ref xr, b * inputs), Unsafe.Add(ref delta, b * units + j), gradient);
                 }
                 Unsafe.Add(ref gr, j) = gradient;
                 float p = Unsafe.Add(ref wr, j);
-                Unsafe.Add(ref wr, j) = MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(decay, p, gradient), p);
+                Unsafe.Add(ref wr, j) = ScalarMath.MultiplyAdd(-learningRate, ScalarMath.MultiplyAdd(decay, p, gradient), p);
             }
         }
     }

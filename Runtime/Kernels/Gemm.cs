@@ -661,8 +661,8 @@ public static class Gemm
                 {
                     float x0 = Unsafe.Add(ref a0, p), x1 = Unsafe.Add(ref a1, p);
                     float y0 = Unsafe.Add(ref b0, p), y1 = Unsafe.Add(ref b1, p);
-                    t00 = MathF.FusedMultiplyAdd(x0, y0, t00); t01 = MathF.FusedMultiplyAdd(x0, y1, t01);
-                    t10 = MathF.FusedMultiplyAdd(x1, y0, t10); t11 = MathF.FusedMultiplyAdd(x1, y1, t11);
+                    t00 = ScalarMath.MultiplyAdd(x0, y0, t00); t01 = ScalarMath.MultiplyAdd(x0, y1, t01);
+                    t10 = ScalarMath.MultiplyAdd(x1, y0, t10); t11 = ScalarMath.MultiplyAdd(x1, y1, t11);
                 }
                 Unsafe.Add(ref c, i * ldc + j) = t00; Unsafe.Add(ref c, i * ldc + j + 1) = t01;
                 Unsafe.Add(ref c, (i + 1) * ldc + j) = t10; Unsafe.Add(ref c, (i + 1) * ldc + j + 1) = t11;
@@ -697,7 +697,7 @@ public static class Gemm
         float sum = TS.Sum(acc);
         for (; p < k; p++)
         {
-            sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, p), Unsafe.Add(ref y, p), sum);
+            sum = ScalarMath.MultiplyAdd(Unsafe.Add(ref x, p), Unsafe.Add(ref y, p), sum);
         }
         return sum;
     }

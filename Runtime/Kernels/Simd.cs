@@ -85,10 +85,28 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> left, Vector128<float> right) => left + right;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Multiply(Vector128<float> left, Vector128<float> right) => left * right;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Divide(Vector128<float> left, Vector128<float> right) => left / right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
+    // Without an FMA instruction (x64 before Haswell, or DOTNET_EnableAVX2=0) the fused form is emulated in software,
+    // hundreds of times slower than a multiply and an add: use those there.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c)
+        => ScalarMath.HasFma ? Vector128.FusedMultiplyAdd(a, b, c) : a * b + c;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sqrt(Vector128<float> value) => Vector128.Sqrt(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector128<float> value) => Vector128.Sum(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Exp(Vector128<float> value) => Vector128.Exp(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> FlushSubnormal(Vector128<float> value)
         => Vector128.ConditionalSelect(Vector128.LessThan(Vector128.Abs(value), Vector128.Create(SimdConstants.SmallestNormal)), Vector128<float>.Zero, value);
+}
+
+/// <summary>Scalar multiply-add: fused where the CPU has an FMA instruction, a multiply and an add elsewhere.</summary>
+internal static class ScalarMath
+{
+    /// <summary>Whether the CPU fuses multiply-adds in hardware (a JIT-time constant).</summary>
+    public static bool HasFma
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
+    }
+
+    /// <summary><c>x × y + z</c>, rounded once where the CPU fuses it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MultiplyAdd(float x, float y, float z) => HasFma ? System.MathF.FusedMultiplyAdd(x, y, z) : x * y + z;
 }

@@ -120,13 +120,13 @@ public class Adam : Optimizer
         for (; i < length; i++)
         {
             float pi = Unsafe.Add(ref p, i) * shrink;
-            float gi = MathF.FusedMultiplyAdd(l2, pi, Unsafe.Add(ref g, i));
-            float mi = Flush(MathF.FusedMultiplyAdd(b1, Unsafe.Add(ref m, i), (1f - b1) * gi));
-            float vi = Flush(MathF.FusedMultiplyAdd(b2, Unsafe.Add(ref v, i), (1f - b2) * (gi * gi)));
+            float gi = ScalarMath.MultiplyAdd(l2, pi, Unsafe.Add(ref g, i));
+            float mi = Flush(ScalarMath.MultiplyAdd(b1, Unsafe.Add(ref m, i), (1f - b1) * gi));
+            float vi = Flush(ScalarMath.MultiplyAdd(b2, Unsafe.Add(ref v, i), (1f - b2) * (gi * gi)));
             Unsafe.Add(ref m, i) = mi;
             Unsafe.Add(ref v, i) = vi;
             float denominator = MathF.Sqrt(vi) * inverseCorrection2Sqrt + Epsilon;
-            Unsafe.Add(ref p, i) = MathF.FusedMultiplyAdd(-stepSize, mi / denominator, pi);
+            Unsafe.Add(ref p, i) = ScalarMath.MultiplyAdd(-stepSize, mi / denominator, pi);
         }
     }
 }

@@ -92,14 +92,14 @@ public sealed class Sgd : Optimizer
         for (; i < length; i++)
         {
             float pi = Unsafe.Add(ref p, i);
-            float d = MathF.FusedMultiplyAdd(decay, pi, Unsafe.Add(ref g, i));
+            float d = ScalarMath.MultiplyAdd(decay, pi, Unsafe.Add(ref g, i));
             if (momentum)
             {
-                float vi = MathF.FusedMultiplyAdd(keep, Unsafe.Add(ref v, i), d);
+                float vi = ScalarMath.MultiplyAdd(keep, Unsafe.Add(ref v, i), d);
                 Unsafe.Add(ref v, i) = vi;
-                d = Nesterov ? MathF.FusedMultiplyAdd(mu, vi, d) : vi;
+                d = Nesterov ? ScalarMath.MultiplyAdd(mu, vi, d) : vi;
             }
-            Unsafe.Add(ref p, i) = MathF.FusedMultiplyAdd(-lr, d, pi);
+            Unsafe.Add(ref p, i) = ScalarMath.MultiplyAdd(-lr, d, pi);
         }
     }
 }
