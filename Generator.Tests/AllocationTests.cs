@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Xunit;
 
 namespace Backprop.Tests;
@@ -6,6 +7,31 @@ namespace Backprop.Tests;
 /// <summary>After the first step, training steps and predictions allocate nothing.</summary>
 public class AllocationTests
 {
+    /// <summary>
+    /// Rounds of 1,000 calls, measured one by one: an allocation per call (even one byte's worth per call) shows in
+    /// every round, while a one-off allocation the runtime makes on the test's thread during some round (a method
+    /// reaching its optimized tier while other tests keep the JIT busy, a thread-static slot growing) shows in one.
+    /// So a round of 0 bytes is required, in at most three.
+    /// </summary>
+    private static (bool Clean, string Rounds) Measure(Action call)
+    {
+        var rounds = new List<long>();
+        for (int round = 0; round < 3; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++)
+            {
+                call();
+            }
+            rounds.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+            if (rounds[^1] == 0)
+            {
+                return (true, "");
+            }
+        }
+        return (false, string.Join(", ", rounds));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(32)]
@@ -29,22 +55,11 @@ public class AllocationTests
                 net.Predict(inputs, outputs);
             }
 
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 1000; i++)
-            {
-                net.TrainStep(inputs, labels, optimizer);
-            }
-            long training = GC.GetAllocatedBytesForCurrentThread() - before;
+            var training = Measure(() => net.TrainStep(inputs, labels, optimizer));
+            var prediction = Measure(() => net.Predict(inputs, outputs));
 
-            before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 1000; i++)
-            {
-                net.Predict(inputs, outputs);
-            }
-            long prediction = GC.GetAllocatedBytesForCurrentThread() - before;
-
-            Assert.True(training == 0, $"1,000 TrainStep calls with {optimizer.GetType().Name} allocated {training} bytes.");
-            Assert.True(prediction == 0, $"1,000 Predict calls allocated {prediction} bytes.");
+            Assert.True(training.Clean, $"Every round of 1,000 TrainStep calls with {optimizer.GetType().Name} allocated: {training.Rounds} bytes.");
+            Assert.True(prediction.Clean, $"Every round of 1,000 Predict calls allocated: {prediction.Rounds} bytes.");
         }
     }
 }
