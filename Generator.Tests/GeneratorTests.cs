@@ -96,7 +96,7 @@ public class GeneratorTests
     public void Mean_squared_error_on_softmax_is_a_warning_that_still_generates()
     {
         var declaration = new NetworkDeclaration("", EquatableArray<ContainingType>.Empty, "N", EquatableArray<DeclarationProblem>.Empty, 0, Names.MeanSquaredError,
-            new AttributeSpec(Names.InputAttribute, 1, new EquatableArray<ArgumentSpec>([new ArgumentSpec("size", ArgumentKind.Integer, 4, null)]), false),
+            new AttributeSpec(Names.InputAttribute, 1, new EquatableArray<ArgumentSpec>([new ArgumentSpec("shape", ArgumentKind.Array, 1, null, new EquatableArray<ArgumentSpec>([new ArgumentSpec("shape", ArgumentKind.Integer, 4, null)]))]), false),
             new EquatableArray<AttributeSpec>([new AttributeSpec("Backprop.DenseAttribute", 2,
                 new EquatableArray<ArgumentSpec>([new ArgumentSpec("units", ArgumentKind.Integer, 3, null), new ArgumentSpec("Activation", ArgumentKind.Enum, Names.Softmax, null)]), false)]),
             0);

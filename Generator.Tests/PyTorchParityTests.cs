@@ -26,7 +26,8 @@ public class PyTorchParityTests
         var data = new TheoryData<string, int>();
         foreach (int batch in new[] { 6, 40 })
         {
-            foreach (string name in new[] { nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet) })
+            foreach (string name in new[] { nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet),
+                nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet) })
             {
                 data.Add(name, batch);
             }

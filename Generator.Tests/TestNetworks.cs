@@ -96,3 +96,49 @@ public partial class Outer
     [Dense(3)]
     internal partial class Inner;
 }
+
+/// <summary>
+/// A small CNN: three input channels, H ≠ W, padding 1 then a stride-2 convolution with padding 2, max pooling that
+/// drops a row (floor mode), Flatten, and a fused softmax head.
+/// </summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(3, 7, 6)]
+[Conv2D(5, 3, padding: 1, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Conv2D(4, 2, stride: 2, padding: 2, Activation = Activation.Tanh)]
+[Flatten]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class SmallCnn;
+
+/// <summary>
+/// A 1×1 convolution (the input is its own column matrix), overlapping average pooling (stride 1 ≠ window 2), a
+/// convolution without bias, global average pooling and a dense head, trained with mean squared error.
+/// </summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(2, 6, 5)]
+[Conv2D(3, 1)]
+[AvgPool2D(2, Stride = 1)]
+[Conv2D(17, 3, Bias = false, Activation = Activation.Sigmoid)]
+[GlobalAvgPool2D]
+[Dense(2)]
+public partial class PointwiseCnn;
+
+/// <summary>
+/// Pooling as the first layer (a window of 3 with stride 2), a GELU convolution whose input gradient is not needed
+/// beyond it, and Flatten feeding a sigmoid head trained with binary cross-entropy.
+/// </summary>
+[Network(Loss = Loss.BinaryCrossEntropy)]
+[Input(1, 9, 8)]
+[MaxPool2D(3, Stride = 2)]
+[Conv2D(6, 2, Activation = Activation.Gelu)]
+[Flatten]
+[Dense(2, Activation = Activation.Sigmoid)]
+public partial class PoolFirstCnn;
+
+/// <summary>Flatten as the first layer: its output is the network's input itself, and it has no input gradient.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(2, 3, 3)]
+[Flatten]
+[Dense(4, Activation = Activation.LeakyRelu)]
+[Dense(3)]
+public partial class FlattenFirstNet;

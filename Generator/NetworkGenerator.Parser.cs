@@ -187,6 +187,19 @@ public sealed partial class NetworkGenerator
         {
             return new ArgumentSpec(name, ArgumentKind.Enum, Convert.ToDouble(constant.Value, System.Globalization.CultureInfo.InvariantCulture), null);
         }
+        if (constant.Kind == TypedConstantKind.Array)
+        {
+            if (constant.IsNull)
+            {
+                return new ArgumentSpec(name, ArgumentKind.Null, 0, null);
+            }
+            var items = new List<ArgumentSpec>();
+            foreach (var item in constant.Values)
+            {
+                items.Add(Argument(name, item));
+            }
+            return new ArgumentSpec(name, ArgumentKind.Array, items.Count, null, new EquatableArray<ArgumentSpec>(items.ToArray()));
+        }
         if (constant.Kind != TypedConstantKind.Primitive)
         {
             return new ArgumentSpec(name, ArgumentKind.Other, 0, null);

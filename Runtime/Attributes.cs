@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace Backprop;
 
@@ -50,15 +51,34 @@ public sealed class NetworkAttribute : Attribute
     public Loss Loss { get; set; } = Loss.SoftmaxCrossEntropy;
 }
 
-/// <summary>Declares the shape of one input sample.</summary>
+/// <summary>
+/// Declares the shape of one input sample: <c>[Input(784)]</c> for a flat vector of features, <c>[Input(1, 28, 28)]</c>
+/// for an image as channels, height and width (batches are NCHW, as in PyTorch), <c>[Input(28, 28)]</c> for a sequence
+/// of 28 steps of 28 features.
+/// </summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class InputAttribute : Attribute
 {
-    /// <summary>Declares a flat input of <paramref name="size"/> features.</summary>
-    public InputAttribute(int size) => Size = size;
+    /// <summary>Declares an input sample of the given dimensions, outermost first.</summary>
+    /// <param name="shape">The dimensions, e.g. <c>784</c> or <c>1, 28, 28</c>.</param>
+    public InputAttribute(params int[] shape) => Shape = shape ?? [];
 
-    /// <summary>The number of features per sample.</summary>
-    public int Size { get; }
+    /// <summary>The dimensions of one sample, outermost first.</summary>
+    public IReadOnlyList<int> Shape { get; }
+
+    /// <summary>The number of values per sample (the product of the dimensions).</summary>
+    public int Size
+    {
+        get
+        {
+            int size = 1;
+            foreach (int dimension in Shape)
+            {
+                size *= dimension;
+            }
+            return size;
+        }
+    }
 }
 
 /// <summary>Base of every layer attribute. Layers are read in source order.</summary>
@@ -84,4 +104,90 @@ public sealed class DenseAttribute : LayerAttribute
 
     /// <summary>The activation applied to the outputs.</summary>
     public Activation Activation { get; set; } = Activation.Linear;
+}
+
+/// <summary>
+/// A 2-D convolution over a [channels, height, width] input, as PyTorch's <c>nn.Conv2d</c>: weight
+/// [filters, channels, kernel, kernel], bias [filters]; output [filters, (height + 2 padding - kernel) / stride + 1,
+/// (width + 2 padding - kernel) / stride + 1], then the activation.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class Conv2DAttribute : LayerAttribute
+{
+    /// <summary>Declares a convolution with <paramref name="filters"/> output channels and a square kernel.</summary>
+    /// <param name="filters">The output channels.</param>
+    /// <param name="kernel">The kernel's height and width.</param>
+    /// <param name="stride">The step between windows, in both directions.</param>
+    /// <param name="padding">Zeros added on every side of the input.</param>
+    public Conv2DAttribute(int filters, int kernel, int stride = 1, int padding = 0)
+    {
+        Filters = filters;
+        Kernel = kernel;
+        Stride = stride;
+        Padding = padding;
+    }
+
+    /// <summary>The output channels.</summary>
+    public int Filters { get; }
+
+    /// <summary>The kernel's height and width.</summary>
+    public int Kernel { get; }
+
+    /// <summary>The step between windows.</summary>
+    public int Stride { get; }
+
+    /// <summary>Zeros added on every side of the input.</summary>
+    public int Padding { get; }
+
+    /// <summary>The activation applied to the outputs.</summary>
+    public Activation Activation { get; set; } = Activation.Linear;
+
+    /// <summary>Whether the layer has a bias (PyTorch's <c>bias=True</c>).</summary>
+    public bool Bias { get; set; } = true;
+}
+
+/// <summary>
+/// Max pooling over windows of <c>size × size</c> of each channel of a [channels, height, width] input, as PyTorch's
+/// <c>nn.MaxPool2d</c> (no padding, floor mode): the gradient goes to the first maximum of each window.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class MaxPool2DAttribute : LayerAttribute
+{
+    /// <summary>Declares max pooling over <paramref name="size"/> × <paramref name="size"/> windows.</summary>
+    public MaxPool2DAttribute(int size) => Size = size;
+
+    /// <summary>The window's height and width.</summary>
+    public int Size { get; }
+
+    /// <summary>The step between windows; 0 (the default) means <see cref="Size"/>.</summary>
+    public int Stride { get; set; }
+}
+
+/// <summary>
+/// Average pooling over windows of <c>size × size</c> of each channel of a [channels, height, width] input, as
+/// PyTorch's <c>nn.AvgPool2d</c> (no padding, floor mode).
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class AvgPool2DAttribute : LayerAttribute
+{
+    /// <summary>Declares average pooling over <paramref name="size"/> × <paramref name="size"/> windows.</summary>
+    public AvgPool2DAttribute(int size) => Size = size;
+
+    /// <summary>The window's height and width.</summary>
+    public int Size { get; }
+
+    /// <summary>The step between windows; 0 (the default) means <see cref="Size"/>.</summary>
+    public int Stride { get; set; }
+}
+
+/// <summary>The mean of each channel of a [channels, height, width] input: output [channels] (<c>nn.AdaptiveAvgPool2d(1)</c>, flattened).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class GlobalAvgPool2DAttribute : LayerAttribute
+{
+}
+
+/// <summary>Flattens a sample to one dimension (<c>nn.Flatten</c>): free, the next layer reads the same memory.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class FlattenAttribute : LayerAttribute
+{
 }

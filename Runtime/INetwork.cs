@@ -7,7 +7,8 @@ namespace Backprop;
 /// <summary>A named parameter tensor in PyTorch's layout, e.g. <c>dense1.weight</c> with shape [out, in].</summary>
 /// <param name="Name">The PyTorch-style name (<c>layer.weight</c>, <c>layer.bias</c>).</param>
 /// <param name="Shape">The shape in PyTorch's layout.</param>
-public sealed record TensorInfo(string Name, IReadOnlyList<int> Shape)
+/// <param name="Trainable">Whether the optimizer updates it (false for state such as running statistics).</param>
+public sealed record TensorInfo(string Name, IReadOnlyList<int> Shape, bool Trainable = true)
 {
     /// <summary>The number of elements (the product of <see cref="Shape"/>).</summary>
     public int Length
@@ -35,6 +36,12 @@ public interface INetwork
 
     /// <summary>Values per output sample.</summary>
     int OutputSize { get; }
+
+    /// <summary>The dimensions of one input sample, outermost first (<c>[1, 28, 28]</c>); their product is <see cref="InputSize"/>.</summary>
+    IReadOnlyList<int> InputShape { get; }
+
+    /// <summary>The dimensions of one output sample, outermost first; their product is <see cref="OutputSize"/>.</summary>
+    IReadOnlyList<int> OutputShape { get; }
 
     /// <summary>The number of trainable parameters.</summary>
     int ParameterCount { get; }

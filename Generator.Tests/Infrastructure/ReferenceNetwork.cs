@@ -7,22 +7,27 @@ using System.Text.Json;
 namespace Backprop.Tests.Infrastructure;
 
 /// <summary>
-/// An independent, plain-loop implementation of a dense network in double precision, written from the math
+/// An independent, plain-loop implementation of a network (dense, convolution, pooling, flatten) in double precision, written from the math
 /// and PyTorch's definitions, not from the generated code. It reads a network's architecture from the model
 /// file metadata and its weights through <see cref="INetwork.CopyTensor"/> (PyTorch layout).
 /// </summary>
 internal sealed class ReferenceNetwork
 {
-    public sealed record Layer(string Name, int Inputs, int Units, string Activation)
+    /// <summary>One layer: its kind, shapes, options and (for Dense and Conv2D) weights in PyTorch's layout.</summary>
+    public sealed record Layer(string Kind, string Name, int[] In, int[] Out, string Activation)
     {
-        public double[] Weight = []; // [Units, Inputs], PyTorch layout
-        public double[] Bias = [];   // [Units]
+        public double[] Weight = []; // Dense [Units, Inputs]; Conv2D [Filters, Channels, K, K]
+        public double[] Bias = [];   // [Units] or [Filters]; empty for a convolution without bias
+        public int Kernel, Stride, Padding;
+
+        public int InSize => In.Aggregate(1, (a, b) => a * b);
+        public int OutSize => Out.Aggregate(1, (a, b) => a * b);
     }
 
     public int InputSize { get; }
     public string Loss { get; }
     public List<Layer> Layers { get; }
-    public int OutputSize => Layers[^1].Units;
+    public int OutputSize => Layers[^1].OutSize;
 
     private ReferenceNetwork(int inputSize, string loss, List<Layer> layers)
     {
@@ -40,18 +45,50 @@ internal sealed class ReferenceNetwork
         var file = SafeTensorsFile.Read(stream);
         using var architecture = JsonDocument.Parse(file.Metadata["architecture"]);
         var root = architecture.RootElement;
-        int inputs = root.GetProperty("input")[0].GetInt32();
+        int[] shape = root.GetProperty("input").EnumerateArray().Select(d => d.GetInt32()).ToArray();
+        int inputs = shape.Aggregate(1, (a, b) => a * b);
         var layers = new List<Layer>();
-        int size = inputs;
+        double[] Read(string name) => file.Get(name).ToArray().Select(v => (double)v).ToArray();
         foreach (var layer in root.GetProperty("layers").EnumerateArray())
         {
-            int units = layer.GetProperty("units").GetInt32();
-            layers.Add(new Layer(layer.GetProperty("name").GetString()!, size, units, layer.GetProperty("activation").GetString()!)
+            string kind = layer.GetProperty("kind").GetString()!, name = layer.GetProperty("name").GetString()!;
+            string activation = layer.TryGetProperty("activation", out var a) ? a.GetString()! : "Linear";
+            Layer entry;
+            switch (kind)
             {
-                Weight = file.Get(layer.GetProperty("name").GetString() + ".weight").ToArray().Select(v => (double)v).ToArray(),
-                Bias = file.Get(layer.GetProperty("name").GetString() + ".bias").ToArray().Select(v => (double)v).ToArray(),
-            });
-            size = units;
+                case "Dense":
+                    int units = layer.GetProperty("units").GetInt32();
+                    entry = new Layer(kind, name, shape, [units], activation) { Weight = Read(name + ".weight"), Bias = Read(name + ".bias") };
+                    break;
+                case "Conv2D":
+                {
+                    int k = layer.GetProperty("kernel").GetInt32(), st = layer.GetProperty("stride").GetInt32(), p = layer.GetProperty("padding").GetInt32();
+                    int[] output = [layer.GetProperty("filters").GetInt32(), (shape[1] + 2 * p - k) / st + 1, (shape[2] + 2 * p - k) / st + 1];
+                    entry = new Layer(kind, name, shape, output, activation)
+                    {
+                        Weight = Read(name + ".weight"),
+                        Bias = layer.GetProperty("bias").GetBoolean() ? Read(name + ".bias") : [],
+                        Kernel = k, Stride = st, Padding = p,
+                    };
+                    break;
+                }
+                case "MaxPool2D" or "AvgPool2D":
+                {
+                    int size = layer.GetProperty("size").GetInt32(), st = layer.GetProperty("stride").GetInt32();
+                    entry = new Layer(kind, name, shape, [shape[0], (shape[1] - size) / st + 1, (shape[2] - size) / st + 1], activation) { Kernel = size, Stride = st };
+                    break;
+                }
+                case "GlobalAvgPool2D":
+                    entry = new Layer(kind, name, shape, [shape[0]], activation);
+                    break;
+                case "Flatten":
+                    entry = new Layer(kind, name, shape, [shape.Aggregate(1, (x, y) => x * y)], activation);
+                    break;
+                default:
+                    throw new InvalidDataException("Unknown layer kind " + kind);
+            }
+            layers.Add(entry);
+            shape = entry.Out;
         }
         return new ReferenceNetwork(inputs, root.GetProperty("loss").GetString()!, layers);
     }
@@ -59,35 +96,121 @@ internal sealed class ReferenceNetwork
     /// <summary>All parameters as (tensor name, array) in the network's tensor order.</summary>
     public IEnumerable<(string Name, double[] Values)> Tensors()
     {
-        foreach (var layer in Layers)
+        foreach (var layer in Layers.Where(l => l.Weight.Length > 0))
         {
             yield return (layer.Name + ".weight", layer.Weight);
-            yield return (layer.Name + ".bias", layer.Bias);
+            if (layer.Bias.Length > 0)
+            {
+                yield return (layer.Name + ".bias", layer.Bias);
+            }
         }
     }
 
-    /// <summary>The forward pass; returns the last layer's output y and pre-activation z, (batch, units).</summary>
+    /// <summary>The forward pass; returns the last layer's output y and pre-activation z, (batch, size).</summary>
     public (double[] Output, double[] PreActivation) Forward(double[] inputs, int batch)
     {
         double[] x = inputs, z = [];
         foreach (var layer in Layers)
         {
-            z = new double[batch * layer.Units];
+            z = new double[batch * layer.OutSize];
             for (int b = 0; b < batch; b++)
             {
-                for (int j = 0; j < layer.Units; j++)
-                {
-                    double sum = layer.Bias[j];
-                    for (int i = 0; i < layer.Inputs; i++)
-                    {
-                        sum += x[b * layer.Inputs + i] * layer.Weight[j * layer.Inputs + i];
-                    }
-                    z[b * layer.Units + j] = sum;
-                }
+                Apply(layer, x.AsSpan(b * layer.InSize, layer.InSize), z.AsSpan(b * layer.OutSize, layer.OutSize));
             }
-            x = Activate(layer.Activation, z, batch, layer.Units);
+            x = Activate(layer.Activation, z, batch, layer.OutSize);
         }
         return (x, z);
+    }
+
+    /// <summary>One sample through one layer (before its activation), from the definitions.</summary>
+    private static void Apply(Layer layer, ReadOnlySpan<double> x, Span<double> z)
+    {
+        switch (layer.Kind)
+        {
+            case "Dense":
+                for (int j = 0; j < layer.OutSize; j++)
+                {
+                    double sum = layer.Bias[j];
+                    for (int i = 0; i < layer.InSize; i++)
+                    {
+                        sum += x[i] * layer.Weight[j * layer.InSize + i];
+                    }
+                    z[j] = sum;
+                }
+                break;
+            case "Conv2D":
+            {
+                int c = layer.In[0], h = layer.In[1], w = layer.In[2], k = layer.Kernel;
+                for (int f = 0; f < layer.Out[0]; f++)
+                {
+                    for (int oy = 0; oy < layer.Out[1]; oy++)
+                    {
+                        for (int ox = 0; ox < layer.Out[2]; ox++)
+                        {
+                            double sum = layer.Bias.Length > 0 ? layer.Bias[f] : 0;
+                            for (int ch = 0; ch < c; ch++)
+                            {
+                                for (int ky = 0; ky < k; ky++)
+                                {
+                                    for (int kx = 0; kx < k; kx++)
+                                    {
+                                        int iy = oy * layer.Stride - layer.Padding + ky, ix = ox * layer.Stride - layer.Padding + kx;
+                                        if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                                        {
+                                            sum += layer.Weight[((f * c + ch) * k + ky) * k + kx] * x[(ch * h + iy) * w + ix];
+                                        }
+                                    }
+                                }
+                            }
+                            z[(f * layer.Out[1] + oy) * layer.Out[2] + ox] = sum;
+                        }
+                    }
+                }
+                break;
+            }
+            case "MaxPool2D" or "AvgPool2D":
+            {
+                int h = layer.In[1], w = layer.In[2], k = layer.Kernel;
+                for (int ch = 0; ch < layer.In[0]; ch++)
+                {
+                    for (int oy = 0; oy < layer.Out[1]; oy++)
+                    {
+                        for (int ox = 0; ox < layer.Out[2]; ox++)
+                        {
+                            double max = double.NegativeInfinity, sum = 0;
+                            for (int ky = 0; ky < k; ky++)
+                            {
+                                for (int kx = 0; kx < k; kx++)
+                                {
+                                    double v = x[(ch * h + oy * layer.Stride + ky) * w + ox * layer.Stride + kx];
+                                    max = Math.Max(max, v);
+                                    sum += v;
+                                }
+                            }
+                            z[(ch * layer.Out[1] + oy) * layer.Out[2] + ox] = layer.Kind == "MaxPool2D" ? max : sum / (k * k);
+                        }
+                    }
+                }
+                break;
+            }
+            case "GlobalAvgPool2D":
+            {
+                int plane = layer.In[1] * layer.In[2];
+                for (int ch = 0; ch < layer.In[0]; ch++)
+                {
+                    double sum = 0;
+                    for (int i = 0; i < plane; i++)
+                    {
+                        sum += x[ch * plane + i];
+                    }
+                    z[ch] = sum / plane;
+                }
+                break;
+            }
+            default:
+                x.CopyTo(z);
+                break;
+        }
     }
 
     /// <summary>The loss with PyTorch's semantics; labels for cross-entropy, targets otherwise.</summary>

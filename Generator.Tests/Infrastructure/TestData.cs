@@ -7,7 +7,8 @@ namespace Backprop.Tests.Infrastructure;
 internal static class TestData
 {
     public static readonly string[] GradientCheckNetworks =
-        [nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet), nameof(TinyNet)];
+        [nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet), nameof(TinyNet),
+         nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet)];
 
     public static INetwork Create(string name, int maxBatch, int seed) => name switch
     {
@@ -19,6 +20,10 @@ internal static class TestData
         nameof(LogitNet) => new LogitNet(maxBatch, seed),
         nameof(WideNet) => new WideNet(maxBatch, seed),
         nameof(TinyNet) => new TinyNet(maxBatch, seed),
+        nameof(SmallCnn) => new SmallCnn(maxBatch, seed),
+        nameof(PointwiseCnn) => new PointwiseCnn(maxBatch, seed),
+        nameof(PoolFirstCnn) => new PoolFirstCnn(maxBatch, seed),
+        nameof(FlattenFirstNet) => new FlattenFirstNet(maxBatch, seed),
         nameof(XorNet) => new XorNet(maxBatch, seed),
         nameof(SpiralNet) => new SpiralNet(maxBatch, seed),
         nameof(FashionMlp) => new FashionMlp(maxBatch, seed),

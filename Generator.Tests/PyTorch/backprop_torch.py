@@ -125,29 +125,60 @@ def _activation(name, is_last):
 def build_model(architecture):
     """Build a torch.nn.Sequential whose state_dict keys equal the Backprop.Gen tensor names.
 
-    Each Dense layer becomes ``nn.Linear`` named after the layer; its activation (if any) is
-    the next child, named ``<layer>_act``.
+    Each layer becomes the torch module of its kind, named after the layer (``Dense`` ->
+    ``nn.Linear``, ``Conv2D`` -> ``nn.Conv2d``, ``MaxPool2D`` -> ``nn.MaxPool2d``, ``AvgPool2D`` ->
+    ``nn.AvgPool2d``, ``GlobalAvgPool2D`` -> ``nn.AdaptiveAvgPool2d(1)`` then a flatten, ``Flatten``
+    -> ``nn.Flatten``); its activation (if any) is the next child, named ``<layer>_act``. A Dense
+    layer on a [c, h, w] sample is preceded by ``<layer>_flatten`` (it reads the flat vector).
+    The model takes batches shaped [batch, *input].
     """
     if architecture.get("loss") not in LOSSES:
         raise ValueError(f"unknown loss {architecture.get('loss')!r}")
-    input_shape = architecture["input"]
-    features = math.prod(int(d) for d in input_shape)
+    shape = [int(d) for d in architecture["input"]]
     layers = architecture["layers"]
     if not layers:
         raise ValueError("architecture has no layers")
 
     children = OrderedDict()
     for i, layer in enumerate(layers):
-        if layer.get("kind") != "Dense":
-            raise ValueError(f"layer {layer.get('name')!r}: unsupported kind {layer.get('kind')!r}")
+        kind = layer.get("kind")
         name = layer["name"]
-        units = int(layer["units"])
-        children[name] = nn.Linear(features, units)
+        if kind == "Dense":
+            if len(shape) != 1:
+                children[name + "_flatten"] = nn.Flatten()
+            units = int(layer["units"])
+            children[name] = nn.Linear(math.prod(shape), units)
+            shape = [units]
+        elif kind == "Conv2D":
+            filters, kernel = int(layer["filters"]), int(layer["kernel"])
+            stride, padding = int(layer["stride"]), int(layer["padding"])
+            children[name] = nn.Conv2d(shape[0], filters, kernel, stride=stride, padding=padding,
+                                       bias=bool(layer.get("bias", True)))
+            shape = [filters, (shape[1] + 2 * padding - kernel) // stride + 1,
+                     (shape[2] + 2 * padding - kernel) // stride + 1]
+        elif kind in ("MaxPool2D", "AvgPool2D"):
+            size, stride = int(layer["size"]), int(layer["stride"])
+            pool = nn.MaxPool2d if kind == "MaxPool2D" else nn.AvgPool2d
+            children[name] = pool(size, stride=stride)
+            shape = [shape[0], (shape[1] - size) // stride + 1, (shape[2] - size) // stride + 1]
+        elif kind == "GlobalAvgPool2D":
+            children[name] = nn.AdaptiveAvgPool2d(1)
+            children[name + "_flatten"] = nn.Flatten()
+            shape = [shape[0]]
+        elif kind == "Flatten":
+            children[name] = nn.Flatten()
+            shape = [math.prod(shape)]
+        else:
+            raise ValueError(f"layer {name!r}: unsupported kind {kind!r}")
         act = _activation(layer.get("activation", "Linear"), i == len(layers) - 1)
         if act is not None:
             children[name + "_act"] = act
-        features = units
     return nn.Sequential(children)
+
+
+def input_shape(architecture):
+    """The shape of one input sample, as the model takes it."""
+    return [int(d) for d in architecture["input"]]
 
 
 def load_backprop(path):
@@ -237,7 +268,7 @@ def run_parity(directory):
     if "inputs" not in batch:
         raise ValueError("inputs.safetensors: no tensor 'inputs'")
     inputs = batch["inputs"]
-    inputs = inputs.reshape(inputs.shape[0], -1)
+    inputs = inputs.reshape(inputs.shape[0], *input_shape(architecture))
     if "labels" in batch:
         labels = batch["labels"].reshape(-1).round().long()
     elif "targets" in batch:
@@ -278,14 +309,14 @@ def run_parity(directory):
 
 def run_predict(model_path, inputs_path, out_path):
     """Load a model, run the tensor ``inputs`` through it and write ``outputs``."""
-    model, _ = load_backprop(model_path)
+    model, architecture = load_backprop(model_path)
     model = model.double().eval()
     batch, _ = read_safetensors(inputs_path)
     if "inputs" not in batch:
         raise ValueError(f"{inputs_path}: no tensor 'inputs'")
     inputs = batch["inputs"]
     with torch.no_grad():
-        outputs = model(inputs.reshape(inputs.shape[0], -1))
+        outputs = model(inputs.reshape(inputs.shape[0], *input_shape(architecture)))
     write_safetensors(out_path, {"outputs": outputs})
 
 

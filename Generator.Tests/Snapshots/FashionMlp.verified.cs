@@ -56,13 +56,16 @@ namespace Demo
             new("dense3.bias", global::System.Array.AsReadOnly(new[] { 10 })),
         });
 
+        private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<int> s_inputShape = global::System.Array.AsReadOnly(new[] { 784 });
+        private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<int> s_outputShape = global::System.Array.AsReadOnly(new[] { 10 });
+
         // Every block starts on a 64-byte boundary (a cache line, one 512-bit vector): see AlignedBuffer.
         private readonly global::Backprop.Kernels.AlignedBuffer _parameters = new(ParameterCount);
         private readonly global::Backprop.Kernels.AlignedBuffer _gradients = new(ParameterCount);
         private readonly int _maxBatch;
         private int _maxThreads = global::System.Environment.ProcessorCount;
 
-        // Scratch for the backward pass (a transposed weight), shared by the layers; each data-parallel shard has its own.
+        // Scratch for the backward pass (a transposed weight, a weight-gradient product), shared by the layers; each data-parallel shard has its own.
         private const int ScratchLength = 32768;
         private readonly global::Backprop.Kernels.AlignedBuffer _scratch = new(ScratchLength);
 
@@ -135,6 +138,12 @@ namespace Demo
 
         /// <summary>The parameter tensors in layer order, with PyTorch names and shapes.</summary>
         public global::System.Collections.Generic.IReadOnlyList<global::Backprop.TensorInfo> Tensors => s_tensors;
+
+        /// <summary>The dimensions of one input sample, outermost first: [784].</summary>
+        public global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
+
+        /// <summary>The dimensions of one output sample, outermost first: [10].</summary>
+        public global::System.Collections.Generic.IReadOnlyList<int> OutputShape => s_outputShape;
 
         int global::Backprop.INetwork.InputSize => InputSize;
 
@@ -386,18 +395,21 @@ namespace Demo
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
         }
 
-        /// <summary>Initializes every parameter from <paramref name="seed"/>; each layer draws from its own stream.</summary>
+        /// <summary>
+        /// Initializes every parameter from <paramref name="seed"/>; each layer draws from its own stream, derived from its
+        /// name, so adding or removing a layer leaves every other layer's initial weights as they were.
+        /// </summary>
         private void Initialize(int seed)
         {
             global::System.Span<float> parameters = _parameters;
             // dense1: He normal for Relu, σ = √(2 / 784); bias zero.
-            global::Backprop.Initialization.Normal(parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), global::Backprop.Initialization.HeStandardDeviation(Dense1Inputs), seed, stream: 0);
+            global::Backprop.Initialization.Normal(parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), global::Backprop.Initialization.HeStandardDeviation(Dense1Inputs), seed, stream: 1507398163);
             parameters.Slice(Dense1Bias, Dense1Units).Clear();
             // dense2: He normal for Relu, σ = √(2 / 256); bias zero.
-            global::Backprop.Initialization.Normal(parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), global::Backprop.Initialization.HeStandardDeviation(Dense2Inputs), seed, stream: 1);
+            global::Backprop.Initialization.Normal(parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), global::Backprop.Initialization.HeStandardDeviation(Dense2Inputs), seed, stream: 1524175782);
             parameters.Slice(Dense2Bias, Dense2Units).Clear();
             // dense3: Glorot normal, σ = √(2 / (128 + 10)); bias zero.
-            global::Backprop.Initialization.Normal(parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), global::Backprop.Initialization.GlorotStandardDeviation(Dense3Inputs, Dense3Units), seed, stream: 2);
+            global::Backprop.Initialization.Normal(parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), global::Backprop.Initialization.GlorotStandardDeviation(Dense3Inputs, Dense3Units), seed, stream: 1540953401);
             parameters.Slice(Dense3Bias, Dense3Units).Clear();
         }
 

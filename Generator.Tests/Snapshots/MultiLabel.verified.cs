@@ -46,13 +46,16 @@ partial class MultiLabel : global::Backprop.INetwork
         new("head.bias", global::System.Array.AsReadOnly(new[] { 3 })),
     });
 
+    private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<int> s_inputShape = global::System.Array.AsReadOnly(new[] { 12 });
+    private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<int> s_outputShape = global::System.Array.AsReadOnly(new[] { 3 });
+
     // Every block starts on a 64-byte boundary (a cache line, one 512-bit vector): see AlignedBuffer.
     private readonly global::Backprop.Kernels.AlignedBuffer _parameters = new(ParameterCount);
     private readonly global::Backprop.Kernels.AlignedBuffer _gradients = new(ParameterCount);
     private readonly int _maxBatch;
     private int _maxThreads = global::System.Environment.ProcessorCount;
 
-    // Scratch for the backward pass (a transposed weight), shared by the layers; each data-parallel shard has its own.
+    // Scratch for the backward pass (a transposed weight, a weight-gradient product), shared by the layers; each data-parallel shard has its own.
     private const int ScratchLength = 60;
     private readonly global::Backprop.Kernels.AlignedBuffer _scratch = new(ScratchLength);
 
@@ -125,6 +128,12 @@ partial class MultiLabel : global::Backprop.INetwork
 
     /// <summary>The parameter tensors in layer order, with PyTorch names and shapes.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::Backprop.TensorInfo> Tensors => s_tensors;
+
+    /// <summary>The dimensions of one input sample, outermost first: [12].</summary>
+    public global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
+
+    /// <summary>The dimensions of one output sample, outermost first: [3].</summary>
+    public global::System.Collections.Generic.IReadOnlyList<int> OutputShape => s_outputShape;
 
     int global::Backprop.INetwork.InputSize => InputSize;
 
@@ -368,15 +377,18 @@ partial class MultiLabel : global::Backprop.INetwork
             optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, EncoderWeight, EncoderBias));
     }
 
-    /// <summary>Initializes every parameter from <paramref name="seed"/>; each layer draws from its own stream.</summary>
+    /// <summary>
+    /// Initializes every parameter from <paramref name="seed"/>; each layer draws from its own stream, derived from its
+    /// name, so adding or removing a layer leaves every other layer's initial weights as they were.
+    /// </summary>
     private void Initialize(int seed)
     {
         global::System.Span<float> parameters = _parameters;
         // encoder: He normal for Gelu, σ = √(2 / 12); bias zero.
-        global::Backprop.Initialization.Normal(parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), global::Backprop.Initialization.HeStandardDeviation(EncoderInputs), seed, stream: 0);
+        global::Backprop.Initialization.Normal(parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), global::Backprop.Initialization.HeStandardDeviation(EncoderInputs), seed, stream: 815399983);
         parameters.Slice(EncoderBias, EncoderUnits).Clear();
         // head: Glorot normal, σ = √(2 / (20 + 3)); bias zero.
-        global::Backprop.Initialization.Normal(parameters.Slice(HeadWeight, HeadInputs * HeadUnits), global::Backprop.Initialization.GlorotStandardDeviation(HeadInputs, HeadUnits), seed, stream: 1);
+        global::Backprop.Initialization.Normal(parameters.Slice(HeadWeight, HeadInputs * HeadUnits), global::Backprop.Initialization.GlorotStandardDeviation(HeadInputs, HeadUnits), seed, stream: 845761475);
         parameters.Slice(HeadBias, HeadUnits).Clear();
     }
 

@@ -60,13 +60,16 @@ namespace Forecasts.Models
                     new("dense3.bias", global::System.Array.AsReadOnly(new[] { 1 })),
                 });
 
+                private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<int> s_inputShape = global::System.Array.AsReadOnly(new[] { 5 });
+                private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<int> s_outputShape = global::System.Array.AsReadOnly(new[] { 1 });
+
                 // Every block starts on a 64-byte boundary (a cache line, one 512-bit vector): see AlignedBuffer.
                 private readonly global::Backprop.Kernels.AlignedBuffer _parameters = new(ParameterCount);
                 private readonly global::Backprop.Kernels.AlignedBuffer _gradients = new(ParameterCount);
                 private readonly int _maxBatch;
                 private int _maxThreads = global::System.Environment.ProcessorCount;
 
-                // Scratch for the backward pass (a transposed weight), shared by the layers; each data-parallel shard has its own.
+                // Scratch for the backward pass (a transposed weight, a weight-gradient product), shared by the layers; each data-parallel shard has its own.
                 private const int ScratchLength = 128;
                 private readonly global::Backprop.Kernels.AlignedBuffer _scratch = new(ScratchLength);
 
@@ -139,6 +142,12 @@ namespace Forecasts.Models
 
                 /// <summary>The parameter tensors in layer order, with PyTorch names and shapes.</summary>
                 public global::System.Collections.Generic.IReadOnlyList<global::Backprop.TensorInfo> Tensors => s_tensors;
+
+                /// <summary>The dimensions of one input sample, outermost first: [5].</summary>
+                public global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
+
+                /// <summary>The dimensions of one output sample, outermost first: [1].</summary>
+                public global::System.Collections.Generic.IReadOnlyList<int> OutputShape => s_outputShape;
 
                 int global::Backprop.INetwork.InputSize => InputSize;
 
@@ -393,18 +402,21 @@ namespace Forecasts.Models
                         optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
                 }
 
-                /// <summary>Initializes every parameter from <paramref name="seed"/>; each layer draws from its own stream.</summary>
+                /// <summary>
+                /// Initializes every parameter from <paramref name="seed"/>; each layer draws from its own stream, derived from its
+                /// name, so adding or removing a layer leaves every other layer's initial weights as they were.
+                /// </summary>
                 private void Initialize(int seed)
                 {
                     global::System.Span<float> parameters = _parameters;
                     // dense1: Glorot normal, σ = √(2 / (5 + 16)); bias zero.
-                    global::Backprop.Initialization.Normal(parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), global::Backprop.Initialization.GlorotStandardDeviation(Dense1Inputs, Dense1Units), seed, stream: 0);
+                    global::Backprop.Initialization.Normal(parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), global::Backprop.Initialization.GlorotStandardDeviation(Dense1Inputs, Dense1Units), seed, stream: 1507398163);
                     parameters.Slice(Dense1Bias, Dense1Units).Clear();
                     // dense2: He normal for LeakyRelu, σ = √(2 / 16); bias zero.
-                    global::Backprop.Initialization.Normal(parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), global::Backprop.Initialization.HeStandardDeviation(Dense2Inputs), seed, stream: 1);
+                    global::Backprop.Initialization.Normal(parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), global::Backprop.Initialization.HeStandardDeviation(Dense2Inputs), seed, stream: 1524175782);
                     parameters.Slice(Dense2Bias, Dense2Units).Clear();
                     // dense3: Glorot normal, σ = √(2 / (8 + 1)); bias zero.
-                    global::Backprop.Initialization.Normal(parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), global::Backprop.Initialization.GlorotStandardDeviation(Dense3Inputs, Dense3Units), seed, stream: 2);
+                    global::Backprop.Initialization.Normal(parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), global::Backprop.Initialization.GlorotStandardDeviation(Dense3Inputs, Dense3Units), seed, stream: 1540953401);
                     parameters.Slice(Dense3Bias, Dense3Units).Clear();
                 }
 

@@ -246,10 +246,10 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
     internal static string Summary(NetworkPlan plan)
     {
         var text = new StringBuilder();
-        text.Append(plan.ClassName).Append(": input [").Append(plan.InputSize.ToString(CultureInfo.InvariantCulture)).Append(']');
+        text.Append(plan.ClassName).Append(": input ").Append(plan.InputShape.ToString());
         foreach (var layer in plan.Layers)
         {
-            text.Append(" → ").Append(layer.Name).Append(" [").Append(layer.OutputSize.ToString(CultureInfo.InvariantCulture)).Append(']');
+            text.Append(" → ").Append(layer.Name).Append(' ').Append(layer.OutputShape.ToString());
         }
         text.Append("; ").Append(plan.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)).Append(" parameters, loss ").Append(Names.Loss(plan.Loss));
         return text.ToString();

@@ -15,9 +15,9 @@ internal static class GeneratedNames
     private static readonly string[] s_fixed =
     [
         "InputSize", "OutputSize", "ParameterCount", "NetworkName", "Architecture", "ScratchLength",
-        "s_tensors", "_parameters", "_gradients", "_scratch", "_maxBatch", "_maxThreads", "_dataParallel",
+        "s_tensors", "s_inputShape", "s_outputShape", "_parameters", "_gradients", "_scratch", "_maxBatch", "_maxThreads", "_dataParallel",
         "_training", "_predictions", "_gate",
-        "MaxBatch", "MaxThreads", "Loss", "Parameters", "Gradients", "Tensors",
+        "InputShape", "OutputShape", "MaxBatch", "MaxThreads", "Loss", "Parameters", "Gradients", "Tensors",
         "Predict", "ComputeGradients", "TrainStep", "Pass", "RunPass", "Shard", "PredictShard", "Forward", "Backward",
         "Initialize", "CopyTensor", "CopyGradient", "SetTensor", "CopyOut", "CopyIn", "Save", "Load",
         "Activations",

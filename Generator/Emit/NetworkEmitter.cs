@@ -133,6 +133,25 @@ internal static class NetworkEmitter
 
     private static LayerUnit Unit(LayerPlan layer) => LayerRegistry.ForKind(layer.Kind);
 
+    /// <summary>The field holding the last layer's output (what Predict returns).</summary>
+    private static string LastOutput(NetworkPlan plan)
+        => new BufferWiring(plan).Layers[plan.Layers.Count - 1].Output
+            ?? throw new System.InvalidOperationException("The last layer's output is the network's input.");
+
+    /// <summary>The field type of an activation buffer: an aligned float block, or an int array.</summary>
+    private static string FieldType(BufferPlan buffer) => buffer.Element == "int" ? "int[]" : Buffer;
+
+    /// <summary>A layer's initialization stream: FNV-1a of its name (stable across versions and platforms), as a non-negative int.</summary>
+    internal static int Stream(string name)
+    {
+        uint hash = 2166136261;
+        foreach (char c in name)
+        {
+            hash = unchecked((hash ^ c) * 16777619);
+        }
+        return (int)(hash & 0x7FFFFFFF);
+    }
+
     private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static string Grouped(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
@@ -156,11 +175,11 @@ internal static class NetworkEmitter
         {
             $"A network compiled by Backprop.Gen: {Grouped(plan.ParameterCount)} parameters, loss {Names.Loss(plan.Loss)}.",
             "<code>",
-            $"{"input",-10} [{Number(plan.InputSize)}]",
+            $"{"input",-10} {plan.InputShape}",
         };
         foreach (var layer in plan.Layers)
         {
-            lines.Add($"{layer.Name,-10} {"[" + Number(layer.OutputSize) + "]",-8} {Unit(layer).Describe(layer)}, {Grouped(layer.ParameterCount)} parameters");
+            lines.Add($"{layer.Name,-10} {layer.OutputShape.ToString(),-8} {Unit(layer).Describe(layer)}, {Grouped(layer.ParameterCount)} parameters");
         }
         lines.Add("</code>");
         writer.Summary(lines.ToArray());
@@ -168,7 +187,7 @@ internal static class NetworkEmitter
 
     private static void WriteConstants(SourceWriter writer, NetworkPlan plan)
     {
-        writer.Summary("Features per input sample.");
+        writer.Summary(plan.InputShape.Rank == 1 ? "Features per input sample." : $"Values per input sample: the product of InputShape, {plan.InputShape}.");
         writer.Line($"public const int InputSize = {Number(plan.InputSize)};");
         writer.Line();
         writer.Summary("Values per output sample.");
@@ -195,7 +214,12 @@ internal static class NetworkEmitter
     {
         var json = new JsonText();
         json.BeginObject();
-        json.BeginArray("input").Value(plan.InputSize).EndArray();
+        json.BeginArray("input");
+        foreach (int dimension in plan.InputShape.Dimensions)
+        {
+            json.Value(dimension);
+        }
+        json.EndArray();
         json.Property("loss", Names.Loss(plan.Loss));
         json.BeginArray("layers");
         foreach (var layer in plan.Layers)
@@ -217,11 +241,14 @@ internal static class NetworkEmitter
             {
                 foreach (var tensor in Unit(layer).Tensors(layer))
                 {
-                    writer.Line($"new(\"{tensor.Name}\", global::System.Array.AsReadOnly(new[] {{ {string.Join(", ", tensor.Shape.Select(Number))} }})),");
+                    writer.Line($"new(\"{tensor.Name}\", global::System.Array.AsReadOnly(new[] {{ {string.Join(", ", tensor.Shape.Select(Number))} }}){(tensor.Trainable ? "" : ", Trainable: false")}),");
                 }
             }
         }
         writer.Line("});");
+        writer.Line();
+        writer.Line($"private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<int> s_inputShape = global::System.Array.AsReadOnly(new[] {{ {string.Join(", ", plan.InputShape.Dimensions.Select(Number))} }});");
+        writer.Line($"private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<int> s_outputShape = global::System.Array.AsReadOnly(new[] {{ {string.Join(", ", plan.OutputShape.Dimensions.Select(Number))} }});");
         writer.Line();
         writer.Line("// Every block starts on a 64-byte boundary (a cache line, one 512-bit vector): see AlignedBuffer.");
         writer.Line($"private readonly {Buffer} _parameters = new(ParameterCount);");
@@ -230,11 +257,11 @@ internal static class NetworkEmitter
         writer.Line("private int _maxThreads = global::System.Environment.ProcessorCount;");
         writer.Line();
         int scratch = 0;
-        for (int i = 1; i < plan.Layers.Count; i++)
+        foreach (var wired in new BufferWiring(plan).Layers)
         {
-            scratch = System.Math.Max(scratch, Unit(plan.Layers[i]).ScratchLength(plan.Layers[i]));
+            scratch = System.Math.Max(scratch, wired.Unit.ScratchLength(wired.Layer, inputGradient: wired.InputDelta is not null));
         }
-        writer.Line("// Scratch for the backward pass (a transposed weight), shared by the layers; each data-parallel shard has its own.");
+        writer.Line("// Scratch for the backward pass (a transposed weight, a weight-gradient product), shared by the layers; each data-parallel shard has its own.");
         writer.Line($"private const int ScratchLength = {Number(scratch)};");
         writer.Line($"private readonly {Buffer} _scratch = new(ScratchLength);");
         writer.Line();
@@ -253,19 +280,7 @@ internal static class NetworkEmitter
 
     /// <summary>The largest activation buffer per sample: it bounds <c>maxBatch</c>.</summary>
     private static int LargestBuffer(NetworkPlan plan)
-        => plan.Layers.SelectMany(layer => Unit(layer).Buffers(layer)).Select(buffer => buffer.PerSample).DefaultIfEmpty(1).Max();
-
-    /// <summary>The buffers the forward pass writes (outputs, and pre-activations where kept): all that <c>Predict</c> needs.</summary>
-    private static List<BufferPlan> ForwardBuffers(NetworkPlan plan)
-    {
-        var buffers = new List<BufferPlan>();
-        foreach (var layer in plan.Layers)
-        {
-            var unit = Unit(layer);
-            buffers.AddRange(unit.Buffers(layer).Where(b => b.Field == unit.OutputBuffer(layer) || b.Field == unit.PreActivationBuffer(layer)));
-        }
-        return buffers;
-    }
+        => new BufferWiring(plan).Owned.Select(buffer => buffer.PerSample).DefaultIfEmpty(1).Max();
 
     /// <summary>A buffer of the training calls' activation set.</summary>
     private static string Training(string field) => "_training." + LayerUnit.Member(field);
@@ -275,7 +290,7 @@ internal static class NetworkEmitter
 
     private static void WriteActivations(SourceWriter writer, NetworkPlan plan)
     {
-        var forward = new HashSet<string>(ForwardBuffers(plan).Select(b => b.Field));
+        var wiring = new BufferWiring(plan);
         writer.Summary(
             "One set of activation buffers, allocated once for maxBatch samples; each is (batch, size) row-major. The training",
             "calls use one set with the backward pass's deltas; each Predict call rents a forward-only set from a pool, so calls",
@@ -285,27 +300,22 @@ internal static class NetworkEmitter
             writer.Line($"private readonly {Identifiers.Escape(plan.ClassName)} _network;");
             writer.Line("private global::Backprop.Kernels.DataParallelForward? _parallel;");
             writer.Line();
-            foreach (var layer in plan.Layers)
+            foreach (var buffer in wiring.Owned)
             {
-                foreach (var buffer in Unit(layer).Buffers(layer))
-                {
-                    writer.Line($"public readonly {Buffer} {LayerUnit.Member(buffer.Field)}; // {buffer.Comment}{(forward.Contains(buffer.Field) ? "" : " (training only)")}");
-                }
+                writer.Line($"public readonly {FieldType(buffer)} {LayerUnit.Member(buffer.Field)}; // {buffer.Comment}{(buffer.TrainingOnly ? " (training only)" : "")}");
             }
             writer.Line();
             writer.Summary("Allocates the buffers; the deltas only for <paramref name=\"training\"/>.");
             using (writer.Block($"public Activations({Identifiers.Escape(plan.ClassName)} network, int maxBatch, bool training)"))
             {
                 writer.Line("_network = network;");
-                foreach (var layer in plan.Layers)
+                foreach (var buffer in wiring.Owned)
                 {
-                    foreach (var buffer in Unit(layer).Buffers(layer))
-                    {
-                        string allocation = $"new(maxBatch * {Number(buffer.PerSample)})";
-                        writer.Line(forward.Contains(buffer.Field)
-                            ? $"{LayerUnit.Member(buffer.Field)} = {allocation};"
-                            : $"{LayerUnit.Member(buffer.Field)} = training ? {allocation} : {Buffer}.Empty;");
-                    }
+                    string allocation = buffer.Element == "int" ? $"new int[maxBatch * {Number(buffer.PerSample)}]" : $"new(maxBatch * {Number(buffer.PerSample)})";
+                    string empty = buffer.Element == "int" ? "global::System.Array.Empty<int>()" : $"{Buffer}.Empty";
+                    writer.Line(!buffer.TrainingOnly
+                        ? $"{LayerUnit.Member(buffer.Field)} = {allocation};"
+                        : $"{LayerUnit.Member(buffer.Field)} = training ? {allocation} : {empty};");
                 }
             }
             writer.Line();
@@ -405,6 +415,12 @@ internal static class NetworkEmitter
         writer.Summary("The parameter tensors in layer order, with PyTorch names and shapes.");
         writer.Line("public global::System.Collections.Generic.IReadOnlyList<global::Backprop.TensorInfo> Tensors => s_tensors;");
         writer.Line();
+        writer.Summary($"The dimensions of one input sample, outermost first: {plan.InputShape}.");
+        writer.Line("public global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;");
+        writer.Line();
+        writer.Summary($"The dimensions of one output sample, outermost first: {plan.OutputShape}.");
+        writer.Line("public global::System.Collections.Generic.IReadOnlyList<int> OutputShape => s_outputShape;");
+        writer.Line();
         writer.Line("int global::Backprop.INetwork.InputSize => InputSize;");
         writer.Line();
         writer.Line("int global::Backprop.INetwork.OutputSize => OutputSize;");
@@ -449,7 +465,7 @@ internal static class NetworkEmitter
                 using (writer.Block("else"))
                 {
                     writer.Line("Forward(activations, inputs, 0, batch, _maxThreads);");
-                    writer.Line($"{InSet(Unit(last).OutputBuffer(last))}.Slice(0, batch * OutputSize).CopyTo(outputs);");
+                    writer.Line($"{InSet(LastOutput(plan))}.Slice(0, batch * OutputSize).CopyTo(outputs);");
                 }
             }
             using (writer.Block("finally"))
@@ -465,7 +481,7 @@ internal static class NetworkEmitter
         using (writer.Block($"private void PredictShard(Activations activations, {ReadOnlySpan} inputs, {Span} outputs, int first, int count)"))
         {
             writer.Line("Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);");
-            writer.Line($"{InSet(Unit(last).OutputBuffer(last))}.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
+            writer.Line($"{InSet(LastOutput(plan))}.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
         }
         writer.Line();
     }
@@ -473,10 +489,10 @@ internal static class NetworkEmitter
     private static void WriteComputeGradients(SourceWriter writer, NetworkPlan plan)
     {
         var last = plan.Last;
-        var unit = Unit(last);
         bool fused = FusedLoss(plan);
-        string logits = Training(fused ? unit.PreActivationBuffer(last) : unit.OutputBuffer(last));
-        string delta = Training(unit.DeltaBuffer(last));
+        var wired = new BufferWiring(plan).Layers[plan.Layers.Count - 1];
+        string logits = Training((fused ? wired.PreActivation : wired.Output)!);
+        string delta = Training(wired.Delta!);
 
         // Labels (softmax cross-entropy).
         writer.Summary(
@@ -696,13 +712,11 @@ internal static class NetworkEmitter
         using (writer.Block($"private void Forward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, int threads)"))
         {
             writer.Line($"{ReadOnlySpan} parameters = _parameters;");
-            WriteRows(writer, ForwardBuffers(plan));
-            string input = "inputs";
-            foreach (var layer in plan.Layers)
+            var wiring = new BufferWiring(plan);
+            WriteRows(writer, wiring.Forward.ToList());
+            foreach (var wired in wiring.Layers)
             {
-                var unit = Unit(layer);
-                unit.EmitForward(writer, layer, input);
-                input = LayerUnit.Local(unit.OutputBuffer(layer));
+                wired.Unit.EmitForward(writer, wired.Layer, BufferWiring.Buffers(wired, training: false));
             }
         }
         writer.Line();
@@ -718,13 +732,12 @@ internal static class NetworkEmitter
         using (writer.Block($"private void Backward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch, global::Backprop.Optimizer? optimizer)"))
         {
             writer.Line($"{Span} parameters = _parameters;");
-            WriteRows(writer, plan.Layers.SelectMany(layer => Unit(layer).Buffers(layer)).ToList());
+            var wiring = new BufferWiring(plan);
+            WriteRows(writer, wiring.Owned.ToList());
             for (int i = plan.Layers.Count - 1; i >= 0; i--)
             {
-                var layer = plan.Layers[i];
-                string input = i == 0 ? "inputs" : LayerUnit.Local(Unit(plan.Layers[i - 1]).OutputBuffer(plan.Layers[i - 1]));
-                string? inputDelta = i == 0 ? null : LayerUnit.Local(Unit(plan.Layers[i - 1]).DeltaBuffer(plan.Layers[i - 1]));
-                Unit(layer).EmitBackward(writer, layer, input, inputDelta, deltaIsPreActivation: i == plan.Layers.Count - 1 && FusedLoss(plan));
+                var wired = wiring.Layers[i];
+                wired.Unit.EmitBackward(writer, wired.Layer, BufferWiring.Buffers(wired, training: true), deltaIsPreActivation: i == plan.Layers.Count - 1 && FusedLoss(plan));
             }
         }
         writer.Line();
@@ -737,15 +750,16 @@ internal static class NetworkEmitter
         foreach (var buffer in buffers)
         {
             string size = Number(buffer.PerSample);
-            writer.Line($"{Span} {LayerUnit.Local(buffer.Field)} = {InSet(buffer.Field)}.Slice(first * {size}, batch * {size});");
+            writer.Line(buffer.Element == "int"
+                ? $"global::System.Span<int> {LayerUnit.Local(buffer.Field)} = new(activations.{LayerUnit.Member(buffer.Field)}, first * {size}, batch * {size});"
+                : $"{Span} {LayerUnit.Local(buffer.Field)} = {InSet(buffer.Field)}.Slice(first * {size}, batch * {size});");
         }
     }
 
     private static void WriteShard(SourceWriter writer, NetworkPlan plan)
     {
-        var last = plan.Last;
-        var unit = Unit(last);
-        string logits = Training(FusedLoss(plan) ? unit.PreActivationBuffer(last) : unit.OutputBuffer(last));
+        var wired = new BufferWiring(plan).Layers[plan.Layers.Count - 1];
+        string logits = Training((FusedLoss(plan) ? wired.PreActivation : wired.Output)!);
         string targets = TargetName(plan);
         writer.Summary(
             "One shard of a data-parallel pass (<see cref=\"global::Backprop.Kernels.ShardPass{TTarget}\"/>), on the calling thread:",
@@ -757,7 +771,7 @@ internal static class NetworkEmitter
             writer.Line($"{ReadOnlySpan} rows = inputs.Slice(first * InputSize, count * InputSize);");
             writer.Line("Forward(_training, rows, first, count, threads: 1);");
             string logitRows = $"{logits}.Slice(first * OutputSize, count * OutputSize)";
-            string deltaRows = $"{Training(unit.DeltaBuffer(last))}.Slice(first * OutputSize, count * OutputSize)";
+            string deltaRows = $"{Training(wired.Delta!)}.Slice(first * OutputSize, count * OutputSize)";
             if (plan.Loss == Names.SoftmaxCrossEntropy)
             {
                 writer.Line($"double loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropyPart(");
@@ -783,13 +797,15 @@ internal static class NetworkEmitter
 
     private static void WriteInitialize(SourceWriter writer, NetworkPlan plan)
     {
-        writer.Summary("Initializes every parameter from <paramref name=\"seed\"/>; each layer draws from its own stream.");
+        writer.Summary(
+            "Initializes every parameter from <paramref name=\"seed\"/>; each layer draws from its own stream, derived from its",
+            "name, so adding or removing a layer leaves every other layer's initial weights as they were.");
         using (writer.Block("private void Initialize(int seed)"))
         {
             writer.Line($"{Span} parameters = _parameters;");
-            for (int i = 0; i < plan.Layers.Count; i++)
+            foreach (var layer in plan.Layers)
             {
-                Unit(plan.Layers[i]).EmitInitialization(writer, plan.Layers[i], i);
+                Unit(layer).EmitInitialization(writer, layer, Stream(layer.Name));
             }
         }
         writer.Line();

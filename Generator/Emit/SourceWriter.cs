@@ -111,6 +111,14 @@ internal sealed class JsonText
         return this;
     }
 
+    public JsonText Property(string key, bool value)
+    {
+        Key(key);
+        _builder.Append(value ? "true" : "false");
+        _needsComma = true;
+        return this;
+    }
+
     public JsonText Value(int value)
     {
         Comma();

@@ -6,8 +6,9 @@ using Backprop.Generator.Shapes;
 namespace Backprop.Generator.Layers;
 
 /// <summary>The plan of a dense layer: <c>y = f(x Wᵀ + b)</c>.</summary>
-internal sealed record DensePlan(string Name, int InputSize, int Units, int ParameterOffset, int Activation)
-    : LayerPlan("Dense", Name, InputSize, Units, ParameterOffset, InputSize * Units + Units, Activation)
+/// <remarks>Any input shape: the layer reads a sample as its flat vector of values (PyTorch's <c>nn.Flatten</c> order).</remarks>
+internal sealed record DensePlan(string Name, Shape In, int Units, int ParameterOffset, int Activation)
+    : LayerPlan("Dense", Name, In, Shape.Of(Units), ParameterOffset, In.Size * Units + Units, Activation)
 {
     /// <summary>Offset of Wᵀ, stored [inputs, units] (the forward kernel reads it along rows).</summary>
     public int WeightOffset => ParameterOffset;
@@ -19,7 +20,7 @@ internal sealed record DensePlan(string Name, int InputSize, int Units, int Para
 /// <c>[Dense(units, Activation = ...)]</c>. Weight [units, inputs] and bias [units] in PyTorch's names; inside the
 /// parameter block the weight is stored transposed ([inputs, units]), which <c>CopyTensor</c>/<c>SetTensor</c> undo.
 /// </summary>
-internal sealed class DenseUnit : LayerUnit
+internal sealed class DenseUnit : LayerUnit<DensePlan>
 {
     public override string AttributeName => "Backprop.DenseAttribute";
 
@@ -40,7 +41,7 @@ internal sealed class DenseUnit : LayerUnit
             errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
                 $"Dense '{name}' has {units.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)} units; a layer needs at least 1.", attribute.Ordinal, "units"));
         }
-        else if ((long)input.Size * (long)units.Number + (long)units.Number + input.ParameterOffset > int.MaxValue / 2)
+        else if (input.Shape.LongSize * (long)units.Number + (long)units.Number + input.ParameterOffset > int.MaxValue / 2)
         {
             errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
                 $"Dense '{name}' ({input.Size.ToString(System.Globalization.CultureInfo.InvariantCulture)} inputs x {units.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)} units) makes the network too large for one parameter block.", attribute.Ordinal, "units"));
@@ -67,33 +68,27 @@ internal sealed class DenseUnit : LayerUnit
                 attribute.Ordinal, "Activation"));
         }
 
-        return errors.Count > before ? null : new DensePlan(name, input.Size, (int)units!.Number, input.ParameterOffset, activation);
+        return errors.Count > before ? null : new DensePlan(name, input.Shape, (int)units!.Number, input.ParameterOffset, activation);
     }
 
-    public override IEnumerable<TensorPlan> Tensors(LayerPlan plan)
+    public override IEnumerable<TensorPlan> Tensors(DensePlan dense)
     {
-        var dense = (DensePlan)plan;
         yield return new TensorPlan(dense.Name + ".weight", new EquatableArray<int>(new[] { dense.Units, dense.InputSize }), dense.WeightOffset, dense.Units * dense.InputSize);
         yield return new TensorPlan(dense.Name + ".bias", new EquatableArray<int>(new[] { dense.Units }), dense.BiasOffset, dense.Units);
     }
 
-    public override IEnumerable<BufferPlan> Buffers(LayerPlan plan)
+    public override IEnumerable<BufferPlan> Buffers(DensePlan plan)
     {
         if (KeepsPreActivation(plan.Activation))
         {
-            yield return new BufferPlan(PreActivationBuffer(plan), plan.OutputSize, $"{plan.Name} pre-activation z = x Wᵀ + b");
+            yield return new BufferPlan(BufferRole.PreActivation, "_" + plan.Camel + "PreActivation", plan.OutputSize, $"{plan.Name} pre-activation z = x Wᵀ + b");
         }
-        yield return new BufferPlan(OutputBuffer(plan), plan.OutputSize,
+        yield return new BufferPlan(BufferRole.Output, "_" + plan.Camel + "Output", plan.OutputSize,
             plan.Activation == Names.Linear ? $"{plan.Name} output y = x Wᵀ + b" : $"{plan.Name} output y = {Names.Activation(plan.Activation)}(z)");
-        yield return new BufferPlan(DeltaBuffer(plan), plan.OutputSize, $"{plan.Name} delta: ∂L/∂y, then ∂L/∂z in the backward pass");
+        yield return BufferPlan.Delta("_" + plan.Camel + "Delta", plan.OutputSize, $"{plan.Name} delta: ∂L/∂y, then ∂L/∂z in the backward pass");
     }
 
-    public override int ScratchLength(LayerPlan plan) => plan.InputSize * plan.OutputSize;
-
-    public override string OutputBuffer(LayerPlan plan) => "_" + plan.Camel + "Output";
-
-    public override string PreActivationBuffer(LayerPlan plan)
-        => KeepsPreActivation(plan.Activation) ? "_" + plan.Camel + "PreActivation" : OutputBuffer(plan);
+    public override int ScratchLength(DensePlan plan, bool inputGradient) => inputGradient ? plan.InputSize * plan.OutputSize : 0;
 
     /// <summary>
     /// Whether the layer stores z = x Wᵀ + b beside y. The identity, ReLU and leaky ReLU are applied in the forward
@@ -101,11 +96,9 @@ internal sealed class DenseUnit : LayerUnit
     /// </summary>
     internal static bool KeepsPreActivation(int activation) => activation is not (Names.Linear or Names.Relu or Names.LeakyRelu);
 
-    public override string DeltaBuffer(LayerPlan plan) => "_" + plan.Camel + "Delta";
-
-    public override void EmitConstants(SourceWriter writer, LayerPlan plan)
+    public override void EmitConstants(SourceWriter writer, DensePlan dense)
     {
-        var dense = (DensePlan)plan;
+        var plan = dense;
         string p = plan.Pascal;
         writer.Line($"// {plan.Name}: {Describe(plan)}. Wᵀ [{dense.InputSize}, {dense.Units}] at {dense.WeightOffset}, bias [{dense.Units}] at {dense.BiasOffset}.");
         writer.Line($"private const int {p}Inputs = {dense.InputSize};");
@@ -114,10 +107,10 @@ internal sealed class DenseUnit : LayerUnit
         writer.Line($"private const int {p}Bias = {dense.BiasOffset};");
     }
 
-    public override IEnumerable<string> ConstantNames(LayerPlan plan)
+    public override IEnumerable<string> ConstantNames(DensePlan plan)
         => [plan.Pascal + "Inputs", plan.Pascal + "Units", plan.Pascal + "Weight", plan.Pascal + "Bias"];
 
-    public override void EmitInitialization(SourceWriter writer, LayerPlan plan, int stream)
+    public override void EmitInitialization(SourceWriter writer, DensePlan plan, int stream)
     {
         string p = plan.Pascal;
         bool he = plan.Activation is Names.Relu or Names.LeakyRelu or Names.Gelu;
@@ -131,7 +124,7 @@ internal sealed class DenseUnit : LayerUnit
         writer.Line($"parameters.Slice({p}Bias, {p}Units).Clear();");
     }
 
-    public override void EmitForward(SourceWriter writer, LayerPlan plan, string input)
+    public override void EmitForward(SourceWriter writer, DensePlan plan, LayerBuffers buffers)
     {
         string p = plan.Pascal;
         writer.Line(plan.Activation != Names.Linear && !KeepsPreActivation(plan.Activation)
@@ -140,12 +133,12 @@ internal sealed class DenseUnit : LayerUnit
         writer.Line($"global::Backprop.Kernels.Dense.Forward<{ActivationType(plan.Activation)}>(");
         using (writer.Indent())
         {
-            writer.Line($"{input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), parameters.Slice({p}Bias, {p}Units),");
-            writer.Line($"{Local(PreActivationBuffer(plan))}, {Local(OutputBuffer(plan))}, batch, {p}Inputs, {p}Units, threads);");
+            writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), parameters.Slice({p}Bias, {p}Units),");
+            writer.Line($"{buffers.PreActivation}, {buffers.Output}, batch, {p}Inputs, {p}Units, threads);");
         }
     }
 
-    public override void EmitBackward(SourceWriter writer, LayerPlan plan, string input, string? inputDelta, bool deltaIsPreActivation)
+    public override void EmitBackward(SourceWriter writer, DensePlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
     {
         string p = plan.Pascal;
         string activation = deltaIsPreActivation ? "global::Backprop.Kernels.Identity" : ActivationType(plan.Activation);
@@ -154,14 +147,14 @@ internal sealed class DenseUnit : LayerUnit
         writer.Line($"global::Backprop.Kernels.Dense.Backward<{activation}>(");
         using (writer.Indent())
         {
-            writer.Line($"{input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), {Local(PreActivationBuffer(plan))}, {Local(OutputBuffer(plan))}, {Local(DeltaBuffer(plan))},");
-            writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), {inputDelta ?? "default"}, {(inputDelta is null ? "default" : "scratch")},");
+            writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), {buffers.PreActivation}, {buffers.Output}, {buffers.Delta},");
+            writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), {buffers.InputDelta ?? "default"}, {(buffers.InputDelta is null ? "default" : "scratch")},");
             writer.Line($"batch, {p}Inputs, {p}Units, threads: 1,");
             writer.Line($"optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, {p}Weight, {p}Bias));");
         }
     }
 
-    public override void EmitCopyOut(SourceWriter writer, LayerPlan plan, TensorPlan tensor, string block, string destination)
+    public override void EmitCopyOut(SourceWriter writer, DensePlan plan, TensorPlan tensor, string block, string destination)
     {
         string p = plan.Pascal;
         if (tensor.Name.EndsWith(".weight", System.StringComparison.Ordinal))
@@ -175,7 +168,7 @@ internal sealed class DenseUnit : LayerUnit
         }
     }
 
-    public override void EmitCopyIn(SourceWriter writer, LayerPlan plan, TensorPlan tensor, string source, string block)
+    public override void EmitCopyIn(SourceWriter writer, DensePlan plan, TensorPlan tensor, string source, string block)
     {
         string p = plan.Pascal;
         if (tensor.Name.EndsWith(".weight", System.StringComparison.Ordinal))
@@ -188,7 +181,7 @@ internal sealed class DenseUnit : LayerUnit
         }
     }
 
-    public override void WriteArchitecture(JsonText json, LayerPlan plan)
+    public override void WriteArchitecture(JsonText json, DensePlan plan)
         => json.BeginObject()
             .Property("kind", Kind)
             .Property("name", plan.Name)
@@ -196,10 +189,13 @@ internal sealed class DenseUnit : LayerUnit
             .Property("activation", Names.Activation(plan.Activation))
             .EndObject();
 
-    public override string Describe(LayerPlan plan)
-        => plan.Activation == Names.Linear
-            ? $"Dense {plan.InputSize} → {plan.OutputSize}"
-            : $"Dense {plan.InputSize} → {plan.OutputSize}, {Names.Activation(plan.Activation)}";
+    public override string Describe(DensePlan plan)
+    {
+        string from = plan.InputShape.Rank == 1 ? plan.InputSize.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"{plan.InputShape} (flattened)";
+        return plan.Activation == Names.Linear
+            ? $"Dense {from} → {plan.OutputSize}"
+            : $"Dense {from} → {plan.OutputSize}, {Names.Activation(plan.Activation)}";
+    }
 
     /// <summary>The runtime activation type for an activation value.</summary>
     internal static string ActivationType(int activation) => activation switch

@@ -5,7 +5,11 @@ namespace Backprop.Generator.Layers;
 /// <summary>The layer kinds the generator knows, by attribute metadata name.</summary>
 internal static class LayerRegistry
 {
-    private static readonly LayerUnit[] s_units = { new DenseUnit() };
+    private static readonly LayerUnit[] s_units =
+    {
+        new DenseUnit(), new Conv2DUnit(), new Pool2DUnit("MaxPool2D", "pool"), new Pool2DUnit("AvgPool2D", "avgpool"),
+        new GlobalAvgPool2DUnit(), new FlattenUnit(),
+    };
 
     private static readonly Dictionary<string, LayerUnit> s_byAttribute = Index();
 

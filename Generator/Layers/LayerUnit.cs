@@ -6,9 +6,10 @@ using Backprop.Generator.Shapes;
 namespace Backprop.Generator.Layers;
 
 /// <summary>
-/// Everything the generator knows about one layer kind: its attribute, its shape rule and its emitters
-/// (forward and backward side by side). Adding a layer kind means adding one of these and registering it in
-/// <see cref="LayerRegistry"/>; nothing else changes.
+/// Everything the generator knows about one layer kind: its attribute, its shape rule, the data of its plan (tensors,
+/// buffers by role, scratch) and its emitters (forward and backward side by side). The emitter wires buffers from
+/// that data only, never from a kind or a field name. Adding a layer kind means adding one of these (derived from
+/// <see cref="LayerUnit{TPlan}"/>), its attribute in the runtime, its kernels, and a line in <see cref="LayerRegistry"/>.
 /// </summary>
 internal abstract class LayerUnit
 {
@@ -27,23 +28,17 @@ internal abstract class LayerUnit
     /// </summary>
     public abstract LayerPlan? Plan(AttributeSpec attribute, string name, LayerInput input, List<ShapeError> errors);
 
-    /// <summary>The parameter tensors in PyTorch's names, shapes and order.</summary>
+    /// <summary>The tensors in PyTorch's names, shapes and order (its <c>state_dict</c> entries), each placed in the parameter block.</summary>
     public abstract IEnumerable<TensorPlan> Tensors(LayerPlan plan);
 
-    /// <summary>Per-sample activation buffers the layer needs (allocated once for <c>maxBatch</c> samples).</summary>
+    /// <summary>The per-sample buffers the layer needs, by role (allocated once for <c>maxBatch</c> samples, or aliasing the input's).</summary>
     public abstract IEnumerable<BufferPlan> Buffers(LayerPlan plan);
 
-    /// <summary>Scratch floats the layer's backward pass needs when it computes its input gradient (one buffer shared by all layers, one per data-parallel shard).</summary>
-    public virtual int ScratchLength(LayerPlan plan) => 0;
-
-    /// <summary>The buffer holding the layer's output y (the next layer's input).</summary>
-    public abstract string OutputBuffer(LayerPlan plan);
-
-    /// <summary>The buffer holding the pre-activation z (the same as the output when the layer has no activation).</summary>
-    public abstract string PreActivationBuffer(LayerPlan plan);
-
-    /// <summary>The buffer holding ∂L/∂y on entry to the layer's backward pass.</summary>
-    public abstract string DeltaBuffer(LayerPlan plan);
+    /// <summary>
+    /// Scratch floats the layer's backward pass needs (one buffer shared by all layers, one per data-parallel shard);
+    /// <paramref name="inputGradient"/> tells whether it computes ∂L/∂input (not for the first layer).
+    /// </summary>
+    public abstract int ScratchLength(LayerPlan plan, bool inputGradient);
 
     /// <summary>The private constants: sizes and offsets named after the layer.</summary>
     public abstract void EmitConstants(SourceWriter writer, LayerPlan plan);
@@ -51,8 +46,37 @@ internal abstract class LayerUnit
     /// <summary>The names of the constants <see cref="EmitConstants"/> declares (a class may not be named like one).</summary>
     public abstract IEnumerable<string> ConstantNames(LayerPlan plan);
 
-    /// <summary>Statements that initialize the layer's parameters from <c>seed</c>.</summary>
+    /// <summary>Statements that initialize the layer's tensors from <c>seed</c> and the layer's own <paramref name="stream"/>.</summary>
     public abstract void EmitInitialization(SourceWriter writer, LayerPlan plan, int stream);
+
+    /// <summary>
+    /// The forward statements, from <see cref="LayerBuffers.Input"/> into the layer's buffers. In scope:
+    /// <c>parameters</c>, <c>batch</c>, <c>threads</c>, and the local spans <paramref name="buffers"/> names.
+    /// </summary>
+    public abstract void EmitForward(SourceWriter writer, LayerPlan plan, LayerBuffers buffers);
+
+    /// <summary>
+    /// The backward statements: from the delta buffer to the parameter gradients and, unless
+    /// <see cref="LayerBuffers.InputDelta"/> is null (first layer), ∂L/∂input. When <paramref name="deltaIsPreActivation"/>
+    /// the loss already gave ∂L/∂z (fused softmax or sigmoid), so the activation derivative is skipped.
+    /// In scope: <c>parameters</c> (the whole block), <c>gradients</c> (the gradient block to overwrite: the network's,
+    /// or a data-parallel shard's), <c>scratch</c>, <c>batch</c>, the local spans <paramref name="buffers"/> names, and
+    /// <c>optimizer</c>: when not null, a step has begun (<c>BeginPartialStep</c>) and the layer must apply it to each
+    /// of its trainable tensors exactly once, after it has finished reading their old values. The pass runs on one thread.
+    /// </summary>
+    public abstract void EmitBackward(SourceWriter writer, LayerPlan plan, LayerBuffers buffers, bool deltaIsPreActivation);
+
+    /// <summary>The statements of one case of <c>CopyTensor</c> (out of the kernels' layout into PyTorch's).</summary>
+    public abstract void EmitCopyOut(SourceWriter writer, LayerPlan plan, TensorPlan tensor, string block, string destination);
+
+    /// <summary>The statements of one case of <c>SetTensor</c> (from PyTorch's layout into the kernels').</summary>
+    public abstract void EmitCopyIn(SourceWriter writer, LayerPlan plan, TensorPlan tensor, string source, string block);
+
+    /// <summary>The layer's entry in the architecture description (a JSON object, written into model files).</summary>
+    public abstract void WriteArchitecture(JsonText json, LayerPlan plan);
+
+    /// <summary>A one-line summary for comments and docs, e.g. <c>Dense 784 → 256, Relu</c>.</summary>
+    public abstract string Describe(LayerPlan plan);
 
     /// <summary>
     /// The local span through which the forward and backward passes reach an activation buffer field: the pass's
@@ -66,47 +90,142 @@ internal abstract class LayerUnit
         string local = Local(field);
         return local.Length == 0 ? local : char.ToUpperInvariant(local[0]) + local.Substring(1);
     }
+}
 
-    /// <summary>
-    /// The forward statements, reading <paramref name="input"/>. In scope: <c>parameters</c>, <c>batch</c>,
-    /// <c>threads</c>, and a <see cref="Local"/> span for each of the layer's forward buffers.
-    /// </summary>
-    public abstract void EmitForward(SourceWriter writer, LayerPlan plan, string input);
+/// <summary>
+/// A layer unit typed by its plan: the emitter hands every unit the plan it made, so the one cast is here and each
+/// kind's code reads its own plan's members.
+/// </summary>
+internal abstract class LayerUnit<TPlan> : LayerUnit where TPlan : LayerPlan
+{
+    public abstract IEnumerable<TensorPlan> Tensors(TPlan plan);
 
-    /// <summary>
-    /// The backward statements: from the delta buffer to the parameter gradients and, unless
-    /// <paramref name="inputDelta"/> is null (first layer), ∂L/∂input. When <paramref name="deltaIsPreActivation"/>
-    /// the loss already gave ∂L/∂z (fused softmax or sigmoid), so the activation derivative is skipped.
-    /// In scope: <c>parameters</c> (the whole block), <c>gradients</c> (the gradient block to overwrite: the network's,
-    /// or a data-parallel shard's), <c>scratch</c>, <c>batch</c>, a <see cref="Local"/> span for each buffer, and
-    /// <c>optimizer</c>: when not null, a step has begun (<c>BeginPartialStep</c>) and the layer must apply it to each
-    /// of its parameters exactly once, after it has finished reading their old values. The pass runs on one thread.
-    /// </summary>
-    public abstract void EmitBackward(SourceWriter writer, LayerPlan plan, string input, string? inputDelta, bool deltaIsPreActivation);
+    public abstract IEnumerable<BufferPlan> Buffers(TPlan plan);
 
-    /// <summary>The statements of one case of <c>CopyTensor</c> (out of the kernels' layout into PyTorch's).</summary>
-    public abstract void EmitCopyOut(SourceWriter writer, LayerPlan plan, TensorPlan tensor, string block, string destination);
+    public abstract int ScratchLength(TPlan plan, bool inputGradient);
 
-    /// <summary>The statements of one case of <c>SetTensor</c> (from PyTorch's layout into the kernels').</summary>
-    public abstract void EmitCopyIn(SourceWriter writer, LayerPlan plan, TensorPlan tensor, string source, string block);
+    public abstract void EmitConstants(SourceWriter writer, TPlan plan);
 
-    /// <summary>The layer's entry in the architecture description (a JSON object, written into model files).</summary>
-    public abstract void WriteArchitecture(JsonText json, LayerPlan plan);
+    public abstract IEnumerable<string> ConstantNames(TPlan plan);
 
-    /// <summary>A one-line summary for comments and docs, e.g. <c>Dense 784 → 256, Relu</c>.</summary>
-    public abstract string Describe(LayerPlan plan);
+    public abstract void EmitInitialization(SourceWriter writer, TPlan plan, int stream);
+
+    public abstract void EmitForward(SourceWriter writer, TPlan plan, LayerBuffers buffers);
+
+    public abstract void EmitBackward(SourceWriter writer, TPlan plan, LayerBuffers buffers, bool deltaIsPreActivation);
+
+    public abstract void EmitCopyOut(SourceWriter writer, TPlan plan, TensorPlan tensor, string block, string destination);
+
+    public abstract void EmitCopyIn(SourceWriter writer, TPlan plan, TensorPlan tensor, string source, string block);
+
+    public abstract void WriteArchitecture(JsonText json, TPlan plan);
+
+    public abstract string Describe(TPlan plan);
+
+    public sealed override IEnumerable<TensorPlan> Tensors(LayerPlan plan) => Tensors((TPlan)plan);
+
+    public sealed override IEnumerable<BufferPlan> Buffers(LayerPlan plan) => Buffers((TPlan)plan);
+
+    public sealed override int ScratchLength(LayerPlan plan, bool inputGradient) => ScratchLength((TPlan)plan, inputGradient);
+
+    public sealed override void EmitConstants(SourceWriter writer, LayerPlan plan) => EmitConstants(writer, (TPlan)plan);
+
+    public sealed override IEnumerable<string> ConstantNames(LayerPlan plan) => ConstantNames((TPlan)plan);
+
+    public sealed override void EmitInitialization(SourceWriter writer, LayerPlan plan, int stream) => EmitInitialization(writer, (TPlan)plan, stream);
+
+    public sealed override void EmitForward(SourceWriter writer, LayerPlan plan, LayerBuffers buffers) => EmitForward(writer, (TPlan)plan, buffers);
+
+    public sealed override void EmitBackward(SourceWriter writer, LayerPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
+        => EmitBackward(writer, (TPlan)plan, buffers, deltaIsPreActivation);
+
+    public sealed override void EmitCopyOut(SourceWriter writer, LayerPlan plan, TensorPlan tensor, string block, string destination)
+        => EmitCopyOut(writer, (TPlan)plan, tensor, block, destination);
+
+    public sealed override void EmitCopyIn(SourceWriter writer, LayerPlan plan, TensorPlan tensor, string source, string block)
+        => EmitCopyIn(writer, (TPlan)plan, tensor, source, block);
+
+    public sealed override void WriteArchitecture(JsonText json, LayerPlan plan) => WriteArchitecture(json, (TPlan)plan);
+
+    public sealed override string Describe(LayerPlan plan) => Describe((TPlan)plan);
 }
 
 /// <summary>What flows into a layer during shape inference.</summary>
-/// <param name="Size">Values per sample.</param>
-/// <param name="From">The name of the layer (or <c>input</c>) it comes from, for messages.</param>
+/// <param name="Shape">The shape of one sample.</param>
+/// <param name="From">The name of the layer (or <c>the input</c>) it comes from, for messages.</param>
 /// <param name="ParameterOffset">The next free offset in the parameter block.</param>
+/// <param name="IsFirst">Whether this is the network's first layer.</param>
 /// <param name="IsLast">Whether this is the network's last layer.</param>
 /// <param name="AttributeOrdinal">The attribute's ordinal, for error locations.</param>
-internal sealed record LayerInput(int Size, string From, int ParameterOffset, bool IsLast, int AttributeOrdinal);
+internal sealed record LayerInput(Shape Shape, string From, int ParameterOffset, bool IsFirst, bool IsLast, int AttributeOrdinal)
+{
+    /// <summary>Values per sample.</summary>
+    public int Size => Shape.Size;
+}
 
-/// <summary>A parameter tensor: PyTorch name and shape, and where it lives in the parameter block.</summary>
-internal sealed record TensorPlan(string Name, EquatableArray<int> Shape, int Offset, int Length);
+/// <summary>
+/// A tensor of the layer: PyTorch name and shape, where it lives in the parameter block, and whether the optimizer
+/// updates it (trainable parameters) or not (state, such as running statistics).
+/// </summary>
+internal sealed record TensorPlan(string Name, EquatableArray<int> Shape, int Offset, int Length, bool Trainable = true);
 
-/// <summary>An activation buffer: a field of <c>maxBatch × PerSample</c> floats.</summary>
-internal sealed record BufferPlan(string Field, int PerSample, string Comment);
+/// <summary>What a buffer holds for the passes.</summary>
+internal enum BufferRole
+{
+    /// <summary>The layer's output y: the next layer's input, and what Predict returns for the last layer.</summary>
+    Output,
+
+    /// <summary>The pre-activation z, kept beside y for the activation's derivative (absent: z is y).</summary>
+    PreActivation,
+
+    /// <summary>∂L/∂y on entry to the backward pass (training only).</summary>
+    Delta,
+
+    /// <summary>Something the forward pass keeps for the backward pass (unfolded columns, arg-max indices), named by its key.</summary>
+    Saved,
+}
+
+/// <summary>
+/// A per-sample buffer of a layer: its role, its element type (<c>float</c> or <c>int</c>), whether only the training
+/// calls need it, and either its own field of <c>maxBatch × PerSample</c> elements or, when
+/// <paramref name="AliasesInput"/>, the same memory as the layer's input buffer of the same role (a free reshape).
+/// </summary>
+/// <param name="Role">What the buffer holds.</param>
+/// <param name="Field">The field name (<c>_conv1Output</c>); unused when aliased.</param>
+/// <param name="PerSample">Elements per sample.</param>
+/// <param name="Comment">What it holds, for the generated code.</param>
+/// <param name="Key">For <see cref="BufferRole.Saved"/>: which of the layer's saved buffers (<c>columns</c>).</param>
+/// <param name="Element">The element type: <c>float</c> or <c>int</c>.</param>
+/// <param name="TrainingOnly">Only the training calls' set allocates it (deltas, masks); Predict's sets do not.</param>
+/// <param name="AliasesInput">The same memory as the input's buffer of this role (Output or Delta).</param>
+internal sealed record BufferPlan(
+    BufferRole Role, string Field, int PerSample, string Comment, string Key = "",
+    string Element = "float", bool TrainingOnly = false, bool AliasesInput = false)
+{
+    public static BufferPlan Delta(string field, int perSample, string comment)
+        => new(BufferRole.Delta, field, perSample, comment, TrainingOnly: true);
+}
+
+/// <summary>
+/// The local spans one layer's statements read and write, as the emitter wired them from the buffer plans: its input,
+/// its output, pre-activation and delta, its input's delta (null for the first layer) and its saved buffers by key.
+/// </summary>
+internal sealed class LayerBuffers(string input, string? inputDelta, string output, string preActivation, string? delta, IReadOnlyDictionary<string, string> saved)
+{
+    /// <summary>The input: <c>inputs</c> for the first layer, else the previous layer's output.</summary>
+    public string Input { get; } = input;
+
+    /// <summary>∂L/∂input, written by the backward pass; null for the first layer (no input gradient is needed).</summary>
+    public string? InputDelta { get; } = inputDelta;
+
+    public string Output { get; } = output;
+
+    /// <summary>The pre-activation; the output itself when the layer keeps no separate z.</summary>
+    public string PreActivation { get; } = preActivation;
+
+    /// <summary>∂L/∂y (null outside the training calls' passes).</summary>
+    public string? Delta { get; } = delta;
+
+    /// <summary>A saved buffer by its key.</summary>
+    public string Saved(string key) => saved[key];
+}

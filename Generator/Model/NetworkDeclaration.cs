@@ -76,8 +76,11 @@ internal sealed record AttributeSpec(string Kind, int Ordinal, EquatableArray<Ar
     }
 }
 
-/// <summary>A constant argument. Numbers and enum values are kept as <see cref="Number"/>, strings as <see cref="Text"/>.</summary>
-internal sealed record ArgumentSpec(string Name, ArgumentKind Kind, double Number, string? Text);
+/// <summary>
+/// A constant argument. Numbers and enum values are kept as <see cref="Number"/>, strings as <see cref="Text"/>, the
+/// elements of an array (a <c>params</c> argument) as <see cref="Items"/>, each an argument of its own.
+/// </summary>
+internal sealed record ArgumentSpec(string Name, ArgumentKind Kind, double Number, string? Text, EquatableArray<ArgumentSpec> Items = default);
 
 internal enum ArgumentKind
 {
@@ -87,5 +90,6 @@ internal enum ArgumentKind
     String,
     Boolean,
     Null,
+    Array,
     Other,
 }

@@ -5,17 +5,22 @@ namespace Backprop.Generator.Model;
 /// <param name="ContainingTypes">Enclosing types from the outermost in.</param>
 /// <param name="ClassName">The class's name.</param>
 /// <param name="Loss">The loss (value of <c>Backprop.Loss</c>).</param>
-/// <param name="InputSize">Features per input sample.</param>
+/// <param name="InputShape">The shape of one input sample.</param>
 /// <param name="Layers">The layers in order.</param>
 internal sealed record NetworkPlan(
     string Namespace,
     EquatableArray<ContainingType> ContainingTypes,
     string ClassName,
     int Loss,
-    int InputSize,
+    Shape InputShape,
     EquatableArray<LayerPlan> Layers)
 {
     public LayerPlan Last => Layers[Layers.Count - 1];
+
+    /// <summary>Values per input sample.</summary>
+    public int InputSize => InputShape.Size;
+
+    public Shape OutputShape => Last.OutputShape;
 
     public int OutputSize => Last.OutputSize;
 
@@ -39,13 +44,19 @@ internal sealed record NetworkPlan(
 /// </summary>
 /// <param name="Kind">The layer kind, as in the attribute name (<c>Dense</c>).</param>
 /// <param name="Name">The layer's name, the prefix of its tensors (<c>dense1</c>).</param>
-/// <param name="InputSize">Values per sample in.</param>
-/// <param name="OutputSize">Values per sample out.</param>
+/// <param name="InputShape">The shape of one sample in.</param>
+/// <param name="OutputShape">The shape of one sample out.</param>
 /// <param name="ParameterOffset">Where its parameters start in the parameter block.</param>
 /// <param name="ParameterCount">How many parameters it has.</param>
 /// <param name="Activation">Its activation (value of <c>Backprop.Activation</c>; Linear for layers without one).</param>
-internal abstract record LayerPlan(string Kind, string Name, int InputSize, int OutputSize, int ParameterOffset, int ParameterCount, int Activation)
+internal abstract record LayerPlan(string Kind, string Name, Shape InputShape, Shape OutputShape, int ParameterOffset, int ParameterCount, int Activation)
 {
+    /// <summary>Values per sample in.</summary>
+    public int InputSize => InputShape.Size;
+
+    /// <summary>Values per sample out.</summary>
+    public int OutputSize => OutputShape.Size;
+
     /// <summary>The identifier stem for constants and fields: <c>dense1</c> → <c>Dense1</c>.</summary>
     public string Pascal => Identifiers.Pascal(Name);
 

@@ -46,31 +46,18 @@ internal static class ShapeInference
                 $"'{network}' has a Loss that is not one of {string.Join(", ", Names.Losses)}.", declaration.NetworkOrdinal, "Loss"));
         }
 
-        int size = -1;
+        Shape? shape = null;
         if (declaration.Input is null)
         {
             errors.Add(new ShapeError(DiagnosticIds.MissingInput,
-                $"'{network}' has no [Input(...)]; declare the size of one sample, e.g. [Input(784)].", declaration.NetworkOrdinal, null));
+                $"'{network}' has no [Input(...)]; declare the shape of one sample, e.g. [Input(784)] or [Input(1, 28, 28)] (channels, height, width).", declaration.NetworkOrdinal, null));
         }
         else
         {
-            var argument = declaration.Input.Find("size");
-            if (declaration.Input.HasErrors || argument is null || argument.Kind != ArgumentKind.Integer)
-            {
-                errors.Add(new ShapeError(DiagnosticIds.InvalidArgument, $"[Input] of '{network}' needs a constant size.", declaration.Input.Ordinal, null));
-            }
-            else if (argument.Number < 1)
-            {
-                errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
-                    $"[Input] of '{network}' has size {argument.Number.ToString(CultureInfo.InvariantCulture)}; a sample needs at least 1 feature.", declaration.Input.Ordinal, "size"));
-            }
-            else
-            {
-                size = (int)argument.Number;
-            }
+            shape = InputShape(network, declaration.Input, errors);
         }
 
-        int inputSize = size;
+        Shape? inputShape = shape;
         if (declaration.Layers.Count == 0)
         {
             errors.Add(new ShapeError(DiagnosticIds.NoLayers,
@@ -91,7 +78,7 @@ internal static class ShapeInference
             {
                 errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
                     $"'{attribute.Kind}' derives from LayerAttribute but is not a layer kind this version of Backprop.Gen knows.", attribute.Ordinal, null));
-                size = -1;
+                shape = null;
                 continue;
             }
             ordinals.TryGetValue(unit.Kind, out int ordinal);
@@ -124,21 +111,21 @@ internal static class ShapeInference
             {
                 errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
                     $"{unit.Kind} '{name}' has arguments the compiler could not bind; fix them first.", attribute.Ordinal, null));
-                size = -1;
+                shape = null;
                 continue;
             }
-            if (size < 0)
+            if (shape is null)
             {
                 continue;
             }
-            var plan = unit.Plan(attribute, name, new LayerInput(size, from, offset, i == declaration.Layers.Count - 1, attribute.Ordinal), errors);
+            var plan = unit.Plan(attribute, name, new LayerInput(shape, from, offset, i == 0, i == declaration.Layers.Count - 1, attribute.Ordinal), errors);
             if (plan is null)
             {
-                size = -1;
+                shape = null;
                 continue;
             }
             plans.Add(plan);
-            size = plan.OutputSize;
+            shape = plan.OutputShape;
             offset += plan.ParameterCount;
             from = "'" + name + "'";
         }
@@ -150,7 +137,7 @@ internal static class ShapeInference
 
         if (errors.Count == 0 || errors.TrueForAll(e => e.IsWarning))
         {
-            var candidate = new NetworkPlan(declaration.Namespace, declaration.ContainingTypes, declaration.ClassName, loss, inputSize, new EquatableArray<LayerPlan>(plans.ToArray()));
+            var candidate = new NetworkPlan(declaration.Namespace, declaration.ContainingTypes, declaration.ClassName, loss, inputShape!, new EquatableArray<LayerPlan>(plans.ToArray()));
             if (Emit.GeneratedNames.Of(candidate).Contains(declaration.ClassName))
             {
                 errors.Add(new ShapeError(DiagnosticIds.GeneratedMemberCollision,
@@ -165,9 +152,46 @@ internal static class ShapeInference
             valid &= error.IsWarning;
         }
         var result = valid
-            ? new NetworkPlan(declaration.Namespace, declaration.ContainingTypes, declaration.ClassName, loss, inputSize, new EquatableArray<LayerPlan>(plans.ToArray()))
+            ? new NetworkPlan(declaration.Namespace, declaration.ContainingTypes, declaration.ClassName, loss, inputShape!, new EquatableArray<LayerPlan>(plans.ToArray()))
             : null;
         return new ShapeResult(result, new EquatableArray<ShapeError>(errors.ToArray()));
+    }
+
+    /// <summary>The shape <c>[Input(...)]</c> declares, or null after adding what is wrong with it.</summary>
+    private static Shape? InputShape(string network, AttributeSpec input, List<ShapeError> errors)
+    {
+        var argument = input.Find("shape");
+        if (input.HasErrors || argument is null || argument.Kind != ArgumentKind.Array || argument.Items.Count == 0
+            || argument.Items.Any(item => item.Kind != ArgumentKind.Integer))
+        {
+            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
+                $"[Input] of '{network}' needs constant dimensions, e.g. [Input(784)] or [Input(1, 28, 28)] (channels, height, width).", input.Ordinal, null));
+            return null;
+        }
+        var dimensions = argument.Items.Select(item => item.Number).ToArray();
+        if (dimensions.Length == 1 && dimensions[0] < 1)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
+                $"[Input] of '{network}' has size {dimensions[0].ToString(CultureInfo.InvariantCulture)}; a sample needs at least 1 feature.", input.Ordinal, "shape"));
+            return null;
+        }
+        for (int i = 0; i < dimensions.Length; i++)
+        {
+            if (dimensions[i] < 1)
+            {
+                errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
+                    $"[Input] of '{network}' has {dimensions[i].ToString(CultureInfo.InvariantCulture)} as dimension {(i + 1).ToString(CultureInfo.InvariantCulture)} of {dimensions.Length.ToString(CultureInfo.InvariantCulture)}; every dimension must be at least 1.", input.Ordinal, "shape"));
+                return null;
+            }
+        }
+        var shape = new Shape(new EquatableArray<int>(dimensions.Select(d => (int)d).ToArray()));
+        if (shape.LongSize > int.MaxValue / 2)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
+                $"[Input] of '{network}' declares {shape}, more values per sample than one buffer can hold.", input.Ordinal, "shape"));
+            return null;
+        }
+        return shape;
     }
 
     private static void CheckLoss(string network, int loss, LayerPlan last, NetworkDeclaration declaration, List<ShapeError> errors)

@@ -45,6 +45,65 @@ public static class Vectors
         }
     }
 
+    /// <summary><c>values[i] += value</c> for every <c>i</c>.</summary>
+    public static void AddScalar(Span<float> values, float value)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            AddScalar<Simd512, Vector512<float>>(values, value);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            AddScalar<Simd256, Vector256<float>>(values, value);
+        }
+        else
+        {
+            AddScalar<Simd128, Vector128<float>>(values, value);
+        }
+    }
+
+    private static void AddScalar<TS, TV>(Span<float> values, float value) where TS : struct, ISimd<TV> where TV : struct
+    {
+        ref float d = ref MemoryMarshal.GetReference(values);
+        var broadcast = TS.Broadcast(value);
+        int length = values.Length, i = 0;
+        for (; i + TS.Count <= length; i += TS.Count)
+        {
+            TS.Store(TS.Add(TS.Load(ref Unsafe.Add(ref d, i)), broadcast), ref Unsafe.Add(ref d, i));
+        }
+        for (; i < length; i++)
+        {
+            Unsafe.Add(ref d, i) += value;
+        }
+    }
+
+    /// <summary>The sum of the values: a vector of partial sums, reduced once, then the tail (the same order on every call).</summary>
+    public static float Sum(ReadOnlySpan<float> values)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            return Sum<Simd512, Vector512<float>>(values);
+        }
+        return Vector256.IsHardwareAccelerated ? Sum<Simd256, Vector256<float>>(values) : Sum<Simd128, Vector128<float>>(values);
+    }
+
+    private static float Sum<TS, TV>(ReadOnlySpan<float> values) where TS : struct, ISimd<TV> where TV : struct
+    {
+        ref float s = ref MemoryMarshal.GetReference(values);
+        var partial = TS.Zero;
+        int length = values.Length, i = 0;
+        for (; i + TS.Count <= length; i += TS.Count)
+        {
+            partial = TS.Add(partial, TS.Load(ref Unsafe.Add(ref s, i)));
+        }
+        float sum = TS.Sum(partial);
+        for (; i < length; i++)
+        {
+            sum += Unsafe.Add(ref s, i);
+        }
+        return sum;
+    }
+
     /// <summary>
     /// <c>x ← exp(x)</c> in place, on the widest accelerated vectors (<c>Vector512.Exp</c> and its narrower forms);
     /// the last partial vector goes through a zero-padded copy, so every element uses the same implementation.

@@ -1,0 +1,231 @@
+using System.Collections.Generic;
+using System.Globalization;
+using Backprop.Generator.Emit;
+using Backprop.Generator.Model;
+using Backprop.Generator.Shapes;
+
+namespace Backprop.Generator.Layers;
+
+/// <summary>The plan of a 2-D convolution: <c>y = f(W ⋆ x + b)</c> over [channels, height, width] samples.</summary>
+internal sealed record Conv2DPlan(string Name, Shape In, int Filters, int Kernel, int Stride, int Padding, bool HasBias, int ParameterOffset, int Activation)
+    : LayerPlan("Conv2D", Name, In, Shape.Of(Filters, Out(In[1], Kernel, Stride, Padding), Out(In[2], Kernel, Stride, Padding)),
+        ParameterOffset, Filters * In[0] * Kernel * Kernel + (HasBias ? Filters : 0), Activation)
+{
+    public int Channels => InputShape[0];
+
+    /// <summary>Rows of the unfolded input: channels × kernel × kernel.</summary>
+    public int Patch => Channels * Kernel * Kernel;
+
+    /// <summary>Output positions per filter.</summary>
+    public int Plane => OutputShape[1] * OutputShape[2];
+
+    /// <summary>Whether the unfolded input is the input itself (1×1 kernel, stride 1, no padding).</summary>
+    public bool Pointwise => Kernel == 1 && Stride == 1 && Padding == 0;
+
+    public int WeightOffset => ParameterOffset;
+
+    public int BiasOffset => ParameterOffset + Filters * Patch;
+
+    /// <summary>The output size along one axis (floor mode).</summary>
+    internal static int Out(int size, int kernel, int stride, int padding) => (size + 2 * padding - kernel) / stride + 1;
+}
+
+/// <summary>
+/// <c>[Conv2D(filters, kernel, stride, padding, Activation = ..., Bias = ...)]</c>, as PyTorch's <c>nn.Conv2d</c>: weight
+/// [filters, channels, kernel, kernel] and bias [filters], stored in PyTorch's layout (the kernels read the weight as
+/// [filters, channels × kernel × kernel]). The forward pass unfolds each sample (im2col, kept for the weight gradient)
+/// and multiplies on the packed matrix kernels.
+/// </summary>
+internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
+{
+    public override string AttributeName => "Backprop.Conv2DAttribute";
+
+    public override string Kind => "Conv2D";
+
+    public override string NamePrefix => "conv";
+
+    public override LayerPlan? Plan(AttributeSpec attribute, string name, LayerInput input, List<ShapeError> errors)
+    {
+        int before = errors.Count;
+        string layer = $"Conv2D '{name}'";
+        int? filters = Arguments.Integer(attribute, "filters", "filter count", layer, 1, errors);
+        int? kernel = Arguments.Integer(attribute, "kernel", "kernel size", layer, 1, errors);
+        int? stride = Arguments.Integer(attribute, "stride", "stride", layer, 1, errors, fallback: 1);
+        int? padding = Arguments.Integer(attribute, "padding", "padding", layer, 0, errors, fallback: 0);
+        int activation = Arguments.Activation(attribute, layer, errors,
+            "which normalizes over classes; a convolution's outputs are feature maps. Use Relu here, and end the network with Flatten and Dense(classes, Activation = Activation.Softmax).");
+        bool bias = Arguments.Boolean(attribute, "Bias", true);
+        if (!Arguments.IsImage(input, layer, attribute, errors) || errors.Count > before)
+        {
+            return null;
+        }
+        var shape = input.Shape;
+        if (shape[1] + 2 * padding!.Value < kernel!.Value || shape[2] + 2 * padding.Value < kernel.Value)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
+                $"{layer} has a {kernel}×{kernel} kernel, larger than its {shape[1] + 2 * padding.Value}×{shape[2] + 2 * padding.Value} input ({input.From} gives {shape}{(padding.Value > 0 ? $", padded by {padding} on each side" : "")}); use a smaller kernel or more padding.",
+                attribute.Ordinal, "kernel"));
+            return null;
+        }
+        long parameters = (long)filters!.Value * shape[0] * kernel.Value * kernel.Value + filters.Value;
+        int outHeight = Conv2DPlan.Out(shape[1], kernel.Value, stride!.Value, padding.Value), outWidth = Conv2DPlan.Out(shape[2], kernel.Value, stride.Value, padding.Value);
+        long unfolded = (long)shape[0] * kernel.Value * kernel.Value * outHeight * outWidth;
+        if (parameters + input.ParameterOffset > int.MaxValue / 2 || unfolded > int.MaxValue / 2 || (long)filters.Value * outHeight * outWidth > int.MaxValue / 2)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
+                $"{layer} ({filters} filters of {shape[0]}×{kernel}×{kernel} on {shape}) is too large for one buffer.", attribute.Ordinal, null));
+            return null;
+        }
+        return new Conv2DPlan(name, shape, filters.Value, kernel.Value, stride.Value, padding.Value, bias, input.ParameterOffset, activation);
+    }
+
+    public override IEnumerable<TensorPlan> Tensors(Conv2DPlan plan)
+    {
+        yield return new TensorPlan(plan.Name + ".weight", new EquatableArray<int>(new[] { plan.Filters, plan.Channels, plan.Kernel, plan.Kernel }), plan.WeightOffset, plan.Filters * plan.Patch);
+        if (plan.HasBias)
+        {
+            yield return new TensorPlan(plan.Name + ".bias", new EquatableArray<int>(new[] { plan.Filters }), plan.BiasOffset, plan.Filters);
+        }
+    }
+
+    public override IEnumerable<BufferPlan> Buffers(Conv2DPlan plan)
+    {
+        if (!plan.Pointwise)
+        {
+            yield return new BufferPlan(BufferRole.Saved, "_" + plan.Camel + "Columns", plan.Patch * plan.Plane,
+                $"{plan.Name} unfolded input (im2col), [{plan.Patch}, {plan.Plane}] per sample, kept for the weight gradient", Key: "columns");
+        }
+        if (DenseUnit.KeepsPreActivation(plan.Activation))
+        {
+            yield return new BufferPlan(BufferRole.PreActivation, "_" + plan.Camel + "PreActivation", plan.OutputSize, $"{plan.Name} pre-activation z = W ⋆ x + b");
+        }
+        yield return new BufferPlan(BufferRole.Output, "_" + plan.Camel + "Output", plan.OutputSize,
+            $"{plan.Name} output {plan.OutputShape}{(plan.Activation == Names.Linear ? "" : ", " + Names.Activation(plan.Activation))}");
+        yield return BufferPlan.Delta("_" + plan.Camel + "Delta", plan.OutputSize, $"{plan.Name} delta: ∂L/∂y, then ∂L/∂z in the backward pass");
+    }
+
+    public override int ScratchLength(Conv2DPlan plan, bool inputGradient)
+        => plan.Filters * plan.Patch + (inputGradient && !plan.Pointwise ? plan.Patch * plan.Plane : 0);
+
+    private static string Window(Conv2DPlan plan)
+    {
+        string p = plan.Pascal;
+        return $"new global::Backprop.Kernels.Window2D({p}Channels, {p}Height, {p}Width, {p}Kernel, {p}Stride, {p}Padding)";
+    }
+
+    public override void EmitConstants(SourceWriter writer, Conv2DPlan plan)
+    {
+        string p = plan.Pascal;
+        writer.Line($"// {plan.Name}: {Describe(plan)}. Weight [{plan.Filters}, {plan.Channels}, {plan.Kernel}, {plan.Kernel}] at {plan.WeightOffset}{(plan.HasBias ? $", bias [{plan.Filters}] at {plan.BiasOffset}" : ", no bias")}.");
+        foreach (var (name, value) in Constants(plan))
+        {
+            writer.Line($"private const int {p}{name} = {value.ToString(CultureInfo.InvariantCulture)};");
+        }
+    }
+
+    private static IEnumerable<(string Name, int Value)> Constants(Conv2DPlan plan)
+    {
+        yield return ("Channels", plan.Channels);
+        yield return ("Height", plan.InputShape[1]);
+        yield return ("Width", plan.InputShape[2]);
+        yield return ("Filters", plan.Filters);
+        yield return ("Kernel", plan.Kernel);
+        yield return ("Stride", plan.Stride);
+        yield return ("Padding", plan.Padding);
+        yield return ("Patch", plan.Patch);
+        yield return ("Weight", plan.WeightOffset);
+        if (plan.HasBias)
+        {
+            yield return ("Bias", plan.BiasOffset);
+        }
+    }
+
+    public override IEnumerable<string> ConstantNames(Conv2DPlan plan)
+    {
+        foreach (var (name, _) in Constants(plan))
+        {
+            yield return plan.Pascal + name;
+        }
+    }
+
+    public override void EmitInitialization(SourceWriter writer, Conv2DPlan plan, int stream)
+    {
+        string p = plan.Pascal;
+        bool he = plan.Activation is Names.Relu or Names.LeakyRelu or Names.Gelu;
+        int fanIn = plan.Patch, fanOut = plan.Filters * plan.Kernel * plan.Kernel;
+        writer.Line(he
+            ? $"// {plan.Name}: He normal for {Names.Activation(plan.Activation)}, σ = √(2 / {fanIn}) (fan-in: channels × k × k){(plan.HasBias ? "; bias zero" : "")}."
+            : $"// {plan.Name}: Glorot normal, σ = √(2 / ({fanIn} + {fanOut})) (fans: channels × k × k, filters × k × k){(plan.HasBias ? "; bias zero" : "")}.");
+        string deviation = he
+            ? $"global::Backprop.Initialization.HeStandardDeviation({fanIn})"
+            : $"global::Backprop.Initialization.GlorotStandardDeviation({fanIn}, {fanOut})";
+        writer.Line($"global::Backprop.Initialization.Normal(parameters.Slice({p}Weight, {p}Filters * {p}Patch), {deviation}, seed, stream: {stream});");
+        if (plan.HasBias)
+        {
+            writer.Line($"parameters.Slice({p}Bias, {p}Filters).Clear();");
+        }
+    }
+
+    public override void EmitForward(SourceWriter writer, Conv2DPlan plan, LayerBuffers buffers)
+    {
+        string p = plan.Pascal;
+        writer.Line($"// {plan.Name}: {Describe(plan)}");
+        writer.Line($"global::Backprop.Kernels.Convolution.Forward<{DenseUnit.ActivationType(plan.Activation)}>(");
+        using (writer.Indent())
+        {
+            writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Filters * {p}Patch), {(plan.HasBias ? $"parameters.Slice({p}Bias, {p}Filters)" : "default")},");
+            writer.Line($"{(plan.Pointwise ? "default" : buffers.Saved("columns"))}, {buffers.PreActivation}, {buffers.Output}, batch, {Window(plan)}, {p}Filters, threads);");
+        }
+    }
+
+    public override void EmitBackward(SourceWriter writer, Conv2DPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
+    {
+        string p = plan.Pascal;
+        string activation = deltaIsPreActivation ? "global::Backprop.Kernels.Identity" : DenseUnit.ActivationType(plan.Activation);
+        writer.Line($"// {plan.Name}: {Describe(plan)}{(deltaIsPreActivation ? " (the loss gave ∂L/∂z)" : "")}");
+        writer.Line($"global::Backprop.Kernels.Convolution.Backward<{activation}>(");
+        using (writer.Indent())
+        {
+            writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Filters * {p}Patch), {(plan.Pointwise ? "default" : buffers.Saved("columns"))}, {buffers.PreActivation}, {buffers.Output}, {buffers.Delta},");
+            writer.Line($"gradients.Slice({p}Weight, {p}Filters * {p}Patch), {(plan.HasBias ? $"gradients.Slice({p}Bias, {p}Filters)" : "default")}, {buffers.InputDelta ?? "default"}, scratch,");
+            writer.Line($"batch, {Window(plan)}, {p}Filters,");
+            writer.Line($"optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, {p}Weight, {(plan.HasBias ? p + "Bias" : p + "Weight")}));");
+        }
+    }
+
+    public override void EmitCopyOut(SourceWriter writer, Conv2DPlan plan, TensorPlan tensor, string block, string destination)
+        => writer.Line($"{block}.Slice({tensor.Offset.ToString(CultureInfo.InvariantCulture)}, {tensor.Length.ToString(CultureInfo.InvariantCulture)}).CopyTo({destination});");
+
+    public override void EmitCopyIn(SourceWriter writer, Conv2DPlan plan, TensorPlan tensor, string source, string block)
+        => writer.Line($"{source}.CopyTo({block}.Slice({tensor.Offset.ToString(CultureInfo.InvariantCulture)}, {tensor.Length.ToString(CultureInfo.InvariantCulture)}));");
+
+    public override void WriteArchitecture(JsonText json, Conv2DPlan plan)
+        => json.BeginObject()
+            .Property("kind", Kind)
+            .Property("name", plan.Name)
+            .Property("filters", plan.Filters)
+            .Property("kernel", plan.Kernel)
+            .Property("stride", plan.Stride)
+            .Property("padding", plan.Padding)
+            .Property("bias", plan.HasBias)
+            .Property("activation", Names.Activation(plan.Activation))
+            .EndObject();
+
+    public override string Describe(Conv2DPlan plan)
+    {
+        string text = $"Conv2D {plan.InputShape} → {plan.OutputShape}, {plan.Kernel}×{plan.Kernel}";
+        if (plan.Stride != 1)
+        {
+            text += $" stride {plan.Stride}";
+        }
+        if (plan.Padding != 0)
+        {
+            text += $" padding {plan.Padding}";
+        }
+        if (!plan.HasBias)
+        {
+            text += ", no bias";
+        }
+        return plan.Activation == Names.Linear ? text : text + ", " + Names.Activation(plan.Activation);
+    }
+}

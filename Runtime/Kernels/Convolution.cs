@@ -1,0 +1,304 @@
+using System;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// The geometry of a 2-D convolution or pooling window over one [channels, height, width] sample: input size, window,
+/// stride and padding, and the output size they give (floor mode, as PyTorch).
+/// </summary>
+/// <param name="Channels">Input channels.</param>
+/// <param name="Height">Input height.</param>
+/// <param name="Width">Input width.</param>
+/// <param name="Kernel">The window's height and width.</param>
+/// <param name="Stride">The step between windows.</param>
+/// <param name="Padding">Zeros on every side (0 for pooling).</param>
+public readonly record struct Window2D(int Channels, int Height, int Width, int Kernel, int Stride, int Padding)
+{
+    /// <summary>Output height: <c>(Height + 2 Padding - Kernel) / Stride + 1</c>.</summary>
+    public int OutputHeight => (Height + 2 * Padding - Kernel) / Stride + 1;
+
+    /// <summary>Output width: <c>(Width + 2 Padding - Kernel) / Stride + 1</c>.</summary>
+    public int OutputWidth => (Width + 2 * Padding - Kernel) / Stride + 1;
+
+    /// <summary>Values of one input sample.</summary>
+    public int InputLength => Channels * Height * Width;
+
+    /// <summary>Output positions per channel.</summary>
+    public int OutputPlane => OutputHeight * OutputWidth;
+
+    /// <summary>Rows of the column matrix: one per (channel, kernel row, kernel column).</summary>
+    public int Patch => Channels * Kernel * Kernel;
+
+    /// <summary>Whether the column matrix is the input itself (a 1×1 kernel, stride 1, no padding).</summary>
+    public bool IsPointwise => Kernel == 1 && Stride == 1 && Padding == 0;
+
+    internal void Check(string kernel)
+    {
+        if (Channels < 1 || Height < 1 || Width < 1 || Kernel < 1 || Stride < 1 || Padding < 0
+            || Height + 2 * Padding < Kernel || Width + 2 * Padding < Kernel)
+        {
+            throw new ArgumentException($"{kernel}: the window {this} does not fit its input.");
+        }
+    }
+}
+
+/// <summary>
+/// 2-D convolution (<c>nn.Conv2d</c>) as products on the packed matrix kernels: each sample's input is unfolded
+/// into a column matrix (im2col, [channels × k × k, output positions]), so the forward pass is
+/// <c>Z = W · cols</c>, the weight gradient <c>ΔZ · colsᵀ</c>, and the input gradient <c>Wᵀ · ΔZ</c> folded back
+/// (col2im). Batches are NCHW, the weight [filters, channels, k, k] as PyTorch's. The column matrices are kept from
+/// the forward pass for the weight gradient; a 1×1 convolution with stride 1 and no padding uses the input itself.
+/// </summary>
+public static class Convolution
+{
+    /// <summary>
+    /// The forward pass of a batch: <c>cols = im2col(x)</c>, <c>z = W · cols + b</c>, <c>y = f(z)</c>, per sample.
+    /// When <typeparamref name="TActivation"/> fuses into a product, <paramref name="z"/> and <paramref name="y"/> may be
+    /// the same memory.
+    /// </summary>
+    /// <param name="input">The batch, [batch, channels, height, width].</param>
+    /// <param name="weights">The weight, [filters, channels × k × k].</param>
+    /// <param name="bias">The bias [filters], or empty for none.</param>
+    /// <param name="columns">The column matrices, [batch, patch, output positions]; empty for a pointwise window.</param>
+    /// <param name="z">The pre-activation, [batch, filters, output positions].</param>
+    /// <param name="y">The output, same shape.</param>
+    /// <param name="batch">The samples.</param>
+    /// <param name="window">The geometry.</param>
+    /// <param name="filters">The output channels.</param>
+    /// <param name="threads">The most threads each product may use.</param>
+    public static void Forward<TActivation>(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias,
+        Span<float> columns, Span<float> z, Span<float> y, int batch, Window2D window, int filters, int threads)
+        where TActivation : struct, IActivation
+    {
+        window.Check("Convolution.Forward");
+        int patch = window.Patch, plane = window.OutputPlane, output = filters * plane;
+        Require(input.Length >= batch * window.InputLength && weights.Length == filters * patch
+            && (bias.IsEmpty || bias.Length == filters) && z.Length >= batch * output && y.Length >= batch * output
+            && (window.IsPointwise || columns.Length >= batch * patch * plane), "Convolution.Forward");
+        for (int n = 0; n < batch; n++)
+        {
+            ReadOnlySpan<float> cols = Columns(input.Slice(n * window.InputLength, window.InputLength), columns, n, window);
+            Span<float> zn = z.Slice(n * output, output);
+            Gemm.Multiply(filters, plane, patch, weights, patch, 1, cols, plane, zn, plane, default, accumulate: false, threads);
+            if (!bias.IsEmpty)
+            {
+                for (int f = 0; f < filters; f++)
+                {
+                    Vectors.AddScalar(zn.Slice(f * plane, plane), bias[f]);
+                }
+            }
+        }
+        TActivation.Forward(z[..(batch * output)], y, 1, batch * output);
+    }
+
+    /// <summary>
+    /// The backward pass of a batch, from <c>∂L/∂y</c> in <paramref name="delta"/> (turned into <c>∂L/∂z</c> in place):
+    /// the weight and bias gradients (overwritten) and, unless <paramref name="inputDelta"/> is empty, <c>∂L/∂x</c>
+    /// (overwritten). With an update, the weight and bias are stepped once their gradients are complete and the input
+    /// gradient has used the old weights.
+    /// </summary>
+    /// <param name="input">The forward pass's input.</param>
+    /// <param name="weights">The weight, [filters, patch].</param>
+    /// <param name="columns">The forward pass's column matrices (empty for a pointwise window).</param>
+    /// <param name="z">The forward pass's pre-activation (the output itself for activations that fuse).</param>
+    /// <param name="y">The forward pass's output.</param>
+    /// <param name="delta">∂L/∂y on entry, ∂L/∂z on return.</param>
+    /// <param name="weightGradient">∂L/∂W, [filters, patch].</param>
+    /// <param name="biasGradient">∂L/∂b [filters], or empty without a bias.</param>
+    /// <param name="inputDelta">∂L/∂x, or empty for the first layer.</param>
+    /// <param name="scratch">At least <see cref="ScratchLength"/> floats.</param>
+    /// <param name="batch">The samples.</param>
+    /// <param name="window">The geometry.</param>
+    /// <param name="filters">The output channels.</param>
+    /// <param name="update">The optimizer step to apply to the weight (at <c>WeightOffset</c>) and bias, or default.</param>
+    public static void Backward<TActivation>(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> columns,
+        ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta,
+        Span<float> weightGradient, Span<float> biasGradient, Span<float> inputDelta, Span<float> scratch,
+        int batch, Window2D window, int filters, ParameterUpdate update)
+        where TActivation : struct, IActivation
+    {
+        window.Check("Convolution.Backward");
+        int patch = window.Patch, plane = window.OutputPlane, output = filters * plane;
+        Require(input.Length >= batch * window.InputLength && weights.Length == filters * patch
+            && weightGradient.Length == filters * patch && delta.Length >= batch * output
+            && (inputDelta.IsEmpty || inputDelta.Length >= batch * window.InputLength)
+            && scratch.Length >= ScratchLength(window, filters, !inputDelta.IsEmpty)
+            && (window.IsPointwise || columns.Length >= batch * patch * plane), "Convolution.Backward");
+
+        TActivation.Backward(z, y, delta[..(batch * output)], 1, batch * output);
+
+        // Bias: the sum of ∂L/∂z over the samples and positions of each filter.
+        if (!biasGradient.IsEmpty)
+        {
+            biasGradient.Clear();
+            for (int n = 0; n < batch; n++)
+            {
+                for (int f = 0; f < filters; f++)
+                {
+                    biasGradient[f] += Vectors.Sum(delta.Slice(n * output + f * plane, plane));
+                }
+            }
+        }
+
+        // Weight: Σ_n ΔZ_n · cols_nᵀ, each sample's product into scratch, then added in sample order.
+        Span<float> product = scratch[..(filters * patch)];
+        for (int n = 0; n < batch; n++)
+        {
+            ReadOnlySpan<float> cols = window.IsPointwise ? input.Slice(n * window.InputLength, window.InputLength) : columns.Slice(n * patch * plane, patch * plane);
+            Gemm.MultiplyTransposed(filters, patch, plane, delta.Slice(n * output, output), plane, cols, plane, n == 0 ? weightGradient : product, patch);
+            if (n > 0)
+            {
+                Vectors.Add(weightGradient, product);
+            }
+        }
+
+        // Input: Wᵀ · ΔZ_n, folded back onto the input positions (col2im).
+        if (!inputDelta.IsEmpty)
+        {
+            Span<float> unfolded = scratch.Slice(filters * patch, patch * plane);
+            for (int n = 0; n < batch; n++)
+            {
+                Span<float> dx = inputDelta.Slice(n * window.InputLength, window.InputLength);
+                Gemm.Multiply(patch, plane, filters, weights, 1, patch, delta.Slice(n * output, output), plane,
+                    window.IsPointwise ? dx : unfolded, plane, default, accumulate: false);
+                if (!window.IsPointwise)
+                {
+                    Fold(unfolded, dx, window);
+                }
+            }
+        }
+
+        if (update.Optimizer is { } optimizer)
+        {
+            optimizer.UpdatePart(update.Parameters.Slice(update.WeightOffset, filters * patch), weightGradient, update.WeightOffset);
+            if (!biasGradient.IsEmpty)
+            {
+                optimizer.UpdatePart(update.Parameters.Slice(update.BiasOffset, filters), biasGradient, update.BiasOffset);
+            }
+        }
+    }
+
+    /// <summary>Scratch floats <see cref="Backward"/> needs: one weight-gradient product, and one unfolded input gradient when it computes ∂L/∂x.</summary>
+    public static int ScratchLength(Window2D window, int filters, bool inputGradient)
+        => filters * window.Patch + (inputGradient && !window.IsPointwise ? window.Patch * window.OutputPlane : 0);
+
+    /// <summary>Sample <paramref name="n"/>'s column matrix: unfolded into its rows of <paramref name="columns"/>, or the input itself when pointwise.</summary>
+    private static ReadOnlySpan<float> Columns(ReadOnlySpan<float> x, Span<float> columns, int n, Window2D window)
+    {
+        if (window.IsPointwise)
+        {
+            return x;
+        }
+        int length = window.Patch * window.OutputPlane;
+        Span<float> cols = columns.Slice(n * length, length);
+        Unfold(x, cols, window);
+        return cols;
+    }
+
+    /// <summary>
+    /// im2col: <c>cols[(c, ky, kx), (oy, ox)] = x[c, oy s - p + ky, ox s - p + kx]</c>, zero outside the input. With
+    /// stride 1 each row of a window position is one contiguous copy.
+    /// </summary>
+    internal static void Unfold(ReadOnlySpan<float> x, Span<float> cols, Window2D w)
+    {
+        int oh = w.OutputHeight, ow = w.OutputWidth, row = 0;
+        for (int c = 0; c < w.Channels; c++)
+        {
+            ReadOnlySpan<float> channel = x.Slice(c * w.Height * w.Width, w.Height * w.Width);
+            for (int ky = 0; ky < w.Kernel; ky++)
+            {
+                for (int kx = 0; kx < w.Kernel; kx++, row++)
+                {
+                    Span<float> target = cols.Slice(row * oh * ow, oh * ow);
+                    // The output columns whose input column ox s - p + kx lies in [0, width).
+                    int first = Math.Max(0, CeilDiv(w.Padding - kx, w.Stride));
+                    int last = Math.Min(ow, CeilDiv(w.Width + w.Padding - kx, w.Stride));
+                    for (int oy = 0; oy < oh; oy++)
+                    {
+                        Span<float> line = target.Slice(oy * ow, ow);
+                        int iy = oy * w.Stride - w.Padding + ky;
+                        if (iy < 0 || iy >= w.Height || first >= last)
+                        {
+                            line.Clear();
+                            continue;
+                        }
+                        line[..first].Clear();
+                        line[last..].Clear();
+                        ReadOnlySpan<float> source = channel.Slice(iy * w.Width, w.Width);
+                        int ix = first * w.Stride - w.Padding + kx;
+                        if (w.Stride == 1)
+                        {
+                            source.Slice(ix, last - first).CopyTo(line[first..last]);
+                        }
+                        else
+                        {
+                            for (int ox = first; ox < last; ox++, ix += w.Stride)
+                            {
+                                line[ox] = source[ix];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>col2im: the adjoint of <see cref="Unfold"/>, <c>dx</c> overwritten with the sum of every column entry that read each input.</summary>
+    internal static void Fold(ReadOnlySpan<float> cols, Span<float> dx, Window2D w)
+    {
+        dx[..w.InputLength].Clear();
+        int oh = w.OutputHeight, ow = w.OutputWidth, row = 0;
+        for (int c = 0; c < w.Channels; c++)
+        {
+            Span<float> channel = dx.Slice(c * w.Height * w.Width, w.Height * w.Width);
+            for (int ky = 0; ky < w.Kernel; ky++)
+            {
+                for (int kx = 0; kx < w.Kernel; kx++, row++)
+                {
+                    ReadOnlySpan<float> source = cols.Slice(row * oh * ow, oh * ow);
+                    int first = Math.Max(0, CeilDiv(w.Padding - kx, w.Stride));
+                    int last = Math.Min(ow, CeilDiv(w.Width + w.Padding - kx, w.Stride));
+                    if (first >= last)
+                    {
+                        continue;
+                    }
+                    for (int oy = 0; oy < oh; oy++)
+                    {
+                        int iy = oy * w.Stride - w.Padding + ky;
+                        if (iy < 0 || iy >= w.Height)
+                        {
+                            continue;
+                        }
+                        Span<float> target = channel.Slice(iy * w.Width, w.Width);
+                        ReadOnlySpan<float> line = source.Slice(oy * ow, ow);
+                        int ix = first * w.Stride - w.Padding + kx;
+                        if (w.Stride == 1)
+                        {
+                            Vectors.Add(target.Slice(ix, last - first), line[first..last]);
+                        }
+                        else
+                        {
+                            for (int ox = first; ox < last; ox++, ix += w.Stride)
+                            {
+                                target[ix] += line[ox];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>⌈a / b⌉ for b &gt; 0 and any sign of a.</summary>
+    private static int CeilDiv(int a, int b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
+
+    private static void Require(bool condition, string kernel)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException($"{kernel}: a buffer does not fit the batch, the window or the filters.");
+        }
+    }
+}

@@ -1,0 +1,173 @@
+using System;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// Pooling over the windows of each channel of NCHW batches, as PyTorch's <c>nn.MaxPool2d</c>, <c>nn.AvgPool2d</c>
+/// (no padding, floor mode) and global average pooling. Max pooling records, per output, the position of the first
+/// maximum of its window in the sample (an <see cref="int"/> index buffer), which its backward pass routes the
+/// gradient to, as PyTorch does.
+/// </summary>
+public static class Pooling
+{
+    /// <summary>Max pooling: <c>y = max</c> over each window, and the sample offset of the (first) maximum in <paramref name="indices"/>.</summary>
+    /// <param name="input">The batch, [batch, channels, height, width].</param>
+    /// <param name="output">[batch, channels, output height, output width].</param>
+    /// <param name="indices">The same shape as <paramref name="output"/>.</param>
+    /// <param name="batch">The samples.</param>
+    /// <param name="window">The geometry (no padding).</param>
+    public static void MaxForward(ReadOnlySpan<float> input, Span<float> output, Span<int> indices, int batch, Window2D window)
+    {
+        Check(window, "Pooling.MaxForward", input.Length, output.Length, batch);
+        if (indices.Length < output.Length)
+        {
+            throw new ArgumentException("Pooling.MaxForward: the index buffer does not fit the output.");
+        }
+        int oh = window.OutputHeight, ow = window.OutputWidth, h = window.Height, w = window.Width, k = window.Kernel, s = window.Stride;
+        int o = 0;
+        for (int n = 0; n < batch; n++)
+        {
+            for (int c = 0; c < window.Channels; c++)
+            {
+                int plane = (n * window.Channels + c) * h * w;
+                for (int oy = 0; oy < oh; oy++)
+                {
+                    for (int ox = 0; ox < ow; ox++, o++)
+                    {
+                        int best = plane + oy * s * w + ox * s;
+                        float max = input[best];
+                        for (int ky = 0; ky < k; ky++)
+                        {
+                            int row = plane + (oy * s + ky) * w + ox * s;
+                            for (int kx = 0; kx < k; kx++)
+                            {
+                                float v = input[row + kx];
+                                // Strictly greater keeps the first maximum; NaN propagates, as in PyTorch.
+                                if (v > max || (float.IsNaN(v) && !float.IsNaN(max)))
+                                {
+                                    max = v;
+                                    best = row + kx;
+                                }
+                            }
+                        }
+                        output[o] = max;
+                        indices[o] = best - n * window.InputLength;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Max pooling's input gradient: <paramref name="inputDelta"/> overwritten, each output's gradient added at its maximum.</summary>
+    public static void MaxBackward(ReadOnlySpan<float> delta, ReadOnlySpan<int> indices, Span<float> inputDelta, int batch, Window2D window)
+    {
+        Check(window, "Pooling.MaxBackward", inputDelta.Length, delta.Length, batch);
+        int outputs = window.Channels * window.OutputPlane, length = window.InputLength;
+        inputDelta[..(batch * length)].Clear();
+        for (int n = 0; n < batch; n++)
+        {
+            Span<float> dx = inputDelta.Slice(n * length, length);
+            ReadOnlySpan<float> dy = delta.Slice(n * outputs, outputs);
+            ReadOnlySpan<int> at = indices.Slice(n * outputs, outputs);
+            for (int o = 0; o < outputs; o++)
+            {
+                dx[at[o]] += dy[o];
+            }
+        }
+    }
+
+    /// <summary>Average pooling: <c>y</c> = the mean of each window (every window lies inside the input).</summary>
+    public static void AverageForward(ReadOnlySpan<float> input, Span<float> output, int batch, Window2D window)
+    {
+        Check(window, "Pooling.AverageForward", input.Length, output.Length, batch);
+        int oh = window.OutputHeight, ow = window.OutputWidth, h = window.Height, w = window.Width, k = window.Kernel, s = window.Stride;
+        float scale = 1f / (k * k);
+        int o = 0;
+        for (int p = 0; p < batch * window.Channels; p++)
+        {
+            ReadOnlySpan<float> plane = input.Slice(p * h * w, h * w);
+            for (int oy = 0; oy < oh; oy++)
+            {
+                for (int ox = 0; ox < ow; ox++, o++)
+                {
+                    float sum = 0;
+                    for (int ky = 0; ky < k; ky++)
+                    {
+                        int row = (oy * s + ky) * w + ox * s;
+                        for (int kx = 0; kx < k; kx++)
+                        {
+                            sum += plane[row + kx];
+                        }
+                    }
+                    output[o] = sum * scale;
+                }
+            }
+        }
+    }
+
+    /// <summary>Average pooling's input gradient: each output's gradient spread evenly over its window; <paramref name="inputDelta"/> overwritten.</summary>
+    public static void AverageBackward(ReadOnlySpan<float> delta, Span<float> inputDelta, int batch, Window2D window)
+    {
+        Check(window, "Pooling.AverageBackward", inputDelta.Length, delta.Length, batch);
+        int oh = window.OutputHeight, ow = window.OutputWidth, h = window.Height, w = window.Width, k = window.Kernel, s = window.Stride;
+        float scale = 1f / (k * k);
+        inputDelta[..(batch * window.InputLength)].Clear();
+        int o = 0;
+        for (int p = 0; p < batch * window.Channels; p++)
+        {
+            Span<float> plane = inputDelta.Slice(p * h * w, h * w);
+            for (int oy = 0; oy < oh; oy++)
+            {
+                for (int ox = 0; ox < ow; ox++, o++)
+                {
+                    float share = delta[o] * scale;
+                    for (int ky = 0; ky < k; ky++)
+                    {
+                        int row = (oy * s + ky) * w + ox * s;
+                        for (int kx = 0; kx < k; kx++)
+                        {
+                            plane[row + kx] += share;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Global average pooling: <c>y[n, c]</c> = the mean of channel <c>c</c> of sample <c>n</c>.</summary>
+    public static void GlobalAverageForward(ReadOnlySpan<float> input, Span<float> output, int batch, int channels, int plane)
+    {
+        if (channels < 1 || plane < 1 || input.Length < batch * channels * plane || output.Length < batch * channels)
+        {
+            throw new ArgumentException("Pooling.GlobalAverageForward: a buffer does not fit the batch and the channels.");
+        }
+        float scale = 1f / plane;
+        for (int p = 0; p < batch * channels; p++)
+        {
+            output[p] = Vectors.Sum(input.Slice(p * plane, plane)) * scale;
+        }
+    }
+
+    /// <summary>Global average pooling's input gradient: <c>∂L/∂x[n, c, ·] = ∂L/∂y[n, c] / plane</c>.</summary>
+    public static void GlobalAverageBackward(ReadOnlySpan<float> delta, Span<float> inputDelta, int batch, int channels, int plane)
+    {
+        if (channels < 1 || plane < 1 || inputDelta.Length < batch * channels * plane || delta.Length < batch * channels)
+        {
+            throw new ArgumentException("Pooling.GlobalAverageBackward: a buffer does not fit the batch and the channels.");
+        }
+        float scale = 1f / plane;
+        for (int p = 0; p < batch * channels; p++)
+        {
+            inputDelta.Slice(p * plane, plane).Fill(delta[p] * scale);
+        }
+    }
+
+    private static void Check(Window2D window, string kernel, int inputLength, int outputLength, int batch)
+    {
+        window.Check(kernel);
+        if (window.Padding != 0 || inputLength < batch * window.InputLength || outputLength < batch * window.Channels * window.OutputPlane)
+        {
+            throw new ArgumentException($"{kernel}: a buffer does not fit the batch and the window {window}.");
+        }
+    }
+}
