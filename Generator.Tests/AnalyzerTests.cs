@@ -86,6 +86,78 @@ public class AnalyzerTests
         """);
 
     [Fact]
+    public Task BPG0006_non_positive_sizes_of_image_layers() => Verify("""
+        [Network] [Input(1, 8, 8)] [Conv2D({|BPG0006:0|}, 3)] [Flatten] [Dense(2)]
+        public partial class B;
+
+        [Network] [Input(1, 8, 8)] [Conv2D(4, {|BPG0006:0|})] [Flatten] [Dense(2)]
+        public partial class C;
+
+        [Network] [Input(1, 8, 8)] [Conv2D(4, 3, {|BPG0006:stride: 0|})] [Flatten] [Dense(2)]
+        public partial class D;
+
+        [Network] [Input(1, 8, 8)] [Conv2D(4, 3, {|BPG0006:padding: -1|})] [Flatten] [Dense(2)]
+        public partial class E;
+
+        [Network] [Input(1, 8, 8)] [MaxPool2D({|BPG0006:0|})] [Flatten] [Dense(2)]
+        public partial class F;
+
+        [Network] [Input(1, 8, 8)] [AvgPool2D(2, {|BPG0006:Stride = -2|})] [Flatten] [Dense(2)]
+        public partial class G;
+        """);
+
+    [Fact]
+    public Task BPG0006_a_dimension_of_a_multi_dimensional_input_is_reported_on_itself() => Verify("""
+        [Network] [Input(1, {|BPG0006:0|}, 8)] [Flatten] [Dense(2)]
+        public partial class A;
+        """);
+
+    [Fact]
+    public Task BPG0017_layers_that_do_not_fit_their_shape() => Verify("""
+        [Network] [Input(784)] [{|BPG0017:Conv2D(8, 3)|}] [Flatten] [Dense(10)]
+        public partial class Flat;
+
+        [Network] [Input(1, 4, 4)] [Conv2D(2, {|BPG0017:5|})] [Flatten] [Dense(10)]
+        public partial class BigKernel;
+
+        [Network] [Input(1, 4, 4)] [Conv2D(2, 5, padding: 1)] [Flatten] [Dense(10)]
+        public partial class PaddedEnough;
+
+        [Network] [Input(1, 4, 4)] [MaxPool2D({|BPG0017:5|})] [Flatten] [Dense(10)]
+        public partial class BigWindow;
+
+        [Network] [Input(1, 4, 4)] [Conv2D(2, 3)] [{|BPG0017:Flatten|}]
+        public partial class FlattenLast;
+
+        [Network] [Input(8)] [Dense(4)] [{|BPG0017:GlobalAvgPool2D|}] [Dense(2)]
+        public partial class PoolOnFlat;
+
+        [Network] [Input(3, 8, 8)] [Conv2D(4, 3)] [Dense(8)] [{|BPG0017:MaxPool2D(2)|}] [Dense(2)]
+        public partial class PoolAfterDense;
+        """);
+
+    [Fact]
+    public Task BPG0007_softmax_on_a_convolution() => Verify("""
+        [Network] [Input(1, 8, 8)] [Conv2D(4, 3, {|BPG0007:Activation = Activation.Softmax|})] [Flatten] [Dense(2)]
+        public partial class N;
+        """);
+
+    [Fact]
+    public void Image_layer_messages_name_the_layer_and_both_shapes()
+    {
+        var messages = Analysis.Run("""
+            using Backprop;
+            [Network] [Input(784)] [Conv2D(8, 3)] [Flatten] [Dense(10)] public partial class A;
+            [Network] [Input(8, 3, 3)] [MaxPool2D(2)] [Conv2D(2, 5)] [Flatten] [Dense(10)] public partial class B;
+            """).Diagnostics.Where(d => d.Id == "BPG0017").Select(d => d.GetMessage()).OrderBy(m => m, System.StringComparer.Ordinal).ToList();
+        Assert.Equal(
+        [
+            "Conv2D 'conv1' has a 5×5 kernel, larger than its 1×1 input ('pool1' gives [8, 1, 1]); use a smaller kernel or more padding.",
+            "Conv2D 'conv1' needs [channels, height, width] samples, but the input gives [784]; declare the input as [Input(channels, height, width)], or put the layer before Flatten and Dense.",
+        ], messages);
+    }
+
+    [Fact]
     public Task BPG0007_softmax_not_last() => Verify("""
         [Network] [Input(4)] [Dense(5, {|BPG0007:Activation = Activation.Softmax|})] [Dense(2)]
         public partial class N;

@@ -72,6 +72,21 @@ public class GeneratorTests
     [InlineData("[Network] [Input(4)] [Dense(3)] partial class N; [Dense(2)] partial class N;", DiagnosticIds.SplitDeclaration)]
     [InlineData("[Network] [Input(4)] [Dense(\"x\")] partial class N;", DiagnosticIds.InvalidArgument)]
     [InlineData("[Network] [Input(4)] [Dense(] partial class N;", DiagnosticIds.InvalidArgument)]
+    [InlineData("[Network] [Input()] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
+    [InlineData("[Network] [Input(1, 0, 4)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
+    [InlineData("[Network] [Input(100000, 100000)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
+    [InlineData("[Network] [Input(784)] [Conv2D(8, 3)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.ShapeMismatch)]
+    [InlineData("[Network] [Input(1, 4, 4)] [Conv2D(8, 7, padding: 1)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.ShapeMismatch)]
+    [InlineData("[Network] [Input(1, 4, 3)] [MaxPool2D(4)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.ShapeMismatch)]
+    [InlineData("[Network] [Input(1, 4, 4)] [AvgPool2D(2)] [Flatten] partial class N;", DiagnosticIds.ShapeMismatch)]
+    [InlineData("[Network] [Input(4)] [GlobalAvgPool2D] [Dense(2)] partial class N;", DiagnosticIds.ShapeMismatch)]
+    [InlineData("[Network] [Input(1, 4, 4)] [Conv2D(0, 3)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
+    [InlineData("[Network] [Input(1, 4, 4)] [Conv2D(2, 3, stride: -1)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
+    [InlineData("[Network] [Input(1, 4, 4)] [Conv2D(2, 3, padding: -2)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
+    [InlineData("[Network] [Input(1, 4, 4)] [MaxPool2D(2, Stride = -1)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
+    [InlineData("[Network] [Input(1, 4, 4)] [Conv2D(2, 3, Activation = Activation.Softmax)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.SoftmaxNotLast)]
+    [InlineData("[Network] [Input(1, 4, 4)] [Conv2D(2, 3, Activation = (Activation)9)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
+    [InlineData("[Network] [Input(16, 4000, 4000)] [Conv2D(64, 3, padding: 1)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
     public void Invalid_networks_get_a_rule_and_no_generated_code(string source, string id)
     {
         var compilation = Compiler.Compilation("using Backprop;\n" + source);

@@ -14,6 +14,24 @@ namespace Backprop.Tests;
 public class SnapshotTests
 {
     [Fact]
+    public void FashionCnn_with_every_image_layer() => Verify("FashionCnn", """
+        using Backprop;
+
+        namespace Demo;
+
+        [Network(Loss = Loss.SoftmaxCrossEntropy)]
+        [Input(1, 28, 28)]
+        [Conv2D(16, 3, padding: 1, Activation = Activation.Relu)]
+        [MaxPool2D(2)]
+        [Conv2D(32, 3, padding: 1, Activation = Activation.Tanh)]
+        [AvgPool2D(2, Stride = 1)]
+        [Conv2D(8, 1, Bias = false)]
+        [Flatten]
+        [Dense(10)]
+        public partial class FashionCnn;
+        """);
+
+    [Fact]
     public void FashionMlp_in_a_file_scoped_namespace() => Verify("FashionMlp", """
         using Backprop;
 

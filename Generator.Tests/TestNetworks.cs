@@ -142,3 +142,15 @@ public partial class PoolFirstCnn;
 [Dense(4, Activation = Activation.LeakyRelu)]
 [Dense(3)]
 public partial class FlattenFirstNet;
+
+/// <summary>The CNN of the FashionMnist sample (<c>--model cnn</c>).</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(1, 28, 28)]
+[Conv2D(16, 3, padding: 1, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Conv2D(32, 3, padding: 1, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(128, Activation = Activation.Relu)]
+[Dense(10)]
+public partial class FashionCnn;

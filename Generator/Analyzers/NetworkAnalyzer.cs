@@ -181,6 +181,14 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         }
         if (error.ArgumentName is { } name && syntax.ArgumentList is { } list)
         {
+            // "shape[2]": the third element of a params array, written as the third positional argument.
+            int open = name.IndexOf('[');
+            if (open > 0 && int.TryParse(name.Substring(open + 1, name.Length - open - 2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int element))
+            {
+                var positional = list.Arguments.Where(a => a.NameEquals is null && a.NameColon is null).ToList();
+                return element < positional.Count && positional.Count > 1 ? positional[element].GetLocation()
+                    : positional.Count > 0 ? positional[0].GetLocation() : syntax.GetLocation();
+            }
             var constructor = ordered[error.AttributeOrdinal].AttributeConstructor;
             int position = 0;
             foreach (var argument in list.Arguments)

@@ -180,7 +180,7 @@ internal static class ShapeInference
             if (dimensions[i] < 1)
             {
                 errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
-                    $"[Input] of '{network}' has {dimensions[i].ToString(CultureInfo.InvariantCulture)} as dimension {(i + 1).ToString(CultureInfo.InvariantCulture)} of {dimensions.Length.ToString(CultureInfo.InvariantCulture)}; every dimension must be at least 1.", input.Ordinal, "shape"));
+                    $"[Input] of '{network}' has {dimensions[i].ToString(CultureInfo.InvariantCulture)} as dimension {(i + 1).ToString(CultureInfo.InvariantCulture)} of {dimensions.Length.ToString(CultureInfo.InvariantCulture)}; every dimension must be at least 1.", input.Ordinal, $"shape[{i.ToString(CultureInfo.InvariantCulture)}]"));
                 return null;
             }
         }
