@@ -31,15 +31,37 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         ["", "", "", ", Name = null", ", Name = nameof(Sizes)"],
         [", Name = \"a\"", ", Name = \"dense1\"", ", Name = \"x.y\"", ", Name = \"\"", ", Name = 5"]);
 
-    private static readonly Gen<string> s_layer =
+    private static readonly Gen<string> s_dense =
         from size in s_size
         from activation in s_activation
         from name in s_name
         select $"[Dense({size}{activation}{name})]";
 
+    private static readonly Gen<string> s_small = Mostly(["1", "2", "3", "Sizes.A"], ["0", "-1", "int.MaxValue", "\"x\"", ""]);
+
+    private static readonly Gen<string> s_convolution =
+        from filters in s_small
+        from kernel in s_small
+        from options in Mostly(["", ", 2", ", padding: 1", ", stride: 2, padding: 2", ", 1, 0"], [", padding: -1", ", stride: 0", ", 1, 2, 3"])
+        from bias in Mostly(["", ", Bias = false", ", Bias = true"], [", Bias = 1"])
+        from activation in s_activation
+        from name in s_name
+        select $"[Conv2D({filters}, {kernel}{options}{bias}{activation}{name})]";
+
+    private static readonly Gen<string> s_pooling =
+        from kind in Gen.OneOf("MaxPool2D", "AvgPool2D")
+        from size in s_small
+        from stride in Mostly(["", ", Stride = 1", ", Stride = 3"], [", Stride = -1", ", Stride = 1.5f"])
+        from name in s_name
+        select $"[{kind}({size}{stride}{name})]";
+
+    private static readonly Gen<string> s_layer = Gen.Frequency(
+        (6, s_dense), (3, s_convolution), (2, s_pooling),
+        (1, Gen.OneOf("[Flatten]", "[GlobalAvgPool2D]", "[Flatten(Name = \"f\")]", "[GlobalAvgPool2D(Name = \"dense1\")]")));
+
     private static readonly Gen<string> s_input = Mostly(
-        ["[Input(784)]", "[Input(4)]", "[Input(1)]", "[Input(Sizes.A)]"],
-        ["[Input(0)]", "[Input()]", "[Input(\"x\")]", "", "[Input(-5)]", "[Input(2, 3)]"]);
+        ["[Input(784)]", "[Input(4)]", "[Input(1)]", "[Input(Sizes.A)]", "[Input(1, 28, 28)]", "[Input(3, 7, 6)]", "[Input(2, Sizes.A, 5)]", "[Input(2, 3)]"],
+        ["[Input(0)]", "[Input()]", "[Input(\"x\")]", "", "[Input(-5)]", "[Input(1, 0, 4)]", "[Input(new[] { 2, 2 })]", "[Input(null)]"]);
 
     private static readonly Gen<string> s_network = Mostly(
         ["[Network(Loss = Loss.BinaryCrossEntropy)]", "[Network(Loss = Loss.MeanSquaredError)]", "[Network(Loss = Loss.MeanSquaredError)]", "[Network()]"],

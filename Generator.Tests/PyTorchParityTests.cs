@@ -149,6 +149,47 @@ public class PyTorchParityTests
         SafeTensorsFile.Write(stream, tensors, data.ToArray());
     }
 
+    /// <summary>
+    /// PyTorch rebuilds the network from the saved file's architecture, loads its tensors with
+    /// <c>load_state_dict(strict=True)</c> and predicts what <c>Predict</c> does, for trained CNNs (the weights after
+    /// some steps, so that a mixed-up layout cannot hide behind an initialization's symmetry).
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(nameof(FashionCnn))]
+    [InlineData(nameof(SmallCnn))]
+    [InlineData(nameof(PointwiseCnn))]
+    public void PyTorch_loads_a_saved_CNN_strictly_and_predicts_the_same(string name)
+    {
+        Requirements.PyTorch();
+        const int Batch = 5;
+        var network = TestData.Create(name, maxBatch: Batch, seed: 7);
+        var random = new Random(Seed(name));
+        var (inputs, labels, targets) = TestData.Batch(network, random, Batch);
+        var optimizer = new Adam(0.01f);
+        for (int step = 0; step < 3; step++)
+        {
+            TestData.TrainStep(network, inputs, labels, targets, optimizer);
+        }
+        var outputs = new float[Batch * network.OutputSize];
+        network.Predict(inputs, outputs);
+
+        string directory = Directory.CreateTempSubdirectory("backprop-predict-").FullName;
+        try
+        {
+            string model = Path.Combine(directory, "model.safetensors"), input = Path.Combine(directory, "inputs.safetensors"), result = Path.Combine(directory, "outputs.safetensors");
+            network.Save(model);
+            WriteInputs(input, network, inputs, labels, targets, Batch);
+            string script = Path.Combine(AppContext.BaseDirectory, "PyTorch", "backprop_torch.py");
+            var (exit, output, error) = Requirements.Run(Requirements.Python, [script, "predict", model, input, result], TimeSpan.FromMinutes(2));
+            Assert.True(exit == 0, $"backprop_torch.py predict failed ({exit}):\n{output}\n{error}");
+            AssertClose(SafeTensorsFile.Read(result).Get("outputs"), outputs, $"{name} outputs of the PyTorch model loaded from the file");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);

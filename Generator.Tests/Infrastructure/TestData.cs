@@ -27,6 +27,7 @@ internal static class TestData
         nameof(XorNet) => new XorNet(maxBatch, seed),
         nameof(SpiralNet) => new SpiralNet(maxBatch, seed),
         nameof(FashionMlp) => new FashionMlp(maxBatch, seed),
+        nameof(FashionCnn) => new FashionCnn(maxBatch, seed),
         _ => throw new ArgumentException("Unknown test network " + name),
     };
 
