@@ -12,6 +12,10 @@ public static class Program
         {
             return Quick();
         }
+        if (args.Length > 0 && args[0] == "--cnn")
+        {
+            return CnnTiming.Run();
+        }
         if (args.Length > 0 && args[0] == "--gemm")
         {
             return GemmTiming.Run();

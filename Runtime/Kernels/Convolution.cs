@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace Backprop.Kernels;
 
@@ -37,7 +38,8 @@ public readonly record struct Window2D(int Channels, int Height, int Width, int 
         if (Channels < 1 || Height < 1 || Width < 1 || Kernel < 1 || Stride < 1 || Padding < 0
             || Height + 2 * Padding < Kernel || Width + 2 * Padding < Kernel)
         {
-            throw new ArgumentException($"{kernel}: the window {this} does not fit its input.");
+            throw new ArgumentException(
+                $"{kernel}: a {Kernel}×{Kernel} window with stride {Stride} and padding {Padding} does not fit a [{Channels}, {Height}, {Width}] input.");
         }
     }
 }
@@ -88,8 +90,9 @@ public static class Convolution
                     Vectors.AddScalar(zn.Slice(f * plane, plane), bias[f]);
                 }
             }
+            // Sample by sample, while its z is still in cache.
+            TActivation.Forward(zn, y.Slice(n * output, output), 1, output);
         }
-        TActivation.Forward(z[..(batch * output)], y, 1, batch * output);
     }
 
     /// <summary>
@@ -127,42 +130,35 @@ public static class Convolution
             && scratch.Length >= ScratchLength(window, filters, !inputDelta.IsEmpty)
             && (window.IsPointwise || columns.Length >= batch * patch * plane), "Convolution.Backward");
 
-        TActivation.Backward(z, y, delta[..(batch * output)], 1, batch * output);
-
-        // Bias: the sum of ∂L/∂z over the samples and positions of each filter.
-        if (!biasGradient.IsEmpty)
+        // Sample by sample, each sample's ∂L/∂z used while it is in cache: the bias (the sum of ∂L/∂z over the
+        // positions of each filter), the weight (Σ_n ΔZ_n · cols_nᵀ, each sample's product into scratch, then added in
+        // sample order) and the input (Wᵀ · ΔZ_n, folded back onto the input positions: col2im).
+        biasGradient.Clear();
+        Span<float> product = scratch[..(filters * patch)];
+        Span<float> unfolded = inputDelta.IsEmpty || window.IsPointwise ? default : scratch.Slice(filters * patch, patch * plane);
+        for (int n = 0; n < batch; n++)
         {
-            biasGradient.Clear();
-            for (int n = 0; n < batch; n++)
+            Span<float> dz = delta.Slice(n * output, output);
+            TActivation.Backward(z.Slice(n * output, output), y.Slice(n * output, output), dz, 1, output);
+            if (!biasGradient.IsEmpty)
             {
                 for (int f = 0; f < filters; f++)
                 {
-                    biasGradient[f] += Vectors.Sum(delta.Slice(n * output + f * plane, plane));
+                    biasGradient[f] += Vectors.Sum(dz.Slice(f * plane, plane));
                 }
             }
-        }
 
-        // Weight: Σ_n ΔZ_n · cols_nᵀ, each sample's product into scratch, then added in sample order.
-        Span<float> product = scratch[..(filters * patch)];
-        for (int n = 0; n < batch; n++)
-        {
             ReadOnlySpan<float> cols = window.IsPointwise ? input.Slice(n * window.InputLength, window.InputLength) : columns.Slice(n * patch * plane, patch * plane);
-            Gemm.MultiplyTransposed(filters, patch, plane, delta.Slice(n * output, output), plane, cols, plane, n == 0 ? weightGradient : product, patch);
+            Gemm.MultiplyTransposed(filters, patch, plane, dz, plane, cols, plane, n == 0 ? weightGradient : product, patch);
             if (n > 0)
             {
                 Vectors.Add(weightGradient, product);
             }
-        }
 
-        // Input: Wᵀ · ΔZ_n, folded back onto the input positions (col2im).
-        if (!inputDelta.IsEmpty)
-        {
-            Span<float> unfolded = scratch.Slice(filters * patch, patch * plane);
-            for (int n = 0; n < batch; n++)
+            if (!inputDelta.IsEmpty)
             {
                 Span<float> dx = inputDelta.Slice(n * window.InputLength, window.InputLength);
-                Gemm.Multiply(patch, plane, filters, weights, 1, patch, delta.Slice(n * output, output), plane,
-                    window.IsPointwise ? dx : unfolded, plane, default, accumulate: false);
+                Gemm.Multiply(patch, plane, filters, weights, 1, patch, dz, plane, window.IsPointwise ? dx : unfolded, plane, default, accumulate: false);
                 if (!window.IsPointwise)
                 {
                     Fold(unfolded, dx, window);
@@ -201,7 +197,8 @@ public static class Convolution
     /// im2col: <c>cols[(c, ky, kx), (oy, ox)] = x[c, oy s - p + ky, ox s - p + kx]</c>, zero outside the input. With
     /// stride 1 each row of a window position is one contiguous copy.
     /// </summary>
-    internal static void Unfold(ReadOnlySpan<float> x, Span<float> cols, Window2D w)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Unfold(ReadOnlySpan<float> x, Span<float> cols, Window2D w)
     {
         int oh = w.OutputHeight, ow = w.OutputWidth, row = 0;
         for (int c = 0; c < w.Channels; c++)
@@ -246,7 +243,8 @@ public static class Convolution
     }
 
     /// <summary>col2im: the adjoint of <see cref="Unfold"/>, <c>dx</c> overwritten with the sum of every column entry that read each input.</summary>
-    internal static void Fold(ReadOnlySpan<float> cols, Span<float> dx, Window2D w)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Fold(ReadOnlySpan<float> cols, Span<float> dx, Window2D w)
     {
         dx[..w.InputLength].Clear();
         int oh = w.OutputHeight, ow = w.OutputWidth, row = 0;
