@@ -87,6 +87,10 @@ public class GeneratorTests
     [InlineData("[Network] [Input(1, 4, 4)] [Conv2D(2, 3, Activation = Activation.Softmax)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.SoftmaxNotLast)]
     [InlineData("[Network] [Input(1, 4, 4)] [Conv2D(2, 3, Activation = (Activation)9)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
     [InlineData("[Network] [Input(16, 4000, 4000)] [Conv2D(64, 3, padding: 1)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
+    [InlineData("[Network] [Input(4)] [Dense(3)] [Dropout(1f)] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
+    [InlineData("[Network] [Input(4)] [Dense(3)] [Dropout(-0.1f)] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
+    [InlineData("[Network] [Input(4)] [Dense(3)] [Dropout(float.NaN)] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
+    [InlineData("[Network] [Input(4)] [Dense(3)] [Dropout(0.5f)] partial class N;", DiagnosticIds.ShapeMismatch)]
     public void Invalid_networks_get_a_rule_and_no_generated_code(string source, string id)
     {
         var compilation = Compiler.Compilation("using Backprop;\n" + source);

@@ -27,7 +27,7 @@ public class PyTorchParityTests
         foreach (int batch in new[] { 6, 40 })
         {
             foreach (string name in new[] { nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet),
-                nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet) })
+                nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet), nameof(DropoutNet), nameof(DropoutCnn) })
             {
                 data.Add(name, batch);
             }

@@ -154,3 +154,36 @@ public partial class FlattenFirstNet;
 [Dense(128, Activation = Activation.Relu)]
 [Dense(10)]
 public partial class FashionCnn;
+
+/// <summary>Dropout at rate 0 between dense layers (the identity in both modes, so it has PyTorch parity).</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(6)]
+[Dense(9, Activation = Activation.Relu)]
+[Dropout(0f)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class DropoutNet;
+
+/// <summary><see cref="DropoutNet"/> without its dropout layer: the same layer names, so the same initial weights for a seed.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(6)]
+[Dense(9, Activation = Activation.Relu)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class DropoutTwinNet;
+
+/// <summary>Dropout at rate 0 on a convolution's feature maps, before pooling.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(2, 6, 6)]
+[Conv2D(3, 3, Activation = Activation.Relu)]
+[Dropout(0f)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(2)]
+public partial class DropoutCnn;
+
+/// <summary>Real dropout (half the values) in a network wide enough to measure it.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(20)]
+[Dense(64, Activation = Activation.Tanh)]
+[Dropout(0.5f)]
+[Dense(4)]
+public partial class HalfDropoutNet;

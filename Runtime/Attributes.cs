@@ -191,3 +191,18 @@ public sealed class GlobalAvgPool2DAttribute : LayerAttribute
 public sealed class FlattenAttribute : LayerAttribute
 {
 }
+
+/// <summary>
+/// Inverted dropout, as PyTorch's <c>nn.Dropout</c>: in training mode (<c>ComputeGradients</c>, <c>TrainStep</c>)
+/// each value is zeroed with probability <see cref="Rate"/> and the others are scaled by <c>1 / (1 - rate)</c>; in
+/// inference mode (<c>Predict</c>, <c>ComputeLoss</c>) the layer passes its input through.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class DropoutAttribute : LayerAttribute
+{
+    /// <summary>Declares dropout with the probability <paramref name="rate"/> of zeroing a value, in [0, 1).</summary>
+    public DropoutAttribute(float rate) => Rate = rate;
+
+    /// <summary>The probability of zeroing a value.</summary>
+    public float Rate { get; }
+}

@@ -81,6 +81,14 @@ public interface INetwork
     /// <returns>The batch loss.</returns>
     float ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
 
+    /// <summary>The loss of a batch with class labels in inference mode (no dropout), touching nothing: for validation data.</summary>
+    /// <returns>The batch loss.</returns>
+    float ComputeLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels);
+
+    /// <summary>The loss of a batch with float targets in inference mode (no dropout), touching nothing: for validation data.</summary>
+    /// <returns>The batch loss.</returns>
+    float ComputeLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
+
     /// <summary><c>ComputeGradients</c> with labels, then one optimizer update.</summary>
     /// <returns>The batch loss before the update.</returns>
     float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Optimizer optimizer);

@@ -84,6 +84,10 @@ internal sealed class ReferenceNetwork
                 case "Flatten":
                     entry = new Layer(kind, name, shape, [shape.Aggregate(1, (x, y) => x * y)], activation);
                     break;
+                case "Dropout" when layer.GetProperty("rate").GetSingle() == 0f:
+                    // At rate 0 dropout is the identity in both modes; other rates are random, so not a reference's business.
+                    entry = new Layer(kind, name, shape, shape, activation);
+                    break;
                 default:
                     throw new InvalidDataException("Unknown layer kind " + kind);
             }

@@ -8,7 +8,7 @@ internal static class TestData
 {
     public static readonly string[] GradientCheckNetworks =
         [nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet), nameof(TinyNet),
-         nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet)];
+         nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet), nameof(DropoutNet), nameof(DropoutCnn)];
 
     public static INetwork Create(string name, int maxBatch, int seed) => name switch
     {
@@ -24,6 +24,8 @@ internal static class TestData
         nameof(PointwiseCnn) => new PointwiseCnn(maxBatch, seed),
         nameof(PoolFirstCnn) => new PoolFirstCnn(maxBatch, seed),
         nameof(FlattenFirstNet) => new FlattenFirstNet(maxBatch, seed),
+        nameof(DropoutNet) => new DropoutNet(maxBatch, seed),
+        nameof(DropoutCnn) => new DropoutCnn(maxBatch, seed),
         nameof(XorNet) => new XorNet(maxBatch, seed),
         nameof(SpiralNet) => new SpiralNet(maxBatch, seed),
         nameof(FashionMlp) => new FashionMlp(maxBatch, seed),

@@ -168,6 +168,8 @@ def build_model(architecture):
         elif kind == "Flatten":
             children[name] = nn.Flatten()
             shape = [math.prod(shape)]
+        elif kind == "Dropout":
+            children[name] = nn.Dropout(float(layer["rate"]))
         else:
             raise ValueError(f"layer {name!r}: unsupported kind {kind!r}")
         act = _activation(layer.get("activation", "Linear"), i == len(layers) - 1)

@@ -103,6 +103,9 @@ namespace Demo
         private readonly global::Backprop.Kernels.AlignedBuffer _parameters = new(ParameterCount);
         private readonly global::Backprop.Kernels.AlignedBuffer _gradients = new(ParameterCount);
         private readonly int _maxBatch;
+        // The constructor's seed, and the training passes run so far: what Dropout's masks are drawn from, with each layer's stream.
+        private readonly int _seed;
+        private long _passes;
         private int _maxThreads = global::System.Environment.ProcessorCount;
 
         // Scratch for the backward pass (a transposed weight, a weight-gradient product), shared by the layers; each data-parallel shard has its own.
@@ -132,6 +135,7 @@ namespace Demo
             // The largest activation buffer holds 28224 floats per sample.
             global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch, 28224);
             _maxBatch = maxBatch;
+            _seed = seed;
             _training = new(this, maxBatch, training: true);
             _predictions = new(() => new Activations(this, maxBatch, training: false));
             Initialize(seed);
@@ -221,7 +225,7 @@ namespace Demo
                 }
                 else
                 {
-                    Forward(activations, inputs, 0, batch, _maxThreads);
+                    Forward(activations, inputs, 0, batch, _maxThreads, training: false);
                     activations.Dense1Output.Slice(0, batch * OutputSize).CopyTo(outputs);
                 }
             }
@@ -238,7 +242,7 @@ namespace Demo
         /// </summary>
         private void PredictShard(Activations activations, global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count)
         {
-            Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);
+            Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1, training: false);
             activations.Dense1Output.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
         }
 
@@ -285,6 +289,8 @@ namespace Demo
         {
             // The optimizer's state belongs to one network: another network's optimizer is refused here.
             optimizer?.Attach(this);
+            // A new training pass: layers that draw (Dropout) draw for this pass, the same on every shard.
+            _passes++;
             int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
             if (shards > 1)
             {
@@ -293,7 +299,7 @@ namespace Demo
                 _dataParallel ??= new global::Backprop.Kernels.DataParallel<int>(NetworkName, ParameterCount, ScratchLength, Shard, s_tensors);
                 return _dataParallel.Train(inputs, labels, batch, shards, _parameters, _gradients, optimizer);
             }
-            Forward(_training, inputs, 0, batch, threads: 1);
+            Forward(_training, inputs, 0, batch, threads: 1, training: true);
             // Softmax cross-entropy with dense1's outputs as the logits; its gradient is ∂L/∂y.
             float loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropy(_training.Dense1Output, labels, _training.Dense1Delta, batch, OutputSize);
             if (optimizer is null || !float.IsFinite(loss))
@@ -358,6 +364,42 @@ namespace Demo
         }
 
         /// <summary>
+        /// The loss of a batch in inference mode (<c>model.eval()</c>: no dropout), as <c>ComputeGradients</c> would return it
+        /// there, without touching <see cref="Gradients"/> or anything else: for validation data.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, a label is out of range or a value is not finite.</exception>
+        /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+        public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels)
+        {
+            int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
+            global::Backprop.NetworkGuard.Labels(NetworkName, labels, batch, OutputSize);
+            global::Backprop.NetworkGuard.Finite(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
+            _gate.EnterRead(nameof(ComputeLoss));
+            Activations activations = _predictions.Rent();
+            try
+            {
+                Forward(activations, inputs, 0, batch, _maxThreads, training: false);
+                global::System.ReadOnlySpan<float> logits = activations.Dense1Output.Slice(0, batch * OutputSize);
+                return global::Backprop.Kernels.Losses.SoftmaxCrossEntropy(logits, labels, activations.LossScratch, batch, OutputSize);
+            }
+            finally
+            {
+                _predictions.Return(activations);
+                _gate.ExitRead();
+            }
+        }
+
+        /// <summary>
+        /// The loss of a batch in inference mode (<c>model.eval()</c>: no dropout), as <c>ComputeGradients</c> would return it
+        /// there, without touching <see cref="Gradients"/> or anything else: for validation data.
+        /// </summary>
+        /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with SoftmaxCrossEntropy.</exception>
+        [global::System.Obsolete("FashionCnn is trained with SoftmaxCrossEntropy, which takes integer class labels: call ComputeLoss(inputs, labels) with a ReadOnlySpan<int>.", error: true)]
+        public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
+        {
+            throw global::Backprop.NetworkGuard.WrongTargets(NetworkName, global::Backprop.Loss.SoftmaxCrossEntropy, labels: false);
+        }
+        /// <summary>
         /// One shard of a data-parallel pass (<see cref="global::Backprop.Kernels.ShardPass{TTarget}"/>), on the calling thread:
         /// forward pass, loss and backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of a batch
         /// of <paramref name="batch"/>, in those rows of the activation buffers, with the gradients of the whole batch's mean
@@ -366,7 +408,7 @@ namespace Demo
         private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
         {
             global::System.ReadOnlySpan<float> rows = inputs.Slice(first * InputSize, count * InputSize);
-            Forward(_training, rows, first, count, threads: 1);
+            Forward(_training, rows, first, count, threads: 1, training: true);
             double loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropyPart(
                 _training.Dense1Output.Slice(first * OutputSize, count * OutputSize), labels.Slice(first, count), _training.Dense1Delta.Slice(first * OutputSize, count * OutputSize), count, OutputSize, batch);
             Backward(_training, rows, first, count, gradients, scratch, optimizer: null);
@@ -376,9 +418,10 @@ namespace Demo
         /// <summary>
         /// The forward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>): <paramref name="inputs"/>
         /// holds those samples, and every layer writes those rows of its buffers (keeping what its backward pass needs);
-        /// products on up to <paramref name="threads"/> threads.
+        /// products on up to <paramref name="threads"/> threads. In <paramref name="training"/> mode (as PyTorch's <c>model.train()</c>)
+        /// layers such as Dropout draw their masks; otherwise (inference, <c>model.eval()</c>) they pass their input through.
         /// </summary>
-        private void Forward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, int threads)
+        private void Forward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, int threads, bool training)
         {
             global::System.ReadOnlySpan<float> parameters = _parameters;
             // This pass's rows of the activation buffers.
@@ -711,11 +754,13 @@ namespace Demo
             public readonly global::Backprop.Kernels.AlignedBuffer Conv3Delta; // conv3 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
             public readonly global::Backprop.Kernels.AlignedBuffer Dense1Output; // dense1 output y = x Wᵀ + b
             public readonly global::Backprop.Kernels.AlignedBuffer Dense1Delta; // dense1 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
+            public readonly global::Backprop.Kernels.AlignedBuffer LossScratch; // ComputeLoss's working memory (the loss gradient it does not keep)
 
             /// <summary>Allocates the buffers; the deltas only for <paramref name="training"/>.</summary>
             public Activations(FashionCnn network, int maxBatch, bool training)
             {
                 _network = network;
+                LossScratch = training ? global::Backprop.Kernels.AlignedBuffer.Empty : new(maxBatch * OutputSize);
                 Conv1Columns = new(maxBatch * 7056);
                 Conv1Output = new(maxBatch * 12544);
                 Conv1Delta = training ? new(maxBatch * 12544) : global::Backprop.Kernels.AlignedBuffer.Empty;

@@ -53,6 +53,9 @@ partial class MultiLabel : global::Backprop.INetwork
     private readonly global::Backprop.Kernels.AlignedBuffer _parameters = new(ParameterCount);
     private readonly global::Backprop.Kernels.AlignedBuffer _gradients = new(ParameterCount);
     private readonly int _maxBatch;
+    // The constructor's seed, and the training passes run so far: what Dropout's masks are drawn from, with each layer's stream.
+    private readonly int _seed;
+    private long _passes;
     private int _maxThreads = global::System.Environment.ProcessorCount;
 
     // Scratch for the backward pass (a transposed weight, a weight-gradient product), shared by the layers; each data-parallel shard has its own.
@@ -82,6 +85,7 @@ partial class MultiLabel : global::Backprop.INetwork
         // The largest activation buffer holds 20 floats per sample.
         global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch, 20);
         _maxBatch = maxBatch;
+        _seed = seed;
         _training = new(this, maxBatch, training: true);
         _predictions = new(() => new Activations(this, maxBatch, training: false));
         Initialize(seed);
@@ -171,7 +175,7 @@ partial class MultiLabel : global::Backprop.INetwork
             }
             else
             {
-                Forward(activations, inputs, 0, batch, _maxThreads);
+                Forward(activations, inputs, 0, batch, _maxThreads, training: false);
                 activations.HeadOutput.Slice(0, batch * OutputSize).CopyTo(outputs);
             }
         }
@@ -188,7 +192,7 @@ partial class MultiLabel : global::Backprop.INetwork
     /// </summary>
     private void PredictShard(Activations activations, global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count)
     {
-        Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);
+        Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1, training: false);
         activations.HeadOutput.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
     }
 
@@ -247,6 +251,8 @@ partial class MultiLabel : global::Backprop.INetwork
     {
         // The optimizer's state belongs to one network: another network's optimizer is refused here.
         optimizer?.Attach(this);
+        // A new training pass: layers that draw (Dropout) draw for this pass, the same on every shard.
+        _passes++;
         int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
         if (shards > 1)
         {
@@ -255,7 +261,7 @@ partial class MultiLabel : global::Backprop.INetwork
             _dataParallel ??= new global::Backprop.Kernels.DataParallel<float>(NetworkName, ParameterCount, ScratchLength, Shard, s_tensors);
             return _dataParallel.Train(inputs, targets, batch, shards, _parameters, _gradients, optimizer);
         }
-        Forward(_training, inputs, 0, batch, threads: 1);
+        Forward(_training, inputs, 0, batch, threads: 1, training: true);
         // Binary cross-entropy from head's pre-activation, max(z, 0) - z t + log(1 + exp(-|z|)); its gradient is ∂L/∂z.
         float loss = global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogits(_training.HeadPreActivation, targets, _training.HeadDelta, batch * OutputSize);
         if (optimizer is null || !float.IsFinite(loss))
@@ -309,6 +315,43 @@ partial class MultiLabel : global::Backprop.INetwork
     }
 
     /// <summary>
+    /// The loss of a batch in inference mode (<c>model.eval()</c>: no dropout), as <c>ComputeGradients</c> would return it
+    /// there, without touching <see cref="Gradients"/> or anything else: for validation data.
+    /// </summary>
+    /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with BinaryCrossEntropy.</exception>
+    [global::System.Obsolete("MultiLabel is trained with BinaryCrossEntropy, which takes float targets: call ComputeLoss(inputs, targets) with a ReadOnlySpan<float> of batch × OutputSize values.", error: true)]
+    public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels)
+    {
+        throw global::Backprop.NetworkGuard.WrongTargets(NetworkName, global::Backprop.Loss.BinaryCrossEntropy, labels: true);
+    }
+    /// <summary>
+    /// The loss of a batch in inference mode (<c>model.eval()</c>: no dropout), as <c>ComputeGradients</c> would return it
+    /// there, without touching <see cref="Gradients"/> or anything else: for validation data.
+    /// </summary>
+    /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, a label is out of range or a value is not finite.</exception>
+    /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+    public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
+    {
+        int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
+        global::Backprop.NetworkGuard.Length(NetworkName, "targets", targets.Length, batch, OutputSize, nameof(targets));
+        global::Backprop.NetworkGuard.Finite(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
+        global::Backprop.NetworkGuard.Finite(NetworkName, "targets", targets, OutputSize, nameof(targets));
+        _gate.EnterRead(nameof(ComputeLoss));
+        Activations activations = _predictions.Rent();
+        try
+        {
+            Forward(activations, inputs, 0, batch, _maxThreads, training: false);
+            global::System.ReadOnlySpan<float> logits = activations.HeadPreActivation.Slice(0, batch * OutputSize);
+            return global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogits(logits, targets, activations.LossScratch, batch * OutputSize);
+        }
+        finally
+        {
+            _predictions.Return(activations);
+            _gate.ExitRead();
+        }
+    }
+
+    /// <summary>
     /// One shard of a data-parallel pass (<see cref="global::Backprop.Kernels.ShardPass{TTarget}"/>), on the calling thread:
     /// forward pass, loss and backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of a batch
     /// of <paramref name="batch"/>, in those rows of the activation buffers, with the gradients of the whole batch's mean
@@ -317,7 +360,7 @@ partial class MultiLabel : global::Backprop.INetwork
     private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
     {
         global::System.ReadOnlySpan<float> rows = inputs.Slice(first * InputSize, count * InputSize);
-        Forward(_training, rows, first, count, threads: 1);
+        Forward(_training, rows, first, count, threads: 1, training: true);
         double loss = global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogitsPart(
             _training.HeadPreActivation.Slice(first * OutputSize, count * OutputSize), targets.Slice(first * OutputSize, count * OutputSize), _training.HeadDelta.Slice(first * OutputSize, count * OutputSize), count * OutputSize, batch * OutputSize);
         Backward(_training, rows, first, count, gradients, scratch, optimizer: null);
@@ -327,9 +370,10 @@ partial class MultiLabel : global::Backprop.INetwork
     /// <summary>
     /// The forward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>): <paramref name="inputs"/>
     /// holds those samples, and every layer writes those rows of its buffers (keeping what its backward pass needs);
-    /// products on up to <paramref name="threads"/> threads.
+    /// products on up to <paramref name="threads"/> threads. In <paramref name="training"/> mode (as PyTorch's <c>model.train()</c>)
+    /// layers such as Dropout draw their masks; otherwise (inference, <c>model.eval()</c>) they pass their input through.
     /// </summary>
-    private void Forward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, int threads)
+    private void Forward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, int threads, bool training)
     {
         global::System.ReadOnlySpan<float> parameters = _parameters;
         // This pass's rows of the activation buffers.
@@ -575,11 +619,13 @@ partial class MultiLabel : global::Backprop.INetwork
         public readonly global::Backprop.Kernels.AlignedBuffer HeadPreActivation; // head pre-activation z = x Wᵀ + b
         public readonly global::Backprop.Kernels.AlignedBuffer HeadOutput; // head output y = Sigmoid(z)
         public readonly global::Backprop.Kernels.AlignedBuffer HeadDelta; // head delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
+        public readonly global::Backprop.Kernels.AlignedBuffer LossScratch; // ComputeLoss's working memory (the loss gradient it does not keep)
 
         /// <summary>Allocates the buffers; the deltas only for <paramref name="training"/>.</summary>
         public Activations(MultiLabel network, int maxBatch, bool training)
         {
             _network = network;
+            LossScratch = training ? global::Backprop.Kernels.AlignedBuffer.Empty : new(maxBatch * OutputSize);
             EncoderPreActivation = new(maxBatch * 20);
             EncoderOutput = new(maxBatch * 20);
             EncoderDelta = training ? new(maxBatch * 20) : global::Backprop.Kernels.AlignedBuffer.Empty;

@@ -15,10 +15,10 @@ internal static class GeneratedNames
     private static readonly string[] s_fixed =
     [
         "InputSize", "OutputSize", "ParameterCount", "NetworkName", "Architecture", "ScratchLength",
-        "s_tensors", "s_inputShape", "s_outputShape", "_parameters", "_gradients", "_scratch", "_maxBatch", "_maxThreads", "_dataParallel",
+        "s_tensors", "s_inputShape", "s_outputShape", "_parameters", "_gradients", "_scratch", "_maxBatch", "_seed", "_passes", "_maxThreads", "_dataParallel",
         "_training", "_predictions", "_gate",
         "InputShape", "OutputShape", "MaxBatch", "MaxThreads", "Loss", "Parameters", "Gradients", "Tensors",
-        "Predict", "ComputeGradients", "TrainStep", "Pass", "RunPass", "Shard", "PredictShard", "Forward", "Backward",
+        "Predict", "ComputeGradients", "TrainStep", "ComputeLoss", "Pass", "RunPass", "Shard", "PredictShard", "Forward", "Backward",
         "Initialize", "CopyTensor", "CopyGradient", "SetTensor", "CopyOut", "CopyIn", "Save", "Load",
         "Activations",
     ];

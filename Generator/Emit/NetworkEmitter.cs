@@ -114,6 +114,7 @@ internal static class NetworkEmitter
             WritePredict(writer, plan);
             WriteComputeGradients(writer, plan);
             WriteTrainSteps(writer, plan);
+            WriteComputeLoss(writer, plan);
             WriteShard(writer, plan);
             WriteForward(writer, plan);
             WriteBackward(writer, plan);
@@ -254,6 +255,9 @@ internal static class NetworkEmitter
         writer.Line($"private readonly {Buffer} _parameters = new(ParameterCount);");
         writer.Line($"private readonly {Buffer} _gradients = new(ParameterCount);");
         writer.Line("private readonly int _maxBatch;");
+        writer.Line("// The constructor's seed, and the training passes run so far: what Dropout's masks are drawn from, with each layer's stream.");
+        writer.Line("private readonly int _seed;");
+        writer.Line("private long _passes;");
         writer.Line("private int _maxThreads = global::System.Environment.ProcessorCount;");
         writer.Line();
         int scratch = 0;
@@ -304,11 +308,13 @@ internal static class NetworkEmitter
             {
                 writer.Line($"public readonly {FieldType(buffer)} {LayerUnit.Member(buffer.Field)}; // {buffer.Comment}{(buffer.TrainingOnly ? " (training only)" : "")}");
             }
+            writer.Line($"public readonly {Buffer} LossScratch; // ComputeLoss's working memory (the loss gradient it does not keep)");
             writer.Line();
             writer.Summary("Allocates the buffers; the deltas only for <paramref name=\"training\"/>.");
             using (writer.Block($"public Activations({Identifiers.Escape(plan.ClassName)} network, int maxBatch, bool training)"))
             {
                 writer.Line("_network = network;");
+                writer.Line("LossScratch = training ? " + Buffer + ".Empty : new(maxBatch * OutputSize);");
                 foreach (var buffer in wiring.Owned)
                 {
                     string allocation = buffer.Element == "int" ? $"new int[maxBatch * {Number(buffer.PerSample)}]" : $"new(maxBatch * {Number(buffer.PerSample)})";
@@ -360,6 +366,7 @@ internal static class NetworkEmitter
             writer.Line($"// The largest activation buffer holds {Number(LargestBuffer(plan))} floats per sample.");
             writer.Line($"{Guard}.MaxBatch(NetworkName, maxBatch, {Number(LargestBuffer(plan))});");
             writer.Line("_maxBatch = maxBatch;");
+            writer.Line("_seed = seed;");
             writer.Line("_training = new(this, maxBatch, training: true);");
             writer.Line("_predictions = new(() => new Activations(this, maxBatch, training: false));");
             writer.Line("Initialize(seed);");
@@ -464,7 +471,7 @@ internal static class NetworkEmitter
                 }
                 using (writer.Block("else"))
                 {
-                    writer.Line("Forward(activations, inputs, 0, batch, _maxThreads);");
+                    writer.Line("Forward(activations, inputs, 0, batch, _maxThreads, training: false);");
                     writer.Line($"{InSet(LastOutput(plan))}.Slice(0, batch * OutputSize).CopyTo(outputs);");
                 }
             }
@@ -480,7 +487,7 @@ internal static class NetworkEmitter
             "the forward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"count\"/>), their outputs into the same rows of <paramref name=\"outputs\"/>.");
         using (writer.Block($"private void PredictShard(Activations activations, {ReadOnlySpan} inputs, {Span} outputs, int first, int count)"))
         {
-            writer.Line("Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1);");
+            writer.Line("Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1, training: false);");
             writer.Line($"{InSet(LastOutput(plan))}.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
         }
         writer.Line();
@@ -530,7 +537,7 @@ internal static class NetworkEmitter
             using (writer.Block($"private float RunPass({ReadOnlySpan} inputs, global::System.ReadOnlySpan<int> labels, int batch, global::Backprop.Optimizer? optimizer)"))
             {
                 WriteDataParallel(writer, plan);
-                writer.Line("Forward(_training, inputs, 0, batch, threads: 1);");
+                writer.Line("Forward(_training, inputs, 0, batch, threads: 1, training: true);");
                 writer.Line(fused
                     ? $"// Softmax cross-entropy from {last.Name}'s pre-activation (log-sum-exp); its gradient is ∂L/∂z."
                     : $"// Softmax cross-entropy with {last.Name}'s outputs as the logits; its gradient is ∂L/∂y.");
@@ -577,7 +584,7 @@ internal static class NetworkEmitter
             using (writer.Block($"private float RunPass({ReadOnlySpan} inputs, {ReadOnlySpan} targets, int batch, global::Backprop.Optimizer? optimizer)"))
             {
                 WriteDataParallel(writer, plan);
-                writer.Line("Forward(_training, inputs, 0, batch, threads: 1);");
+                writer.Line("Forward(_training, inputs, 0, batch, threads: 1, training: true);");
                 if (plan.Loss == Names.BinaryCrossEntropy)
                 {
                     writer.Line(fused
@@ -640,6 +647,8 @@ internal static class NetworkEmitter
     {
         writer.Line("// The optimizer's state belongs to one network: another network's optimizer is refused here.");
         writer.Line("optimizer?.Attach(this);");
+        writer.Line("// A new training pass: layers that draw (Dropout) draw for this pass, the same on every shard.");
+        writer.Line("_passes++;");
         writer.Line("int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);");
         using (writer.Block("if (shards > 1)"))
         {
@@ -703,17 +712,77 @@ internal static class NetworkEmitter
         }
     }
 
+    private static void WriteComputeLoss(SourceWriter writer, NetworkPlan plan)
+    {
+        var wired = new BufferWiring(plan).Layers[plan.Layers.Count - 1];
+        string logits = InSet((FusedLoss(plan) ? wired.PreActivation : wired.Output)!);
+        foreach (bool labels in new[] { true, false })
+        {
+            bool fits = TakesLabels(plan) == labels;
+            string targets = labels ? "global::System.ReadOnlySpan<int> labels" : $"{ReadOnlySpan} targets";
+            writer.Summary(
+                "The loss of a batch in inference mode (<c>model.eval()</c>: no dropout), as <c>ComputeGradients</c> would return it",
+                "there, without touching <see cref=\"Gradients\"/> or anything else: for validation data.");
+            writer.Line(fits
+                ? "/// <exception cref=\"global::System.ArgumentException\">A length does not fit, the batch exceeds <see cref=\"MaxBatch\"/>, a label is out of range or a value is not finite.</exception>"
+                : $"/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with {Names.Loss(plan.Loss)}.</exception>");
+            writer.Line(fits ? ReadingCall : WrongOverload(plan, "ComputeLoss"));
+            using (writer.Block($"public float ComputeLoss({ReadOnlySpan} inputs, {targets})"))
+            {
+                if (!fits)
+                {
+                    writer.Line($"throw {Guard}.WrongTargets(NetworkName, global::Backprop.Loss.{Names.Loss(plan.Loss)}, labels: {(labels ? "true" : "false")});");
+                    continue;
+                }
+                writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
+                writer.Line(labels
+                    ? $"{Guard}.Labels(NetworkName, labels, batch, OutputSize);"
+                    : $"{Guard}.Length(NetworkName, \"targets\", targets.Length, batch, OutputSize, nameof(targets));");
+                writer.Line($"{Guard}.Finite(NetworkName, \"inputs\", inputs, InputSize, nameof(inputs));");
+                if (!labels)
+                {
+                    writer.Line($"{Guard}.Finite(NetworkName, \"targets\", targets, OutputSize, nameof(targets));");
+                }
+                writer.Line("_gate.EnterRead(nameof(ComputeLoss));");
+                writer.Line("Activations activations = _predictions.Rent();");
+                using (writer.Block("try"))
+                {
+                    writer.Line("Forward(activations, inputs, 0, batch, _maxThreads, training: false);");
+                    writer.Line($"{ReadOnlySpan} logits = {logits}.Slice(0, batch * OutputSize);");
+                    writer.Line(plan.Loss switch
+                    {
+                        Names.SoftmaxCrossEntropy => "return global::Backprop.Kernels.Losses.SoftmaxCrossEntropy(logits, labels, activations.LossScratch, batch, OutputSize);",
+                        Names.BinaryCrossEntropy => "return global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogits(logits, targets, activations.LossScratch, batch * OutputSize);",
+                        _ => "return global::Backprop.Kernels.Losses.MeanSquaredError(logits, targets, activations.LossScratch, batch * OutputSize);",
+                    });
+                }
+                using (writer.Block("finally"))
+                {
+                    writer.Line("_predictions.Return(activations);");
+                    writer.Line("_gate.ExitRead();");
+                }
+            }
+            writer.Line();
+        }
+    }
+
     private static void WriteForward(SourceWriter writer, NetworkPlan plan)
     {
         writer.Summary(
             "The forward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"batch\"/>): <paramref name=\"inputs\"/>",
             "holds those samples, and every layer writes those rows of its buffers (keeping what its backward pass needs);",
-            "products on up to <paramref name=\"threads\"/> threads.");
-        using (writer.Block($"private void Forward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, int threads)"))
+            "products on up to <paramref name=\"threads\"/> threads. In <paramref name=\"training\"/> mode (as PyTorch's <c>model.train()</c>)",
+            "layers such as Dropout draw their masks; otherwise (inference, <c>model.eval()</c>) they pass their input through.");
+        using (writer.Block($"private void Forward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, int threads, bool training)"))
         {
             writer.Line($"{ReadOnlySpan} parameters = _parameters;");
             var wiring = new BufferWiring(plan);
             WriteRows(writer, wiring.Forward.ToList());
+            foreach (var buffer in wiring.Owned.Where(b => b.TrainingOnly && b.Role == BufferRole.Saved))
+            {
+                string size = Number(buffer.PerSample);
+                writer.Line($"{Span} {LayerUnit.Local(buffer.Field)} = training ? {InSet(buffer.Field)}.Slice(first * {size}, batch * {size}) : default; // training only");
+            }
             foreach (var wired in wiring.Layers)
             {
                 wired.Unit.EmitForward(writer, wired.Layer, BufferWiring.Buffers(wired, training: false));
@@ -769,7 +838,7 @@ internal static class NetworkEmitter
         using (writer.Block($"private double Shard({ReadOnlySpan} inputs, global::System.ReadOnlySpan<{TargetType(plan)}> {targets}, int first, int count, int batch, {Span} gradients, {Span} scratch)"))
         {
             writer.Line($"{ReadOnlySpan} rows = inputs.Slice(first * InputSize, count * InputSize);");
-            writer.Line("Forward(_training, rows, first, count, threads: 1);");
+            writer.Line("Forward(_training, rows, first, count, threads: 1, training: true);");
             string logitRows = $"{logits}.Slice(first * OutputSize, count * OutputSize)";
             string deltaRows = $"{Training(wired.Delta!)}.Slice(first * OutputSize, count * OutputSize)";
             if (plan.Loss == Names.SoftmaxCrossEntropy)

@@ -111,6 +111,14 @@ internal sealed class JsonText
         return this;
     }
 
+    public JsonText Property(string key, float value)
+    {
+        Key(key);
+        _builder.Append(value.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        _needsComma = true;
+        return this;
+    }
+
     public JsonText Property(string key, bool value)
     {
         Key(key);
