@@ -7,7 +7,7 @@ step) and one inference call (torch.inference_mode()), the median of several rou
 
 stdout: one JSON line per case, e.g. {"case":"cnn-train","batch":32,"threads":1,"ms":5.9}
 
-    bench_cnn.py [--threads N] [--batches 1,32,256] [--quick]
+    bench_cnn.py [--threads N] [--batches 1,32,256] [--quick] [--export-onnx PATH]
 
 Run it pinned to one core, once as the machine is set up and once with OPENBLAS_CORETYPE unset:
     taskset -c 0 /usr/bin/python3 bench_cnn.py
@@ -25,6 +25,7 @@ p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--batches", default="1,32,256")
 p.add_argument("--quick", action="store_true")
+p.add_argument("--export-onnx", metavar="PATH", help="export the CNN to ONNX (input 'input' [batch, 1, 28, 28], output 'logits') and exit")
 args = p.parse_args(sys.argv[1:])
 os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
 
@@ -40,6 +41,15 @@ def model():
         nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+if args.export_onnx:
+    exported = model().eval()
+    torch.onnx.export(exported, torch.randn(1, 1, 28, 28), args.export_onnx,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13)
+    print(f"wrote {args.export_onnx}", file=sys.stderr)
+    sys.exit(0)
 
 
 def median_ms(call):
