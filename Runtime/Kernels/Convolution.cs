@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Backprop.Kernels;
 
@@ -194,47 +195,67 @@ public static class Convolution
     }
 
     /// <summary>
-    /// im2col: <c>cols[(c, ky, kx), (oy, ox)] = x[c, oy s - p + ky, ox s - p + kx]</c>, zero outside the input. With
-    /// stride 1 each row of a window position is one contiguous copy.
+    /// im2col: <c>cols[(c, ky, kx), (oy, ox)] = x[c, oy s - p + ky, ox s - p + kx]</c>, zero outside the input. The lines are
+    /// short (an output row of 14 or 28 values in the CNN): at 21 µs per 28,224 values for the CNN's conv2, this pass
+    /// takes as long as the product it feeds, and is the next thing to fold into the product's packing.
     /// </summary>
+    /// <exception cref="ArgumentException">A buffer does not fit the window.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Unfold(ReadOnlySpan<float> x, Span<float> cols, Window2D w)
     {
-        int oh = w.OutputHeight, ow = w.OutputWidth, row = 0;
+        w.Check("Convolution.Unfold");
+        if (x.Length < w.InputLength || cols.Length < w.Patch * w.OutputPlane)
+        {
+            throw new ArgumentException("Convolution.Unfold: a buffer does not fit the window.");
+        }
+        int oh = w.OutputHeight, ow = w.OutputWidth, row = 0, s = w.Stride, p = w.Padding, width = w.Width, height = w.Height;
+        ref float source = ref MemoryMarshal.GetReference(x);
+        ref float target = ref MemoryMarshal.GetReference(cols);
         for (int c = 0; c < w.Channels; c++)
         {
-            ReadOnlySpan<float> channel = x.Slice(c * w.Height * w.Width, w.Height * w.Width);
+            ref float channel = ref Unsafe.Add(ref source, c * height * width);
             for (int ky = 0; ky < w.Kernel; ky++)
             {
                 for (int kx = 0; kx < w.Kernel; kx++, row++)
                 {
-                    Span<float> target = cols.Slice(row * oh * ow, oh * ow);
+                    ref float rowStart = ref Unsafe.Add(ref target, row * oh * ow);
                     // The output columns whose input column ox s - p + kx lies in [0, width).
-                    int first = Math.Max(0, CeilDiv(w.Padding - kx, w.Stride));
-                    int last = Math.Min(ow, CeilDiv(w.Width + w.Padding - kx, w.Stride));
+                    int first = Math.Min(ow, Math.Max(0, CeilDiv(p - kx, s)));
+                    int last = Math.Max(first, Math.Min(ow, CeilDiv(width + p - kx, s)));
                     for (int oy = 0; oy < oh; oy++)
                     {
-                        Span<float> line = target.Slice(oy * ow, ow);
-                        int iy = oy * w.Stride - w.Padding + ky;
-                        if (iy < 0 || iy >= w.Height || first >= last)
+                        ref float line = ref Unsafe.Add(ref rowStart, oy * ow);
+                        int iy = oy * s - p + ky;
+                        if (iy < 0 || iy >= height)
                         {
-                            line.Clear();
+                            for (int ox = 0; ox < ow; ox++)
+                            {
+                                Unsafe.Add(ref line, ox) = 0f;
+                            }
                             continue;
                         }
-                        line[..first].Clear();
-                        line[last..].Clear();
-                        ReadOnlySpan<float> source = channel.Slice(iy * w.Width, w.Width);
-                        int ix = first * w.Stride - w.Padding + kx;
-                        if (w.Stride == 1)
+                        for (int ox = 0; ox < first; ox++)
                         {
-                            source.Slice(ix, last - first).CopyTo(line[first..last]);
+                            Unsafe.Add(ref line, ox) = 0f;
+                        }
+                        ref float input = ref Unsafe.Add(ref channel, iy * width + first * s - p + kx);
+                        if (s == 1)
+                        {
+                            for (int ox = first; ox < last; ox++)
+                            {
+                                Unsafe.Add(ref line, ox) = Unsafe.Add(ref input, ox - first);
+                            }
                         }
                         else
                         {
-                            for (int ox = first; ox < last; ox++, ix += w.Stride)
+                            for (int ox = first; ox < last; ox++)
                             {
-                                line[ox] = source[ix];
+                                Unsafe.Add(ref line, ox) = Unsafe.Add(ref input, (ox - first) * s);
                             }
+                        }
+                        for (int ox = last; ox < ow; ox++)
+                        {
+                            Unsafe.Add(ref line, ox) = 0f;
                         }
                     }
                 }
@@ -243,45 +264,45 @@ public static class Convolution
     }
 
     /// <summary>col2im: the adjoint of <see cref="Unfold"/>, <c>dx</c> overwritten with the sum of every column entry that read each input.</summary>
+    /// <exception cref="ArgumentException">A buffer does not fit the window.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fold(ReadOnlySpan<float> cols, Span<float> dx, Window2D w)
     {
+        w.Check("Convolution.Fold");
+        if (dx.Length < w.InputLength || cols.Length < w.Patch * w.OutputPlane)
+        {
+            throw new ArgumentException("Convolution.Fold: a buffer does not fit the window.");
+        }
         dx[..w.InputLength].Clear();
-        int oh = w.OutputHeight, ow = w.OutputWidth, row = 0;
+        int oh = w.OutputHeight, ow = w.OutputWidth, row = 0, s = w.Stride, p = w.Padding, width = w.Width, height = w.Height;
+        ref float source = ref MemoryMarshal.GetReference(cols);
+        ref float target = ref MemoryMarshal.GetReference(dx);
         for (int c = 0; c < w.Channels; c++)
         {
-            Span<float> channel = dx.Slice(c * w.Height * w.Width, w.Height * w.Width);
+            ref float channel = ref Unsafe.Add(ref target, c * height * width);
             for (int ky = 0; ky < w.Kernel; ky++)
             {
                 for (int kx = 0; kx < w.Kernel; kx++, row++)
                 {
-                    ReadOnlySpan<float> source = cols.Slice(row * oh * ow, oh * ow);
-                    int first = Math.Max(0, CeilDiv(w.Padding - kx, w.Stride));
-                    int last = Math.Min(ow, CeilDiv(w.Width + w.Padding - kx, w.Stride));
+                    ref float rowStart = ref Unsafe.Add(ref source, row * oh * ow);
+                    int first = Math.Min(ow, Math.Max(0, CeilDiv(p - kx, s)));
+                    int last = Math.Max(first, Math.Min(ow, CeilDiv(width + p - kx, s)));
                     if (first >= last)
                     {
                         continue;
                     }
                     for (int oy = 0; oy < oh; oy++)
                     {
-                        int iy = oy * w.Stride - w.Padding + ky;
-                        if (iy < 0 || iy >= w.Height)
+                        int iy = oy * s - p + ky;
+                        if (iy < 0 || iy >= height)
                         {
                             continue;
                         }
-                        Span<float> target = channel.Slice(iy * w.Width, w.Width);
-                        ReadOnlySpan<float> line = source.Slice(oy * ow, ow);
-                        int ix = first * w.Stride - w.Padding + kx;
-                        if (w.Stride == 1)
+                        ref float line = ref Unsafe.Add(ref rowStart, oy * ow);
+                        ref float output = ref Unsafe.Add(ref channel, iy * width + first * s - p + kx);
+                        for (int ox = first; ox < last; ox++)
                         {
-                            Vectors.Add(target.Slice(ix, last - first), line[first..last]);
-                        }
-                        else
-                        {
-                            for (int ox = first; ox < last; ox++, ix += w.Stride)
-                            {
-                                target[ix] += line[ox];
-                            }
+                            Unsafe.Add(ref output, (ox - first) * s) += Unsafe.Add(ref line, ox);
                         }
                     }
                 }
