@@ -70,9 +70,7 @@ internal static class CnnTiming
                 $"pool2 {Best(() => Pooling.MaxForward(y2, q2, i2, B, p2), B):F3}, " +
                 $"dense1 {Best(() => Dense.Forward<Relu>(q2, wd, bd, h, h, B, 1568, 128, 1), B):F3}, " +
                 $"dense2 {Best(() => Dense.Forward<Identity>(h, wo, bo, o, o, B, 128, 10, 1), B):F3}, " +
-                $"plain 2x2 max over pool1's input {Best(() => PlainMax(y1.Span, q1.Span, B * 16, 28, 28), B):F3}, " +
-                $"chain {Best(() => ChainMax(y1.Span, q1.Span, B * 16, 28, 28), B):F3}, " +
-                $"chain+index {Best(() => ChainIndex(y1.Span, q1.Span, i1, B * 16, 28, 28), B):F3}");
+                $"plain 2x2 max over pool1's input {Best(() => PlainMax(y1.Span, q1.Span, B * 16, 28, 28), B):F3}");
         }
 
         // The convolutions' products alone, per sample, at the CNN's shapes.
@@ -104,52 +102,7 @@ internal static class CnnTiming
         return 0;
     }
 
-    private static void ChainMax(Span<float> x, Span<float> y, int planes, int h, int w)
-    {
-        int o = 0;
-        for (int p = 0; p < planes; p++)
-        {
-            for (int oy = 0; oy < h / 2; oy++)
-            {
-                for (int ox = 0; ox < w / 2; ox++)
-                {
-                    int i = p * h * w + 2 * oy * w + 2 * ox;
-                    float max = x[i];
-                    for (int ky = 0; ky < 2; ky++)
-                    {
-                        for (int kx = 0; kx < 2; kx++)
-                        {
-                            float v = x[i + ky * w + kx];
-                            if (v > max || float.IsNaN(v))
-                            {
-                                max = v;
-                            }
-                        }
-                    }
-                    y[o++] = max;
-                }
-            }
-        }
-    }
-
-    private static void ChainIndex(Span<float> x, Span<float> y, Span<int> at, int planes, int h, int w)
-    {
-        int o = 0;
-        for (int p = 0; p < planes; p++)
-        {
-            for (int oy = 0; oy < h / 2; oy++)
-            {
-                for (int ox = 0; ox < w / 2; ox++)
-                {
-                    int i = p * h * w + 2 * oy * w + 2 * ox;
-                    float max = Math.Max(Math.Max(x[i], x[i + 1]), Math.Max(x[i + w], x[i + w + 1]));
-                    y[o] = max;
-                    at[o++] = x[i] == max ? i : x[i + 1] == max ? i + 1 : x[i + w] == max ? i + w : i + w + 1;
-                }
-            }
-        }
-    }
-
+    /// <summary>A plain 2×2 max over the same input, without indices: the floor max pooling's own time is read against.</summary>
     private static void PlainMax(Span<float> x, Span<float> y, int planes, int h, int w)
     {
         int o = 0;

@@ -1,7 +1,5 @@
 using System;
-using System.IO;
 using BenchmarkDotNet.Attributes;
-using Microsoft.ML.OnnxRuntime;
 
 namespace Backprop.Benchmarks;
 
@@ -29,12 +27,7 @@ public class MlpBenchmarks
     private int[] _labels = [];
     private float[] _outputs = [];
 
-    private InferenceSession? _session;
-    private RunOptions? _runOptions;
-    private OrtValue[] _ortInputs = [];
-    private OrtValue[] _ortOutputs = [];
-    private readonly string[] _inputNames = ["input"];
-    private readonly string[] _outputNames = ["logits"];
+    private OnnxPrediction? _onnx;
 
     [Params(1, 32, 256)]
     public int Batch { get; set; }
@@ -62,37 +55,11 @@ public class MlpBenchmarks
         }
         _outputs = new float[Batch * BenchMlp.OutputSize];
 
-        string? model = Environment.GetEnvironmentVariable("BACKPROP_ONNX_MODEL");
-        if (model is not null && File.Exists(model))
-        {
-            var options = new SessionOptions
-            {
-                IntraOpNumThreads = Threads,
-                InterOpNumThreads = 1,
-                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            };
-            _session = new InferenceSession(model, options);
-            _runOptions = new RunOptions();
-            _ortInputs = [OrtValue.CreateTensorValueFromMemory(_inputs, [Batch, BenchMlp.InputSize])];
-            _ortOutputs = [OrtValue.CreateTensorValueFromMemory(_outputs, [Batch, BenchMlp.OutputSize])];
-        }
+        _onnx = OnnxPrediction.Open("BACKPROP_ONNX_MODEL", Threads, _inputs, [Batch, BenchMlp.InputSize], _outputs, [Batch, BenchMlp.OutputSize]);
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        foreach (var value in _ortInputs)
-        {
-            value.Dispose();
-        }
-        foreach (var value in _ortOutputs)
-        {
-            value.Dispose();
-        }
-        _runOptions?.Dispose();
-        _session?.Dispose();
-    }
+    public void Cleanup() => _onnx?.Dispose();
 
     [Benchmark]
     public float TrainStep() => _net.TrainStep(_inputs, _labels, _sgd);
@@ -111,10 +78,10 @@ public class MlpBenchmarks
     [Benchmark]
     public void OnnxRuntimePredict()
     {
-        if (_session is null)
+        if (_onnx is null)
         {
             throw new InvalidOperationException("Set BACKPROP_ONNX_MODEL to the ONNX file exported by Benchmarks/pytorch/bench_mlp.py --export-onnx.");
         }
-        _session.Run(_runOptions!, _inputNames, _ortInputs, _outputNames, _ortOutputs);
+        _onnx.Run();
     }
 }

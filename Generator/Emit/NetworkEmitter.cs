@@ -104,25 +104,27 @@ internal static class NetworkEmitter
             scopes.Push(writer.Block($"partial {type.Keyword} {EscapeType(type.Name)}"));
         }
 
+        // The buffers wired once from the layers' plans; every part of the class below reads this one wiring.
+        var wiring = new BufferWiring(plan);
         WriteClassSummary(writer, plan);
         using (writer.Block($"partial class {Identifiers.Escape(plan.ClassName)} : global::Backprop.INetwork"))
         {
             WriteConstants(writer, plan);
-            WriteFields(writer, plan);
-            WriteConstructor(writer, plan);
+            WriteFields(writer, plan, wiring);
+            WriteConstructor(writer, plan, wiring);
             WriteProperties(writer, plan);
-            WritePredict(writer, plan);
-            WriteComputeGradients(writer, plan);
+            WritePredict(writer, plan, wiring);
+            WriteComputeGradients(writer, plan, wiring);
             WriteTrainSteps(writer, plan);
-            WriteComputeLoss(writer, plan);
-            WriteShard(writer, plan);
-            WriteForward(writer, plan);
-            WriteBackward(writer, plan);
+            WriteComputeLoss(writer, plan, wiring);
+            WriteShard(writer, plan, wiring);
+            WriteForward(writer, plan, wiring);
+            WriteBackward(writer, plan, wiring);
             WriteInitialize(writer, plan);
             WriteTensorAccess(writer, plan);
             WriteFiles(writer, plan);
             writer.Line();
-            WriteActivations(writer, plan);
+            WriteActivations(writer, plan, wiring);
         }
 
         while (scopes.Count > 0)
@@ -135,8 +137,8 @@ internal static class NetworkEmitter
     private static LayerUnit Unit(LayerPlan layer) => LayerRegistry.ForKind(layer.Kind);
 
     /// <summary>The field holding the last layer's output (what Predict returns).</summary>
-    private static string LastOutput(NetworkPlan plan)
-        => new BufferWiring(plan).Layers[plan.Layers.Count - 1].Output
+    private static string LastOutput(BufferWiring wiring)
+        => wiring.Layers[wiring.Layers.Count - 1].Output
             ?? throw new System.InvalidOperationException("The last layer's output is the network's input.");
 
     /// <summary>The field type of an activation buffer: an aligned float block, or an int array.</summary>
@@ -232,7 +234,7 @@ internal static class NetworkEmitter
         return json.ToString();
     }
 
-    private static void WriteFields(SourceWriter writer, NetworkPlan plan)
+    private static void WriteFields(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
         writer.Line("private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<global::Backprop.TensorInfo> s_tensors = new(new global::Backprop.TensorInfo[]");
         writer.Line("{");
@@ -261,7 +263,7 @@ internal static class NetworkEmitter
         writer.Line("private int _maxThreads = global::System.Environment.ProcessorCount;");
         writer.Line();
         int scratch = 0;
-        foreach (var wired in new BufferWiring(plan).Layers)
+        foreach (var wired in wiring.Layers)
         {
             scratch = System.Math.Max(scratch, wired.Unit.ScratchLength(wired.Layer, inputGradient: wired.InputDelta is not null));
         }
@@ -283,8 +285,8 @@ internal static class NetworkEmitter
     }
 
     /// <summary>The largest activation buffer per sample: it bounds <c>maxBatch</c>.</summary>
-    private static int LargestBuffer(NetworkPlan plan)
-        => new BufferWiring(plan).Owned.Select(buffer => buffer.PerSample).DefaultIfEmpty(1).Max();
+    private static int LargestBuffer(BufferWiring wiring)
+        => wiring.Owned.Select(buffer => buffer.PerSample).DefaultIfEmpty(1).Max();
 
     /// <summary>A buffer of the training calls' activation set.</summary>
     private static string Training(string field) => "_training." + LayerUnit.Member(field);
@@ -292,9 +294,8 @@ internal static class NetworkEmitter
     /// <summary>A buffer as the passes reach it: a member of their activation set.</summary>
     private static string InSet(string field) => "activations." + LayerUnit.Member(field);
 
-    private static void WriteActivations(SourceWriter writer, NetworkPlan plan)
+    private static void WriteActivations(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
-        var wiring = new BufferWiring(plan);
         writer.Summary(
             "One set of activation buffers, allocated once for maxBatch samples; each is (batch, size) row-major. The training",
             "calls use one set with the backward pass's deltas; each Predict call rents a forward-only set from a pool, so calls",
@@ -353,7 +354,7 @@ internal static class NetworkEmitter
         }
     }
 
-    private static void WriteConstructor(SourceWriter writer, NetworkPlan plan)
+    private static void WriteConstructor(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
         writer.Summary(
             $"Creates the network with every buffer allocated for batches of up to <paramref name=\"maxBatch\"/> samples,",
@@ -363,8 +364,8 @@ internal static class NetworkEmitter
         writer.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\"><paramref name=\"maxBatch\"/> is less than 1, or so large that an activation buffer would not fit in an array.</exception>");
         using (writer.Block($"public {Identifiers.Escape(plan.ClassName)}(int maxBatch = 32, int seed = 0)"))
         {
-            writer.Line($"// The largest activation buffer holds {Number(LargestBuffer(plan))} floats per sample.");
-            writer.Line($"{Guard}.MaxBatch(NetworkName, maxBatch, {Number(LargestBuffer(plan))});");
+            writer.Line($"// The largest activation buffer holds {Number(LargestBuffer(wiring))} floats per sample.");
+            writer.Line($"{Guard}.MaxBatch(NetworkName, maxBatch, {Number(LargestBuffer(wiring))});");
             writer.Line("_maxBatch = maxBatch;");
             writer.Line("_seed = seed;");
             writer.Line("_training = new(this, maxBatch, training: true);");
@@ -438,7 +439,7 @@ internal static class NetworkEmitter
         writer.Line();
     }
 
-    private static void WritePredict(SourceWriter writer, NetworkPlan plan)
+    private static void WritePredict(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
         var last = plan.Last;
         string what = last.Activation == Names.Softmax || last.Activation == Names.Sigmoid
@@ -472,7 +473,7 @@ internal static class NetworkEmitter
                 using (writer.Block("else"))
                 {
                     writer.Line("Forward(activations, inputs, 0, batch, _maxThreads, training: false);");
-                    writer.Line($"{InSet(LastOutput(plan))}.Slice(0, batch * OutputSize).CopyTo(outputs);");
+                    writer.Line($"{InSet(LastOutput(wiring))}.Slice(0, batch * OutputSize).CopyTo(outputs);");
                 }
             }
             using (writer.Block("finally"))
@@ -488,16 +489,16 @@ internal static class NetworkEmitter
         using (writer.Block($"private void PredictShard(Activations activations, {ReadOnlySpan} inputs, {Span} outputs, int first, int count)"))
         {
             writer.Line("Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1, training: false);");
-            writer.Line($"{InSet(LastOutput(plan))}.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
+            writer.Line($"{InSet(LastOutput(wiring))}.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
         }
         writer.Line();
     }
 
-    private static void WriteComputeGradients(SourceWriter writer, NetworkPlan plan)
+    private static void WriteComputeGradients(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
         var last = plan.Last;
         bool fused = FusedLoss(plan);
-        var wired = new BufferWiring(plan).Layers[plan.Layers.Count - 1];
+        var wired = wiring.Layers[wiring.Layers.Count - 1];
         string logits = Training((fused ? wired.PreActivation : wired.Output)!);
         string delta = Training(wired.Delta!);
 
@@ -712,9 +713,9 @@ internal static class NetworkEmitter
         }
     }
 
-    private static void WriteComputeLoss(SourceWriter writer, NetworkPlan plan)
+    private static void WriteComputeLoss(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
-        var wired = new BufferWiring(plan).Layers[plan.Layers.Count - 1];
+        var wired = wiring.Layers[wiring.Layers.Count - 1];
         string logits = InSet((FusedLoss(plan) ? wired.PreActivation : wired.Output)!);
         foreach (bool labels in new[] { true, false })
         {
@@ -766,7 +767,7 @@ internal static class NetworkEmitter
         }
     }
 
-    private static void WriteForward(SourceWriter writer, NetworkPlan plan)
+    private static void WriteForward(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
         writer.Summary(
             "The forward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"batch\"/>): <paramref name=\"inputs\"/>",
@@ -776,7 +777,6 @@ internal static class NetworkEmitter
         using (writer.Block($"private void Forward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, int threads, bool training)"))
         {
             writer.Line($"{ReadOnlySpan} parameters = _parameters;");
-            var wiring = new BufferWiring(plan);
             WriteRows(writer, wiring.Forward.ToList());
             foreach (var buffer in wiring.Owned.Where(b => b.TrainingOnly && b.Role == BufferRole.Saved))
             {
@@ -791,7 +791,7 @@ internal static class NetworkEmitter
         writer.Line();
     }
 
-    private static void WriteBackward(SourceWriter writer, NetworkPlan plan)
+    private static void WriteBackward(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
         writer.Summary(
             "The backward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"batch\"/>), on the calling thread, last",
@@ -801,7 +801,6 @@ internal static class NetworkEmitter
         using (writer.Block($"private void Backward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch, global::Backprop.Optimizer? optimizer)"))
         {
             writer.Line($"{Span} parameters = _parameters;");
-            var wiring = new BufferWiring(plan);
             WriteRows(writer, wiring.Owned.ToList());
             for (int i = plan.Layers.Count - 1; i >= 0; i--)
             {
@@ -825,9 +824,9 @@ internal static class NetworkEmitter
         }
     }
 
-    private static void WriteShard(SourceWriter writer, NetworkPlan plan)
+    private static void WriteShard(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
-        var wired = new BufferWiring(plan).Layers[plan.Layers.Count - 1];
+        var wired = wiring.Layers[wiring.Layers.Count - 1];
         string logits = Training((FusedLoss(plan) ? wired.PreActivation : wired.Output)!);
         string targets = TargetName(plan);
         writer.Summary(

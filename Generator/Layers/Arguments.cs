@@ -64,8 +64,8 @@ internal static class Arguments
         attribute.Find(argument) is { Kind: ArgumentKind.Boolean } value ? value.Number != 0 : fallback;
 
     /// <summary>
-    /// The [channels, height, width] a 2-D layer needs; null (after a BPG0017 error naming what arrives) for any other
-    /// rank.
+    /// Whether the sample is [channels, height, width], as a 2-D layer needs; false (after a BPG0017 error naming what
+    /// arrives) for any other rank.
     /// </summary>
     public static bool IsImage(LayerInput input, string layer, AttributeSpec attribute, List<ShapeError> errors)
     {

@@ -34,13 +34,18 @@ public readonly record struct Window2D(int Channels, int Height, int Width, int 
     /// <summary>Whether the column matrix is the input itself (a 1×1 kernel, stride 1, no padding).</summary>
     public bool IsPointwise => Kernel == 1 && Stride == 1 && Padding == 0;
 
+    /// <summary>
+    /// The geometry as given (<c>3×3 window, stride 1, padding 1 over [16, 14, 14]</c>). Not the record's generated form,
+    /// which prints the computed output size too, and so divided by a stride of 0 while describing it.
+    /// </summary>
+    public override string ToString() => $"{Kernel}×{Kernel} window, stride {Stride}, padding {Padding} over [{Channels}, {Height}, {Width}]";
+
     internal void Check(string kernel)
     {
         if (Channels < 1 || Height < 1 || Width < 1 || Kernel < 1 || Stride < 1 || Padding < 0
             || Height + 2 * Padding < Kernel || Width + 2 * Padding < Kernel)
         {
-            throw new ArgumentException(
-                $"{kernel}: a {Kernel}×{Kernel} window with stride {Stride} and padding {Padding} does not fit a [{Channels}, {Height}, {Width}] input.");
+            throw new ArgumentException($"{kernel}: the {this} does not fit.");
         }
     }
 }

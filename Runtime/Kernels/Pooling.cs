@@ -209,7 +209,7 @@ public static class Pooling
         window.Check(kernel);
         if (window.Padding != 0 || inputLength < batch * window.InputLength || outputLength < batch * window.Channels * window.OutputPlane)
         {
-            throw new ArgumentException($"{kernel}: a buffer does not fit {batch} samples of [{window.Channels}, {window.Height}, {window.Width}] and a {window.Kernel}×{window.Kernel} window with stride {window.Stride}, no padding.");
+            throw new ArgumentException($"{kernel}: a buffer does not fit {batch} samples and the {window} (pooling takes no padding).");
         }
     }
 }
