@@ -39,6 +39,8 @@ public class AllocationTests
     [InlineData(nameof(SmallCnn), 32)]
     [InlineData(nameof(PointwiseCnn), 32)]
     [InlineData(nameof(PoolFirstCnn), 32)]
+    [InlineData(nameof(BatchNormCnn), 32)]
+    [InlineData(nameof(BatchNormMlp), 2)]
     public void TrainStep_and_Predict_allocate_nothing_after_the_first_call(string name, int batch)
     {
         var net = Infrastructure.TestData.Create(name, maxBatch: 32, seed: 1);

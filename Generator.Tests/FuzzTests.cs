@@ -55,8 +55,15 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         from name in s_name
         select $"[{kind}({size}{stride}{name})]";
 
+    private static readonly Gen<string> s_batchNorm =
+        from momentum in Mostly(["", ", Momentum = 0.3f", ", Momentum = 0", ", Momentum = 1"], [", Momentum = -0.1f", ", Momentum = 2f", ", Momentum = float.NaN", ", Momentum = \"x\""])
+        from epsilon in Mostly(["", ", Epsilon = 1e-3f", ", Epsilon = 1"], [", Epsilon = 0", ", Epsilon = -1e-5f", ", Epsilon = float.PositiveInfinity"])
+        from activation in s_activation
+        from name in s_name
+        select $"[BatchNorm({momentum}{epsilon}{activation}{name})]".Replace("BatchNorm(, ", "BatchNorm(");
+
     private static readonly Gen<string> s_layer = Gen.Frequency(
-        (6, s_dense), (3, s_convolution), (2, s_pooling),
+        (6, s_dense), (3, s_convolution), (2, s_pooling), (2, s_batchNorm),
         (1, Gen.OneOf("[Flatten]", "[GlobalAvgPool2D]", "[Flatten(Name = \"f\")]", "[GlobalAvgPool2D(Name = \"dense1\")]")));
 
     private static readonly Gen<string> s_input = Mostly(

@@ -27,7 +27,8 @@ public class PyTorchParityTests
         foreach (int batch in new[] { 6, 40 })
         {
             foreach (string name in new[] { nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet),
-                nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet), nameof(DropoutNet), nameof(DropoutCnn) })
+                nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet), nameof(DropoutNet), nameof(DropoutCnn),
+                nameof(BatchNormCnn), nameof(BatchNormFirstCnn), nameof(BatchNormMlp) })
             {
                 data.Add(name, batch);
             }
@@ -82,7 +83,7 @@ public class PyTorchParityTests
             AssertClose(expected.Get("outputs"), outputs, $"{name} outputs");
             float loss = TestData.ComputeGradients(network, inputs, labels, targets);
             AssertClose(expected.Get("loss"), [loss], $"{name} loss");
-            foreach (var tensor in network.Tensors)
+            foreach (var tensor in network.Tensors.Where(t => t.Trainable))
             {
                 var gradient = new float[tensor.Length];
                 network.CopyGradient(tensor.Name, gradient);
@@ -101,6 +102,7 @@ public class PyTorchParityTests
                     losses[step] = TestData.TrainStep(trained, inputs, labels, targets, optimizer);
                 }
                 AssertClose(expected.Get($"opt{i}.loss"), losses, $"{name} {optimizer.GetType().Name} #{i} losses");
+                // Every tensor: the parameters, and the running statistics (state) after the steps' training-mode passes.
                 foreach (var tensor in trained.Tensors)
                 {
                     var values = new float[tensor.Length];
@@ -150,14 +152,17 @@ public class PyTorchParityTests
     }
 
     /// <summary>
-    /// PyTorch rebuilds the network from the saved file's architecture, loads its tensors with
-    /// <c>load_state_dict(strict=True)</c> and predicts what <c>Predict</c> does, for trained CNNs (the weights after
+    /// PyTorch rebuilds the network from the saved file's architecture, loads its tensors (with BatchNorm: the running
+    /// statistics and the I64 <c>num_batches_tracked</c>) with <c>load_state_dict(strict=True)</c> and predicts, in
+    /// <c>eval()</c> mode, what <c>Predict</c> does, for trained networks (the weights after
     /// some steps, so that a mixed-up layout cannot hide behind an initialization's symmetry).
     /// </summary>
     [SkippableTheory]
     [InlineData(nameof(FashionCnn))]
     [InlineData(nameof(SmallCnn))]
     [InlineData(nameof(PointwiseCnn))]
+    [InlineData(nameof(BatchNormCnn))]
+    [InlineData(nameof(BatchNormMlp))]
     public void PyTorch_loads_a_saved_CNN_strictly_and_predicts_the_same(string name)
     {
         Requirements.PyTorch();

@@ -187,3 +187,42 @@ public partial class DropoutCnn;
 [Dropout(0.5f)]
 [Dense(4)]
 public partial class HalfDropoutNet;
+
+/// <summary>
+/// Batch normalization on both shapes: BatchNorm2d with Relu after a padded convolution, BatchNorm2d with its own
+/// momentum and ε and a Tanh after a convolution without bias (two values per channel per sample), and BatchNorm1d with
+/// a GELU after a dense layer (flat features: training batches need two samples).
+/// </summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(3, 6, 5)]
+[Conv2D(4, 3, padding: 1)]
+[BatchNorm(Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Conv2D(5, 2, Bias = false)]
+[BatchNorm(Momentum = 0.3f, Epsilon = 1e-3f, Activation = Activation.Tanh)]
+[Flatten]
+[Dense(7)]
+[BatchNorm(Activation = Activation.Gelu)]
+[Dense(3)]
+public partial class BatchNormCnn;
+
+/// <summary>
+/// BatchNorm2d as the first layer (no input gradient) over 17 channels (not a multiple of the vector width), then a
+/// convolution and a second BatchNorm2d with LeakyRelu whose planes (2 × 3) are not a multiple of the vector width either.
+/// </summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(17, 4, 5)]
+[BatchNorm]
+[Conv2D(2, 3, Activation = Activation.Sigmoid)]
+[BatchNorm(Activation = Activation.LeakyRelu, Name = "norm")]
+[GlobalAvgPool2D]
+[Dense(2)]
+public partial class BatchNormFirstCnn;
+
+/// <summary>BatchNorm1d between dense layers, fused into a sigmoid head trained with binary cross-entropy.</summary>
+[Network(Loss = Loss.BinaryCrossEntropy)]
+[Input(6)]
+[Dense(9)]
+[BatchNorm(Activation = Activation.Relu)]
+[Dense(2, Activation = Activation.Sigmoid)]
+public partial class BatchNormMlp;

@@ -206,3 +206,26 @@ public sealed class DropoutAttribute : LayerAttribute
     /// <summary>The probability of zeroing a value.</summary>
     public float Rate { get; }
 }
+
+/// <summary>
+/// Batch normalization, as PyTorch's <c>nn.BatchNorm2d</c> after a [channels, height, width] shape and
+/// <c>nn.BatchNorm1d</c> after a flat [features] one: <c>y = f(γ (x - μ) / √(σ² + ε) + β)</c> per channel (per feature).
+/// In training mode (<c>ComputeGradients</c>, <c>TrainStep</c>) μ and σ² are the batch's (over the samples and, for
+/// images, every position), and the running statistics move toward them:
+/// <c>running = (1 - Momentum) running + Momentum batch</c>, with the unbiased variance. In inference mode
+/// (<c>Predict</c>, <c>ComputeLoss</c>) the running statistics are used. Tensors <c>weight</c> (γ, starting at 1) and
+/// <c>bias</c> (β, starting at 0) are trained; <c>running_mean</c>, <c>running_var</c> and <c>num_batches_tracked</c>
+/// are state, saved and loaded with the model but not trained.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class BatchNormAttribute : LayerAttribute
+{
+    /// <summary>How far the running statistics move toward each training batch's (PyTorch's <c>momentum</c>), in [0, 1].</summary>
+    public float Momentum { get; set; } = 0.1f;
+
+    /// <summary>Added to the variance before its square root (PyTorch's <c>eps</c>); must be positive.</summary>
+    public float Epsilon { get; set; } = 1e-5f;
+
+    /// <summary>The activation applied to the normalized outputs.</summary>
+    public Activation Activation { get; set; } = Activation.Linear;
+}

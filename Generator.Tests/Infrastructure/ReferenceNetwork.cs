@@ -7,7 +7,7 @@ using System.Text.Json;
 namespace Backprop.Tests.Infrastructure;
 
 /// <summary>
-/// An independent, plain-loop implementation of a network (dense, convolution, pooling, flatten) in double precision, written from the math
+/// An independent, plain-loop implementation of a network (dense, convolution, pooling, flatten, batch normalization) in double precision, written from the math
 /// and PyTorch's definitions, not from the generated code. It reads a network's architecture from the model
 /// file metadata and its weights through <see cref="INetwork.CopyTensor"/> (PyTorch layout).
 /// </summary>
@@ -19,6 +19,8 @@ internal sealed class ReferenceNetwork
         public double[] Weight = []; // Dense [Units, Inputs]; Conv2D [Filters, Channels, K, K]
         public double[] Bias = [];   // [Units] or [Filters]; empty for a convolution without bias
         public int Kernel, Stride, Padding;
+        public double Epsilon;                              // BatchNorm
+        public double[] RunningMean = [], RunningVar = [];  // BatchNorm [Channels]
 
         public int InSize => In.Aggregate(1, (a, b) => a * b);
         public int OutSize => Out.Aggregate(1, (a, b) => a * b);
@@ -84,6 +86,14 @@ internal sealed class ReferenceNetwork
                 case "Flatten":
                     entry = new Layer(kind, name, shape, [shape.Aggregate(1, (x, y) => x * y)], activation);
                     break;
+                case "BatchNorm":
+                    entry = new Layer(kind, name, shape, shape, activation)
+                    {
+                        Weight = Read(name + ".weight"), Bias = Read(name + ".bias"),
+                        RunningMean = Read(name + ".running_mean"), RunningVar = Read(name + ".running_var"),
+                        Epsilon = layer.GetProperty("epsilon").GetSingle(),
+                    };
+                    break;
                 case "Dropout" when layer.GetProperty("rate").GetSingle() == 0f:
                     // At rate 0 dropout is the identity in both modes; other rates are random, so not a reference's business.
                     entry = new Layer(kind, name, shape, shape, activation);
@@ -110,20 +120,70 @@ internal sealed class ReferenceNetwork
         }
     }
 
-    /// <summary>The forward pass; returns the last layer's output y and pre-activation z, (batch, size).</summary>
-    public (double[] Output, double[] PreActivation) Forward(double[] inputs, int batch)
+    /// <summary>
+    /// The forward pass; returns the last layer's output y and pre-activation z, (batch, size). In
+    /// <paramref name="training"/> mode batch normalization uses the batch's statistics (biased variance), otherwise the
+    /// running ones.
+    /// </summary>
+    public (double[] Output, double[] PreActivation) Forward(double[] inputs, int batch, bool training = false)
     {
         double[] x = inputs, z = [];
         foreach (var layer in Layers)
         {
             z = new double[batch * layer.OutSize];
-            for (int b = 0; b < batch; b++)
+            if (layer.Kind == "BatchNorm")
             {
-                Apply(layer, x.AsSpan(b * layer.InSize, layer.InSize), z.AsSpan(b * layer.OutSize, layer.OutSize));
+                Normalize(layer, x, z, batch, training);
+            }
+            else
+            {
+                for (int b = 0; b < batch; b++)
+                {
+                    Apply(layer, x.AsSpan(b * layer.InSize, layer.InSize), z.AsSpan(b * layer.OutSize, layer.OutSize));
+                }
             }
             x = Activate(layer.Activation, z, batch, layer.OutSize);
         }
         return (x, z);
+    }
+
+    /// <summary>Batch normalization from its definition: per channel, over the samples and (for images) the positions.</summary>
+    private static void Normalize(Layer layer, double[] x, double[] z, int batch, bool training)
+    {
+        int channels = layer.In[0], plane = layer.InSize / channels;
+        for (int c = 0; c < channels; c++)
+        {
+            double mean = layer.RunningMean[c], variance = layer.RunningVar[c];
+            if (training)
+            {
+                double sum = 0, squares = 0;
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int s = 0; s < plane; s++)
+                    {
+                        sum += x[(b * channels + c) * plane + s];
+                    }
+                }
+                mean = sum / (batch * plane);
+                for (int b = 0; b < batch; b++)
+                {
+                    for (int s = 0; s < plane; s++)
+                    {
+                        double d = x[(b * channels + c) * plane + s] - mean;
+                        squares += d * d;
+                    }
+                }
+                variance = squares / (batch * plane);
+            }
+            for (int b = 0; b < batch; b++)
+            {
+                for (int s = 0; s < plane; s++)
+                {
+                    int i = (b * channels + c) * plane + s;
+                    z[i] = layer.Weight[c] * (x[i] - mean) / Math.Sqrt(variance + layer.Epsilon) + layer.Bias[c];
+                }
+            }
+        }
     }
 
     /// <summary>One sample through one layer (before its activation), from the definitions.</summary>
@@ -220,7 +280,7 @@ internal sealed class ReferenceNetwork
     /// <summary>The loss with PyTorch's semantics; labels for cross-entropy, targets otherwise.</summary>
     public double LossOf(double[] inputs, int batch, int[]? labels, double[]? targets)
     {
-        var (y, z) = Forward(inputs, batch);
+        var (y, z) = Forward(inputs, batch, training: true);
         string last = Layers[^1].Activation;
         int n = OutputSize;
         switch (Loss)

@@ -8,7 +8,11 @@ internal static class TestData
 {
     public static readonly string[] GradientCheckNetworks =
         [nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet), nameof(TinyNet),
-         nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet), nameof(DropoutNet), nameof(DropoutCnn)];
+         nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet), nameof(DropoutNet), nameof(DropoutCnn),
+         nameof(BatchNormCnn), nameof(BatchNormFirstCnn), nameof(BatchNormMlp)];
+
+    /// <summary>The networks with batch normalization: their training pass sees the whole batch (no data-parallel shards).</summary>
+    public static readonly string[] BatchNormNetworks = [nameof(BatchNormCnn), nameof(BatchNormFirstCnn), nameof(BatchNormMlp)];
 
     public static INetwork Create(string name, int maxBatch, int seed) => name switch
     {
@@ -26,6 +30,9 @@ internal static class TestData
         nameof(FlattenFirstNet) => new FlattenFirstNet(maxBatch, seed),
         nameof(DropoutNet) => new DropoutNet(maxBatch, seed),
         nameof(DropoutCnn) => new DropoutCnn(maxBatch, seed),
+        nameof(BatchNormCnn) => new BatchNormCnn(maxBatch, seed),
+        nameof(BatchNormFirstCnn) => new BatchNormFirstCnn(maxBatch, seed),
+        nameof(BatchNormMlp) => new BatchNormMlp(maxBatch, seed),
         nameof(XorNet) => new XorNet(maxBatch, seed),
         nameof(SpiralNet) => new SpiralNet(maxBatch, seed),
         nameof(FashionMlp) => new FashionMlp(maxBatch, seed),

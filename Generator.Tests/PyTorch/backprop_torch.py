@@ -31,14 +31,14 @@ import torch.nn as nn
 # safetensors, by hand
 # --------------------------------------------------------------------------------------------
 
-_READ_DTYPES = {"F32": ("<f4", 4), "F64": ("<f8", 8)}
+_READ_DTYPES = {"F32": ("<f4", 4), "F64": ("<f8", 8), "I64": ("<i8", 8)}
 
 
 def read_safetensors(path):
     """Read a safetensors file.
 
-    Returns ``(tensors, metadata)``: a dict name -> float64 torch.Tensor (F32 and F64 are
-    accepted) and the ``__metadata__`` dict (empty if absent).
+    Returns ``(tensors, metadata)``: a dict name -> float64 torch.Tensor (F32, F64 and I64, such
+    as ``num_batches_tracked``, are accepted) and the ``__metadata__`` dict (empty if absent).
     """
     import numpy as np  # only used to decode raw little-endian bytes
 
@@ -128,7 +128,8 @@ def build_model(architecture):
     Each layer becomes the torch module of its kind, named after the layer (``Dense`` ->
     ``nn.Linear``, ``Conv2D`` -> ``nn.Conv2d``, ``MaxPool2D`` -> ``nn.MaxPool2d``, ``AvgPool2D`` ->
     ``nn.AvgPool2d``, ``GlobalAvgPool2D`` -> ``nn.AdaptiveAvgPool2d(1)`` then a flatten, ``Flatten``
-    -> ``nn.Flatten``); its activation (if any) is the next child, named ``<layer>_act``. A Dense
+    -> ``nn.Flatten``, ``BatchNorm`` -> ``nn.BatchNorm2d`` on [c, h, w] or ``nn.BatchNorm1d`` on
+    [features]); its activation (if any) is the next child, named ``<layer>_act``. A Dense
     layer on a [c, h, w] sample is preceded by ``<layer>_flatten`` (it reads the flat vector).
     The model takes batches shaped [batch, *input].
     """
@@ -170,6 +171,9 @@ def build_model(architecture):
             shape = [math.prod(shape)]
         elif kind == "Dropout":
             children[name] = nn.Dropout(float(layer["rate"]))
+        elif kind == "BatchNorm":
+            norm = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
+            children[name] = norm(shape[0], eps=float(layer["epsilon"]), momentum=float(layer["momentum"]))
         else:
             raise ValueError(f"layer {name!r}: unsupported kind {kind!r}")
         act = _activation(layer.get("activation", "Linear"), i == len(layers) - 1)
@@ -283,10 +287,15 @@ def run_parity(directory):
 
     result = {}
     model = _fresh_model(architecture, original)
-    model.zero_grad()
-    loss, outputs = loss_and_outputs(model, architecture, inputs, labels)
-    loss.backward()
+    # Predict runs in inference mode (running statistics, no dropout), the training calls in training mode.
+    model.eval()
+    with torch.no_grad():
+        _, outputs = loss_and_outputs(model, architecture, inputs, labels)
     result["outputs"] = outputs.detach()
+    model.train()
+    model.zero_grad()
+    loss, _ = loss_and_outputs(model, architecture, inputs, labels)
+    loss.backward()
     result["loss"] = loss.detach().reshape(1)
     for name, p in model.named_parameters():
         result["grad." + name] = p.grad.detach().clone()
@@ -303,6 +312,9 @@ def run_parity(directory):
             losses.append(loss.item())
         for name, p in model.named_parameters():
             result[f"opt{i}.{name}"] = p.detach().clone()
+        for name, b in model.named_buffers():  # running statistics after the steps' training-mode passes
+            if b.dtype.is_floating_point:
+                result[f"opt{i}.{name}"] = b.detach().clone()
         result[f"opt{i}.loss"] = torch.tensor(losses, dtype=torch.float64)
 
     write_safetensors(os.path.join(directory, "result.safetensors"), result)

@@ -543,7 +543,7 @@ namespace Demo
             _gate.EnterRead("CopyTensor");
             try
             {
-                CopyOut(_parameters, name, destination);
+                CopyOut(gradient: false, name, destination);
             }
             finally
             {
@@ -559,7 +559,7 @@ namespace Demo
             _gate.EnterRead("CopyGradient");
             try
             {
-                CopyOut(_gradients, name, destination);
+                CopyOut(gradient: true, name, destination);
             }
             finally
             {
@@ -628,8 +628,10 @@ namespace Demo
             }
         }
 
-        private void CopyOut(global::System.Span<float> block, string name, global::System.Span<float> destination)
+        // A parameter tensor or its gradient (the same layout), or a state tensor, in PyTorch's layout.
+        private void CopyOut(bool gradient, string name, global::System.Span<float> destination)
         {
+            global::System.Span<float> block = gradient ? _gradients : _parameters;
             switch (name)
             {
                 case "conv1.weight":

@@ -444,7 +444,7 @@ partial class MultiLabel : global::Backprop.INetwork
         _gate.EnterRead("CopyTensor");
         try
         {
-            CopyOut(_parameters, name, destination);
+            CopyOut(gradient: false, name, destination);
         }
         finally
         {
@@ -460,7 +460,7 @@ partial class MultiLabel : global::Backprop.INetwork
         _gate.EnterRead("CopyGradient");
         try
         {
-            CopyOut(_gradients, name, destination);
+            CopyOut(gradient: true, name, destination);
         }
         finally
         {
@@ -514,8 +514,10 @@ partial class MultiLabel : global::Backprop.INetwork
         }
     }
 
-    private void CopyOut(global::System.Span<float> block, string name, global::System.Span<float> destination)
+    // A parameter tensor or its gradient (the same layout), or a state tensor, in PyTorch's layout.
+    private void CopyOut(bool gradient, string name, global::System.Span<float> destination)
     {
+        global::System.Span<float> block = gradient ? _gradients : _parameters;
         switch (name)
         {
             case "encoder.weight":

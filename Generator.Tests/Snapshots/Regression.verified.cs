@@ -472,7 +472,7 @@ namespace Forecasts.Models
                     _gate.EnterRead("CopyTensor");
                     try
                     {
-                        CopyOut(_parameters, name, destination);
+                        CopyOut(gradient: false, name, destination);
                     }
                     finally
                     {
@@ -488,7 +488,7 @@ namespace Forecasts.Models
                     _gate.EnterRead("CopyGradient");
                     try
                     {
-                        CopyOut(_gradients, name, destination);
+                        CopyOut(gradient: true, name, destination);
                     }
                     finally
                     {
@@ -552,8 +552,10 @@ namespace Forecasts.Models
                     }
                 }
 
-                private void CopyOut(global::System.Span<float> block, string name, global::System.Span<float> destination)
+                // A parameter tensor or its gradient (the same layout), or a state tensor, in PyTorch's layout.
+                private void CopyOut(bool gradient, string name, global::System.Span<float> destination)
                 {
+                    global::System.Span<float> block = gradient ? _gradients : _parameters;
                     switch (name)
                     {
                         case "dense1.weight":

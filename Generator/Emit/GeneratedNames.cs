@@ -27,6 +27,21 @@ internal static class GeneratedNames
     public static HashSet<string> Of(NetworkPlan plan)
     {
         var names = new HashSet<string>(s_fixed, System.StringComparer.Ordinal);
+        if (NetworkEmitter.TrainsWholeBatch(new BufferWiring(plan)))
+        {
+            names.Remove("_dataParallel");
+            names.Remove("Shard");
+        }
+        if (plan.StateCount > 0)
+        {
+            names.Add("StateCount");
+            names.Add("_state");
+        }
+        if (NetworkEmitter.Counters(plan).Count > 0)
+        {
+            names.Add("s_counters");
+            names.Add("_counters");
+        }
         foreach (var layer in plan.Layers)
         {
             foreach (string name in LayerRegistry.ForKind(layer.Kind).ConstantNames(layer))

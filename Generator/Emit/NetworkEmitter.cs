@@ -117,7 +117,10 @@ internal static class NetworkEmitter
             WriteComputeGradients(writer, plan, wiring);
             WriteTrainSteps(writer, plan);
             WriteComputeLoss(writer, plan, wiring);
-            WriteShard(writer, plan, wiring);
+            if (!TrainsWholeBatch(wiring))
+            {
+                WriteShard(writer, plan, wiring);
+            }
             WriteForward(writer, plan, wiring);
             WriteBackward(writer, plan, wiring);
             WriteInitialize(writer, plan);
@@ -161,6 +164,15 @@ internal static class NetworkEmitter
 
     private static bool TakesLabels(NetworkPlan plan) => plan.Loss == Names.SoftmaxCrossEntropy;
 
+    /// <summary>
+    /// Whether training must see the whole batch in one pass (a layer keeps per-pass statistics, as BatchNorm): then the
+    /// training calls are not cut into data-parallel shards, and their forward products use the cores instead.
+    /// </summary>
+    internal static bool TrainsWholeBatch(BufferWiring wiring) => wiring.Owned.Any(buffer => buffer.PerPass);
+
+    /// <summary>The counters of training passes (PyTorch's <c>num_batches_tracked</c>) in layer order.</summary>
+    internal static List<string> Counters(NetworkPlan plan) => plan.Layers.SelectMany(layer => Unit(layer).Counters(layer)).ToList();
+
     /// <summary>The element type of the training targets: class labels or float targets.</summary>
     private static string TargetType(NetworkPlan plan) => TakesLabels(plan) ? "int" : "float";
 
@@ -199,6 +211,12 @@ internal static class NetworkEmitter
         writer.Summary("The number of trainable parameters.");
         writer.Line($"public const int ParameterCount = {Number(plan.ParameterCount)};");
         writer.Line();
+        if (plan.StateCount > 0)
+        {
+            writer.Line("// Floats of state (running statistics): saved with the model, not trained.");
+            writer.Line($"private const int StateCount = {Number(plan.StateCount)};");
+            writer.Line();
+        }
         writer.Line($"private const string NetworkName = \"{plan.ClassName}\";");
         writer.Line();
         writer.Line("// The architecture as written into model files; Load refuses a file whose architecture differs.");
@@ -256,6 +274,18 @@ internal static class NetworkEmitter
         writer.Line("// Every block starts on a 64-byte boundary (a cache line, one 512-bit vector): see AlignedBuffer.");
         writer.Line($"private readonly {Buffer} _parameters = new(ParameterCount);");
         writer.Line($"private readonly {Buffer} _gradients = new(ParameterCount);");
+        if (plan.StateCount > 0)
+        {
+            writer.Line("// Running statistics, updated by training-mode passes, read by inference-mode ones.");
+            writer.Line($"private readonly {Buffer} _state = new(StateCount);");
+        }
+        var counters = Counters(plan);
+        if (counters.Count > 0)
+        {
+            writer.Line("// Training passes seen by each layer that counts them (PyTorch's num_batches_tracked), saved with the model.");
+            writer.Line($"private static readonly string[] s_counters = {{ {string.Join(", ", counters.Select(name => "\"" + name + "\""))} }};");
+            writer.Line("private readonly long[] _counters = new long[s_counters.Length];");
+        }
         writer.Line("private readonly int _maxBatch;");
         writer.Line("// The constructor's seed, and the training passes run so far: what Dropout's masks are drawn from, with each layer's stream.");
         writer.Line("private readonly int _seed;");
@@ -271,9 +301,12 @@ internal static class NetworkEmitter
         writer.Line($"private const int ScratchLength = {Number(scratch)};");
         writer.Line($"private readonly {Buffer} _scratch = new(ScratchLength);");
         writer.Line();
-        writer.Line("// Data-parallel training (shard buffers), created by the first training call whose batch is cut into shards.");
-        writer.Line($"private global::Backprop.Kernels.DataParallel<{TargetType(plan)}>? _dataParallel;");
-        writer.Line();
+        if (!TrainsWholeBatch(wiring))
+        {
+            writer.Line("// Data-parallel training (shard buffers), created by the first training call whose batch is cut into shards.");
+            writer.Line($"private global::Backprop.Kernels.DataParallel<{TargetType(plan)}>? _dataParallel;");
+            writer.Line();
+        }
         writer.Line("// The activations of the training calls (forward buffers and the backward pass's deltas), and a pool of forward-only");
         writer.Line("// sets for Predict: one per call running at the same time, created when more calls overlap than ever before.");
         writer.Line("private readonly Activations _training;");
@@ -286,7 +319,7 @@ internal static class NetworkEmitter
 
     /// <summary>The largest activation buffer per sample: it bounds <c>maxBatch</c>.</summary>
     private static int LargestBuffer(BufferWiring wiring)
-        => wiring.Owned.Select(buffer => buffer.PerSample).DefaultIfEmpty(1).Max();
+        => wiring.Owned.Where(buffer => !buffer.PerPass).Select(buffer => buffer.PerSample).DefaultIfEmpty(1).Max();
 
     /// <summary>A buffer of the training calls' activation set.</summary>
     private static string Training(string field) => "_training." + LayerUnit.Member(field);
@@ -318,7 +351,8 @@ internal static class NetworkEmitter
                 writer.Line("LossScratch = training ? " + Buffer + ".Empty : new(maxBatch * OutputSize);");
                 foreach (var buffer in wiring.Owned)
                 {
-                    string allocation = buffer.Element == "int" ? $"new int[maxBatch * {Number(buffer.PerSample)}]" : $"new(maxBatch * {Number(buffer.PerSample)})";
+                    string length = buffer.PerPass ? Number(buffer.PerSample) : $"maxBatch * {Number(buffer.PerSample)}";
+                    string allocation = buffer.Element == "int" ? $"new int[{length}]" : $"new({length})";
                     string empty = buffer.Element == "int" ? "global::System.Array.Empty<int>()" : $"{Buffer}.Empty";
                     writer.Line(!buffer.TrainingOnly
                         ? $"{LayerUnit.Member(buffer.Field)} = {allocation};"
@@ -531,14 +565,15 @@ internal static class NetworkEmitter
                 writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
                 writer.Line($"{Guard}.Labels(NetworkName, labels, batch, OutputSize);");
                 writer.Line($"{Guard}.Finite(NetworkName, \"inputs\", inputs, InputSize, nameof(inputs));");
+                WriteTrainingBatch(writer, plan);
                 WriteGate(writer, "labels");
             }
             writer.Line();
             WriteRunPassSummary(writer);
             using (writer.Block($"private float RunPass({ReadOnlySpan} inputs, global::System.ReadOnlySpan<int> labels, int batch, global::Backprop.Optimizer? optimizer)"))
             {
-                WriteDataParallel(writer, plan);
-                writer.Line("Forward(_training, inputs, 0, batch, threads: 1, training: true);");
+                WriteDataParallel(writer, plan, wiring);
+                writer.Line($"Forward(_training, inputs, 0, batch, threads: {(TrainsWholeBatch(wiring) ? "_maxThreads" : "1")}, training: true);");
                 writer.Line(fused
                     ? $"// Softmax cross-entropy from {last.Name}'s pre-activation (log-sum-exp); its gradient is ∂L/∂z."
                     : $"// Softmax cross-entropy with {last.Name}'s outputs as the logits; its gradient is ∂L/∂y.");
@@ -578,14 +613,15 @@ internal static class NetworkEmitter
                 writer.Line($"{Guard}.Length(NetworkName, \"targets\", targets.Length, batch, OutputSize, nameof(targets));");
                 writer.Line($"{Guard}.Finite(NetworkName, \"inputs\", inputs, InputSize, nameof(inputs));");
                 writer.Line($"{Guard}.Finite(NetworkName, \"targets\", targets, OutputSize, nameof(targets));");
+                WriteTrainingBatch(writer, plan);
                 WriteGate(writer, "targets");
             }
             writer.Line();
             WriteRunPassSummary(writer);
             using (writer.Block($"private float RunPass({ReadOnlySpan} inputs, {ReadOnlySpan} targets, int batch, global::Backprop.Optimizer? optimizer)"))
             {
-                WriteDataParallel(writer, plan);
-                writer.Line("Forward(_training, inputs, 0, batch, threads: 1, training: true);");
+                WriteDataParallel(writer, plan, wiring);
+                writer.Line($"Forward(_training, inputs, 0, batch, threads: {(TrainsWholeBatch(wiring) ? "_maxThreads" : "1")}, training: true);");
                 if (plan.Loss == Names.BinaryCrossEntropy)
                 {
                     writer.Line(fused
@@ -616,6 +652,17 @@ internal static class NetworkEmitter
         return $"[global::System.Obsolete(\"{plan.ClassName} is trained with {Names.Loss(plan.Loss)}, which takes {right}.\", error: true)]";
     }
 
+    /// <summary>The smallest training batch the layers allow (BatchNorm of flat features: 2), checked before anything changes.</summary>
+    private static void WriteTrainingBatch(SourceWriter writer, NetworkPlan plan)
+    {
+        var strictest = plan.Layers.OrderByDescending(layer => Unit(layer).MinimumTrainingBatch(layer)).First();
+        int minimum = Unit(strictest).MinimumTrainingBatch(strictest);
+        if (minimum > 1)
+        {
+            writer.Line($"{Guard}.TrainingBatch(NetworkName, batch, {Number(minimum)}, \"{strictest.Name}\");");
+        }
+    }
+
     private static void WritePassSummary(SourceWriter writer)
         => writer.Summary(
             "<c>ComputeGradients</c> (no optimizer) and <c>TrainStep</c>: checks the batch, then runs it (<see cref=\"RunPass\"/>)",
@@ -644,12 +691,25 @@ internal static class NetworkEmitter
             "<see cref=\"Gradients\"/> holds this batch's gradients. With more than one thread and a batch of at least",
             "two shards, the pass is data-parallel instead (<see cref=\"Shard\"/>).");
 
-    private static void WriteDataParallel(SourceWriter writer, NetworkPlan plan)
+    private static void WriteDataParallel(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
         writer.Line("// The optimizer's state belongs to one network: another network's optimizer is refused here.");
         writer.Line("optimizer?.Attach(this);");
         writer.Line("// A new training pass: layers that draw (Dropout) draw for this pass, the same on every shard.");
         writer.Line("_passes++;");
+        if (Counters(plan).Count > 0)
+        {
+            using (writer.Block("for (int i = 0; i < _counters.Length; i++)"))
+            {
+                writer.Line("_counters[i]++;");
+            }
+        }
+        if (TrainsWholeBatch(wiring))
+        {
+            writer.Line("// Batch statistics (BatchNorm) are the whole batch's, as in PyTorch: one pass over the batch, its forward");
+            writer.Line("// products spread over up to MaxThreads cores, instead of data-parallel shards with statistics of their own.");
+            return;
+        }
         writer.Line("int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);");
         using (writer.Block("if (shards > 1)"))
         {
@@ -777,11 +837,17 @@ internal static class NetworkEmitter
         using (writer.Block($"private void Forward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, int threads, bool training)"))
         {
             writer.Line($"{ReadOnlySpan} parameters = _parameters;");
+            if (plan.StateCount > 0)
+            {
+                writer.Line($"{Span} state = _state;");
+            }
             WriteRows(writer, wiring.Forward.ToList());
             foreach (var buffer in wiring.Owned.Where(b => b.TrainingOnly && b.Role == BufferRole.Saved))
             {
                 string size = Number(buffer.PerSample);
-                writer.Line($"{Span} {LayerUnit.Local(buffer.Field)} = training ? {InSet(buffer.Field)}.Slice(first * {size}, batch * {size}) : default; // training only");
+                writer.Line(buffer.PerPass
+                    ? $"{Span} {LayerUnit.Local(buffer.Field)} = training ? {InSet(buffer.Field)}.Span : default; // training only, for the whole batch"
+                    : $"{Span} {LayerUnit.Local(buffer.Field)} = training ? {InSet(buffer.Field)}.Slice(first * {size}, batch * {size}) : default; // training only");
             }
             foreach (var wired in wiring.Layers)
             {
@@ -818,6 +884,11 @@ internal static class NetworkEmitter
         foreach (var buffer in buffers)
         {
             string size = Number(buffer.PerSample);
+            if (buffer.PerPass)
+            {
+                writer.Line($"{Span} {LayerUnit.Local(buffer.Field)} = {InSet(buffer.Field)}; // the whole batch's");
+                continue;
+            }
             writer.Line(buffer.Element == "int"
                 ? $"global::System.Span<int> {LayerUnit.Local(buffer.Field)} = new(activations.{LayerUnit.Member(buffer.Field)}, first * {size}, batch * {size});"
                 : $"{Span} {LayerUnit.Local(buffer.Field)} = {InSet(buffer.Field)}.Slice(first * {size}, batch * {size});");
@@ -871,6 +942,10 @@ internal static class NetworkEmitter
         using (writer.Block("private void Initialize(int seed)"))
         {
             writer.Line($"{Span} parameters = _parameters;");
+            if (plan.StateCount > 0)
+            {
+                writer.Line($"{Span} state = _state;");
+            }
             foreach (var layer in plan.Layers)
             {
                 Unit(layer).EmitInitialization(writer, layer, Stream(layer.Name));
@@ -884,12 +959,14 @@ internal static class NetworkEmitter
         writer.Summary("Copies a parameter tensor out, in PyTorch's layout (a dense weight as [units, inputs]).");
         writer.Line("/// <exception cref=\"global::System.ArgumentException\">The network has no tensor of that name, or the destination's length differs from the tensor's.</exception>");
         writer.Line(ReadingCall);
-        WriteGated(writer, $"public void CopyTensor(string name, {Span} destination)", "CopyTensor", writes: false, "CopyOut(_parameters, name, destination);");
+        WriteGated(writer, $"public void CopyTensor(string name, {Span} destination)", "CopyTensor", writes: false, "CopyOut(gradient: false, name, destination);");
         writer.Line();
         writer.Summary("Copies the gradient of a parameter tensor out, in PyTorch's layout.");
-        writer.Line("/// <exception cref=\"global::System.ArgumentException\">The network has no tensor of that name, or the destination's length differs from the tensor's.</exception>");
+        writer.Line(plan.StateCount > 0
+            ? "/// <exception cref=\"global::System.ArgumentException\">The network has no tensor of that name, it is state (running statistics have no gradient), or the destination's length differs from the tensor's.</exception>"
+            : "/// <exception cref=\"global::System.ArgumentException\">The network has no tensor of that name, or the destination's length differs from the tensor's.</exception>");
         writer.Line(ReadingCall);
-        WriteGated(writer, $"public void CopyGradient(string name, {Span} destination)", "CopyGradient", writes: false, "CopyOut(_gradients, name, destination);");
+        WriteGated(writer, $"public void CopyGradient(string name, {Span} destination)", "CopyGradient", writes: false, "CopyOut(gradient: true, name, destination);");
         writer.Line();
 
         writer.Summary("Sets a parameter tensor from PyTorch's layout (a dense weight as [units, inputs]).");
@@ -901,13 +978,23 @@ internal static class NetworkEmitter
         using (writer.Block($"private void CopyIn(string name, {ReadOnlySpan} source)"))
         {
             writer.Line($"{Span} block = _parameters;");
-            WriteTensorSwitch(writer, plan, "source", (unit, layer, tensor) => unit.EmitCopyIn(writer, layer, tensor, "source", "block"));
+            if (plan.StateCount > 0)
+            {
+                writer.Line($"{Span} state = _state;");
+            }
+            WriteTensorSwitch(writer, plan, "source", (unit, layer, tensor) => unit.EmitCopyIn(writer, layer, tensor, "source", tensor.Trainable ? "block" : "state"));
         }
         writer.Line();
 
-        using (writer.Block($"private void CopyOut({Span} block, string name, {Span} destination)"))
+        writer.Line("// A parameter tensor or its gradient (the same layout), or a state tensor, in PyTorch's layout.");
+        using (writer.Block($"private void CopyOut(bool gradient, string name, {Span} destination)"))
         {
-            WriteTensorSwitch(writer, plan, "destination", (unit, layer, tensor) => unit.EmitCopyOut(writer, layer, tensor, "block", "destination"));
+            writer.Line($"{Span} block = gradient ? _gradients : _parameters;");
+            if (plan.StateCount > 0)
+            {
+                writer.Line($"{Span} state = _state;");
+            }
+            WriteTensorSwitch(writer, plan, "destination", (unit, layer, tensor) => unit.EmitCopyOut(writer, layer, tensor, tensor.Trainable ? "block" : "state", "destination"));
         }
         writer.Line();
     }
@@ -930,6 +1017,13 @@ internal static class NetworkEmitter
                         {
                             writer.Line($"{Guard}.FiniteTensor(NetworkName, s_tensors[{Number(index)}], source, nameof(source));");
                         }
+                        else if (!tensor.Trainable)
+                        {
+                            using (writer.Block("if (gradient)"))
+                            {
+                                writer.Line($"throw {Guard}.NoGradient(NetworkName, s_tensors[{Number(index)}]);");
+                            }
+                        }
                         index++;
                         body(unit, layer, tensor);
                         writer.Line("break;");
@@ -949,22 +1043,23 @@ internal static class NetworkEmitter
 
     private static void WriteFiles(SourceWriter writer, NetworkPlan plan)
     {
+        string counters = Counters(plan).Count > 0 ? ", s_counters, _counters" : "";
         writer.Summary("Saves the parameters as a safetensors file with PyTorch names and layouts; writes a temporary file, then renames it.");
         writer.Line(ReadingCall);
-        WriteGated(writer, "public void Save(string path)", "Save", writes: false, "global::Backprop.ModelFile.Save(path, this, NetworkName, Architecture);");
+        WriteGated(writer, "public void Save(string path)", "Save", writes: false, $"global::Backprop.ModelFile.Save(path, this, NetworkName, Architecture{counters});");
         writer.Line();
         writer.Summary("Writes the parameters to <paramref name=\"stream\"/> as safetensors with PyTorch names and layouts.");
         writer.Line(ReadingCall);
-        WriteGated(writer, "public void Save(global::System.IO.Stream stream)", "Save", writes: false, "global::Backprop.ModelFile.Save(stream, this, NetworkName, Architecture);");
+        WriteGated(writer, "public void Save(global::System.IO.Stream stream)", "Save", writes: false, $"global::Backprop.ModelFile.Save(stream, this, NetworkName, Architecture{counters});");
         writer.Line();
         writer.Summary("Loads parameters saved by <see cref=\"Save(string)\"/>; on any mismatch or corruption throws and leaves the parameters unchanged.");
         writer.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The file is truncated, corrupt, malformed or of another architecture.</exception>");
         writer.Line(WritingCall);
-        WriteGated(writer, "public void Load(string path)", "Load", writes: true, "global::Backprop.ModelFile.Load(path, this, NetworkName, Architecture);");
+        WriteGated(writer, "public void Load(string path)", "Load", writes: true, $"global::Backprop.ModelFile.Load(path, this, NetworkName, Architecture{counters});");
         writer.Line();
         writer.Summary("Loads parameters from <paramref name=\"stream\"/>; on any mismatch or corruption throws and leaves the parameters unchanged.");
         writer.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The stream is truncated, corrupt, malformed or of another architecture.</exception>");
         writer.Line(WritingCall);
-        WriteGated(writer, "public void Load(global::System.IO.Stream stream)", "Load", writes: true, "global::Backprop.ModelFile.Load(stream, this, NetworkName, Architecture);");
+        WriteGated(writer, "public void Load(global::System.IO.Stream stream)", "Load", writes: true, $"global::Backprop.ModelFile.Load(stream, this, NetworkName, Architecture{counters});");
     }
 }

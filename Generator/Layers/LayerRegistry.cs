@@ -8,7 +8,7 @@ internal static class LayerRegistry
     private static readonly LayerUnit[] s_units =
     {
         new DenseUnit(), new Conv2DUnit(), new Pool2DUnit("MaxPool2D", "pool"), new Pool2DUnit("AvgPool2D", "avgpool"),
-        new GlobalAvgPool2DUnit(), new FlattenUnit(), new DropoutUnit(),
+        new GlobalAvgPool2DUnit(), new FlattenUnit(), new DropoutUnit(), new BatchNormUnit(),
     };
 
     private static readonly Dictionary<string, LayerUnit> s_byAttribute = Index();

@@ -79,6 +79,18 @@ internal abstract class LayerUnit
     public abstract string Describe(LayerPlan plan);
 
     /// <summary>
+    /// The names of the layer's counters of training-mode passes (PyTorch's <c>num_batches_tracked</c>), saved and loaded as
+    /// I64 scalars; the network adds one to each at every training pass.
+    /// </summary>
+    public virtual IEnumerable<string> Counters(LayerPlan plan) => [];
+
+    /// <summary>
+    /// The smallest batch a training call may have (batch normalization of flat features needs two samples per channel
+    /// to have a variance); the network refuses smaller training batches before anything changes.
+    /// </summary>
+    public virtual int MinimumTrainingBatch(LayerPlan plan) => 1;
+
+    /// <summary>
     /// The local span through which the forward and backward passes reach an activation buffer field: the pass's
     /// rows of it (samples [<c>first</c>, <c>first + batch</c>); a data-parallel shard runs on some of the rows).
     /// </summary>
@@ -122,6 +134,14 @@ internal abstract class LayerUnit<TPlan> : LayerUnit where TPlan : LayerPlan
 
     public abstract string Describe(TPlan plan);
 
+    public virtual IEnumerable<string> Counters(TPlan plan) => [];
+
+    public virtual int MinimumTrainingBatch(TPlan plan) => 1;
+
+    public sealed override IEnumerable<string> Counters(LayerPlan plan) => Counters((TPlan)plan);
+
+    public sealed override int MinimumTrainingBatch(LayerPlan plan) => MinimumTrainingBatch((TPlan)plan);
+
     public sealed override IEnumerable<TensorPlan> Tensors(LayerPlan plan) => Tensors((TPlan)plan);
 
     public sealed override IEnumerable<BufferPlan> Buffers(LayerPlan plan) => Buffers((TPlan)plan);
@@ -157,15 +177,16 @@ internal abstract class LayerUnit<TPlan> : LayerUnit where TPlan : LayerPlan
 /// <param name="IsFirst">Whether this is the network's first layer.</param>
 /// <param name="IsLast">Whether this is the network's last layer.</param>
 /// <param name="AttributeOrdinal">The attribute's ordinal, for error locations.</param>
-internal sealed record LayerInput(Shape Shape, string From, int ParameterOffset, bool IsFirst, bool IsLast, int AttributeOrdinal)
+/// <param name="StateOffset">The next free offset in the state block (running statistics).</param>
+internal sealed record LayerInput(Shape Shape, string From, int ParameterOffset, bool IsFirst, bool IsLast, int AttributeOrdinal, int StateOffset = 0)
 {
     /// <summary>Values per sample.</summary>
     public int Size => Shape.Size;
 }
 
 /// <summary>
-/// A tensor of the layer: PyTorch name and shape, where it lives in the parameter block, and whether the optimizer
-/// updates it (trainable parameters) or not (state, such as running statistics).
+/// A tensor of the layer: PyTorch name and shape, where it lives, and whether the optimizer updates it (trainable
+/// parameters, in the parameter block) or not (state, such as running statistics, in the state block).
 /// </summary>
 internal sealed record TensorPlan(string Name, EquatableArray<int> Shape, int Offset, int Length, bool Trainable = true);
 
@@ -198,9 +219,13 @@ internal enum BufferRole
 /// <param name="Element">The element type: <c>float</c> or <c>int</c>.</param>
 /// <param name="TrainingOnly">Only the training calls' set allocates it (deltas, masks); Predict's sets do not.</param>
 /// <param name="AliasesInput">The same memory as the input's buffer of this role (Output or Delta).</param>
+/// <param name="PerPass">
+/// One block of <paramref name="PerSample"/> elements for the whole pass instead of one per sample (batch statistics per
+/// channel); a layer with one needs the whole batch in one pass, so the network does not cut training into shards.
+/// </param>
 internal sealed record BufferPlan(
     BufferRole Role, string Field, int PerSample, string Comment, string Key = "",
-    string Element = "float", bool TrainingOnly = false, bool AliasesInput = false)
+    string Element = "float", bool TrainingOnly = false, bool AliasesInput = false, bool PerPass = false)
 {
     public static BufferPlan Delta(string field, int perSample, string comment)
         => new(BufferRole.Delta, field, perSample, comment, TrainingOnly: true);

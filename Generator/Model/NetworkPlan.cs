@@ -36,6 +36,20 @@ internal sealed record NetworkPlan(
             return count;
         }
     }
+
+    /// <summary>Floats of state (running statistics): the state block, outside the parameters and the optimizer.</summary>
+    public int StateCount
+    {
+        get
+        {
+            int count = 0;
+            foreach (var layer in Layers)
+            {
+                count += layer.StateCount;
+            }
+            return count;
+        }
+    }
 }
 
 /// <summary>
@@ -56,6 +70,9 @@ internal abstract record LayerPlan(string Kind, string Name, Shape InputShape, S
 
     /// <summary>Values per sample out.</summary>
     public int OutputSize => OutputShape.Size;
+
+    /// <summary>Floats of state (not trained: running statistics) the layer keeps in the state block.</summary>
+    public virtual int StateCount => 0;
 
     /// <summary>The identifier stem for constants and fields: <c>dense1</c> → <c>Dense1</c>.</summary>
     public string Pascal => Identifiers.Pascal(Name);

@@ -69,7 +69,7 @@ internal static class ShapeInference
         var identifiers = new HashSet<string>(System.StringComparer.Ordinal);
         var ordinals = new Dictionary<string, int>(System.StringComparer.Ordinal);
         string from = "the input";
-        int offset = 0;
+        int offset = 0, stateOffset = 0;
         for (int i = 0; i < declaration.Layers.Count; i++)
         {
             var attribute = declaration.Layers[i];
@@ -118,7 +118,7 @@ internal static class ShapeInference
             {
                 continue;
             }
-            var plan = unit.Plan(attribute, name, new LayerInput(shape, from, offset, i == 0, i == declaration.Layers.Count - 1, attribute.Ordinal), errors);
+            var plan = unit.Plan(attribute, name, new LayerInput(shape, from, offset, i == 0, i == declaration.Layers.Count - 1, attribute.Ordinal, stateOffset), errors);
             if (plan is null)
             {
                 shape = null;
@@ -127,6 +127,7 @@ internal static class ShapeInference
             plans.Add(plan);
             shape = plan.OutputShape;
             offset += plan.ParameterCount;
+            stateOffset += plan.StateCount;
             from = "'" + name + "'";
         }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.ComponentModel;
 using System.IO;
@@ -27,6 +28,13 @@ public static class ModelFile
     /// <paramref name="path"/>, and on failure the temporary file is removed and any old file is untouched.
     /// </summary>
     public static void Save(string path, INetwork network, string name, string architecture)
+        => Save(path, network, name, architecture, [], []);
+
+    /// <summary>
+    /// <see cref="Save(string, INetwork, string, string)"/> with the network's counters (PyTorch's
+    /// <c>num_batches_tracked</c>), written as I64 scalars named <paramref name="counterNames"/>.
+    /// </summary>
+    public static void Save(string path, INetwork network, string name, string architecture, IReadOnlyList<string> counterNames, long[] counters)
     {
         string full = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' names a directory, not a file.", nameof(path));
@@ -40,7 +48,7 @@ public static class ModelFile
         {
             using (var stream = CreateTemporary(directory, fileName, out temporary))
             {
-                Save(stream, network, name, architecture);
+                Save(stream, network, name, architecture, counterNames, counters);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, full, overwrite: true);
@@ -122,14 +130,39 @@ public static class ModelFile
 
     /// <summary>Writes the network's tensors, in PyTorch's layout, with metadata.</summary>
     public static void Save(Stream stream, INetwork network, string name, string architecture)
+        => Save(stream, network, name, architecture, [], []);
+
+    /// <summary>
+    /// Writes the network's tensors (parameters and state, such as running statistics), in PyTorch's layout, then its
+    /// counters as I64 scalars, with metadata. The checksum covers the data section byte for byte.
+    /// </summary>
+    public static void Save(Stream stream, INetwork network, string name, string architecture, IReadOnlyList<string> counterNames, long[] counters)
     {
+        ArgumentNullException.ThrowIfNull(counterNames);
+        ArgumentNullException.ThrowIfNull(counters);
+        if (counterNames.Count != counters.Length)
+        {
+            throw new ArgumentException($"{counterNames.Count} counter names for {counters.Length} counters.", nameof(counters));
+        }
         var tensors = network.Tensors;
-        float[] data = new float[network.ParameterCount];
+        int floats = 0;
+        foreach (var tensor in tensors)
+        {
+            floats += tensor.Length;
+        }
+        // The data section as it will be on disk: the floats, then each counter's two little-endian words.
+        float[] data = new float[floats + 2 * counters.Length];
         int offset = 0;
         foreach (var tensor in tensors)
         {
             network.CopyTensor(tensor.Name, data.AsSpan(offset, tensor.Length));
             offset += tensor.Length;
+        }
+        var pairs = new KeyValuePair<string, long>[counters.Length];
+        for (int i = 0; i < counters.Length; i++)
+        {
+            pairs[i] = new(counterNames[i], counters[i]);
+            BinaryPrimitives.WriteInt64LittleEndian(MemoryMarshal.AsBytes(data.AsSpan(floats + 2 * i, 2)), counters[i]);
         }
         var metadata = new Dictionary<string, string>
         {
@@ -139,14 +172,21 @@ public static class ModelFile
             ["architecture"] = architecture,
             ["checksum"] = Checksum(data),
         };
-        SafeTensorsFile.Write(stream, tensors, data, metadata);
+        SafeTensorsFile.Write(stream, tensors, data.AsSpan(0, floats), metadata, pairs);
     }
 
     /// <summary>Reads a file into the network; on any error throws and leaves the parameters unchanged.</summary>
     public static void Load(string path, INetwork network, string name, string architecture)
+        => Load(path, network, name, architecture, [], []);
+
+    /// <summary>
+    /// <see cref="Load(string, INetwork, string, string)"/> with the network's counters: the file's I64 scalars named
+    /// <paramref name="counterNames"/> are written into <paramref name="counters"/> once everything else has loaded.
+    /// </summary>
+    public static void Load(string path, INetwork network, string name, string architecture, IReadOnlyList<string> counterNames, long[] counters)
     {
         using var stream = File.OpenRead(path);
-        Load(stream, network, name, architecture);
+        Load(stream, network, name, architecture, counterNames, counters);
     }
 
     /// <summary>
@@ -155,8 +195,18 @@ public static class ModelFile
     /// </summary>
     /// <exception cref="InvalidDataException">The file is truncated, corrupt, malformed or of another architecture.</exception>
     public static void Load(Stream stream, INetwork network, string name, string architecture)
+        => Load(stream, network, name, architecture, [], []);
+
+    /// <summary>
+    /// <see cref="Load(Stream, INetwork, string, string)"/> with the network's counters: the file's I64 scalars named
+    /// <paramref name="counterNames"/> are written into <paramref name="counters"/> once everything else has loaded.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The stream is truncated, corrupt, malformed or of another architecture.</exception>
+    public static void Load(Stream stream, INetwork network, string name, string architecture, IReadOnlyList<string> counterNames, long[] counters)
     {
-        var (metadata, tensors, offsets, dataBytes) = SafeTensorsFile.ReadHeader(stream, SafeTensorsFile.DefaultMaxHeaderBytes);
+        ArgumentNullException.ThrowIfNull(counterNames);
+        ArgumentNullException.ThrowIfNull(counters);
+        var (metadata, tensors, offsets, types, dataBytes) = SafeTensorsFile.ReadHeader(stream, SafeTensorsFile.DefaultMaxHeaderBytes);
         string Meta(string key) => metadata.TryGetValue(key, out string? value)
             ? value
             : throw new InvalidDataException($"The file has no '{key}' metadata; it was not written by Backprop.Gen's Save.");
@@ -182,9 +232,9 @@ public static class ModelFile
         {
             byName[tensors[i].Name] = i;
         }
-        if (tensors.Count != expected.Count)
+        if (tensors.Count != expected.Count + counterNames.Count)
         {
-            throw new InvalidDataException($"The file has {tensors.Count} tensors; {name} has {expected.Count}.");
+            throw new InvalidDataException($"The file has {tensors.Count} tensors; {name} has {expected.Count + counterNames.Count}.");
         }
         foreach (var tensor in expected)
         {
@@ -192,10 +242,26 @@ public static class ModelFile
             {
                 throw new InvalidDataException($"The file has no tensor '{tensor.Name}'.");
             }
+            if (types[index] != SafeTensorsFile.Float32)
+            {
+                throw new InvalidDataException($"Tensor '{tensor.Name}' is {types[index]} in the file; {name} needs F32.");
+            }
             if (!SameShape(tensors[index].Shape, tensor.Shape))
             {
                 throw new InvalidDataException(
                     $"Tensor '{tensor.Name}' has shape [{string.Join(", ", tensors[index].Shape)}] in the file; {name} needs [{string.Join(", ", tensor.Shape)}].");
+            }
+        }
+
+        foreach (string counter in counterNames)
+        {
+            if (!byName.TryGetValue(counter, out int index))
+            {
+                throw new InvalidDataException($"The file has no tensor '{counter}'.");
+            }
+            if (types[index] != SafeTensorsFile.Int64 || tensors[index].Length != 1)
+            {
+                throw new InvalidDataException($"Tensor '{counter}' is {types[index]} [{string.Join(", ", tensors[index].Shape)}] in the file; {name} needs one I64 value.");
             }
         }
 
@@ -219,12 +285,23 @@ public static class ModelFile
             }
         }
 
+        var staged = new long[counterNames.Count];
+        for (int i = 0; i < staged.Length; i++)
+        {
+            staged[i] = SafeTensorsFile.ReadInt64(data, (int)(offsets[byName[counterNames[i]]] / sizeof(float)));
+            if (staged[i] < 0)
+            {
+                throw new InvalidDataException($"Tensor '{counterNames[i]}' holds {staged[i]}; a count cannot be negative (the model was not changed).");
+            }
+        }
+
         // Everything matched: only now do the parameters change.
         foreach (var tensor in expected)
         {
             int index = byName[tensor.Name];
             network.SetTensor(tensor.Name, data.AsSpan((int)(offsets[index] / sizeof(float)), tensor.Length));
         }
+        staged.CopyTo(counters, 0);
     }
 
     /// <summary>The checksum of tensor data as stored (little-endian F32 bytes): <c>xxh64:</c> and 16 hex digits.</summary>

@@ -9,9 +9,10 @@ using System.Text.Json;
 namespace Backprop;
 
 /// <summary>
-/// A safetensors file of F32 tensors: an 8-byte little-endian header length, a JSON header (name → dtype,
-/// shape, data offsets; optional <c>__metadata__</c> of strings), then the raw little-endian data. Reading
-/// checks every offset, shape and length and never trusts a size before it is bounded.
+/// A safetensors file of F32 tensors (and I64 ones, such as PyTorch's <c>num_batches_tracked</c>): an 8-byte
+/// little-endian header length, a JSON header (name → dtype, shape, data offsets; optional <c>__metadata__</c> of
+/// strings), then the raw little-endian data. Reading checks every offset, shape and length and never trusts a size
+/// before it is bounded.
 /// </summary>
 public sealed class SafeTensorsFile
 {
@@ -20,10 +21,13 @@ public sealed class SafeTensorsFile
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private readonly Dictionary<string, (int Offset, int Length)> _index;
+    /// <summary>The dtypes this reader accepts: 32-bit floats, and 64-bit integers (counters).</summary>
+    internal const string Float32 = "F32", Int64 = "I64";
+
+    private readonly Dictionary<string, (int Offset, int Length, string Type)> _index;
     private readonly float[] _data;
 
-    private SafeTensorsFile(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<TensorInfo> tensors, Dictionary<string, (int, int)> index, float[] data)
+    private SafeTensorsFile(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<TensorInfo> tensors, Dictionary<string, (int, int, string)> index, float[] data)
     {
         Metadata = metadata;
         Tensors = tensors;
@@ -37,15 +41,50 @@ public sealed class SafeTensorsFile
     /// <summary>The tensors, in the order of their data.</summary>
     public IReadOnlyList<TensorInfo> Tensors { get; }
 
-    /// <summary>The values of a tensor, row-major.</summary>
+    /// <summary>The values of an F32 tensor, row-major.</summary>
     /// <exception cref="KeyNotFoundException">The file has no tensor of that name.</exception>
+    /// <exception cref="ArgumentException">The tensor is I64 (read it with <see cref="GetInt64"/>).</exception>
     public ReadOnlySpan<float> Get(string name)
     {
-        if (!_index.TryGetValue(name, out var entry))
+        var entry = Entry(name);
+        if (entry.Type != Float32)
         {
-            throw new KeyNotFoundException($"The file has no tensor '{name}'.");
+            throw new ArgumentException($"Tensor '{name}' is {entry.Type}; read it with GetInt64.", nameof(name));
         }
         return _data.AsSpan(entry.Offset, entry.Length);
+    }
+
+    /// <summary>The values of an I64 tensor (such as PyTorch's <c>num_batches_tracked</c>), row-major.</summary>
+    /// <exception cref="KeyNotFoundException">The file has no tensor of that name.</exception>
+    /// <exception cref="ArgumentException">The tensor is F32 (read it with <see cref="Get"/>).</exception>
+    public long[] GetInt64(string name)
+    {
+        var entry = Entry(name);
+        if (entry.Type != Int64)
+        {
+            throw new ArgumentException($"Tensor '{name}' is {entry.Type}; read it with Get.", nameof(name));
+        }
+        var values = new long[entry.Length / 2];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = ReadInt64(_data, entry.Offset + 2 * i);
+        }
+        return values;
+    }
+
+    /// <summary>The dtype of a tensor: <c>F32</c> or <c>I64</c>.</summary>
+    /// <exception cref="KeyNotFoundException">The file has no tensor of that name.</exception>
+    public string DType(string name) => Entry(name).Type;
+
+    private (int Offset, int Length, string Type) Entry(string name)
+        => _index.TryGetValue(name, out var entry) ? entry : throw new KeyNotFoundException($"The file has no tensor '{name}'.");
+
+    /// <summary>The little-endian 64-bit integer stored in the two data words at <paramref name="word"/>.</summary>
+    internal static long ReadInt64(float[] data, int word)
+    {
+        // The words hold the file's bytes as read (reversed per word on a big-endian machine, which undoes itself here).
+        uint low = (uint)BitConverter.SingleToInt32Bits(data[word]), high = (uint)BitConverter.SingleToInt32Bits(data[word + 1]);
+        return (long)(((ulong)high << 32) | low);
     }
 
     /// <summary>Whether the file has a tensor of that name.</summary>
@@ -63,21 +102,21 @@ public sealed class SafeTensorsFile
     /// <exception cref="InvalidDataException">The file is truncated, malformed or holds a dtype other than F32.</exception>
     public static SafeTensorsFile Read(Stream stream, int maxHeaderBytes = DefaultMaxHeaderBytes)
     {
-        var (metadata, tensors, offsets, dataBytes) = ReadHeader(stream, maxHeaderBytes);
+        var (metadata, tensors, offsets, types, dataBytes) = ReadHeader(stream, maxHeaderBytes);
         float[] data = ReadData(stream, dataBytes);
-        var index = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+        var index = new Dictionary<string, (int, int, string)>(StringComparer.Ordinal);
         for (int i = 0; i < tensors.Count; i++)
         {
-            index.Add(tensors[i].Name, ((int)(offsets[i] / sizeof(float)), tensors[i].Length));
+            index.Add(tensors[i].Name, ((int)(offsets[i] / sizeof(float)), tensors[i].Length * (types[i] == Int64 ? 2 : 1), types[i]));
         }
         return new SafeTensorsFile(metadata, tensors, index, data);
     }
 
     /// <summary>
     /// Reads and checks the header, leaving the stream at the start of the data. Returns the tensors sorted by
-    /// offset, their byte offsets, and the data section's length in bytes.
+    /// offset, their byte offsets, their dtypes (<c>F32</c> or <c>I64</c>), and the data section's length in bytes.
     /// </summary>
-    internal static (Dictionary<string, string> Metadata, List<TensorInfo> Tensors, List<long> Offsets, long DataBytes) ReadHeader(Stream stream, int maxHeaderBytes)
+    internal static (Dictionary<string, string> Metadata, List<TensorInfo> Tensors, List<long> Offsets, List<string> Types, long DataBytes) ReadHeader(Stream stream, int maxHeaderBytes)
     {
         Span<byte> prefix = stackalloc byte[8];
         if (BoundedRead.Fully(stream, prefix) < 8)
@@ -102,7 +141,7 @@ public sealed class SafeTensorsFile
             throw new InvalidDataException("The safetensors header is not valid UTF-8.", e);
         }
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        var entries = new List<(TensorInfo Tensor, long Begin, long End)>();
+        var entries = new List<(TensorInfo Tensor, long Begin, long End, string Type)>();
         try
         {
             using var document = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 8 });
@@ -149,12 +188,14 @@ public sealed class SafeTensorsFile
         }
         var tensors = new List<TensorInfo>(entries.Count);
         var offsets = new List<long>(entries.Count);
+        var types = new List<string>(entries.Count);
         foreach (var entry in entries)
         {
             tensors.Add(entry.Tensor);
             offsets.Add(entry.Begin);
+            types.Add(entry.Type);
         }
-        return (metadata, tensors, offsets, expected);
+        return (metadata, tensors, offsets, types, expected);
     }
 
     private static void ReadMetadata(JsonElement element, Dictionary<string, string> metadata)
@@ -177,7 +218,7 @@ public sealed class SafeTensorsFile
         }
     }
 
-    private static (TensorInfo, long, long) ReadEntry(string name, JsonElement element)
+    private static (TensorInfo, long, long, string) ReadEntry(string name, JsonElement element)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -197,10 +238,12 @@ public sealed class SafeTensorsFile
         {
             throw new InvalidDataException($"Tensor '{name}' lacks a string dtype, a shape array or a data_offsets pair.");
         }
-        if (dtype.GetString() != "F32")
+        string type = dtype.GetString()!;
+        if (type is not (Float32 or Int64))
         {
-            throw new InvalidDataException($"Tensor '{name}' has dtype {dtype.GetString()}; only F32 is supported.");
+            throw new InvalidDataException($"Tensor '{name}' has dtype {type}; only F32 (and I64 for counters) is supported.");
         }
+        int elementSize = type == Int64 ? sizeof(long) : sizeof(float);
         var dimensions = new List<int>();
         long count = 1;
         foreach (var dimension in shape.EnumerateArray())
@@ -221,11 +264,15 @@ public sealed class SafeTensorsFile
         {
             throw new InvalidDataException($"Tensor '{name}' has invalid data_offsets.");
         }
-        if (end - begin != count * sizeof(float))
+        if (end - begin != count * elementSize)
         {
-            throw new InvalidDataException($"Tensor '{name}' [{string.Join(", ", dimensions)}] needs {count * sizeof(float)} bytes but its data_offsets span {end - begin}.");
+            throw new InvalidDataException($"Tensor '{name}' [{string.Join(", ", dimensions)}] needs {count * elementSize} bytes but its data_offsets span {end - begin}.");
         }
-        return (new TensorInfo(name, dimensions.ToArray()), begin, end);
+        if (begin % sizeof(float) != 0)
+        {
+            throw new InvalidDataException($"Tensor '{name}' starts at byte {begin} of the data, which is not a multiple of 4.");
+        }
+        return (new TensorInfo(name, dimensions.ToArray()), begin, end, type);
     }
 
     /// <summary>Reads exactly <paramref name="dataBytes"/> bytes of little-endian floats, and checks nothing follows.</summary>
@@ -250,10 +297,19 @@ public sealed class SafeTensorsFile
     }
 
     /// <summary>
-    /// Writes tensors whose values are concatenated in <paramref name="data"/> in the order of
+    /// Writes F32 tensors whose values are concatenated in <paramref name="data"/> in the order of
     /// <paramref name="tensors"/>, with optional string metadata.
     /// </summary>
     public static void Write(Stream stream, IReadOnlyList<TensorInfo> tensors, ReadOnlySpan<float> data, IReadOnlyDictionary<string, string>? metadata = null)
+        => Write(stream, tensors, data, metadata, counters: null);
+
+    /// <summary>
+    /// Writes F32 tensors whose values are concatenated in <paramref name="data"/> in the order of
+    /// <paramref name="tensors"/>, then <paramref name="counters"/> as I64 scalars (shape <c>[]</c>, as PyTorch's
+    /// <c>num_batches_tracked</c>), with optional string metadata.
+    /// </summary>
+    public static void Write(Stream stream, IReadOnlyList<TensorInfo> tensors, ReadOnlySpan<float> data,
+        IReadOnlyDictionary<string, string>? metadata, IReadOnlyList<KeyValuePair<string, long>>? counters)
     {
         long total = 0;
         foreach (var tensor in tensors)
@@ -298,6 +354,19 @@ public sealed class SafeTensorsFile
                 json.WriteEndArray();
                 json.WriteEndObject();
             }
+            foreach (var counter in counters ?? [])
+            {
+                json.WriteStartObject(counter.Key);
+                json.WriteString("dtype", Int64);
+                json.WriteStartArray("shape");
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(offset);
+                offset += sizeof(long);
+                json.WriteNumberValue(offset);
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
             json.WriteEndObject();
         }
         // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
@@ -311,6 +380,12 @@ public sealed class SafeTensorsFile
         stream.Write(prefix);
         stream.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
         WriteFloats(stream, data);
+        Span<byte> value = stackalloc byte[sizeof(long)];
+        foreach (var counter in counters ?? [])
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(value, counter.Value);
+            stream.Write(value);
+        }
     }
 
     /// <summary>Writes floats little-endian.</summary>

@@ -123,6 +123,10 @@ public static class NetworkGuard
         int start = 0;
         foreach (var info in tensors)
         {
+            if (!info.Trainable)
+            {
+                continue; // state lives outside the parameter block
+            }
             if (i < start + info.Length)
             {
                 tensor = info.Name;
@@ -172,6 +176,24 @@ public static class NetworkGuard
             throw new ArgumentException(
                 $"{network}: tensor '{tensor.Name}' [{string.Join(", ", tensor.Shape)}] has {tensor.Length} values; the buffer holds {length}.",
                 parameterName);
+        }
+    }
+
+    /// <summary>The error for asking the gradient of a state tensor (a running statistic), which is not trained.</summary>
+    public static ArgumentException NoGradient(string network, TensorInfo tensor)
+        => new($"{network}: tensor '{tensor.Name}' is state (Trainable = false), updated by training-mode passes rather than by the optimizer; it has no gradient.", "name");
+
+    /// <summary>
+    /// Checks that a training call's batch gives every batch-normalization channel more than one value (its variance
+    /// is undefined otherwise, as PyTorch refuses too), before anything changes.
+    /// </summary>
+    public static void TrainingBatch(string network, int batch, int minimum, string layer)
+    {
+        if (batch < minimum)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"{network}: a training batch of {batch} sample(s) gives BatchNorm '{layer}' one value per channel, whose variance is undefined; train with batches of at least {minimum} samples (Predict and ComputeLoss take any batch)."),
+                "inputs");
         }
     }
 

@@ -1,0 +1,239 @@
+using System.Collections.Generic;
+using System.Globalization;
+using Backprop.Generator.Emit;
+using Backprop.Generator.Model;
+using Backprop.Generator.Shapes;
+
+namespace Backprop.Generator.Layers;
+
+/// <summary>
+/// The plan of a batch normalization: any [features] or [channels, height, width] shape in, the same shape out;
+/// γ and β (trainable) in the parameter block, the running mean and variance (state) in the state block.
+/// </summary>
+internal sealed record BatchNormPlan(string Name, Shape In, float Momentum, float Epsilon, int ParameterOffset, int StateOffset, int Activation)
+    : LayerPlan("BatchNorm", Name, In, In, ParameterOffset, 2 * In[0], Activation)
+{
+    /// <summary>Channels (or features): the normalized axis.</summary>
+    public int Channels => InputShape[0];
+
+    /// <summary>Values per channel per sample: height × width for images, 1 for flat features.</summary>
+    public int Plane => InputSize / Channels;
+
+    /// <summary>Whether this is PyTorch's <c>nn.BatchNorm2d</c> (images) rather than <c>nn.BatchNorm1d</c>.</summary>
+    public bool IsImage => InputShape.Rank == 3;
+
+    public override int StateCount => 2 * Channels;
+
+    public int WeightOffset => ParameterOffset;
+
+    public int BiasOffset => ParameterOffset + Channels;
+
+    public int RunningMeanOffset => StateOffset;
+
+    public int RunningVarianceOffset => StateOffset + Channels;
+
+    public string MomentumLiteral => Momentum.ToString("R", CultureInfo.InvariantCulture) + "f";
+
+    public string EpsilonLiteral => Epsilon.ToString("R", CultureInfo.InvariantCulture) + "f";
+}
+
+/// <summary>
+/// <c>[BatchNorm(Momentum = ..., Epsilon = ..., Activation = ...)]</c>, as PyTorch's <c>nn.BatchNorm2d</c> after a
+/// [channels, height, width] shape and <c>nn.BatchNorm1d</c> after a [features] one. In training mode it normalizes with
+/// the batch's statistics (kept per channel in a per-pass buffer for the backward pass) and updates the running
+/// statistics; in inference mode it uses the running statistics. Its statistics are the whole batch's, so a network
+/// with one trains in one pass (products still spread over the cores) instead of data-parallel shards.
+/// </summary>
+internal sealed class BatchNormUnit : LayerUnit<BatchNormPlan>
+{
+    public override string AttributeName => "Backprop.BatchNormAttribute";
+
+    public override string Kind => "BatchNorm";
+
+    public override string NamePrefix => "bn";
+
+    public override LayerPlan? Plan(AttributeSpec attribute, string name, LayerInput input, List<ShapeError> errors)
+    {
+        int before = errors.Count;
+        string layer = $"BatchNorm '{name}'";
+        float momentum = Real(attribute, "Momentum", 0.1f, layer, errors);
+        float epsilon = Real(attribute, "Epsilon", 1e-5f, layer, errors);
+        if (errors.Count == before && !(momentum >= 0 && momentum <= 1))
+        {
+            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
+                $"{layer} has Momentum {momentum.ToString("R", CultureInfo.InvariantCulture)}; it is the share of each batch's statistics in the running ones, in [0, 1] (PyTorch's default is 0.1).",
+                attribute.Ordinal, "Momentum"));
+        }
+        if (errors.Count == before && !(epsilon > 0 && !float.IsInfinity(epsilon)))
+        {
+            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
+                $"{layer} has Epsilon {epsilon.ToString("R", CultureInfo.InvariantCulture)}; it keeps the division by √(variance + ε) finite, so it must be positive (PyTorch's default is 1e-5).",
+                attribute.Ordinal, "Epsilon"));
+        }
+        int activation = Arguments.Activation(attribute, layer, errors,
+            "which normalizes over classes; normalized features feed further layers. Use Relu here, and end the network with Dense(classes, Activation = Activation.Softmax).");
+        if (input.Shape.Rank is not (1 or 3))
+        {
+            errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
+                $"{layer} needs [features] (BatchNorm1d) or [channels, height, width] (BatchNorm2d) samples, but {input.From} gives {input.Shape}; put it after a Dense or Conv2D layer.",
+                attribute.Ordinal, null));
+        }
+        if (errors.Count > before)
+        {
+            return null;
+        }
+        if ((long)input.ParameterOffset + 2L * input.Shape[0] > int.MaxValue / 2)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize, $"{layer} on {input.Shape} is too large for one buffer.", attribute.Ordinal, null));
+            return null;
+        }
+        return new BatchNormPlan(name, input.Shape, momentum, epsilon, input.ParameterOffset, input.StateOffset, activation);
+    }
+
+    /// <summary>A constant float property, or <paramref name="fallback"/> when absent; NaN (after an error) when not a constant number.</summary>
+    private static float Real(AttributeSpec attribute, string argument, float fallback, string layer, List<ShapeError> errors)
+    {
+        var value = attribute.Find(argument);
+        if (value is null)
+        {
+            return fallback;
+        }
+        if (value.Kind is not (ArgumentKind.Real or ArgumentKind.Integer))
+        {
+            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument, $"{layer} needs a constant {argument}, e.g. {argument} = {fallback.ToString("R", CultureInfo.InvariantCulture)}f.", attribute.Ordinal, argument));
+            return float.NaN;
+        }
+        return (float)value.Number;
+    }
+
+    public override IEnumerable<TensorPlan> Tensors(BatchNormPlan plan)
+    {
+        var shape = new EquatableArray<int>(new[] { plan.Channels });
+        yield return new TensorPlan(plan.Name + ".weight", shape, plan.WeightOffset, plan.Channels);
+        yield return new TensorPlan(plan.Name + ".bias", shape, plan.BiasOffset, plan.Channels);
+        yield return new TensorPlan(plan.Name + ".running_mean", shape, plan.RunningMeanOffset, plan.Channels, Trainable: false);
+        yield return new TensorPlan(plan.Name + ".running_var", shape, plan.RunningVarianceOffset, plan.Channels, Trainable: false);
+    }
+
+    public override IEnumerable<string> Counters(BatchNormPlan plan) => [plan.Name + ".num_batches_tracked"];
+
+    /// <summary>Flat features have one value per channel per sample: a training batch needs two samples for a variance.</summary>
+    public override int MinimumTrainingBatch(BatchNormPlan plan) => plan.Plane == 1 ? 2 : 1;
+
+    public override IEnumerable<BufferPlan> Buffers(BatchNormPlan plan)
+    {
+        if (DenseUnit.KeepsPreActivation(plan.Activation))
+        {
+            yield return new BufferPlan(BufferRole.PreActivation, "_" + plan.Camel + "PreActivation", plan.OutputSize, $"{plan.Name} pre-activation z = γ x̂ + β");
+        }
+        yield return new BufferPlan(BufferRole.Output, "_" + plan.Camel + "Output", plan.OutputSize,
+            $"{plan.Name} output {plan.OutputShape}{(plan.Activation == Names.Linear ? "" : ", " + Names.Activation(plan.Activation))}");
+        yield return new BufferPlan(BufferRole.Saved, "_" + plan.Camel + "Statistics", 2 * plan.Channels,
+            $"{plan.Name} batch statistics [2, {plan.Channels}]: the mean, then 1/√(variance + ε), per channel, for the backward pass",
+            Key: "statistics", TrainingOnly: true, PerPass: true);
+        yield return BufferPlan.Delta("_" + plan.Camel + "Delta", plan.OutputSize, $"{plan.Name} delta: ∂L/∂y, then ∂L/∂z in the backward pass");
+    }
+
+    public override int ScratchLength(BatchNormPlan plan, bool inputGradient) => 0;
+
+    public override void EmitConstants(SourceWriter writer, BatchNormPlan plan)
+    {
+        string p = plan.Pascal;
+        writer.Line($"// {plan.Name}: {Describe(plan)}. γ [{plan.Channels}] at {plan.WeightOffset}, β [{plan.Channels}] at {plan.BiasOffset}; running mean and variance at {plan.RunningMeanOffset} and {plan.RunningVarianceOffset} of the state block.");
+        foreach (var (name, value) in Constants(plan))
+        {
+            writer.Line($"private const int {p}{name} = {value.ToString(CultureInfo.InvariantCulture)};");
+        }
+    }
+
+    private static IEnumerable<(string Name, int Value)> Constants(BatchNormPlan plan)
+    {
+        yield return ("Channels", plan.Channels);
+        yield return ("Plane", plan.Plane);
+        yield return ("Weight", plan.WeightOffset);
+        yield return ("Bias", plan.BiasOffset);
+        yield return ("RunningMean", plan.RunningMeanOffset);
+        yield return ("RunningVar", plan.RunningVarianceOffset);
+    }
+
+    public override IEnumerable<string> ConstantNames(BatchNormPlan plan)
+    {
+        foreach (var (name, _) in Constants(plan))
+        {
+            yield return plan.Pascal + name;
+        }
+    }
+
+    public override void EmitInitialization(SourceWriter writer, BatchNormPlan plan, int stream)
+    {
+        string p = plan.Pascal;
+        writer.Line($"// {plan.Name}: γ = 1, β = 0; running mean 0, running variance 1 (as PyTorch).");
+        writer.Line($"parameters.Slice({p}Weight, {p}Channels).Fill(1f);");
+        writer.Line($"parameters.Slice({p}Bias, {p}Channels).Clear();");
+        writer.Line($"state.Slice({p}RunningMean, {p}Channels).Clear();");
+        writer.Line($"state.Slice({p}RunningVar, {p}Channels).Fill(1f);");
+    }
+
+    public override void EmitForward(SourceWriter writer, BatchNormPlan plan, LayerBuffers buffers)
+    {
+        string p = plan.Pascal;
+        string activation = DenseUnit.ActivationType(plan.Activation);
+        writer.Line($"// {plan.Name}: {Describe(plan)}");
+        using (writer.Block("if (training)"))
+        {
+            writer.Line($"// The batch's statistics; the running ones move {plan.MomentumLiteral} of the way toward them.");
+            writer.Line($"global::Backprop.Kernels.BatchNorm.TrainingForward<{activation}>(");
+            using (writer.Indent())
+            {
+                writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Channels), parameters.Slice({p}Bias, {p}Channels),");
+                writer.Line($"state.Slice({p}RunningMean, {p}Channels), state.Slice({p}RunningVar, {p}Channels), {buffers.Saved("statistics")},");
+                writer.Line($"{buffers.PreActivation}, {buffers.Output}, batch, {p}Channels, {p}Plane, momentum: {plan.MomentumLiteral}, epsilon: {plan.EpsilonLiteral});");
+            }
+        }
+        using (writer.Block("else"))
+        {
+            writer.Line($"global::Backprop.Kernels.BatchNorm.InferenceForward<{activation}>(");
+            using (writer.Indent())
+            {
+                writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Channels), parameters.Slice({p}Bias, {p}Channels),");
+                writer.Line($"state.Slice({p}RunningMean, {p}Channels), state.Slice({p}RunningVar, {p}Channels),");
+                writer.Line($"{buffers.PreActivation}, {buffers.Output}, batch, {p}Channels, {p}Plane, epsilon: {plan.EpsilonLiteral});");
+            }
+        }
+    }
+
+    public override void EmitBackward(SourceWriter writer, BatchNormPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
+    {
+        string p = plan.Pascal;
+        string activation = deltaIsPreActivation ? "global::Backprop.Kernels.Identity" : DenseUnit.ActivationType(plan.Activation);
+        writer.Line($"// {plan.Name}: {Describe(plan)}{(deltaIsPreActivation ? " (the loss gave ∂L/∂z)" : "")}");
+        writer.Line($"global::Backprop.Kernels.BatchNorm.Backward<{activation}>(");
+        using (writer.Indent())
+        {
+            writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Channels), {buffers.Saved("statistics")}, {buffers.PreActivation}, {buffers.Output}, {buffers.Delta},");
+            writer.Line($"gradients.Slice({p}Weight, {p}Channels), gradients.Slice({p}Bias, {p}Channels), {buffers.InputDelta ?? "default"}, batch, {p}Channels, {p}Plane,");
+            writer.Line($"optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, {p}Weight, {p}Bias));");
+        }
+    }
+
+    public override void EmitCopyOut(SourceWriter writer, BatchNormPlan plan, TensorPlan tensor, string block, string destination)
+        => writer.Line($"{block}.Slice({tensor.Offset.ToString(CultureInfo.InvariantCulture)}, {tensor.Length.ToString(CultureInfo.InvariantCulture)}).CopyTo({destination});");
+
+    public override void EmitCopyIn(SourceWriter writer, BatchNormPlan plan, TensorPlan tensor, string source, string block)
+        => writer.Line($"{source}.CopyTo({block}.Slice({tensor.Offset.ToString(CultureInfo.InvariantCulture)}, {tensor.Length.ToString(CultureInfo.InvariantCulture)}));");
+
+    public override void WriteArchitecture(JsonText json, BatchNormPlan plan)
+        => json.BeginObject()
+            .Property("kind", Kind)
+            .Property("name", plan.Name)
+            .Property("momentum", plan.Momentum)
+            .Property("epsilon", plan.Epsilon)
+            .Property("activation", Names.Activation(plan.Activation))
+            .EndObject();
+
+    public override string Describe(BatchNormPlan plan)
+    {
+        string text = $"BatchNorm{(plan.IsImage ? "2d" : "1d")} {plan.InputShape}, momentum {plan.Momentum.ToString("R", CultureInfo.InvariantCulture)}, ε {plan.Epsilon.ToString("R", CultureInfo.InvariantCulture)}";
+        return plan.Activation == Names.Linear ? text : text + ", " + Names.Activation(plan.Activation);
+    }
+}
