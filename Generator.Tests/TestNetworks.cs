@@ -190,18 +190,21 @@ public partial class HalfDropoutNet;
 
 /// <summary>
 /// Batch normalization on both shapes: BatchNorm2d with Relu after a padded convolution, BatchNorm2d with its own
-/// momentum and ε and a Tanh after a convolution without bias (two values per channel per sample), and BatchNorm1d with
-/// a GELU after a dense layer (flat features: training batches need two samples).
+/// momentum and ε and a Tanh (two values per channel per sample), and BatchNorm1d with a GELU after a Relu dense layer
+/// (flat features: training batches need two samples). The convolutions have no bias, as usual before a BatchNorm: its
+/// mean would cancel the bias, whose gradient is zero but for rounding (which Adam would amplify into steps). For the
+/// same reason the second convolution is padded: unpadded, every input position meets every kernel weight equally, so the
+/// per-channel sums that BatchNorm's backward pass zeroes stay zero through it, and bn1's β would get no gradient.
 /// </summary>
 [Network(Loss = Loss.SoftmaxCrossEntropy)]
 [Input(3, 6, 5)]
-[Conv2D(4, 3, padding: 1)]
+[Conv2D(4, 3, padding: 1, Bias = false)]
 [BatchNorm(Activation = Activation.Relu)]
 [MaxPool2D(2)]
-[Conv2D(5, 2, Bias = false)]
+[Conv2D(5, 2, padding: 1, Bias = false)]
 [BatchNorm(Momentum = 0.3f, Epsilon = 1e-3f, Activation = Activation.Tanh)]
 [Flatten]
-[Dense(7)]
+[Dense(7, Activation = Activation.Relu)]
 [BatchNorm(Activation = Activation.Gelu)]
 [Dense(3)]
 public partial class BatchNormCnn;
@@ -219,10 +222,10 @@ public partial class BatchNormCnn;
 [Dense(2)]
 public partial class BatchNormFirstCnn;
 
-/// <summary>BatchNorm1d between dense layers, fused into a sigmoid head trained with binary cross-entropy.</summary>
+/// <summary>BatchNorm1d between dense layers (after a Tanh, so the dense bias still matters), fused into a sigmoid head trained with binary cross-entropy.</summary>
 [Network(Loss = Loss.BinaryCrossEntropy)]
 [Input(6)]
-[Dense(9)]
+[Dense(9, Activation = Activation.Tanh)]
 [BatchNorm(Activation = Activation.Relu)]
 [Dense(2, Activation = Activation.Sigmoid)]
 public partial class BatchNormMlp;
