@@ -137,6 +137,21 @@ public class AnalyzerTests
         """);
 
     [Fact]
+    public Task BatchNorm_rules_are_reported_on_the_argument_or_the_attribute() => Verify("""
+        [Network] [Input(3, 4)] [{|BPG0017:BatchNorm|}] [Flatten] [Dense(2)]
+        public partial class Sequence;
+
+        [Network] [Input(4)] [Dense(3)] [BatchNorm({|BPG0011:Momentum = 2f|})] [Dense(2)]
+        public partial class Momentum;
+
+        [Network] [Input(1, 4, 4)] [BatchNorm({|BPG0011:Epsilon = -1e-5f|})] [Flatten] [Dense(2)]
+        public partial class Epsilon;
+
+        [Network] [Input(1, 4, 4)] [BatchNorm(Momentum = 0, Epsilon = 1e-3f, Activation = Activation.Relu)] [Flatten] [Dense(2)]
+        public partial class Valid;
+        """);
+
+    [Fact]
     public Task BPG0007_softmax_on_a_convolution() => Verify("""
         [Network] [Input(1, 8, 8)] [Conv2D(4, 3, {|BPG0007:Activation = Activation.Softmax|})] [Flatten] [Dense(2)]
         public partial class N;

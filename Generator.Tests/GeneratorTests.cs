@@ -91,6 +91,12 @@ public class GeneratorTests
     [InlineData("[Network] [Input(4)] [Dense(3)] [Dropout(-0.1f)] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
     [InlineData("[Network] [Input(4)] [Dense(3)] [Dropout(float.NaN)] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
     [InlineData("[Network] [Input(4)] [Dense(3)] [Dropout(0.5f)] partial class N;", DiagnosticIds.ShapeMismatch)]
+    [InlineData("[Network] [Input(3, 4)] [BatchNorm] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.ShapeMismatch)]
+    [InlineData("[Network] [Input(4)] [Dense(3)] [BatchNorm(Momentum = 1.5f)] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
+    [InlineData("[Network] [Input(4)] [Dense(3)] [BatchNorm(Momentum = float.NaN)] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
+    [InlineData("[Network] [Input(4)] [Dense(3)] [BatchNorm(Epsilon = 0)] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
+    [InlineData("[Network] [Input(4)] [Dense(3)] [BatchNorm(Epsilon = float.PositiveInfinity)] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
+    [InlineData("[Network] [Input(1, 4, 4)] [BatchNorm(Activation = Activation.Softmax)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.SoftmaxNotLast)]
     public void Invalid_networks_get_a_rule_and_no_generated_code(string source, string id)
     {
         var compilation = Compiler.Compilation("using Backprop;\n" + source);

@@ -10,9 +10,12 @@ public static class Trainer
 {
     /// <summary>
     /// One epoch of softmax cross-entropy training: the samples in an order drawn from <paramref name="random"/>,
-    /// in batches of <paramref name="batchSize"/> (the last batch may be smaller). Returns the mean batch loss.
+    /// in batches of <paramref name="batchSize"/> (the last batch may be smaller), each batch (a copy: the dataset is not
+    /// changed) passed through <paramref name="transform"/> first when given, for example
+    /// <see cref="ImageAugmentation.Apply"/>. Returns the mean batch loss.
     /// </summary>
-    public static float TrainEpoch(INetwork network, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Optimizer optimizer, int batchSize, Random random)
+    public static float TrainEpoch(INetwork network, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Optimizer optimizer, int batchSize, Random random,
+        BatchTransform? transform = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(random);
@@ -42,6 +45,7 @@ public static class Trainer
                 inputs.Slice(sample * size, size).CopyTo(batchInputs.AsSpan(i * size, size));
                 batchLabels[i] = labels[sample];
             }
+            transform?.Invoke(batchInputs.AsSpan(0, batch * size), batch);
             try
             {
                 total += network.TrainStep(batchInputs.AsSpan(0, batch * size), batchLabels.AsSpan(0, batch), optimizer);

@@ -11,15 +11,20 @@ var epochs = new Option<int>("--epochs") { Description = "Training epochs.", Def
 var batchSize = new Option<int>("--batch") { Description = "Mini-batch size.", DefaultValueFactory = _ => 64 };
 var learningRate = new Option<float>("--lr") { Description = "Adam's initial learning rate (cosine decay to 0 over the epochs).", DefaultValueFactory = _ => 1e-3f };
 var seed = new Option<int>("--seed") { Description = "Seed of the initialization and the shuffling.", DefaultValueFactory = _ => 1 };
-var model = new Option<string>("--model") { Description = "The network: mlp (784-256-128-10) or cnn (two Conv2D + MaxPool2D blocks, then Dense 128 and 10).", DefaultValueFactory = _ => "mlp" };
-model.AcceptOnlyFromAmong("mlp", "cnn");
+var model = new Option<string>("--model")
+{
+    Description = "The network: mlp (784-256-128-10), cnn (two Conv2D + MaxPool2D blocks, then Dense 128 and 10) or cnn-bn (cnn with BatchNorm after the second convolution and Dropout 0.25 before the last layer).",
+    DefaultValueFactory = _ => "mlp",
+};
+model.AcceptOnlyFromAmong("mlp", "cnn", "cnn-bn");
+var augment = new Option<bool>("--augment") { Description = "Augment the training images: random shifts of up to 2 pixels and horizontal flips (ImageAugmentation)." };
 var output = new Option<string>("--output") { Description = "Where to save the trained model.", DefaultValueFactory = _ => "fashion.safetensors" };
 
-var command = new RootCommand("Train an MLP or a CNN on Fashion-MNIST with Backprop.Gen.") { data, model, epochs, batchSize, learningRate, seed, output };
-command.SetAction(parsed => Train(parsed.GetValue(data)!, parsed.GetValue(model)!, parsed.GetValue(epochs), parsed.GetValue(batchSize), parsed.GetValue(learningRate), parsed.GetValue(seed), parsed.GetValue(output)!));
+var command = new RootCommand("Train an MLP or a CNN on Fashion-MNIST with Backprop.Gen.") { data, model, epochs, batchSize, learningRate, seed, augment, output };
+command.SetAction(parsed => Train(parsed.GetValue(data)!, parsed.GetValue(model)!, parsed.GetValue(epochs), parsed.GetValue(batchSize), parsed.GetValue(learningRate), parsed.GetValue(seed), parsed.GetValue(augment), parsed.GetValue(output)!));
 return command.Parse(args).Invoke();
 
-static int Train(string directory, string model, int epochs, int batchSize, float learningRate, int seed, string output)
+static int Train(string directory, string model, int epochs, int batchSize, float learningRate, int seed, bool augment, string output)
 {
     ImageDataset train, test;
     try
@@ -42,12 +47,17 @@ static int Train(string directory, string model, int epochs, int batchSize, floa
     Console.WriteLine($"Fashion-MNIST: {train.Count:N0} training and {test.Count:N0} test images of {train.Rows}x{train.Columns}; " +
                       $"pixel mean {mean:F4}, standard deviation {deviation:F4}");
 
-    INetwork net = model == "cnn"
-        ? new FashionCnn(maxBatch: Math.Max(batchSize, 1000), seed: seed)
-        : new FashionMlp(maxBatch: Math.Max(batchSize, 1000), seed: seed);
+    int maxBatch = Math.Max(batchSize, 1000);
+    INetwork net = model switch
+    {
+        "cnn" => new FashionCnn(maxBatch, seed),
+        "cnn-bn" => new FashionCnnBn(maxBatch, seed),
+        _ => new FashionMlp(maxBatch, seed),
+    };
     var optimizer = new Adam(learningRate);
     var random = new Random(seed);
-    Console.WriteLine($"{net.GetType().Name}: input [{string.Join(", ", net.InputShape)}], {net.ParameterCount:N0} parameters; Adam, batch {batchSize}, {epochs} epochs");
+    BatchTransform? transform = augment ? new ImageAugmentation(1, train.Rows, train.Columns, maxShift: 2, horizontalFlip: true, seed: seed).Apply : null;
+    Console.WriteLine($"{net.GetType().Name}: input [{string.Join(", ", net.InputShape)}], {net.ParameterCount:N0} parameters; Adam, batch {batchSize}, {epochs} epochs{(augment ? ", augmented (shifts of up to 2 pixels, flips)" : "")}");
     Console.WriteLine("epoch  lr        loss     test accuracy  samples/s  epoch s");
 
     var total = Stopwatch.StartNew();
@@ -56,7 +66,7 @@ static int Train(string directory, string model, int epochs, int batchSize, floa
     {
         optimizer.LearningRate = learningRate * 0.5f * (1 + MathF.Cos(MathF.PI * (epoch - 1) / epochs));
         var watch = Stopwatch.StartNew();
-        float loss = Trainer.TrainEpoch(net, train.Pixels, train.Labels, optimizer, batchSize, random);
+        float loss = Trainer.TrainEpoch(net, train.Pixels, train.Labels, optimizer, batchSize, random, transform);
         double seconds = watch.Elapsed.TotalSeconds;
         accuracy = Trainer.Accuracy(net, test.Pixels, test.Labels);
         Console.WriteLine($"{epoch,5}  {optimizer.LearningRate,8:G3}  {loss,7:F4}  {accuracy,13:P2}  {train.Count / seconds,9:N0}  {seconds,7:F1}");
@@ -90,3 +100,20 @@ public partial class FashionMlp;
 [Dense(128, Activation = Activation.Relu)]
 [Dense(10)]
 public partial class FashionCnn;
+
+/// <summary>
+/// <see cref="FashionCnn"/> with batch normalization after the second convolution (its ReLU moved behind the
+/// normalization) and dropout before the last layer: the declaration of docs/user-guide.md.
+/// </summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(1, 28, 28)]
+[Conv2D(16, 3, padding: 1, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Conv2D(32, 3, padding: 1)]
+[BatchNorm(Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(128, Activation = Activation.Relu)]
+[Dropout(0.25f)]
+[Dense(10)]
+public partial class FashionCnnBn;
