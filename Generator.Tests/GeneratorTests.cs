@@ -139,6 +139,9 @@ public class GeneratorTests
         Assert.Equal(System.Enum.GetNames<Loss>(), Names.Losses);
         Assert.Equal(Names.NetworkAttribute, typeof(NetworkAttribute).FullName);
         Assert.Equal(Names.InputAttribute, typeof(InputAttribute).FullName);
-        Assert.Equal(typeof(DenseAttribute).FullName, Backprop.Generator.Layers.LayerRegistry.ForKind("Dense").AttributeName);
+        // Every layer attribute of the runtime has a unit, and every unit an attribute of its name and kind.
+        var attributes = typeof(LayerAttribute).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(LayerAttribute))).Select(t => t.FullName!).Order(System.StringComparer.Ordinal);
+        Assert.Equal(attributes, Backprop.Generator.Layers.LayerRegistry.All.Select(unit => unit.AttributeName).Order(System.StringComparer.Ordinal));
+        Assert.All(Backprop.Generator.Layers.LayerRegistry.All, unit => Assert.Equal($"Backprop.{unit.Kind}Attribute", unit.AttributeName));
     }
 }
