@@ -32,6 +32,26 @@ public class SnapshotTests
         """);
 
     [Fact]
+    public void FashionCnnBn_with_batch_normalization_and_dropout() => Verify("FashionCnnBn", """
+        using Backprop;
+
+        namespace Demo;
+
+        [Network(Loss = Loss.SoftmaxCrossEntropy)]
+        [Input(1, 28, 28)]
+        [Conv2D(16, 3, padding: 1, Activation = Activation.Relu)]
+        [MaxPool2D(2)]
+        [Conv2D(32, 3, padding: 1)]
+        [BatchNorm(Activation = Activation.Relu)]
+        [MaxPool2D(2)]
+        [Flatten]
+        [Dense(128, Activation = Activation.Relu)]
+        [Dropout(0.25f)]
+        [Dense(10)]
+        public partial class FashionCnnBn;
+        """);
+
+    [Fact]
     public void FashionMlp_in_a_file_scoped_namespace() => Verify("FashionMlp", """
         using Backprop;
 

@@ -454,7 +454,9 @@ internal static class NetworkEmitter
             writer.Line("}");
             writer.Line();
         }
-        writer.Summary("The parameter tensors in layer order, with PyTorch names and shapes.");
+        writer.Summary(plan.StateCount > 0
+            ? "The tensors in layer order, with PyTorch names and shapes: the parameters, and the running statistics (<c>Trainable = false</c>: saved and loaded, not trained)."
+            : "The parameter tensors in layer order, with PyTorch names and shapes.");
         writer.Line("public global::System.Collections.Generic.IReadOnlyList<global::Backprop.TensorInfo> Tensors => s_tensors;");
         writer.Line();
         writer.Summary($"The dimensions of one input sample, outermost first: {plan.InputShape}.");
