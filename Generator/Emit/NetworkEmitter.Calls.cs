@@ -1,0 +1,325 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Backprop.Generator.Layers;
+using Backprop.Generator.Model;
+using Backprop.Generator.Shapes;
+
+namespace Backprop.Generator.Emit;
+
+/// <summary>The public calls: Predict, ComputeGradients and TrainStep (through Pass and RunPass, with the gate, the checks, data parallelism and the optimizer step), ComputeLoss.</summary>
+internal static partial class NetworkEmitter
+{
+    private static void WritePredict(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
+    {
+        var last = plan.Last;
+        string what = last.Activation == Names.Softmax || last.Activation == Names.Sigmoid
+            ? "probabilities"
+            : last.Activation == Names.Linear ? "the last layer's linear outputs (logits)" : "the last layer's outputs";
+        writer.Summary(
+            $"Runs the network on a batch: <paramref name=\"inputs\"/> holds batch × {Number(plan.InputSize)} values, row-major;",
+            $"<paramref name=\"outputs\"/> receives batch × {Number(plan.OutputSize)} values: {what}.");
+        writer.Line("/// <exception cref=\"global::System.ArgumentException\">A length is not a multiple of the sizes, or the batch exceeds <see cref=\"MaxBatch\"/>.</exception>");
+        writer.Line("/// <remarks>");
+        writer.Line("/// Thread-safe: any number of threads may call Predict (and the other reading members) on one instance at once, each");
+        writer.Line("/// getting exactly what it would alone; each call uses its own activation set from a pool that grows to the most");
+        writer.Line("/// calls ever running at once (one set of forward buffers for MaxBatch samples each), then allocates nothing.");
+        writer.Line("/// A training or model-writing call (ComputeGradients, TrainStep, SetTensor, Load) runs alone: Predict waits for it.");
+        writer.Line("/// </remarks>");
+        writer.Line("/// <exception cref=\"global::System.ArgumentException\">A length is not a multiple of the sizes, or the batch exceeds <see cref=\"MaxBatch\"/>.</exception>");
+        using (writer.Block($"public void Predict({ReadOnlySpan} inputs, {Span} outputs)"))
+        {
+            writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
+            writer.Line($"{Guard}.Length(NetworkName, \"outputs\", outputs.Length, batch, OutputSize, nameof(outputs));");
+            writer.Line("_gate.EnterRead(nameof(Predict));");
+            writer.Line("Activations activations = _predictions.Rent();");
+            using (writer.Block("try"))
+            {
+                writer.Line("int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);");
+                using (writer.Block("if (shards > 1)"))
+                {
+                    writer.Line("// Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictShard).");
+                    writer.Line("activations.PredictShards(inputs, outputs, batch, shards);");
+                }
+                using (writer.Block("else"))
+                {
+                    writer.Line("Forward(activations, inputs, 0, batch, _maxThreads, training: false);");
+                    writer.Line($"{InSet(LastOutput(wiring))}.Slice(0, batch * OutputSize).CopyTo(outputs);");
+                }
+            }
+            using (writer.Block("finally"))
+            {
+                writer.Line("_predictions.Return(activations);");
+                writer.Line("_gate.ExitRead();");
+            }
+        }
+        writer.Line();
+        writer.Summary(
+            "One shard of a data-parallel prediction (<see cref=\"global::Backprop.Kernels.ForwardShard\"/>), on the calling thread:",
+            "the forward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"count\"/>), their outputs into the same rows of <paramref name=\"outputs\"/>.");
+        using (writer.Block($"private void PredictShard(Activations activations, {ReadOnlySpan} inputs, {Span} outputs, int first, int count)"))
+        {
+            writer.Line("Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1, training: false);");
+            writer.Line($"{InSet(LastOutput(wiring))}.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
+        }
+        writer.Line();
+    }
+
+    private static void WriteComputeGradients(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
+    {
+        var loss = Loss(plan);
+        foreach (bool labels in new[] { true, false })
+        {
+            bool fits = loss.TakesLabels == labels;
+            if (labels)
+            {
+                writer.Summary(
+                    "Runs the forward and backward passes on a batch with one class label per sample, overwrites",
+                    "<see cref=\"Gradients\"/>, and returns the softmax cross-entropy averaged over the batch.");
+                writer.Line(fits
+                    ? "/// <exception cref=\"global::System.ArgumentException\">A length does not fit, the batch exceeds <see cref=\"MaxBatch\"/>, or a label is out of range.</exception>"
+                    : $"/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with {loss.Name}, which takes float targets.</exception>");
+            }
+            else
+            {
+                writer.Summary(
+                    $"Runs the forward and backward passes on a batch with batch × {Number(plan.OutputSize)} float targets, overwrites",
+                    "<see cref=\"Gradients\"/>, and returns the loss averaged over all elements.");
+                writer.Line(fits
+                    ? "/// <exception cref=\"global::System.ArgumentException\">A length does not fit, or the batch exceeds <see cref=\"MaxBatch\"/>.</exception>"
+                    : "/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with SoftmaxCrossEntropy, which takes class labels.</exception>");
+            }
+            writer.Line(fits ? WritingCall : WrongOverload(plan, "ComputeGradients"));
+            string targets = labels ? "global::System.ReadOnlySpan<int> labels" : $"{ReadOnlySpan} targets";
+            using (writer.Block($"public float ComputeGradients({ReadOnlySpan} inputs, {targets})"))
+            {
+                writer.Line(fits
+                    ? $"return Pass(inputs, {loss.TargetName}, optimizer: null);"
+                    : $"throw {Guard}.WrongTargets(NetworkName, global::Backprop.Loss.{loss.Name}, labels: {(labels ? "true" : "false")});");
+            }
+            writer.Line();
+            if (fits)
+            {
+                WritePass(writer, plan, wiring, loss);
+            }
+        }
+    }
+
+    /// <summary><c>Pass</c> (the checks and the gate) and <c>RunPass</c> (forward, loss, backward) for the loss's targets.</summary>
+    private static void WritePass(SourceWriter writer, NetworkPlan plan, BufferWiring wiring, LossUnit loss)
+    {
+        var wired = wiring.Layers[wiring.Layers.Count - 1];
+        string logits = Training((loss.Fuses(plan.Last) ? wired.PreActivation : wired.Output)!);
+        string targets = loss.TakesLabels ? "global::System.ReadOnlySpan<int> labels" : $"{ReadOnlySpan} targets";
+        WritePassSummary(writer);
+        using (writer.Block($"private float Pass({ReadOnlySpan} inputs, {targets}, global::Backprop.Optimizer? optimizer)"))
+        {
+            WriteBatchChecks(writer, loss);
+            WriteTrainingBatch(writer, plan);
+            WriteGate(writer, loss.TargetName);
+        }
+        writer.Line();
+        WriteRunPassSummary(writer);
+        using (writer.Block($"private float RunPass({ReadOnlySpan} inputs, {targets}, int batch, global::Backprop.Optimizer? optimizer)"))
+        {
+            WriteDataParallel(writer, plan, wiring);
+            writer.Line($"Forward(_training, inputs, 0, batch, threads: {(TrainsWholeBatch(wiring) ? "_maxThreads" : "1")}, training: true);");
+            writer.Line(loss.Comment(plan.Last));
+            writer.Line($"float loss = {loss.Batch(logits, Training(wired.Delta!))};");
+            WritePassEnd(writer);
+        }
+        writer.Line();
+    }
+
+    /// <summary>
+    /// The attribute that makes a direct call of the overload that does not fit the loss a build error (CS0619) naming the
+    /// right one; through <c>INetwork</c> the call still compiles, and throws.
+    /// </summary>
+    private static string WrongOverload(NetworkPlan plan, string method)
+    {
+        string right = TakesLabels(plan)
+            ? $"integer class labels: call {method}(inputs, labels{(method == "TrainStep" ? ", optimizer" : "")}) with a ReadOnlySpan<int>"
+            : $"float targets: call {method}(inputs, targets{(method == "TrainStep" ? ", optimizer" : "")}) with a ReadOnlySpan<float> of batch × OutputSize values";
+        return $"[global::System.Obsolete(\"{plan.ClassName} is trained with {Names.Loss(plan.Loss)}, which takes {right}.\", error: true)]";
+    }
+
+    /// <summary>The smallest training batch the layers allow (BatchNorm of flat features: 2), checked before anything changes.</summary>
+    private static void WriteTrainingBatch(SourceWriter writer, NetworkPlan plan)
+    {
+        var strictest = plan.Layers.OrderByDescending(layer => Unit(layer).MinimumTrainingBatch(layer)).First();
+        int minimum = Unit(strictest).MinimumTrainingBatch(strictest);
+        if (minimum > 1)
+        {
+            writer.Line($"{Guard}.TrainingBatch(NetworkName, batch, {Number(minimum)}, \"{strictest.Name}\");");
+        }
+    }
+
+    private static void WritePassSummary(SourceWriter writer)
+        => writer.Summary(
+            "<c>ComputeGradients</c> (no optimizer) and <c>TrainStep</c>: checks the batch, then runs it (<see cref=\"RunPass\"/>)",
+            "as the only call on this instance: it waits for the calls under way, and calls that arrive meanwhile wait for it (see <see cref=\"global::Backprop.Kernels.CallGate\"/>).");
+
+    /// <summary>The pass as a writing call: entered through the gate, which is left whatever happens.</summary>
+    private static void WriteGate(SourceWriter writer, string targets)
+    {
+        writer.Line("_gate.EnterWrite(optimizer is null ? nameof(ComputeGradients) : nameof(TrainStep));");
+        using (writer.Block("try"))
+        {
+            writer.Line($"return RunPass(inputs, {targets}, batch, optimizer);");
+        }
+        using (writer.Block("finally"))
+        {
+            writer.Line("_gate.ExitWrite();");
+        }
+    }
+
+    private static void WriteRunPassSummary(SourceWriter writer)
+        => writer.Summary(
+            "The pass of a checked batch: forward pass and loss, then the backward pass. With an",
+            "optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as",
+            "their gradients are complete (after the layer's input gradient has used the old weights), while they are still",
+            "in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and",
+            "<see cref=\"Gradients\"/> holds this batch's gradients. With more than one thread and a batch of at least",
+            "two shards, the pass is data-parallel instead (<see cref=\"Shard\"/>).");
+
+    private static void WriteDataParallel(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
+    {
+        writer.Line("// The optimizer's state belongs to one network: another network's optimizer is refused here.");
+        writer.Line("optimizer?.Attach(this);");
+        writer.Line("// A new training pass: layers that draw (Dropout) draw for this pass, the same on every shard.");
+        writer.Line("_passes++;");
+        if (Counters(plan).Count > 0)
+        {
+            using (writer.Block("for (int i = 0; i < _counters.Length; i++)"))
+            {
+                writer.Line("_counters[i]++;");
+            }
+        }
+        if (TrainsWholeBatch(wiring))
+        {
+            writer.Line("// Batch statistics (BatchNorm) are the whole batch's, as in PyTorch: one pass over the batch, its forward");
+            writer.Line("// products spread over up to MaxThreads cores, instead of data-parallel shards with statistics of their own.");
+            return;
+        }
+        writer.Line("int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);");
+        using (writer.Block("if (shards > 1)"))
+        {
+            writer.Line("// Data parallelism: each core runs the forward pass, the loss and the backward pass on its shard of the");
+            writer.Line("// samples (Shard), into its own gradients; those are summed in shard order, and stepped, range by range on every core.");
+            writer.Line($"_dataParallel ??= new global::Backprop.Kernels.DataParallel<{Loss(plan).TargetType}>(NetworkName, ParameterCount, ScratchLength, Shard, s_tensors);");
+            writer.Line($"return _dataParallel.Train(inputs, {Loss(plan).TargetName}, batch, shards, _parameters, _gradients, optimizer);");
+        }
+    }
+
+    private static void WritePassEnd(SourceWriter writer)
+    {
+        using (writer.Block("if (optimizer is null || !float.IsFinite(loss))"))
+        {
+            writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);");
+            using (writer.Block("if (optimizer is not null)"))
+            {
+                writer.Line("// The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.");
+                writer.Line($"{Guard}.FiniteLoss(NetworkName, loss, optimizer.StepCount);");
+            }
+            writer.Line("return loss;");
+        }
+        using (writer.Block("if (optimizer.BeginPartialStep(ParameterCount))"))
+        {
+            writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer);");
+        }
+        using (writer.Block("else"))
+        {
+            writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);");
+            writer.Line($"{Guard}.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);");
+            writer.Line("optimizer.Step(_parameters, _gradients);");
+        }
+        writer.Line("return loss;");
+    }
+
+    private static void WriteTrainSteps(SourceWriter writer, NetworkPlan plan)
+    {
+        foreach (bool labels in new[] { true, false })
+        {
+            string targets = labels ? "global::System.ReadOnlySpan<int> labels" : $"{ReadOnlySpan} targets";
+            writer.Summary(
+                $"One training step: <see cref=\"ComputeGradients({(labels ? "global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int}" : "global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}")})\"/>,",
+                "then one update by <paramref name=\"optimizer\"/>. Returns the loss before the update.");
+            writer.Line(TakesLabels(plan) == labels
+                ? "/// <exception cref=\"global::System.ArgumentException\">As for <c>ComputeGradients</c>, or <paramref name=\"optimizer\"/> already steps another network (<see cref=\"global::Backprop.Optimizer.Attach\"/>); the parameters are left unchanged.</exception>"
+                : "/// <exception cref=\"global::System.ArgumentException\">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>");
+            writer.Line("/// <exception cref=\"global::System.ArithmeticException\">The loss is not finite; the parameters are left unchanged.</exception>");
+            if (TakesLabels(plan) != labels)
+            {
+                writer.Line($"/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with {Names.Loss(plan.Loss)}.</exception>");
+            }
+            writer.Line(TakesLabels(plan) == labels ? WritingCall : WrongOverload(plan, "TrainStep"));
+            using (writer.Block($"public float TrainStep({ReadOnlySpan} inputs, {targets}, global::Backprop.Optimizer optimizer)"))
+            {
+                writer.Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);");
+                writer.Line(TakesLabels(plan) == labels
+                    ? $"return Pass(inputs, {(labels ? "labels" : "targets")}, optimizer);"
+                    : $"return ComputeGradients(inputs, {(labels ? "labels" : "targets")});");
+            }
+            writer.Line();
+        }
+    }
+
+    private static void WriteComputeLoss(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
+    {
+        var loss = Loss(plan);
+        var wired = wiring.Layers[wiring.Layers.Count - 1];
+        string logits = InSet((loss.Fuses(plan.Last) ? wired.PreActivation : wired.Output)!);
+        foreach (bool labels in new[] { true, false })
+        {
+            bool fits = loss.TakesLabels == labels;
+            string targets = labels ? "global::System.ReadOnlySpan<int> labels" : $"{ReadOnlySpan} targets";
+            writer.Summary(
+                "The loss of a batch in inference mode (<c>model.eval()</c>: no dropout), as <c>ComputeGradients</c> would return it",
+                "there, without touching <see cref=\"Gradients\"/> or anything else: for validation data.");
+            writer.Line(fits
+                ? "/// <exception cref=\"global::System.ArgumentException\">A length does not fit, the batch exceeds <see cref=\"MaxBatch\"/>, a label is out of range or a value is not finite.</exception>"
+                : $"/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with {loss.Name}.</exception>");
+            writer.Line(fits ? ReadingCall : WrongOverload(plan, "ComputeLoss"));
+            using (writer.Block($"public float ComputeLoss({ReadOnlySpan} inputs, {targets})"))
+            {
+                if (!fits)
+                {
+                    writer.Line($"throw {Guard}.WrongTargets(NetworkName, global::Backprop.Loss.{loss.Name}, labels: {(labels ? "true" : "false")});");
+                    continue;
+                }
+                WriteBatchChecks(writer, loss);
+                writer.Line("_gate.EnterRead(nameof(ComputeLoss));");
+                writer.Line("Activations activations = _predictions.Rent();");
+                using (writer.Block("try"))
+                {
+                    writer.Line("Forward(activations, inputs, 0, batch, _maxThreads, training: false);");
+                    writer.Line($"{ReadOnlySpan} logits = {logits}.Slice(0, batch * OutputSize);");
+                    writer.Line($"return {loss.Batch("logits", "activations.LossScratch")};");
+                }
+                using (writer.Block("finally"))
+                {
+                    writer.Line("_predictions.Return(activations);");
+                    writer.Line("_gate.ExitRead();");
+                }
+            }
+            writer.Line();
+        }
+    }
+
+    /// <summary>
+    /// The checks of a batch and its targets, in the order every training and loss call makes them (each throws before
+    /// anything changes): the batch size, the labels or the targets' length, the inputs finite, the targets finite.
+    /// </summary>
+    private static void WriteBatchChecks(SourceWriter writer, LossUnit loss)
+    {
+        writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
+        writer.Line(loss.TakesLabels
+            ? $"{Guard}.Labels(NetworkName, labels, batch, OutputSize);"
+            : $"{Guard}.Length(NetworkName, \"targets\", targets.Length, batch, OutputSize, nameof(targets));");
+        writer.Line($"{Guard}.Finite(NetworkName, \"inputs\", inputs, InputSize, nameof(inputs));");
+        if (!loss.TakesLabels)
+        {
+            writer.Line($"{Guard}.Finite(NetworkName, \"targets\", targets, OutputSize, nameof(targets));");
+        }
+    }
+}

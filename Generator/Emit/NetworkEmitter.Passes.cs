@@ -1,0 +1,127 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Backprop.Generator.Layers;
+using Backprop.Generator.Model;
+using Backprop.Generator.Shapes;
+
+namespace Backprop.Generator.Emit;
+
+/// <summary>The passes the calls run: Forward, Backward, a data-parallel Shard, and Initialize; each layer's statements come from its unit.</summary>
+internal static partial class NetworkEmitter
+{
+    private static void WriteForward(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
+    {
+        writer.Summary(
+            "The forward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"batch\"/>): <paramref name=\"inputs\"/>",
+            "holds those samples, and every layer writes those rows of its buffers (keeping what its backward pass needs);",
+            "products on up to <paramref name=\"threads\"/> threads. In <paramref name=\"training\"/> mode (as PyTorch's <c>model.train()</c>)",
+            "layers such as Dropout draw their masks; otherwise (inference, <c>model.eval()</c>) they pass their input through.");
+        using (writer.Block($"private void Forward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, int threads, bool training)"))
+        {
+            writer.Line($"{ReadOnlySpan} parameters = _parameters;");
+            if (plan.StateCount > 0)
+            {
+                writer.Line($"{Span} state = _state;");
+            }
+            WriteRows(writer, wiring.Forward.ToList());
+            foreach (var buffer in wiring.Owned.Where(b => b.TrainingOnly && b.Role == BufferRole.Saved))
+            {
+                string size = Number(buffer.PerSample);
+                writer.Line(buffer.PerPass
+                    ? $"{Span} {LayerUnit.Local(buffer.Field)} = training ? {InSet(buffer.Field)}.Span : default; // training only, for the whole batch"
+                    : $"{Span} {LayerUnit.Local(buffer.Field)} = training ? {InSet(buffer.Field)}.Slice(first * {size}, batch * {size}) : default; // training only");
+            }
+            foreach (var wired in wiring.Layers)
+            {
+                wired.Unit.EmitForward(writer, wired.Layer, BufferWiring.Buffers(wired, training: false));
+            }
+        }
+        writer.Line();
+    }
+
+    private static void WriteBackward(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
+    {
+        writer.Summary(
+            "The backward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"batch\"/>), on the calling thread, last",
+            "layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer",
+            "overwrites its part of <paramref name=\"gradients\"/>); with an optimizer, each layer's parameters are updated as",
+            "soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).");
+        using (writer.Block($"private void Backward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch, global::Backprop.Optimizer? optimizer)"))
+        {
+            writer.Line($"{Span} parameters = _parameters;");
+            WriteRows(writer, wiring.Owned.ToList());
+            for (int i = plan.Layers.Count - 1; i >= 0; i--)
+            {
+                var wired = wiring.Layers[i];
+                wired.Unit.EmitBackward(writer, wired.Layer, BufferWiring.Buffers(wired, training: true), deltaIsPreActivation: i == plan.Layers.Count - 1 && FusedLoss(plan));
+            }
+        }
+        writer.Line();
+    }
+
+    /// <summary>One local span per buffer over the pass's rows (see <see cref="LayerUnit.Local"/>).</summary>
+    private static void WriteRows(SourceWriter writer, List<BufferPlan> buffers)
+    {
+        writer.Line("// This pass's rows of the activation buffers.");
+        foreach (var buffer in buffers)
+        {
+            string size = Number(buffer.PerSample);
+            if (buffer.PerPass)
+            {
+                writer.Line($"{Span} {LayerUnit.Local(buffer.Field)} = {InSet(buffer.Field)}; // the whole batch's");
+                continue;
+            }
+            writer.Line(buffer.Element == "int"
+                ? $"global::System.Span<int> {LayerUnit.Local(buffer.Field)} = new(activations.{LayerUnit.Member(buffer.Field)}, first * {size}, batch * {size});"
+                : $"{Span} {LayerUnit.Local(buffer.Field)} = {InSet(buffer.Field)}.Slice(first * {size}, batch * {size});");
+        }
+    }
+
+    private static void WriteShard(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
+    {
+        var loss = Loss(plan);
+        var wired = wiring.Layers[wiring.Layers.Count - 1];
+        string logits = Training((loss.Fuses(plan.Last) ? wired.PreActivation : wired.Output)!);
+        writer.Summary(
+            "One shard of a data-parallel pass (<see cref=\"global::Backprop.Kernels.ShardPass{TTarget}\"/>), on the calling thread:",
+            "forward pass, loss and backward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"count\"/>) of a batch",
+            "of <paramref name=\"batch\"/>, in those rows of the activation buffers, with the gradients of the whole batch's mean",
+            "loss (from these samples) written into <paramref name=\"gradients\"/>. Returns the shard's share of the loss.");
+        using (writer.Block($"private double Shard({ReadOnlySpan} inputs, global::System.ReadOnlySpan<{loss.TargetType}> {loss.TargetName}, int first, int count, int batch, {Span} gradients, {Span} scratch)"))
+        {
+            writer.Line($"{ReadOnlySpan} rows = inputs.Slice(first * InputSize, count * InputSize);");
+            writer.Line("Forward(_training, rows, first, count, threads: 1, training: true);");
+            string logitRows = $"{logits}.Slice(first * OutputSize, count * OutputSize)";
+            string deltaRows = $"{Training(wired.Delta!)}.Slice(first * OutputSize, count * OutputSize)";
+            writer.Line($"double loss = global::Backprop.Kernels.Losses.{loss.PartMethod}(");
+            using (writer.Indent())
+            {
+                writer.Line(loss.PartArguments(logitRows, deltaRows) + ");");
+            }
+            writer.Line("Backward(_training, rows, first, count, gradients, scratch, optimizer: null);");
+            writer.Line("return loss;");
+        }
+        writer.Line();
+    }
+
+    private static void WriteInitialize(SourceWriter writer, NetworkPlan plan)
+    {
+        writer.Summary(
+            "Initializes every parameter from <paramref name=\"seed\"/>; each layer draws from its own stream, derived from its",
+            "name, so adding or removing a layer leaves every other layer's initial weights as they were.");
+        using (writer.Block("private void Initialize(int seed)"))
+        {
+            writer.Line($"{Span} parameters = _parameters;");
+            if (plan.StateCount > 0)
+            {
+                writer.Line($"{Span} state = _state;");
+            }
+            foreach (var layer in plan.Layers)
+            {
+                Unit(layer).EmitInitialization(writer, layer, Stream(layer.Name));
+            }
+        }
+        writer.Line();
+    }
+}

@@ -1,0 +1,118 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Backprop.Generator.Layers;
+using Backprop.Generator.Model;
+using Backprop.Generator.Shapes;
+
+namespace Backprop.Generator.Emit;
+
+/// <summary>Tensor access (CopyTensor, CopyGradient, SetTensor over the parameter and state blocks) and the model files.</summary>
+internal static partial class NetworkEmitter
+{
+    private static void WriteTensorAccess(SourceWriter writer, NetworkPlan plan)
+    {
+        writer.Summary("Copies a parameter tensor out, in PyTorch's layout (a dense weight as [units, inputs]).");
+        writer.Line("/// <exception cref=\"global::System.ArgumentException\">The network has no tensor of that name, or the destination's length differs from the tensor's.</exception>");
+        writer.Line(ReadingCall);
+        WriteGated(writer, $"public void CopyTensor(string name, {Span} destination)", "CopyTensor", writes: false, "CopyOut(gradient: false, name, destination);");
+        writer.Line();
+        writer.Summary("Copies the gradient of a parameter tensor out, in PyTorch's layout.");
+        writer.Line(plan.StateCount > 0
+            ? "/// <exception cref=\"global::System.ArgumentException\">The network has no tensor of that name, it is state (running statistics have no gradient), or the destination's length differs from the tensor's.</exception>"
+            : "/// <exception cref=\"global::System.ArgumentException\">The network has no tensor of that name, or the destination's length differs from the tensor's.</exception>");
+        writer.Line(ReadingCall);
+        WriteGated(writer, $"public void CopyGradient(string name, {Span} destination)", "CopyGradient", writes: false, "CopyOut(gradient: true, name, destination);");
+        writer.Line();
+
+        writer.Summary("Sets a parameter tensor from PyTorch's layout (a dense weight as [units, inputs]).");
+        writer.Line("/// <exception cref=\"global::System.ArgumentException\">The network has no tensor of that name, or the source's length differs from the tensor's.</exception>");
+        writer.Line(WritingCall);
+        WriteGated(writer, $"public void SetTensor(string name, {ReadOnlySpan} source)", "SetTensor", writes: true, "CopyIn(name, source);");
+        writer.Line();
+
+        using (writer.Block($"private void CopyIn(string name, {ReadOnlySpan} source)"))
+        {
+            writer.Line($"{Span} block = _parameters;");
+            if (plan.StateCount > 0)
+            {
+                writer.Line($"{Span} state = _state;");
+            }
+            WriteTensorSwitch(writer, plan, "source", (unit, layer, tensor) => unit.EmitCopyIn(writer, layer, tensor, "source", tensor.Trainable ? "block" : "state"));
+        }
+        writer.Line();
+
+        writer.Line("// A parameter tensor or its gradient (the same layout), or a state tensor, in PyTorch's layout.");
+        using (writer.Block($"private void CopyOut(bool gradient, string name, {Span} destination)"))
+        {
+            writer.Line($"{Span} block = gradient ? _gradients : _parameters;");
+            if (plan.StateCount > 0)
+            {
+                writer.Line($"{Span} state = _state;");
+            }
+            WriteTensorSwitch(writer, plan, "destination", (unit, layer, tensor) => unit.EmitCopyOut(writer, layer, tensor, tensor.Trainable ? "block" : "state", "destination"));
+        }
+        writer.Line();
+    }
+
+    private static void WriteTensorSwitch(SourceWriter writer, NetworkPlan plan, string buffer, System.Action<LayerUnit, LayerPlan, TensorPlan> body)
+    {
+        using (writer.Block("switch (name)"))
+        {
+            int index = 0;
+            foreach (var layer in plan.Layers)
+            {
+                var unit = Unit(layer);
+                foreach (var tensor in unit.Tensors(layer))
+                {
+                    writer.Line($"case \"{tensor.Name}\":");
+                    using (writer.Indent())
+                    {
+                        writer.Line($"{Guard}.TensorLength(NetworkName, s_tensors[{Number(index)}], {buffer}.Length, nameof({buffer}));");
+                        if (buffer == "source")
+                        {
+                            writer.Line($"{Guard}.FiniteTensor(NetworkName, s_tensors[{Number(index)}], source, nameof(source));");
+                        }
+                        else if (!tensor.Trainable)
+                        {
+                            using (writer.Block("if (gradient)"))
+                            {
+                                writer.Line($"throw {Guard}.NoGradient(NetworkName, s_tensors[{Number(index)}]);");
+                            }
+                        }
+                        index++;
+                        body(unit, layer, tensor);
+                        writer.Line("break;");
+                    }
+                }
+            }
+            writer.Line("default:");
+            using (writer.Indent())
+            {
+                writer.Line($"throw {Guard}.UnknownTensor(NetworkName, name, s_tensors);");
+            }
+        }
+    }
+
+    private static void WriteFiles(SourceWriter writer, NetworkPlan plan)
+    {
+        string counters = Counters(plan).Count > 0 ? ", s_counters, _counters" : "";
+        writer.Summary("Saves the parameters as a safetensors file with PyTorch names and layouts; writes a temporary file, then renames it.");
+        writer.Line(ReadingCall);
+        WriteGated(writer, "public void Save(string path)", "Save", writes: false, $"global::Backprop.ModelFile.Save(path, this, NetworkName, Architecture{counters});");
+        writer.Line();
+        writer.Summary("Writes the parameters to <paramref name=\"stream\"/> as safetensors with PyTorch names and layouts.");
+        writer.Line(ReadingCall);
+        WriteGated(writer, "public void Save(global::System.IO.Stream stream)", "Save", writes: false, $"global::Backprop.ModelFile.Save(stream, this, NetworkName, Architecture{counters});");
+        writer.Line();
+        writer.Summary("Loads parameters saved by <see cref=\"Save(string)\"/>; on any mismatch or corruption throws and leaves the parameters unchanged.");
+        writer.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The file is truncated, corrupt, malformed or of another architecture.</exception>");
+        writer.Line(WritingCall);
+        WriteGated(writer, "public void Load(string path)", "Load", writes: true, $"global::Backprop.ModelFile.Load(path, this, NetworkName, Architecture{counters});");
+        writer.Line();
+        writer.Summary("Loads parameters from <paramref name=\"stream\"/>; on any mismatch or corruption throws and leaves the parameters unchanged.");
+        writer.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The stream is truncated, corrupt, malformed or of another architecture.</exception>");
+        writer.Line(WritingCall);
+        WriteGated(writer, "public void Load(global::System.IO.Stream stream)", "Load", writes: true, $"global::Backprop.ModelFile.Load(stream, this, NetworkName, Architecture{counters});");
+    }
+}
