@@ -16,9 +16,12 @@ internal static class Analysis
 {
     public sealed record Result(ImmutableArray<Diagnostic> Diagnostics, ImmutableArray<SyntaxTree> Generated, Compilation Output, IReadOnlyList<Exception> Exceptions);
 
-    public static Result Run(string source, bool summary = false)
+    public static Result Run(string source, bool summary = false) => Run([source], summary);
+
+    /// <summary>The same over several files (partial declarations spread over them).</summary>
+    public static Result Run(string[] sources, bool summary = false)
     {
-        var compilation = Compiler.Compilation(source);
+        var compilation = Compiler.Compilation(sources);
         if (summary)
         {
             compilation = compilation.WithOptions(compilation.Options.WithSpecificDiagnosticOptions(
@@ -85,4 +88,66 @@ internal sealed class CodeFixTest<TAnalyzer, TFix> : CSharpCodeFixTest<TAnalyzer
     }
 
     protected override IEnumerable<Type> GetSourceGenerators() => [typeof(Backprop.Generator.NetworkGenerator)];
+}
+
+/// <summary>
+/// Every code fix on every diagnostic it offers to fix, in a workspace of the given files: the generator and the
+/// analyzers run on the workspace's own compilation, each fix's actions are computed and applied. Any exception
+/// escapes (the fuzz turns it into a failure with the declaration).
+/// </summary>
+internal static class Fixes
+{
+    private static readonly Microsoft.CodeAnalysis.CodeFixes.CodeFixProvider[] s_providers =
+    [
+        new Backprop.CodeFixes.MakePartialCodeFix(), new Backprop.CodeFixes.AddNetworkAttributeCodeFix(),
+        new Backprop.CodeFixes.LossMismatchCodeFix(), new Backprop.CodeFixes.MoveLayerAttributesCodeFix(),
+    ];
+
+    /// <summary>Applies every offered fix; returns how many fixes were applied.</summary>
+    public static int ApplyAll(params string[] sources)
+    {
+        using var workspace = new AdhocWorkspace();
+        var project = workspace.AddProject("Fuzz", LanguageNames.CSharp)
+            .WithParseOptions(Compiler.ParseOptions)
+            .WithCompilationOptions(Compiler.Compilation().Options)
+            .WithMetadataReferences(Compiler.Compilation().References);
+        for (int i = 0; i < sources.Length; i++)
+        {
+            project = project.AddDocument($"Source{i}.cs", sources[i]).Project;
+        }
+        var compilation = project.GetCompilationAsync().GetAwaiter().GetResult()!;
+        Compiler.Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
+        var analyzers = ImmutableArray.Create<DiagnosticAnalyzer>(new NetworkAnalyzer(), new CallSiteAnalyzer());
+        var diagnostics = output.WithAnalyzers(analyzers).GetAnalyzerDiagnosticsAsync(CancellationToken.None).GetAwaiter().GetResult();
+        int applied = 0;
+        foreach (var diagnostic in diagnostics)
+        {
+            var document = diagnostic.Location.SourceTree is { } tree ? project.GetDocument(tree) : null;
+            if (document is null)
+            {
+                continue;
+            }
+            foreach (var provider in s_providers.Where(p => p.FixableDiagnosticIds.Contains(diagnostic.Id)))
+            {
+                var actions = new List<Microsoft.CodeAnalysis.CodeActions.CodeAction>();
+                var context = new Microsoft.CodeAnalysis.CodeFixes.CodeFixContext(document, diagnostic, (action, _) => actions.Add(action), CancellationToken.None);
+                provider.RegisterCodeFixesAsync(context).GetAwaiter().GetResult();
+                foreach (var action in actions)
+                {
+                    foreach (var operation in action.GetOperationsAsync(CancellationToken.None).GetAwaiter().GetResult())
+                    {
+                        if (operation is Microsoft.CodeAnalysis.CodeActions.ApplyChangesOperation change)
+                        {
+                            foreach (var changed in change.ChangedSolution.Projects.SelectMany(p => p.Documents))
+                            {
+                                _ = changed.GetTextAsync().GetAwaiter().GetResult();
+                            }
+                            applied++;
+                        }
+                    }
+                }
+            }
+        }
+        return applied;
+    }
 }
