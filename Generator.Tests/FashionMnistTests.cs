@@ -7,7 +7,8 @@ namespace Backprop.Tests;
 
 /// <summary>
 /// The README's networks on the real Fashion-MNIST, with the sample's recipe (Adam 1e-3 with cosine decay, batch 64):
-/// the MLP reaches the published MLP accuracy (0.883) and the CNN 0.916, each within 10 epochs.
+/// the MLP reaches the published MLP accuracy (0.883) and the CNN 0.916, each within 10 epochs; the CNN with BatchNorm
+/// 0.925 within 20.
 /// </summary>
 public class FashionMnistTests(ITestOutputHelper output)
 {
@@ -19,7 +20,16 @@ public class FashionMnistTests(ITestOutputHelper output)
     public void FashionCnn_reaches_91_6_percent_within_10_epochs()
         => Train(new FashionCnn(maxBatch: 1000, seed: 1), 0.916f);
 
-    private void Train(INetwork net, float target)
+    /// <summary>
+    /// The README's <c>--model cnn-bn --epochs 20 --lr 2e-3 --augment</c>: BatchNorm, Dropout and shifts of up to one pixel
+    /// (more epochs and a higher rate than the plain CNN's recipe: the normalization allows it, the augmentation needs it).
+    /// </summary>
+    [SkippableFact]
+    public void FashionCnnBn_reaches_92_5_percent_within_20_epochs()
+        => Train(new FashionCnnBn(maxBatch: 1000, seed: 1), 0.925f, epochs: 20, learningRate: 2e-3f,
+            new ImageAugmentation(1, 28, 28, maxShift: 1, horizontalFlip: false, seed: 1).Apply);
+
+    private void Train(INetwork net, float target, int epochs = 10, float learningRate = 1e-3f, BatchTransform? augmentation = null)
     {
         string directory = Requirements.FashionMnist();
         var train = ImageDataset.LoadMnistFormat(directory, train: true);
@@ -30,18 +40,17 @@ public class FashionMnistTests(ITestOutputHelper output)
         train.Normalize(mean, deviation);
         test.Normalize(mean, deviation);
 
-        // The sample's recipe: Adam 1e-3 with cosine decay over 10 epochs, batch 64.
-        const int Epochs = 10;
-        var optimizer = new Adam(1e-3f);
+        // The sample's recipe: Adam with cosine decay over the run's epochs, batch 64, shuffled from seed 1.
+        var optimizer = new Adam(learningRate);
         var random = new Random(1);
         float accuracy = 0;
-        for (int epoch = 1; epoch <= Epochs; epoch++)
+        for (int epoch = 1; epoch <= epochs; epoch++)
         {
-            optimizer.LearningRate = 1e-3f * 0.5f * (1 + MathF.Cos(MathF.PI * (epoch - 1) / Epochs));
-            float loss = Trainer.TrainEpoch(net, train.Pixels, train.Labels, optimizer, batchSize: 64, random);
+            optimizer.LearningRate = learningRate * 0.5f * (1 + MathF.Cos(MathF.PI * (epoch - 1) / epochs));
+            float loss = Trainer.TrainEpoch(net, train.Pixels, train.Labels, optimizer, batchSize: 64, random, augmentation);
             accuracy = Trainer.Accuracy(net, test.Pixels, test.Labels);
             output.WriteLine($"epoch {epoch}: loss {loss:F4}, test accuracy {accuracy:P2}");
         }
-        Assert.True(accuracy >= target, $"{net.GetType().Name}: test accuracy {accuracy:P2} after {Epochs} epochs; {target:P1} expected");
+        Assert.True(accuracy >= target, $"{net.GetType().Name}: test accuracy {accuracy:P2} after {epochs} epochs; {target:P1} expected");
     }
 }

@@ -229,3 +229,17 @@ public partial class BatchNormFirstCnn;
 [BatchNorm(Activation = Activation.Relu)]
 [Dense(2, Activation = Activation.Sigmoid)]
 public partial class BatchNormMlp;
+
+/// <summary>The BatchNorm CNN of the FashionMnist sample (<c>--model cnn-bn</c>), the declaration of the CNN issue.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(1, 28, 28)]
+[Conv2D(16, 3, padding: 1, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Conv2D(32, 3, padding: 1)]
+[BatchNorm(Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(128, Activation = Activation.Relu)]
+[Dropout(0.25f)]
+[Dense(10)]
+public partial class FashionCnnBn;

@@ -17,7 +17,7 @@ var model = new Option<string>("--model")
     DefaultValueFactory = _ => "mlp",
 };
 model.AcceptOnlyFromAmong("mlp", "cnn", "cnn-bn");
-var augment = new Option<bool>("--augment") { Description = "Augment the training images: random shifts of up to 2 pixels and horizontal flips (ImageAugmentation)." };
+var augment = new Option<bool>("--augment") { Description = "Augment the training images: random shifts of up to 1 pixel in each direction (ImageAugmentation)." };
 var output = new Option<string>("--output") { Description = "Where to save the trained model.", DefaultValueFactory = _ => "fashion.safetensors" };
 
 var command = new RootCommand("Train an MLP or a CNN on Fashion-MNIST with Backprop.Gen.") { data, model, epochs, batchSize, learningRate, seed, augment, output };
@@ -56,8 +56,8 @@ static int Train(string directory, string model, int epochs, int batchSize, floa
     };
     var optimizer = new Adam(learningRate);
     var random = new Random(seed);
-    BatchTransform? transform = augment ? new ImageAugmentation(1, train.Rows, train.Columns, maxShift: 2, horizontalFlip: true, seed: seed).Apply : null;
-    Console.WriteLine($"{net.GetType().Name}: input [{string.Join(", ", net.InputShape)}], {net.ParameterCount:N0} parameters; Adam, batch {batchSize}, {epochs} epochs{(augment ? ", augmented (shifts of up to 2 pixels, flips)" : "")}");
+    BatchTransform? transform = augment ? new ImageAugmentation(1, train.Rows, train.Columns, maxShift: 1, horizontalFlip: false, seed: seed).Apply : null;
+    Console.WriteLine($"{net.GetType().Name}: input [{string.Join(", ", net.InputShape)}], {net.ParameterCount:N0} parameters; Adam, batch {batchSize}, {epochs} epochs{(augment ? ", augmented (shifts of up to 1 pixel)" : "")}");
     Console.WriteLine("epoch  lr        loss     test accuracy  samples/s  epoch s");
 
     var total = Stopwatch.StartNew();
