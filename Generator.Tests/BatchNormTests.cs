@@ -49,7 +49,7 @@ public class BatchNormTests
         float[] inputs = TestData.Uniform(random, Batch * BatchNormFirstCnn.InputSize);
         for (int i = 0; i < inputs.Length; i++)
         {
-            inputs[i] += i % Channels; // channel-dependent offsets, so the statistics differ per channel
+            inputs[i] += i / Plane % Channels; // the channel's index as an offset, so the statistics differ per channel
         }
         float[] targets = TestData.Uniform(random, Batch * BatchNormFirstCnn.OutputSize);
 
@@ -120,6 +120,111 @@ public class BatchNormTests
         bad.SetTensor("bn1.running_var", [1, 2, 3, 4]);
         Assert.Throws<ArgumentException>(() => bad.SetTensor("bn1.running_var", [1, float.NaN, 3, 4]));
         Assert.Equal([1f, 2f, 3f, 4f], Copy(bad, "bn1.running_var"));
+    }
+
+    /// <summary>
+    /// The running statistics and the counters move only once a pass has succeeded: a step refused for a statistic that
+    /// overflows, or for a loss that is not finite, leaves them, and the parameters, as they were.
+    /// </summary>
+    [Fact]
+    public void A_refused_step_leaves_the_running_statistics_and_the_counters_alone()
+    {
+        var net = new BatchNormFirstCnn(maxBatch: 2, seed: 3);
+        var inputs = TestData.Uniform(new Random(8), 2 * BatchNormFirstCnn.InputSize);
+        var targets = new float[2 * BatchNormFirstCnn.OutputSize];
+        var optimizer = new Adam(0.01f);
+        net.TrainStep(inputs, targets, optimizer);
+        float[] parameters = net.Parameters.ToArray(), mean = Copy(net, "bn1.running_mean"), variance = Copy(net, "norm.running_var");
+
+        // Channel 0 alternates ±3e38: finite inputs whose variance is beyond float range.
+        var overflowing = (float[])inputs.Clone();
+        for (int i = 0; i < 20; i++)
+        {
+            overflowing[i] = i % 2 == 0 ? 3e38f : -3e38f;
+        }
+        var e = Assert.Throws<ArithmeticException>(() => net.TrainStep(overflowing, targets, optimizer));
+        Assert.Contains("channel 0", e.Message);
+        Assert.Equal(parameters, net.Parameters.ToArray());
+        Assert.Equal(mean, Copy(net, "bn1.running_mean"));
+        Assert.Equal(variance, Copy(net, "norm.running_var"));
+        Assert.Equal(1, Counter(net, "bn1.num_batches_tracked"));
+        Assert.Equal(1, optimizer.StepCount);
+
+        // A target so large that the squared error overflows: the loss is infinite, the step refused, nothing committed.
+        var huge = new float[targets.Length];
+        huge.AsSpan().Fill(3e38f);
+        Assert.Throws<ArithmeticException>(() => net.TrainStep(inputs, huge, optimizer));
+        Assert.Equal(parameters, net.Parameters.ToArray());
+        Assert.Equal(mean, Copy(net, "bn1.running_mean"));
+        Assert.Equal(1, Counter(net, "norm.num_batches_tracked"));
+
+        // The same call succeeds afterwards and commits.
+        net.TrainStep(inputs, targets, optimizer);
+        Assert.Equal(2, Counter(net, "bn1.num_batches_tracked"));
+        Assert.NotEqual(mean, Copy(net, "bn1.running_mean"));
+    }
+
+    /// <summary>Files with a bad counter or a negative variance are refused whole; SetTensor refuses a negative variance too.</summary>
+    [Fact]
+    public void Bad_counters_and_negative_variances_are_refused_and_change_nothing()
+    {
+        var source = new BatchNormMlp(maxBatch: 4, seed: 1);
+        var (inputs, labels, targets) = TestData.Batch(source, new Random(2), 4);
+        TestData.TrainStep(source, inputs, labels, targets, new Sgd(0.1f));
+        var stream = new MemoryStream();
+        source.Save(stream);
+        string text = System.Text.Encoding.Latin1.GetString(stream.ToArray());
+
+        var target = new BatchNormMlp(maxBatch: 4, seed: 5);
+        float[] before = target.Parameters.ToArray(), state = Copy(target, "bn1.running_var");
+        void Refused(string edited, string expected)
+        {
+            var e = Assert.Throws<InvalidDataException>(() => target.Load(new MemoryStream(System.Text.Encoding.Latin1.GetBytes(edited))));
+            Assert.Contains(expected, e.Message);
+            Assert.Equal(before, target.Parameters.ToArray());
+            Assert.Equal(state, Copy(target, "bn1.running_var"));
+            Assert.Equal(0, Counter(target, "bn1.num_batches_tracked"));
+        }
+        // The counter as two F32 values, and under another name.
+        Refused(WithHeader(text, header => header.Replace("\"dtype\":\"I64\",\"shape\":[]", "\"dtype\":\"F32\",\"shape\":[2]")), "needs one I64 value");
+        Refused(text.Replace("bn1.num_batches_tracked", "bn1.num_batches_trackex"), "no tensor 'bn1.num_batches_tracked'");
+
+        // A negative count: the counter's eight bytes start the data section. The checksum covers them, so rewrite it too.
+        byte[] bytes = stream.ToArray();
+        int dataStart = 8 + (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(dataStart), -5);
+        Refused(Rechecksummed(bytes, dataStart), "cannot be negative");
+
+        // A negative running variance, in a file and through SetTensor.
+        bytes = stream.ToArray();
+        var file = SafeTensorsFile.Read(new MemoryStream(bytes));
+        int varianceStart = dataStart + 8 + 4 * (int)file.Tensors.TakeWhile(t => t.Name != "bn1.running_var").Where(t => file.DType(t.Name) == "F32").Sum(t => (long)t.Length);
+        System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(varianceStart), -1f);
+        Refused(Rechecksummed(bytes, dataStart), "a variance cannot be negative");
+        var setError = Assert.Throws<ArgumentException>(() => target.SetTensor("bn1.running_var", Enumerable.Repeat(-1f, 9).ToArray()));
+        Assert.Contains("cannot be negative", setError.Message);
+        Assert.Equal(state, Copy(target, "bn1.running_var"));
+    }
+
+    /// <summary>The file with its JSON header edited and its length prefix rewritten (padded with spaces to 8 bytes).</summary>
+    private static string WithHeader(string file, Func<string, string> edit)
+    {
+        int length = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(System.Text.Encoding.Latin1.GetBytes(file[..8]));
+        string header = edit(file.Substring(8, length).TrimEnd(' '));
+        header += new string(' ', (8 - header.Length % 8) % 8);
+        var prefix = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
+        return System.Text.Encoding.Latin1.GetString(prefix) + header + file[(8 + length)..];
+    }
+
+    /// <summary>The file with its data's checksum recomputed (so that a deliberate edit reaches the check after it).</summary>
+    private static string Rechecksummed(byte[] bytes, int dataStart)
+    {
+        var data = new float[(bytes.Length - dataStart) / 4];
+        Buffer.BlockCopy(bytes, dataStart, data, 0, data.Length * 4);
+        string text = System.Text.Encoding.Latin1.GetString(bytes);
+        int at = text.IndexOf("xxh64:", StringComparison.Ordinal);
+        return text[..at] + ModelFile.Checksum(data) + text[(at + 22)..];
     }
 
     [Fact]

@@ -190,7 +190,7 @@ public partial class HalfDropoutNet;
 
 /// <summary>
 /// Batch normalization on both shapes: BatchNorm2d with Relu after a padded convolution, BatchNorm2d with its own
-/// momentum and ε and a Tanh (two values per channel per sample), and BatchNorm1d with a GELU after a Relu dense layer
+/// momentum and ε and a Tanh (12 values per channel per sample), and BatchNorm1d with a GELU after a Relu dense layer
 /// (flat features: training batches need two samples). The convolutions have no bias, as usual before a BatchNorm: its
 /// mean would cancel the bias, whose gradient is zero but for rounding (which Adam would amplify into steps). For the
 /// same reason the second convolution is padded: unpadded, every input position meets every kernel weight equally, so the

@@ -161,10 +161,9 @@ namespace Demo
 
         /// <summary>
         /// The most threads one call may use (default: the processor count); set 1 to keep everything on the calling thread.
-        /// A batch of at least 32 samples is cut into shards, one per thread used (at most one per core and per 16 samples:
-        /// data parallelism); prediction of smaller batches splits large products. Predictions are bit-identical for any
-        /// value; training is bit-identical run after run for a given value (capped at the processor count), and one thread
-        /// and two differ in the last bits (the gradient sums are grouped by shard).
+        /// Prediction cuts a batch of at least 32 samples into shards, one per thread used (at most one per core and per 16
+        /// samples); training runs each batch in one pass (its batch statistics are the whole batch's) with the forward
+        /// products on up to this many threads. Predictions and training are bit-identical for any value.
         /// </summary>
         /// <exception cref="global::System.ArgumentOutOfRangeException">The value is less than 1.</exception>
         public int MaxThreads
@@ -297,8 +296,8 @@ namespace Demo
         /// optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as
         /// their gradients are complete (after the layer's input gradient has used the old weights), while they are still
         /// in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and
-        /// <see cref="Gradients"/> holds this batch's gradients. With more than one thread and a batch of at least
-        /// two shards, the pass is data-parallel instead (<see cref="Shard"/>).
+        /// <see cref="Gradients"/> holds this batch's gradients.
+        /// The batch is never cut into shards (batch statistics are the whole batch's): the forward products use up to MaxThreads threads.
         /// </summary>
         private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int batch, global::Backprop.Optimizer? optimizer)
         {
@@ -306,10 +305,6 @@ namespace Demo
             optimizer?.Attach(this);
             // A new training pass: layers that draw (Dropout) draw for this pass, the same on every shard.
             _passes++;
-            for (int i = 0; i < _counters.Length; i++)
-            {
-                _counters[i]++;
-            }
             // Batch statistics (BatchNorm) are the whole batch's, as in PyTorch: one pass over the batch, its forward
             // products spread over up to MaxThreads cores, instead of data-parallel shards with statistics of their own.
             Forward(_training, inputs, 0, batch, threads: _maxThreads, training: true);
@@ -323,6 +318,10 @@ namespace Demo
                     // The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.
                     global::Backprop.NetworkGuard.FiniteLoss(NetworkName, loss, optimizer.StepCount);
                 }
+                if (float.IsFinite(loss))
+                {
+                    CommitPass();
+                }
                 return loss;
             }
             if (optimizer.BeginPartialStep(ParameterCount))
@@ -335,6 +334,7 @@ namespace Demo
                 global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
                 optimizer.Step(_parameters, _gradients);
             }
+            CommitPass();
             return loss;
         }
 
@@ -450,11 +450,10 @@ namespace Demo
             // bn1: BatchNorm2d [32, 14, 14], momentum 0.1, ε 1E-05, Relu
             if (training)
             {
-                // The batch's statistics; the running ones move 0.1f of the way toward them.
+                // The batch's statistics (the running ones move toward them once the pass has succeeded: CommitPass).
                 global::Backprop.Kernels.BatchNorm.TrainingForward<global::Backprop.Kernels.Relu>(
-                    conv2Output, parameters.Slice(Bn1Weight, Bn1Channels), parameters.Slice(Bn1Bias, Bn1Channels),
-                    state.Slice(Bn1RunningMean, Bn1Channels), state.Slice(Bn1RunningVar, Bn1Channels), bn1Statistics,
-                    bn1Output, bn1Output, batch, Bn1Channels, Bn1Plane, momentum: 0.1f, epsilon: 1E-05f);
+                    conv2Output, parameters.Slice(Bn1Weight, Bn1Channels), parameters.Slice(Bn1Bias, Bn1Channels), bn1Statistics,
+                    bn1Output, bn1Output, batch, Bn1Channels, Bn1Plane, epsilon: 1E-05f);
             }
             else
             {
@@ -547,6 +546,22 @@ namespace Demo
                 gradients.Slice(Conv1Weight, Conv1Filters * Conv1Patch), gradients.Slice(Conv1Bias, Conv1Filters), default, scratch,
                 batch, new global::Backprop.Kernels.Window2D(Conv1Channels, Conv1Height, Conv1Width, Conv1Kernel, Conv1Stride, Conv1Padding), Conv1Filters,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Conv1Weight, Conv1Bias));
+        }
+
+        /// <summary>
+        /// What a training pass changes besides the parameters, once it has succeeded (its loss finite and, in a step,
+        /// the update taken): the counters of training passes and the running statistics. A refused step changes neither.
+        /// </summary>
+        private void CommitPass()
+        {
+            for (int i = 0; i < _counters.Length; i++)
+            {
+                _counters[i]++;
+            }
+            global::System.Span<float> state = _state;
+            global::System.Span<float> bn1Statistics = _training.Bn1Statistics;
+            // bn1: the running statistics move 0.1f of the way toward this batch's.
+            global::Backprop.Kernels.BatchNorm.UpdateRunningStatistics(bn1Statistics, state.Slice(Bn1RunningMean, Bn1Channels), state.Slice(Bn1RunningVar, Bn1Channels), Bn1Channels, momentum: 0.1f);
         }
 
         /// <summary>
@@ -668,6 +683,7 @@ namespace Demo
                 case "bn1.running_var":
                     global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[7], source.Length, nameof(source));
                     global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[7], source, nameof(source));
+                    global::Backprop.NetworkGuard.NonNegativeTensor(NetworkName, s_tensors[7], source, nameof(source));
                     source.CopyTo(state.Slice(32, 32));
                     break;
                 case "dense1.weight":
@@ -847,7 +863,7 @@ namespace Demo
             public readonly global::Backprop.Kernels.AlignedBuffer Conv2Output; // conv2 output [32, 14, 14]
             public readonly global::Backprop.Kernels.AlignedBuffer Conv2Delta; // conv2 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
             public readonly global::Backprop.Kernels.AlignedBuffer Bn1Output; // bn1 output [32, 14, 14], Relu
-            public readonly global::Backprop.Kernels.AlignedBuffer Bn1Statistics; // bn1 batch statistics [2, 32]: the mean, then 1/√(variance + ε), per channel, for the backward pass (training only)
+            public readonly global::Backprop.Kernels.AlignedBuffer Bn1Statistics; // bn1 batch statistics [3, 32]: the mean and 1/√(variance + ε) for the backward pass, the unbiased variance for the running one (training only)
             public readonly global::Backprop.Kernels.AlignedBuffer Bn1Delta; // bn1 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
             public readonly global::Backprop.Kernels.AlignedBuffer Pool2Output; // pool2 output [32, 7, 7]
             public readonly int[] Pool2Indices; // pool2 where each output's maximum is in the sample
@@ -876,7 +892,7 @@ namespace Demo
                 Conv2Output = new(maxBatch * 6272);
                 Conv2Delta = training ? new(maxBatch * 6272) : global::Backprop.Kernels.AlignedBuffer.Empty;
                 Bn1Output = new(maxBatch * 6272);
-                Bn1Statistics = training ? new(64) : global::Backprop.Kernels.AlignedBuffer.Empty;
+                Bn1Statistics = training ? new(96) : global::Backprop.Kernels.AlignedBuffer.Empty;
                 Bn1Delta = training ? new(maxBatch * 6272) : global::Backprop.Kernels.AlignedBuffer.Empty;
                 Pool2Output = new(maxBatch * 1568);
                 Pool2Indices = new int[maxBatch * 1568];

@@ -258,8 +258,8 @@ namespace Forecasts.Models
                 /// optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as
                 /// their gradients are complete (after the layer's input gradient has used the old weights), while they are still
                 /// in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and
-                /// <see cref="Gradients"/> holds this batch's gradients. With more than one thread and a batch of at least
-                /// two shards, the pass is data-parallel instead (<see cref="Shard"/>).
+                /// <see cref="Gradients"/> holds this batch's gradients.
+                /// With more than one thread and a batch of at least two shards, the pass is data-parallel instead (<see cref="Shard"/>).
                 /// </summary>
                 private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int batch, global::Backprop.Optimizer? optimizer)
                 {

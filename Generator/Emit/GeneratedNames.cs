@@ -37,6 +37,10 @@ internal static class GeneratedNames
             names.Add("StateCount");
             names.Add("_state");
         }
+        if (NetworkEmitter.HasCommit(plan))
+        {
+            names.Add("CommitPass");
+        }
         if (NetworkEmitter.Counters(plan).Count > 0)
         {
             names.Add("s_counters");

@@ -119,14 +119,14 @@ internal static partial class NetworkEmitter
             WriteGate(writer, loss.TargetName);
         }
         writer.Line();
-        WriteRunPassSummary(writer);
+        WriteRunPassSummary(writer, TrainsWholeBatch(wiring));
         using (writer.Block($"private float RunPass({ReadOnlySpan} inputs, {targets}, int batch, global::Backprop.Optimizer? optimizer)"))
         {
             WriteDataParallel(writer, plan, wiring);
             writer.Line($"Forward(_training, inputs, 0, batch, threads: {(TrainsWholeBatch(wiring) ? "_maxThreads" : "1")}, training: true);");
             writer.Line(loss.Comment(plan.Last));
             writer.Line($"float loss = {loss.Batch(logits, Training(wired.Delta!))};");
-            WritePassEnd(writer);
+            WritePassEnd(writer, HasCommit(plan));
         }
         writer.Line();
     }
@@ -173,14 +173,16 @@ internal static partial class NetworkEmitter
         }
     }
 
-    private static void WriteRunPassSummary(SourceWriter writer)
+    private static void WriteRunPassSummary(SourceWriter writer, bool wholeBatch)
         => writer.Summary(
             "The pass of a checked batch: forward pass and loss, then the backward pass. With an",
             "optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as",
             "their gradients are complete (after the layer's input gradient has used the old weights), while they are still",
             "in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and",
-            "<see cref=\"Gradients\"/> holds this batch's gradients. With more than one thread and a batch of at least",
-            "two shards, the pass is data-parallel instead (<see cref=\"Shard\"/>).");
+            "<see cref=\"Gradients\"/> holds this batch's gradients.",
+            wholeBatch
+                ? "The batch is never cut into shards (batch statistics are the whole batch's): the forward products use up to MaxThreads threads."
+                : "With more than one thread and a batch of at least two shards, the pass is data-parallel instead (<see cref=\"Shard\"/>).");
 
     private static void WriteDataParallel(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
@@ -188,13 +190,6 @@ internal static partial class NetworkEmitter
         writer.Line("optimizer?.Attach(this);");
         writer.Line("// A new training pass: layers that draw (Dropout) draw for this pass, the same on every shard.");
         writer.Line("_passes++;");
-        if (Counters(plan).Count > 0)
-        {
-            using (writer.Block("for (int i = 0; i < _counters.Length; i++)"))
-            {
-                writer.Line("_counters[i]++;");
-            }
-        }
         if (TrainsWholeBatch(wiring))
         {
             writer.Line("// Batch statistics (BatchNorm) are the whole batch's, as in PyTorch: one pass over the batch, its forward");
@@ -211,7 +206,7 @@ internal static partial class NetworkEmitter
         }
     }
 
-    private static void WritePassEnd(SourceWriter writer)
+    private static void WritePassEnd(SourceWriter writer, bool commit)
     {
         using (writer.Block("if (optimizer is null || !float.IsFinite(loss))"))
         {
@@ -220,6 +215,13 @@ internal static partial class NetworkEmitter
             {
                 writer.Line("// The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.");
                 writer.Line($"{Guard}.FiniteLoss(NetworkName, loss, optimizer.StepCount);");
+            }
+            if (commit)
+            {
+                using (writer.Block("if (float.IsFinite(loss))"))
+                {
+                    writer.Line("CommitPass();");
+                }
             }
             writer.Line("return loss;");
         }
@@ -232,6 +234,10 @@ internal static partial class NetworkEmitter
             writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);");
             writer.Line($"{Guard}.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);");
             writer.Line("optimizer.Step(_parameters, _gradients);");
+        }
+        if (commit)
+        {
+            writer.Line("CommitPass();");
         }
         writer.Line("return loss;");
     }

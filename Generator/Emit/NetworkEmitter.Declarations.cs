@@ -173,12 +173,23 @@ internal static partial class NetworkEmitter
         writer.Summary("The largest batch the buffers were allocated for.");
         writer.Line("public int MaxBatch => _maxBatch;");
         writer.Line();
-        writer.Summary(
-            "The most threads one call may use (default: the processor count); set 1 to keep everything on the calling thread.",
-            "A batch of at least 32 samples is cut into shards, one per thread used (at most one per core and per 16 samples:",
-            "data parallelism); prediction of smaller batches splits large products. Predictions are bit-identical for any",
-            "value; training is bit-identical run after run for a given value (capped at the processor count), and one thread",
-            "and two differ in the last bits (the gradient sums are grouped by shard).");
+        if (TrainsWholeBatch(new BufferWiring(plan)))
+        {
+            writer.Summary(
+                "The most threads one call may use (default: the processor count); set 1 to keep everything on the calling thread.",
+                "Prediction cuts a batch of at least 32 samples into shards, one per thread used (at most one per core and per 16",
+                "samples); training runs each batch in one pass (its batch statistics are the whole batch's) with the forward",
+                "products on up to this many threads. Predictions and training are bit-identical for any value.");
+        }
+        else
+        {
+            writer.Summary(
+                "The most threads one call may use (default: the processor count); set 1 to keep everything on the calling thread.",
+                "A batch of at least 32 samples is cut into shards, one per thread used (at most one per core and per 16 samples:",
+                "data parallelism); prediction of smaller batches splits large products. Predictions are bit-identical for any",
+                "value; training is bit-identical run after run for a given value (capped at the processor count), and one thread",
+                "and two differ in the last bits (the gradient sums are grouped by shard).");
+        }
         writer.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">The value is less than 1.</exception>");
         writer.Line("public int MaxThreads");
         writer.Line("{");

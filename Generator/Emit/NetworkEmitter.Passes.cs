@@ -105,6 +105,37 @@ internal static partial class NetworkEmitter
         writer.Line();
     }
 
+    /// <summary><c>CommitPass</c>: the counters and each committing layer's statements, run once a training pass has succeeded.</summary>
+    private static void WriteCommitPass(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
+    {
+        writer.Summary(
+            "What a training pass changes besides the parameters, once it has succeeded (its loss finite and, in a step,",
+            "the update taken): the counters of training passes and the running statistics. A refused step changes neither.");
+        using (writer.Block("private void CommitPass()"))
+        {
+            if (Counters(plan).Count > 0)
+            {
+                using (writer.Block("for (int i = 0; i < _counters.Length; i++)"))
+                {
+                    writer.Line("_counters[i]++;");
+                }
+            }
+            if (plan.StateCount > 0)
+            {
+                writer.Line($"{Span} state = _state;");
+            }
+            foreach (var wired in wiring.Layers.Where(wired => wired.Unit.Commits(wired.Layer)))
+            {
+                foreach (var buffer in wired.Unit.Buffers(wired.Layer).Where(buffer => buffer.PerPass && buffer.Role == BufferRole.Saved))
+                {
+                    writer.Line($"{Span} {LayerUnit.Local(buffer.Field)} = {Training(buffer.Field)};");
+                }
+                wired.Unit.EmitCommit(writer, wired.Layer, BufferWiring.Buffers(wired, training: true));
+            }
+        }
+        writer.Line();
+    }
+
     private static void WriteInitialize(SourceWriter writer, NetworkPlan plan)
     {
         writer.Summary(

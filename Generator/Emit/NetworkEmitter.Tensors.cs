@@ -72,6 +72,10 @@ internal static partial class NetworkEmitter
                         if (buffer == "source")
                         {
                             writer.Line($"{Guard}.FiniteTensor(NetworkName, s_tensors[{Number(index)}], source, nameof(source));");
+                            if (tensor.NonNegative)
+                            {
+                                writer.Line($"{Guard}.NonNegativeTensor(NetworkName, s_tensors[{Number(index)}], source, nameof(source));");
+                            }
                         }
                         else if (!tensor.Trainable)
                         {

@@ -126,6 +126,10 @@ internal static partial class NetworkEmitter
             }
             WriteForward(writer, plan, wiring);
             WriteBackward(writer, plan, wiring);
+            if (HasCommit(plan))
+            {
+                WriteCommitPass(writer, plan, wiring);
+            }
             WriteInitialize(writer, plan);
             WriteTensorAccess(writer, plan);
             WriteFiles(writer, plan);
@@ -177,6 +181,9 @@ internal static partial class NetworkEmitter
     internal static bool TrainsWholeBatch(BufferWiring wiring) => wiring.Owned.Any(buffer => buffer.PerPass);
 
     /// <summary>The counters of training passes (PyTorch's <c>num_batches_tracked</c>) in layer order.</summary>
+    /// <summary>Whether a training pass has anything to commit once it has succeeded: counters, or a layer's state.</summary>
+    internal static bool HasCommit(NetworkPlan plan) => Counters(plan).Count > 0 || plan.Layers.Any(layer => Unit(layer).Commits(layer));
+
     internal static List<string> Counters(NetworkPlan plan) => plan.Layers.SelectMany(layer => Unit(layer).Counters(layer)).ToList();
 
     /// <summary>Whether the loss is computed from the last layer's pre-activation (fused softmax or sigmoid).</summary>

@@ -112,7 +112,7 @@ internal sealed class BatchNormUnit : LayerUnit<BatchNormPlan>
         yield return new TensorPlan(plan.Name + ".weight", shape, plan.WeightOffset, plan.Channels);
         yield return new TensorPlan(plan.Name + ".bias", shape, plan.BiasOffset, plan.Channels);
         yield return new TensorPlan(plan.Name + ".running_mean", shape, plan.RunningMeanOffset, plan.Channels, Trainable: false);
-        yield return new TensorPlan(plan.Name + ".running_var", shape, plan.RunningVarianceOffset, plan.Channels, Trainable: false);
+        yield return new TensorPlan(plan.Name + ".running_var", shape, plan.RunningVarianceOffset, plan.Channels, Trainable: false, NonNegative: true);
     }
 
     public override IEnumerable<string> Counters(BatchNormPlan plan) => [plan.Name + ".num_batches_tracked"];
@@ -128,13 +128,22 @@ internal sealed class BatchNormUnit : LayerUnit<BatchNormPlan>
         }
         yield return new BufferPlan(BufferRole.Output, "_" + plan.Camel + "Output", plan.OutputSize,
             $"{plan.Name} output {plan.OutputShape}{(plan.Activation == Names.Linear ? "" : ", " + Names.Activation(plan.Activation))}");
-        yield return new BufferPlan(BufferRole.Saved, "_" + plan.Camel + "Statistics", 2 * plan.Channels,
-            $"{plan.Name} batch statistics [2, {plan.Channels}]: the mean, then 1/√(variance + ε), per channel, for the backward pass",
+        yield return new BufferPlan(BufferRole.Saved, "_" + plan.Camel + "Statistics", 3 * plan.Channels,
+            $"{plan.Name} batch statistics [3, {plan.Channels}]: the mean and 1/√(variance + ε) for the backward pass, the unbiased variance for the running one",
             Key: "statistics", TrainingOnly: true, PerPass: true);
         yield return BufferPlan.Delta("_" + plan.Camel + "Delta", plan.OutputSize, $"{plan.Name} delta: ∂L/∂y, then ∂L/∂z in the backward pass");
     }
 
     public override int ScratchLength(BatchNormPlan plan, bool inputGradient) => 0;
+
+    public override bool Commits(BatchNormPlan plan) => true;
+
+    public override void EmitCommit(SourceWriter writer, BatchNormPlan plan, LayerBuffers buffers)
+    {
+        string p = plan.Pascal;
+        writer.Line($"// {plan.Name}: the running statistics move {plan.MomentumLiteral} of the way toward this batch's.");
+        writer.Line($"global::Backprop.Kernels.BatchNorm.UpdateRunningStatistics({buffers.Saved("statistics")}, state.Slice({p}RunningMean, {p}Channels), state.Slice({p}RunningVar, {p}Channels), {p}Channels, momentum: {plan.MomentumLiteral});");
+    }
 
     public override void EmitConstants(SourceWriter writer, BatchNormPlan plan)
     {
@@ -181,13 +190,12 @@ internal sealed class BatchNormUnit : LayerUnit<BatchNormPlan>
         writer.Line($"// {plan.Name}: {Describe(plan)}");
         using (writer.Block("if (training)"))
         {
-            writer.Line($"// The batch's statistics; the running ones move {plan.MomentumLiteral} of the way toward them.");
+            writer.Line("// The batch's statistics (the running ones move toward them once the pass has succeeded: CommitPass).");
             writer.Line($"global::Backprop.Kernels.BatchNorm.TrainingForward<{activation}>(");
             using (writer.Indent())
             {
-                writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Channels), parameters.Slice({p}Bias, {p}Channels),");
-                writer.Line($"state.Slice({p}RunningMean, {p}Channels), state.Slice({p}RunningVar, {p}Channels), {buffers.Saved("statistics")},");
-                writer.Line($"{buffers.PreActivation}, {buffers.Output}, batch, {p}Channels, {p}Plane, momentum: {plan.MomentumLiteral}, epsilon: {plan.EpsilonLiteral});");
+                writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Channels), parameters.Slice({p}Bias, {p}Channels), {buffers.Saved("statistics")},");
+                writer.Line($"{buffers.PreActivation}, {buffers.Output}, batch, {p}Channels, {p}Plane, epsilon: {plan.EpsilonLiteral});");
             }
         }
         using (writer.Block("else"))
@@ -217,10 +225,10 @@ internal sealed class BatchNormUnit : LayerUnit<BatchNormPlan>
     }
 
     public override void EmitCopyOut(SourceWriter writer, BatchNormPlan plan, TensorPlan tensor, string block, string destination)
-        => writer.Line($"{block}.Slice({tensor.Offset.ToString(CultureInfo.InvariantCulture)}, {tensor.Length.ToString(CultureInfo.InvariantCulture)}).CopyTo({destination});");
+        => EmitSliceCopyOut(writer, tensor, block, destination);
 
     public override void EmitCopyIn(SourceWriter writer, BatchNormPlan plan, TensorPlan tensor, string source, string block)
-        => writer.Line($"{source}.CopyTo({block}.Slice({tensor.Offset.ToString(CultureInfo.InvariantCulture)}, {tensor.Length.ToString(CultureInfo.InvariantCulture)}));");
+        => EmitSliceCopyIn(writer, tensor, source, block);
 
     public override void WriteArchitecture(JsonText json, BatchNormPlan plan)
         => json.BeginObject()

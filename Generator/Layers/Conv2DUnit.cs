@@ -194,10 +194,10 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
     }
 
     public override void EmitCopyOut(SourceWriter writer, Conv2DPlan plan, TensorPlan tensor, string block, string destination)
-        => writer.Line($"{block}.Slice({tensor.Offset.ToString(CultureInfo.InvariantCulture)}, {tensor.Length.ToString(CultureInfo.InvariantCulture)}).CopyTo({destination});");
+        => EmitSliceCopyOut(writer, tensor, block, destination);
 
     public override void EmitCopyIn(SourceWriter writer, Conv2DPlan plan, TensorPlan tensor, string source, string block)
-        => writer.Line($"{source}.CopyTo({block}.Slice({tensor.Offset.ToString(CultureInfo.InvariantCulture)}, {tensor.Length.ToString(CultureInfo.InvariantCulture)}));");
+        => EmitSliceCopyIn(writer, tensor, source, block);
 
     public override void WriteArchitecture(JsonText json, Conv2DPlan plan)
         => json.BeginObject()

@@ -91,6 +91,20 @@ internal abstract class LayerUnit
     public virtual int MinimumTrainingBatch(LayerPlan plan) => 1;
 
     /// <summary>
+    /// Whether the layer changes state once a training pass has succeeded (its loss finite, its optimizer step taken):
+    /// BatchNorm's running statistics move only then, so a refused step leaves them as they were.
+    /// </summary>
+    public virtual bool Commits(LayerPlan plan) => false;
+
+    /// <summary>
+    /// The statements of <see cref="Commits"/>. In scope: <c>state</c> (the state block) and the layer's per-pass
+    /// <c>Saved</c> buffers as <paramref name="buffers"/> names them.
+    /// </summary>
+    public virtual void EmitCommit(SourceWriter writer, LayerPlan plan, LayerBuffers buffers)
+    {
+    }
+
+    /// <summary>
     /// The local span through which the forward and backward passes reach an activation buffer field: the pass's
     /// rows of it (samples [<c>first</c>, <c>first + batch</c>); a data-parallel shard runs on some of the rows).
     /// </summary>
@@ -134,9 +148,27 @@ internal abstract class LayerUnit<TPlan> : LayerUnit where TPlan : LayerPlan
 
     public abstract string Describe(TPlan plan);
 
+    /// <summary>CopyTensor's statement for a tensor the kernels keep in PyTorch's layout: one slice copied out.</summary>
+    protected static void EmitSliceCopyOut(SourceWriter writer, TensorPlan tensor, string block, string destination)
+        => writer.Line($"{block}.Slice({tensor.Offset.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {tensor.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)}).CopyTo({destination});");
+
+    /// <summary>SetTensor's statement for a tensor the kernels keep in PyTorch's layout: one slice copied in.</summary>
+    protected static void EmitSliceCopyIn(SourceWriter writer, TensorPlan tensor, string source, string block)
+        => writer.Line($"{source}.CopyTo({block}.Slice({tensor.Offset.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {tensor.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)}));");
+
     public virtual IEnumerable<string> Counters(TPlan plan) => [];
 
     public virtual int MinimumTrainingBatch(TPlan plan) => 1;
+
+    public virtual bool Commits(TPlan plan) => false;
+
+    public virtual void EmitCommit(SourceWriter writer, TPlan plan, LayerBuffers buffers)
+    {
+    }
+
+    public sealed override bool Commits(LayerPlan plan) => Commits((TPlan)plan);
+
+    public sealed override void EmitCommit(SourceWriter writer, LayerPlan plan, LayerBuffers buffers) => EmitCommit(writer, (TPlan)plan, buffers);
 
     public sealed override IEnumerable<string> Counters(LayerPlan plan) => Counters((TPlan)plan);
 
@@ -188,7 +220,13 @@ internal sealed record LayerInput(Shape Shape, string From, int ParameterOffset,
 /// A tensor of the layer: PyTorch name and shape, where it lives, and whether the optimizer updates it (trainable
 /// parameters, in the parameter block) or not (state, such as running statistics, in the state block).
 /// </summary>
-internal sealed record TensorPlan(string Name, EquatableArray<int> Shape, int Offset, int Length, bool Trainable = true);
+/// <param name="Name">The PyTorch name (<c>conv1.weight</c>).</param>
+/// <param name="Shape">The PyTorch shape.</param>
+/// <param name="Offset">Where it starts in its block: the parameter block if trainable, else the state block.</param>
+/// <param name="Length">Its number of values.</param>
+/// <param name="Trainable">Whether the optimizer updates it.</param>
+/// <param name="NonNegative">Whether its values cannot be negative (a running variance): SetTensor refuses negative ones.</param>
+internal sealed record TensorPlan(string Name, EquatableArray<int> Shape, int Offset, int Length, bool Trainable = true, bool NonNegative = false);
 
 /// <summary>What a buffer holds for the passes.</summary>
 internal enum BufferRole

@@ -9,40 +9,38 @@ namespace Backprop.Kernels;
 /// Batch normalization (<c>nn.BatchNorm1d</c>, <c>nn.BatchNorm2d</c>) over a batch laid out [batch, channels, plane]:
 /// B = batch, C = channels, S = plane (height × width for images, 1 for flat features), M = B × S values per channel.
 /// The training forward pass normalizes with the batch's mean μ and biased variance σ², keeps μ and 1/√(σ² + ε) per
-/// channel for the backward pass, and moves the running statistics toward the batch's (the variance unbiased,
-/// × M / (M − 1), as PyTorch). The inference forward pass uses the running statistics. Sums run in double across
+/// channel for the backward pass and the unbiased variance (× M / (M − 1), as PyTorch) for the running statistics,
+/// which move toward the batch's once the pass has succeeded (<see cref="UpdateRunningStatistics"/>). The inference forward pass uses the running statistics. Sums run in double across
 /// samples, in float vectors within one sample's plane, in the same order on every call.
 /// </summary>
 public static class BatchNorm
 {
     /// <summary>
     /// The training-mode forward pass: <c>z = γ (x − μ) / √(σ² + ε) + β</c>, <c>y = f(z)</c>, with μ and σ² the batch's.
-    /// Writes μ into <c>statistics[0..C)</c> and 1/√(σ² + ε) into <c>statistics[C..2C)</c> for <see cref="Backward"/>, and
-    /// updates the running statistics: <c>running = (1 − momentum) running + momentum batch</c>.
+    /// Writes μ into <c>statistics[0..C)</c>, 1/√(σ² + ε) into <c>statistics[C..2C)</c> (for <see cref="Backward"/>) and the
+    /// unbiased variance σ² M / (M − 1) into <c>statistics[2C..3C)</c> (for <see cref="UpdateRunningStatistics"/>, which the
+    /// network calls once the pass has succeeded, so a refused step leaves the running statistics as they were).
     /// </summary>
     /// <param name="input">x, [batch, channels, plane].</param>
     /// <param name="weight">γ, [channels].</param>
     /// <param name="bias">β, [channels].</param>
-    /// <param name="runningMean">The running mean, [channels], updated.</param>
-    /// <param name="runningVariance">The running (unbiased) variance, [channels], updated.</param>
-    /// <param name="statistics">[2, channels]: the batch's mean, then 1/√(σ² + ε).</param>
+    /// <param name="statistics">[3, channels]: the batch's mean, 1/√(σ² + ε), and the unbiased variance.</param>
     /// <param name="z">The pre-activation, [batch, channels, plane]; the output itself when the activation needs no z.</param>
     /// <param name="y">The output, same shape.</param>
     /// <param name="batch">B.</param>
     /// <param name="channels">C.</param>
     /// <param name="plane">S.</param>
-    /// <param name="momentum">How far the running statistics move, in [0, 1].</param>
     /// <param name="epsilon">Added to the variance, positive.</param>
     /// <exception cref="ArgumentException">A buffer does not fit, or a channel has a single value (M = 1), whose variance is undefined.</exception>
+    /// <exception cref="ArithmeticException">A channel's mean or variance overflows a float (inputs near ±3.4e38); nothing outside the pass's buffers changed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TrainingForward<TActivation>(
-        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        Span<float> runningMean, Span<float> runningVariance, Span<float> statistics,
-        Span<float> z, Span<float> y, int batch, int channels, int plane, float momentum, float epsilon)
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> statistics,
+        Span<float> z, Span<float> y, int batch, int channels, int plane, float epsilon)
         where TActivation : struct, IActivation
     {
         int length = Check(input, z, y, weight, bias, batch, channels, plane, "BatchNorm.TrainingForward");
-        Require(runningMean.Length == channels && runningVariance.Length == channels && statistics.Length >= 2 * channels, "BatchNorm.TrainingForward");
+        Require(statistics.Length >= 3 * channels, "BatchNorm.TrainingForward");
         long count = (long)batch * plane;
         if (count < 2)
         {
@@ -63,11 +61,16 @@ public static class BatchNorm
                 squares += SquaredDeviations(input.Slice((n * channels + c) * plane, plane), mean);
             }
             double variance = squares / count;
+            float unbiased = (float)(squares / (count - 1));
+            if (!float.IsFinite(mean) || !float.IsFinite(unbiased))
+            {
+                throw new ArithmeticException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"BatchNorm: channel {c} of the batch has mean {mean} and variance {unbiased}, beyond float range; the running statistics were not updated."));
+            }
             float inverse = (float)(1 / Math.Sqrt(variance + epsilon));
             statistics[c] = mean;
             statistics[channels + c] = inverse;
-            runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean;
-            runningVariance[c] = (1 - momentum) * runningVariance[c] + momentum * (float)(squares / (count - 1));
+            statistics[2 * channels + c] = unbiased;
 
             // z = a x + b with a = γ / √(σ² + ε) and b = β − μ a.
             float scale = weight[c] * inverse, shift = bias[c] - mean * scale;
@@ -78,6 +81,26 @@ public static class BatchNorm
             }
         }
         TActivation.Forward(z[..length], y[..length], 1, length);
+    }
+
+    /// <summary>
+    /// Moves the running statistics toward a training pass's (as PyTorch's <c>momentum</c>):
+    /// <c>running = (1 − momentum) running + momentum batch</c>, the mean and the unbiased variance that
+    /// <see cref="TrainingForward"/> kept in <paramref name="statistics"/>.
+    /// </summary>
+    /// <param name="statistics">[3, channels] from <see cref="TrainingForward"/>.</param>
+    /// <param name="runningMean">The running mean, [channels], updated.</param>
+    /// <param name="runningVariance">The running variance, [channels], updated.</param>
+    /// <param name="channels">C.</param>
+    /// <param name="momentum">How far the running statistics move, in [0, 1].</param>
+    public static void UpdateRunningStatistics(ReadOnlySpan<float> statistics, Span<float> runningMean, Span<float> runningVariance, int channels, float momentum)
+    {
+        Require(statistics.Length >= 3 * channels && runningMean.Length == channels && runningVariance.Length == channels, "BatchNorm.UpdateRunningStatistics");
+        for (int c = 0; c < channels; c++)
+        {
+            runningMean[c] = (1 - momentum) * runningMean[c] + momentum * statistics[c];
+            runningVariance[c] = (1 - momentum) * runningVariance[c] + momentum * statistics[2 * channels + c];
+        }
     }
 
     /// <summary>The inference-mode forward pass: <c>z = γ (x − running mean) / √(running variance + ε) + β</c>, <c>y = f(z)</c>.</summary>
@@ -124,7 +147,7 @@ public static class BatchNorm
     /// </summary>
     /// <param name="input">The forward pass's x.</param>
     /// <param name="weight">γ.</param>
-    /// <param name="statistics">The forward pass's [2, channels]: μ, then 1/√(σ² + ε).</param>
+    /// <param name="statistics">The forward pass's [3, channels]: μ, then 1/√(σ² + ε), then the unbiased variance.</param>
     /// <param name="z">The forward pass's pre-activation (the output itself for activations that need no z).</param>
     /// <param name="y">The forward pass's output.</param>
     /// <param name="delta">∂L/∂y on entry, ∂L/∂z on return.</param>
@@ -146,7 +169,7 @@ public static class BatchNorm
         int length = batch * channels * plane;
         Require(input.Length >= length && z.Length >= length && y.Length >= length && delta.Length >= length
             && weight.Length == channels && weightGradient.Length == channels && biasGradient.Length == channels
-            && statistics.Length >= 2 * channels && (inputDelta.IsEmpty || inputDelta.Length >= length), "BatchNorm.Backward");
+            && statistics.Length >= 3 * channels && (inputDelta.IsEmpty || inputDelta.Length >= length), "BatchNorm.Backward");
         TActivation.Backward(z[..length], y[..length], delta[..length], 1, length);
         long count = (long)batch * plane;
         for (int c = 0; c < channels; c++)

@@ -1,5 +1,4 @@
 using System;
-using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.ComponentModel;
 using System.IO;
@@ -150,19 +149,22 @@ public static class ModelFile
         {
             floats += tensor.Length;
         }
-        // The data section as it will be on disk: the floats, then each counter's two little-endian words.
-        float[] data = new float[floats + 2 * counters.Length];
-        int offset = 0;
-        foreach (var tensor in tensors)
-        {
-            network.CopyTensor(tensor.Name, data.AsSpan(offset, tensor.Length));
-            offset += tensor.Length;
-        }
+        // The data section as it will be on disk, as words: each counter's low and high 32 bits (8-byte aligned at the
+        // start), then the floats.
+        int start = 2 * counters.Length;
+        float[] data = new float[start + floats];
         var pairs = new KeyValuePair<string, long>[counters.Length];
         for (int i = 0; i < counters.Length; i++)
         {
             pairs[i] = new(counterNames[i], counters[i]);
-            BinaryPrimitives.WriteInt64LittleEndian(MemoryMarshal.AsBytes(data.AsSpan(floats + 2 * i, 2)), counters[i]);
+            data[2 * i] = BitConverter.Int32BitsToSingle((int)counters[i]);
+            data[2 * i + 1] = BitConverter.Int32BitsToSingle((int)(counters[i] >> 32));
+        }
+        int offset = start;
+        foreach (var tensor in tensors)
+        {
+            network.CopyTensor(tensor.Name, data.AsSpan(offset, tensor.Length));
+            offset += tensor.Length;
         }
         var metadata = new Dictionary<string, string>
         {
@@ -172,7 +174,7 @@ public static class ModelFile
             ["architecture"] = architecture,
             ["checksum"] = Checksum(data),
         };
-        SafeTensorsFile.Write(stream, tensors, data.AsSpan(0, floats), metadata, pairs);
+        SafeTensorsFile.Write(stream, tensors, data.AsSpan(start), metadata, pairs);
     }
 
     /// <summary>Reads a file into the network; on any error throws and leaves the parameters unchanged.</summary>
@@ -282,6 +284,11 @@ public static class ModelFile
             {
                 throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                     $"Tensor '{tensor.Name}' holds {values[bad]} at index {bad}; {name} loads finite parameters only (the model was not changed)."));
+            }
+            if (NetworkGuard.IsVariance(tensor.Name) && NetworkGuard.IndexOfNegative(values) is int negative and >= 0)
+            {
+                throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"Tensor '{tensor.Name}' holds {values[negative]} at index {negative}; a variance cannot be negative (the model was not changed)."));
             }
         }
 

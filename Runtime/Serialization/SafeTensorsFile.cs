@@ -304,9 +304,9 @@ public sealed class SafeTensorsFile
         => Write(stream, tensors, data, metadata, counters: null);
 
     /// <summary>
-    /// Writes F32 tensors whose values are concatenated in <paramref name="data"/> in the order of
-    /// <paramref name="tensors"/>, then <paramref name="counters"/> as I64 scalars (shape <c>[]</c>, as PyTorch's
-    /// <c>num_batches_tracked</c>), with optional string metadata.
+    /// Writes <paramref name="counters"/> as I64 scalars (shape <c>[]</c>, as PyTorch's <c>num_batches_tracked</c>) first,
+    /// so they start 8-byte aligned, then F32 tensors whose values are concatenated in <paramref name="data"/> in the
+    /// order of <paramref name="tensors"/>, with optional string metadata.
     /// </summary>
     public static void Write(Stream stream, IReadOnlyList<TensorInfo> tensors, ReadOnlySpan<float> data,
         IReadOnlyDictionary<string, string>? metadata, IReadOnlyList<KeyValuePair<string, long>>? counters)
@@ -337,6 +337,19 @@ public sealed class SafeTensorsFile
                 json.WriteEndObject();
             }
             long offset = 0;
+            foreach (var counter in counters ?? [])
+            {
+                json.WriteStartObject(counter.Key);
+                json.WriteString("dtype", Int64);
+                json.WriteStartArray("shape");
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(offset);
+                offset += sizeof(long);
+                json.WriteNumberValue(offset);
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
             foreach (var tensor in tensors)
             {
                 json.WriteStartObject(tensor.Name);
@@ -354,19 +367,6 @@ public sealed class SafeTensorsFile
                 json.WriteEndArray();
                 json.WriteEndObject();
             }
-            foreach (var counter in counters ?? [])
-            {
-                json.WriteStartObject(counter.Key);
-                json.WriteString("dtype", Int64);
-                json.WriteStartArray("shape");
-                json.WriteEndArray();
-                json.WriteStartArray("data_offsets");
-                json.WriteNumberValue(offset);
-                offset += sizeof(long);
-                json.WriteNumberValue(offset);
-                json.WriteEndArray();
-                json.WriteEndObject();
-            }
             json.WriteEndObject();
         }
         // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
@@ -379,13 +379,13 @@ public sealed class SafeTensorsFile
         BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)buffer.Length);
         stream.Write(prefix);
         stream.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
-        WriteFloats(stream, data);
         Span<byte> value = stackalloc byte[sizeof(long)];
         foreach (var counter in counters ?? [])
         {
             BinaryPrimitives.WriteInt64LittleEndian(value, counter.Value);
             stream.Write(value);
         }
+        WriteFloats(stream, data);
     }
 
     /// <summary>Writes floats little-endian.</summary>

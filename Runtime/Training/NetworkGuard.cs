@@ -179,6 +179,34 @@ public static class NetworkGuard
         }
     }
 
+    /// <summary>Whether a tensor holds variances by PyTorch's name for them (<c>running_var</c>), which cannot be negative.</summary>
+    public static bool IsVariance(string tensor) => tensor.EndsWith(".running_var", StringComparison.Ordinal);
+
+    /// <summary>The index of the first negative value, or -1.</summary>
+    public static int IndexOfNegative(ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (values[i] < 0)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>Refuses a variance tensor (<c>SetTensor</c> of a running variance) with a negative value; the model stays as it was.</summary>
+    public static void NonNegativeTensor(string network, TensorInfo tensor, ReadOnlySpan<float> values, string parameterName)
+    {
+        int i = IndexOfNegative(values);
+        if (i >= 0)
+        {
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture, $"{network}: tensor '{tensor.Name}' holds {values[i]} at index {i}; a variance cannot be negative, and nothing was changed."),
+                parameterName);
+        }
+    }
+
     /// <summary>The error for asking the gradient of a state tensor (a running statistic), which is not trained.</summary>
     public static ArgumentException NoGradient(string network, TensorInfo tensor)
         => new($"{network}: tensor '{tensor.Name}' is state (Trainable = false), updated by training-mode passes rather than by the optimizer; it has no gradient.", "name");
