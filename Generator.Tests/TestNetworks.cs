@@ -243,3 +243,49 @@ public partial class BatchNormMlp;
 [Dropout(0.25f)]
 [Dense(10)]
 public partial class FashionCnnBn;
+
+/// <summary>A tanh RNN over 5 steps of 3 features, its last hidden state into a softmax head.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(5, 3)]
+[SimpleRnn(4)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class RnnNet;
+
+/// <summary>Two stacked LSTMs (the first returns every step) into a sigmoid head trained with binary cross-entropy.</summary>
+[Network(Loss = Loss.BinaryCrossEntropy)]
+[Input(4, 3)]
+[Lstm(5, ReturnSequences = true)]
+[Lstm(3)]
+[Dense(2, Activation = Activation.Sigmoid)]
+public partial class StackedLstm;
+
+/// <summary>A GRU returning every step, flattened into a dense regression head.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(6, 2)]
+[Gru(5, ReturnSequences = true)]
+[Dense(3)]
+public partial class GruSequence;
+
+/// <summary>A GRU over one step, after an RNN over one step: the recurrences degenerate to feed-forward cells.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(1, 4)]
+[SimpleRnn(3, ReturnSequences = true)]
+[Gru(3)]
+[Dense(2, Activation = Activation.Softmax)]
+public partial class OneStepRecurrent;
+
+/// <summary>Token ids through an embedding (6 ids from a vocabulary of 5, so ids repeat) into an LSTM and a softmax head.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(6)]
+[Embedding(5, 3)]
+[Lstm(4)]
+[Dense(2, Activation = Activation.Softmax)]
+public partial class EmbeddingLstm;
+
+/// <summary>An embedding, a GRU returning every step and an LSTM returning every step as the last layer (sequence regression).</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(5)]
+[Embedding(7, 2)]
+[Gru(3, ReturnSequences = true)]
+[Lstm(2, ReturnSequences = true)]
+public partial class SequenceToSequence;

@@ -229,3 +229,88 @@ public sealed class BatchNormAttribute : LayerAttribute
     /// <summary>The activation applied to the normalized outputs.</summary>
     public Activation Activation { get; set; } = Activation.Linear;
 }
+
+/// <summary>
+/// The base of the recurrent layers (<see cref="SimpleRnnAttribute"/>, <see cref="LstmAttribute"/>,
+/// <see cref="GruAttribute"/>): a [steps, features] input read one step at a time, as PyTorch's <c>nn.RNN</c>,
+/// <c>nn.LSTM</c> and <c>nn.GRU</c> with <c>batch_first=True</c>, one layer, the initial state zero. Tensors
+/// <c>weight_ih_l0</c> [gates × units, features], <c>weight_hh_l0</c> [gates × units, units], <c>bias_ih_l0</c> and
+/// <c>bias_hh_l0</c> [gates × units], in PyTorch's gate order, so weights move both ways unchanged.
+/// </summary>
+public abstract class RecurrentAttribute : LayerAttribute
+{
+    /// <summary>Declares a recurrent layer with <paramref name="units"/> hidden units.</summary>
+    protected RecurrentAttribute(int units) => Units = units;
+
+    /// <summary>The size of the hidden state.</summary>
+    public int Units { get; }
+
+    /// <summary>
+    /// False (the default): the output is the last step's hidden state, [units]. True: the hidden state of every step,
+    /// [steps, units], so another recurrent layer can follow.
+    /// </summary>
+    public bool ReturnSequences { get; set; }
+}
+
+/// <summary>
+/// The Elman recurrent layer, as PyTorch's <c>nn.RNN</c> (tanh): <c>h_t = tanh(x_t W_ihᵀ + b_ih + h_(t-1) W_hhᵀ + b_hh)</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class SimpleRnnAttribute : RecurrentAttribute
+{
+    /// <summary>Declares a tanh recurrent layer with <paramref name="units"/> hidden units.</summary>
+    public SimpleRnnAttribute(int units)
+        : base(units)
+    {
+    }
+}
+
+/// <summary>
+/// Long short-term memory, as PyTorch's <c>nn.LSTM</c>: gates input, forget, cell and output (that order, 4 × units rows
+/// in each tensor); <c>c_t = f ⊙ c_(t-1) + i ⊙ g</c>, <c>h_t = o ⊙ tanh(c_t)</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class LstmAttribute : RecurrentAttribute
+{
+    /// <summary>Declares an LSTM layer with <paramref name="units"/> hidden units.</summary>
+    public LstmAttribute(int units)
+        : base(units)
+    {
+    }
+}
+
+/// <summary>
+/// The gated recurrent unit, as PyTorch's <c>nn.GRU</c>: gates reset, update and new (that order, 3 × units rows in
+/// each tensor); <c>n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_(t-1) + b_hn))</c>, <c>h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_(t-1)</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class GruAttribute : RecurrentAttribute
+{
+    /// <summary>Declares a GRU layer with <paramref name="units"/> hidden units.</summary>
+    public GruAttribute(int units)
+        : base(units)
+    {
+    }
+}
+
+/// <summary>
+/// A lookup table of token vectors, as PyTorch's <c>nn.Embedding</c>: the first layer, on an <c>[Input(steps)]</c> of
+/// token ids (floats that hold integers in [0, vocabulary)); output [steps, dimensions]; weight [vocabulary, dimensions].
+/// A non-integer or out-of-range id is an <see cref="ArgumentException"/> naming the sample and step.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class EmbeddingAttribute : LayerAttribute
+{
+    /// <summary>Declares an embedding of <paramref name="vocabulary"/> tokens into <paramref name="dimensions"/> values each.</summary>
+    public EmbeddingAttribute(int vocabulary, int dimensions)
+    {
+        Vocabulary = vocabulary;
+        Dimensions = dimensions;
+    }
+
+    /// <summary>The number of distinct token ids.</summary>
+    public int Vocabulary { get; }
+
+    /// <summary>The length of each token's vector.</summary>
+    public int Dimensions { get; }
+}

@@ -21,6 +21,9 @@ internal sealed class ReferenceNetwork
         public int Kernel, Stride, Padding;
         public double Epsilon;                              // BatchNorm
         public double[] RunningMean = [], RunningVar = [];  // BatchNorm [Channels]
+        public double[] WeightHh = [], BiasHh = [];         // recurrent: Weight is weight_ih_l0 [G·U, F], Bias bias_ih_l0
+        public int Units;                                   // recurrent
+        public bool ReturnSequences;                        // recurrent
 
         public int InSize => In.Aggregate(1, (a, b) => a * b);
         public int OutSize => Out.Aggregate(1, (a, b) => a * b);
@@ -94,6 +97,21 @@ internal sealed class ReferenceNetwork
                         Epsilon = layer.GetProperty("epsilon").GetSingle(),
                     };
                     break;
+                case "SimpleRnn" or "Lstm" or "Gru":
+                {
+                    int hiddenUnits = layer.GetProperty("units").GetInt32();
+                    bool sequences = layer.GetProperty("return_sequences").GetBoolean();
+                    entry = new Layer(kind, name, shape, sequences ? [shape[0], hiddenUnits] : [hiddenUnits], activation)
+                    {
+                        Weight = Read(name + ".weight_ih_l0"), WeightHh = Read(name + ".weight_hh_l0"),
+                        Bias = Read(name + ".bias_ih_l0"), BiasHh = Read(name + ".bias_hh_l0"),
+                        Units = hiddenUnits, ReturnSequences = sequences,
+                    };
+                    break;
+                }
+                case "Embedding":
+                    entry = new Layer(kind, name, shape, [shape[0], layer.GetProperty("dimensions").GetInt32()], activation) { Weight = Read(name + ".weight") };
+                    break;
                 case "Dropout" when layer.GetProperty("rate").GetSingle() == 0f:
                     // At rate 0 dropout is the identity in both modes; other rates are random, so not a reference's business.
                     entry = new Layer(kind, name, shape, shape, activation);
@@ -112,6 +130,14 @@ internal sealed class ReferenceNetwork
     {
         foreach (var layer in Layers.Where(l => l.Weight.Length > 0))
         {
+            if (layer.Kind is "SimpleRnn" or "Lstm" or "Gru")
+            {
+                yield return (layer.Name + ".weight_ih_l0", layer.Weight);
+                yield return (layer.Name + ".weight_hh_l0", layer.WeightHh);
+                yield return (layer.Name + ".bias_ih_l0", layer.Bias);
+                yield return (layer.Name + ".bias_hh_l0", layer.BiasHh);
+                continue;
+            }
             yield return (layer.Name + ".weight", layer.Weight);
             if (layer.Bias.Length > 0)
             {
@@ -257,6 +283,22 @@ internal sealed class ReferenceNetwork
                 }
                 break;
             }
+            case "SimpleRnn" or "Lstm" or "Gru":
+                Recur(layer, x, z);
+                break;
+            case "Embedding":
+            {
+                int dimensions = layer.Out[1];
+                for (int t = 0; t < layer.In[0]; t++)
+                {
+                    int id = checked((int)x[t]);
+                    for (int d = 0; d < dimensions; d++)
+                    {
+                        z[t * dimensions + d] = layer.Weight[id * dimensions + d];
+                    }
+                }
+                break;
+            }
             case "GlobalAvgPool2D":
             {
                 int plane = layer.In[1] * layer.In[2];
@@ -274,6 +316,67 @@ internal sealed class ReferenceNetwork
             default:
                 x.CopyTo(z);
                 break;
+        }
+    }
+
+    /// <summary>One sample's sequence through a recurrent layer, from PyTorch's equations (gate orders i, f, g, o and r, z, n).</summary>
+    private static void Recur(Layer layer, ReadOnlySpan<double> x, Span<double> output)
+    {
+        int steps = layer.In[0], features = layer.In[1], units = layer.Units;
+        int gates = layer.Kind switch { "Lstm" => 4, "Gru" => 3, _ => 1 }, width = gates * units;
+        var h = new double[units];
+        var c = new double[units];
+        var input = new double[width];
+        var recurrent = new double[width];
+        static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+        for (int t = 0; t < steps; t++)
+        {
+            for (int k = 0; k < width; k++)
+            {
+                double a = layer.Bias[k], r = layer.BiasHh[k];
+                for (int f = 0; f < features; f++)
+                {
+                    a += layer.Weight[k * features + f] * x[t * features + f];
+                }
+                for (int u = 0; u < units; u++)
+                {
+                    r += layer.WeightHh[k * units + u] * h[u];
+                }
+                input[k] = a;
+                recurrent[k] = r;
+            }
+            for (int u = 0; u < units; u++)
+            {
+                switch (layer.Kind)
+                {
+                    case "Lstm":
+                    {
+                        double i = Sigmoid(input[u] + recurrent[u]), f = Sigmoid(input[units + u] + recurrent[units + u]);
+                        double g = Math.Tanh(input[2 * units + u] + recurrent[2 * units + u]), o = Sigmoid(input[3 * units + u] + recurrent[3 * units + u]);
+                        c[u] = f * c[u] + i * g;
+                        h[u] = o * Math.Tanh(c[u]);
+                        break;
+                    }
+                    case "Gru":
+                    {
+                        double r = Sigmoid(input[u] + recurrent[u]), z = Sigmoid(input[units + u] + recurrent[units + u]);
+                        double n = Math.Tanh(input[2 * units + u] + r * recurrent[2 * units + u]);
+                        h[u] = (1 - z) * n + z * h[u];
+                        break;
+                    }
+                    default:
+                        h[u] = Math.Tanh(input[u] + recurrent[u]);
+                        break;
+                }
+            }
+            if (layer.ReturnSequences)
+            {
+                h.CopyTo(output.Slice(t * units, units));
+            }
+        }
+        if (!layer.ReturnSequences)
+        {
+            h.CopyTo(output);
         }
     }
 

@@ -9,7 +9,19 @@ internal static class TestData
     public static readonly string[] GradientCheckNetworks =
         [nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet), nameof(TinyNet),
          nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet), nameof(DropoutNet), nameof(DropoutCnn),
-         nameof(BatchNormCnn), nameof(BatchNormFirstCnn), nameof(BatchNormMlp)];
+         nameof(BatchNormCnn), nameof(BatchNormFirstCnn), nameof(BatchNormMlp),
+         nameof(RnnNet), nameof(StackedLstm), nameof(GruSequence), nameof(OneStepRecurrent), nameof(EmbeddingLstm), nameof(SequenceToSequence)];
+
+    /// <summary>The networks with recurrent layers or an embedding.</summary>
+    public static readonly string[] RecurrentNetworks =
+        [nameof(RnnNet), nameof(StackedLstm), nameof(GruSequence), nameof(OneStepRecurrent), nameof(EmbeddingLstm), nameof(SequenceToSequence)];
+
+    /// <summary>The vocabulary of the networks whose inputs are token ids (an embedding first), by type name.</summary>
+    public static readonly System.Collections.Generic.Dictionary<string, int> Vocabularies = new()
+    {
+        [nameof(EmbeddingLstm)] = 5,
+        [nameof(SequenceToSequence)] = 7,
+    };
 
     /// <summary>The networks with batch normalization: their training pass sees the whole batch (no data-parallel shards).</summary>
     public static readonly string[] BatchNormNetworks = [nameof(BatchNormCnn), nameof(BatchNormFirstCnn), nameof(BatchNormMlp)];
@@ -33,6 +45,12 @@ internal static class TestData
         nameof(BatchNormCnn) => new BatchNormCnn(maxBatch, seed),
         nameof(BatchNormFirstCnn) => new BatchNormFirstCnn(maxBatch, seed),
         nameof(BatchNormMlp) => new BatchNormMlp(maxBatch, seed),
+        nameof(RnnNet) => new RnnNet(maxBatch, seed),
+        nameof(StackedLstm) => new StackedLstm(maxBatch, seed),
+        nameof(GruSequence) => new GruSequence(maxBatch, seed),
+        nameof(OneStepRecurrent) => new OneStepRecurrent(maxBatch, seed),
+        nameof(EmbeddingLstm) => new EmbeddingLstm(maxBatch, seed),
+        nameof(SequenceToSequence) => new SequenceToSequence(maxBatch, seed),
         nameof(XorNet) => new XorNet(maxBatch, seed),
         nameof(SpiralNet) => new SpiralNet(maxBatch, seed),
         nameof(FashionMlp) => new FashionMlp(maxBatch, seed),
@@ -55,6 +73,13 @@ internal static class TestData
     public static (float[] Inputs, int[]? Labels, float[]? Targets) Batch(INetwork network, Random random, int batch)
     {
         float[] inputs = Uniform(random, batch * network.InputSize);
+        if (Vocabularies.TryGetValue(network.GetType().Name, out int vocabulary))
+        {
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                inputs[i] = random.Next(vocabulary);
+            }
+        }
         switch (network.Loss)
         {
             case Loss.SoftmaxCrossEntropy:

@@ -31,6 +31,7 @@ internal static partial class NetworkEmitter
         {
             writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
             writer.Line($"{Guard}.Length(NetworkName, \"outputs\", outputs.Length, batch, OutputSize, nameof(outputs));");
+            WriteInputChecks(writer, plan);
             writer.Line("_gate.EnterRead(nameof(Predict));");
             writer.Line("Activations activations = _predictions.Rent();");
             using (writer.Block("try"))
@@ -114,7 +115,7 @@ internal static partial class NetworkEmitter
         WritePassSummary(writer);
         using (writer.Block($"private float Pass({ReadOnlySpan} inputs, {targets}, global::Backprop.Optimizer? optimizer)"))
         {
-            WriteBatchChecks(writer, loss);
+            WriteBatchChecks(writer, plan, loss);
             WriteTrainingBatch(writer, plan);
             WriteGate(writer, loss.TargetName);
         }
@@ -293,7 +294,7 @@ internal static partial class NetworkEmitter
                     writer.Line($"throw {Guard}.WrongTargets(NetworkName, global::Backprop.Loss.{loss.Name}, labels: {(labels ? "true" : "false")});");
                     continue;
                 }
-                WriteBatchChecks(writer, loss);
+                WriteBatchChecks(writer, plan, loss);
                 writer.Line("_gate.EnterRead(nameof(ComputeLoss));");
                 writer.Line("Activations activations = _predictions.Rent();");
                 using (writer.Block("try"))
@@ -316,7 +317,7 @@ internal static partial class NetworkEmitter
     /// The checks of a batch and its targets, in the order every training and loss call makes them (each throws before
     /// anything changes): the batch size, the labels or the targets' length, the inputs finite, the targets finite.
     /// </summary>
-    private static void WriteBatchChecks(SourceWriter writer, LossUnit loss)
+    private static void WriteBatchChecks(SourceWriter writer, NetworkPlan plan, LossUnit loss)
     {
         writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
         writer.Line(loss.TakesLabels
@@ -327,5 +328,13 @@ internal static partial class NetworkEmitter
         {
             writer.Line($"{Guard}.Finite(NetworkName, \"targets\", targets, OutputSize, nameof(targets));");
         }
+        WriteInputChecks(writer, plan);
+    }
+
+    /// <summary>The first layer's checks of the inputs' values (an embedding's token ids), before any pass begins.</summary>
+    private static void WriteInputChecks(SourceWriter writer, NetworkPlan plan)
+    {
+        var first = plan.Layers[0];
+        LayerRegistry.ForKind(first.Kind).EmitInputChecks(writer, first);
     }
 }

@@ -9,6 +9,10 @@ internal static class LayerRegistry
     {
         new DenseUnit(), new Conv2DUnit(), new Pool2DUnit("MaxPool2D", "pool"), new Pool2DUnit("AvgPool2D", "avgpool"),
         new GlobalAvgPool2DUnit(), new FlattenUnit(), new DropoutUnit(), new BatchNormUnit(),
+        new RecurrentUnit("SimpleRnn", "rnn", gates: 1, cell: "SimpleRnn", torch: "nn.RNN"),
+        new RecurrentUnit("Lstm", "lstm", gates: 4, cell: "Lstm", torch: "nn.LSTM"),
+        new RecurrentUnit("Gru", "gru", gates: 3, cell: "Gru", torch: "nn.GRU"),
+        new EmbeddingUnit(),
     };
 
     private static readonly Dictionary<string, LayerUnit> s_byAttribute = Index();

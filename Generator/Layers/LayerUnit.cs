@@ -105,6 +105,15 @@ internal abstract class LayerUnit
     }
 
     /// <summary>
+    /// Statements that check the values of the network's inputs before any pass begins (an embedding checks that its
+    /// token ids are integers in range), so a bad batch is refused with nothing changed. Emitted for the first layer
+    /// only, by Predict, the training calls and ComputeLoss; in scope: <c>inputs</c> and <c>batch</c>.
+    /// </summary>
+    public virtual void EmitInputChecks(SourceWriter writer, LayerPlan plan)
+    {
+    }
+
+    /// <summary>
     /// The local span through which the forward and backward passes reach an activation buffer field: the pass's
     /// rows of it (samples [<c>first</c>, <c>first + batch</c>); a data-parallel shard runs on some of the rows).
     /// </summary>
@@ -165,6 +174,12 @@ internal abstract class LayerUnit<TPlan> : LayerUnit where TPlan : LayerPlan
     public virtual void EmitCommit(SourceWriter writer, TPlan plan, LayerBuffers buffers)
     {
     }
+
+    public virtual void EmitInputChecks(SourceWriter writer, TPlan plan)
+    {
+    }
+
+    public sealed override void EmitInputChecks(SourceWriter writer, LayerPlan plan) => EmitInputChecks(writer, (TPlan)plan);
 
     public sealed override bool Commits(LayerPlan plan) => Commits((TPlan)plan);
 

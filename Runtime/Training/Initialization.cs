@@ -37,6 +37,21 @@ public static class Initialization
         }
     }
 
+    /// <summary>
+    /// Fills <paramref name="destination"/> with values uniform in [-<paramref name="bound"/>, <paramref name="bound"/>),
+    /// from the stream identified by <paramref name="seed"/> and <paramref name="stream"/>; PyTorch initializes its
+    /// recurrent layers so, with the bound <c>1 / √units</c>.
+    /// </summary>
+    public static void Uniform(Span<float> destination, float bound, int seed, int stream)
+    {
+        ulong state = Mix(((ulong)(uint)seed << 32) ^ (uint)stream ^ 0xD1B54A32D192ED03UL);
+        for (int i = 0; i < destination.Length; i++)
+        {
+            double u = (Next(ref state) >> 11) * (1.0 / 9007199254740992.0);
+            destination[i] = (float)((2 * u - 1) * bound);
+        }
+    }
+
     private static ulong Next(ref ulong state)
     {
         state += 0x9E3779B97F4A7C15UL;
