@@ -28,7 +28,8 @@ public class PyTorchParityTests
         {
             foreach (string name in new[] { nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet),
                 nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet), nameof(DropoutNet), nameof(DropoutCnn),
-                nameof(BatchNormCnn), nameof(BatchNormFirstCnn), nameof(BatchNormMlp) })
+                nameof(BatchNormCnn), nameof(BatchNormFirstCnn), nameof(BatchNormMlp),
+                nameof(RnnNet), nameof(StackedLstm), nameof(GruSequence), nameof(OneStepRecurrent), nameof(EmbeddingLstm), nameof(SequenceToSequence) })
             {
                 data.Add(name, batch);
             }
@@ -166,6 +167,10 @@ public class PyTorchParityTests
     [InlineData(nameof(PointwiseCnn))]
     [InlineData(nameof(BatchNormCnn))]
     [InlineData(nameof(BatchNormMlp))]
+    [InlineData(nameof(StackedLstm))]
+    [InlineData(nameof(GruSequence))]
+    [InlineData(nameof(EmbeddingLstm))]
+    [InlineData(nameof(RnnNet))]
     public void PyTorch_loads_a_saved_CNN_strictly_and_predicts_the_same(string name)
     {
         Requirements.PyTorch();

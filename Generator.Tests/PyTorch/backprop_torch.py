@@ -122,6 +122,30 @@ def _activation(name, is_last):
     raise ValueError(f"unknown activation {name!r}")
 
 
+_RECURRENT = {"SimpleRnn": nn.RNN, "Lstm": nn.LSTM, "Gru": nn.GRU}
+
+
+def _recurrent(kind, features, units, return_sequences):
+    """``nn.RNN``/``nn.LSTM``/``nn.GRU`` (batch_first, one layer, zero initial state) returning the hidden state of
+    every step ([batch, steps, units]) or of the last step ([batch, units]); its state_dict keys are PyTorch's own
+    (``weight_ih_l0``, ...), since the module is a subclass, not a wrapper."""
+    base = _RECURRENT[kind]
+
+    class Recurrent(base):
+        def forward(self, x):  # pylint: disable=arguments-differ
+            out, _ = super().forward(x)
+            return out if return_sequences else out[:, -1]
+
+    return Recurrent(features, units, batch_first=True)
+
+
+class TokenEmbedding(nn.Embedding):
+    """``nn.Embedding`` on token ids that arrive as floats (the C# input), as Backprop.Gen's Embedding."""
+
+    def forward(self, x):  # pylint: disable=arguments-differ
+        return super().forward(x.long())
+
+
 def build_model(architecture):
     """Build a torch.nn.Sequential whose state_dict keys equal the Backprop.Gen tensor names.
 
@@ -129,7 +153,8 @@ def build_model(architecture):
     ``nn.Linear``, ``Conv2D`` -> ``nn.Conv2d``, ``MaxPool2D`` -> ``nn.MaxPool2d``, ``AvgPool2D`` ->
     ``nn.AvgPool2d``, ``GlobalAvgPool2D`` -> ``nn.AdaptiveAvgPool2d(1)`` then a flatten, ``Flatten``
     -> ``nn.Flatten``, ``BatchNorm`` -> ``nn.BatchNorm2d`` on [c, h, w] or ``nn.BatchNorm1d`` on
-    [features]); its activation (if any) is the next child, named ``<layer>_act``. A Dense
+    [features], ``SimpleRnn``/``Lstm``/``Gru`` -> ``nn.RNN``/``nn.LSTM``/``nn.GRU`` with batch_first, returning
+    every step or the last, ``Embedding`` -> ``nn.Embedding`` on float ids); its activation (if any) is the next child, named ``<layer>_act``. A Dense
     layer on a [c, h, w] sample is preceded by ``<layer>_flatten`` (it reads the flat vector).
     The model takes batches shaped [batch, *input].
     """
@@ -171,6 +196,17 @@ def build_model(architecture):
             shape = [math.prod(shape)]
         elif kind == "Dropout":
             children[name] = nn.Dropout(float(layer["rate"]))
+        elif kind in _RECURRENT:
+            if len(shape) != 2:
+                raise ValueError(f"layer {name!r}: {kind} needs [steps, features], got {shape}")
+            units = int(layer["units"])
+            sequences = bool(layer["return_sequences"])
+            children[name] = _recurrent(kind, shape[1], units, sequences)
+            shape = [shape[0], units] if sequences else [units]
+        elif kind == "Embedding":
+            dimensions = int(layer["dimensions"])
+            children[name] = TokenEmbedding(int(layer["vocabulary"]), dimensions)
+            shape = [shape[0], dimensions]
         elif kind == "BatchNorm":
             norm = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
             children[name] = norm(shape[0], eps=float(layer["epsilon"]), momentum=float(layer["momentum"]))
