@@ -41,6 +41,11 @@ public class AllocationTests
     [InlineData(nameof(PoolFirstCnn), 32)]
     [InlineData(nameof(BatchNormCnn), 32)]
     [InlineData(nameof(BatchNormMlp), 2)]
+    [InlineData(nameof(RnnNet), 1)]
+    [InlineData(nameof(StackedLstm), 32)]
+    [InlineData(nameof(GruSequence), 32)]
+    [InlineData(nameof(EmbeddingLstm), 1)]
+    [InlineData(nameof(SequenceToSequence), 32)]
     public void TrainStep_and_Predict_allocate_nothing_after_the_first_call(string name, int batch)
     {
         var net = Infrastructure.TestData.Create(name, maxBatch: 32, seed: 1);
@@ -48,7 +53,7 @@ public class AllocationTests
         var inputs = new float[batch * net.InputSize];
         for (int i = 0; i < inputs.Length; i++)
         {
-            inputs[i] = (float)random.NextDouble();
+            inputs[i] = Infrastructure.TestData.Vocabularies.TryGetValue(name, out int vocabulary) ? random.Next(vocabulary) : (float)random.NextDouble();
         }
         var labels = new int[batch];
         var targets = new float[batch * net.OutputSize];

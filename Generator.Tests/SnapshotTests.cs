@@ -52,6 +52,34 @@ public class SnapshotTests
         """);
 
     [Fact]
+    public void SequenceGru_with_a_recurrent_layer() => Verify("SequenceGru", """
+        using Backprop;
+
+        namespace Demo;
+
+        [Network(Loss = Loss.SoftmaxCrossEntropy)]
+        [Input(28, 28)]
+        [Gru(128)]
+        [Dense(10)]
+        public partial class SequenceGru;
+        """);
+
+    [Fact]
+    public void TextLstm_with_an_embedding_and_stacked_sequences() => Verify("TextLstm", """
+        using Backprop;
+
+        namespace Demo;
+
+        [Network(Loss = Loss.SoftmaxCrossEntropy)]
+        [Input(12)]
+        [Embedding(50, 8)]
+        [Lstm(16, ReturnSequences = true)]
+        [Lstm(16)]
+        [Dense(2)]
+        public partial class TextLstm;
+        """);
+
+    [Fact]
     public void FashionMlp_in_a_file_scoped_namespace() => Verify("FashionMlp", """
         using Backprop;
 
