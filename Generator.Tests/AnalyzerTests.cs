@@ -152,6 +152,53 @@ public class AnalyzerTests
         """);
 
     [Fact]
+    public Task Recurrent_and_embedding_rules_are_reported_on_the_argument_or_the_attribute() => Verify("""
+        [Network] [Input(784)] [{|BPG0017:Lstm(8)|}] [Dense(2)]
+        public partial class NoSteps;
+
+        [Network] [Input(1, 28, 28)] [{|BPG0017:Gru(8)|}] [Dense(2)]
+        public partial class Image;
+
+        [Network] [Input(5, 3)] [SimpleRnn(4)] [{|BPG0017:Gru(8)|}] [Dense(2)]
+        public partial class StackedWithoutSequences;
+
+        [Network] [Input(5, 3)] [Gru({|BPG0006:0|})] [Dense(2)]
+        public partial class NoUnits;
+
+        [Network] [Input(5, 3)] [Dense(4)] [{|BPG0017:Embedding(10, 4)|}] [Dense(2)]
+        public partial class EmbeddingNotFirst;
+
+        [Network] [Input(5, 3)] [{|BPG0017:Embedding(10, 4)|}] [Lstm(3)] [Dense(2)]
+        public partial class EmbeddingOnSteps;
+
+        [Network] [Input(5)] [Embedding({|BPG0011:20000000|}, 4)] [Lstm(3)] [Dense(2)]
+        public partial class VocabularyTooLarge;
+
+        [Network] [Input(5)] [Embedding(10, {|BPG0006:-4|})] [Lstm(3)] [Dense(2)]
+        public partial class NegativeDimensions;
+
+        [Network] [Input(5)] [Embedding(10, 4)] [Lstm(3, ReturnSequences = true)] [SimpleRnn(3)] [Dense(2)]
+        public partial class Valid;
+        """);
+
+    [Fact]
+    public void Recurrent_messages_say_what_to_declare()
+    {
+        var messages = Analysis.Run("""
+            using Backprop;
+            [Network] [Input(784)] [Lstm(8)] [Dense(2)] public partial class A;
+            [Network] [Input(5, 3)] [SimpleRnn(4)] [Gru(8)] [Dense(2)] public partial class B;
+            [Network] [Input(5, 3)] [Dense(4)] [Embedding(10, 4)] [Dense(2)] public partial class C;
+            """).Diagnostics.Where(d => d.Id == "BPG0017").Select(d => d.GetMessage()).OrderBy(m => m, System.StringComparer.Ordinal).ToList();
+        Assert.Equal(
+        [
+            "Embedding 'embedding1' must be the first layer: it reads token ids from the input, but here it follows 'dense1'.",
+            "Gru 'gru1' needs [steps, features] samples, but 'rnn1' gives [4], which has no step dimension. Give the layer before it ReturnSequences = true, or feed it [steps, features] inputs.",
+            "Lstm 'lstm1' needs [steps, features] samples, but the input gives [784], which has no step dimension. Declare the input as [Input(steps, features)] (for example [Input(784, 1)] for one value per step), or put an Embedding first for token ids.",
+        ], messages);
+    }
+
+    [Fact]
     public Task BPG0007_softmax_on_a_convolution() => Verify("""
         [Network] [Input(1, 8, 8)] [Conv2D(4, 3, {|BPG0007:Activation = Activation.Softmax|})] [Flatten] [Dense(2)]
         public partial class N;

@@ -11,6 +11,44 @@ public class BadInputTests
 {
     private readonly SoftmaxNet _net = new(maxBatch: 4, seed: 1);
 
+    [Theory]
+    [InlineData(2.5f, "token id 2.5")]
+    [InlineData(5f, "token id 5")]
+    [InlineData(-1f, "token id -1")]
+    [InlineData(float.NaN, "token id NaN")]
+    public void Token_ids_that_are_not_integers_in_range_name_the_sample_and_step(float id, string expected)
+    {
+        var net = new EmbeddingLstm(maxBatch: 4, seed: 1);
+        var before = new float[EmbeddingLstm.ParameterCount];
+        net.Parameters.CopyTo(before);
+        var inputs = new float[2 * 6];
+        inputs[6 + 4] = id;
+        var optimizer = new Adam(0.01f);
+        foreach (Action call in new Action[]
+        {
+            () => net.Predict(inputs, new float[2 * 2]),
+            () => net.ComputeGradients(inputs, new[] { 0, 1 }),
+            () => net.TrainStep(inputs, new[] { 0, 1 }, optimizer),
+            () => net.ComputeLoss(inputs, new[] { 0, 1 }),
+        })
+        {
+            var e = Assert.Throws<ArgumentException>(call);
+            Assert.Equal("inputs", e.ParamName);
+            if (float.IsNaN(id) && !e.Message.Contains("token id", StringComparison.Ordinal))
+            {
+                // The training calls refuse non-finite inputs before they look at ids.
+                Assert.Contains("sample 1", e.Message);
+                Assert.Contains("NaN", e.Message);
+                continue;
+            }
+            Assert.Contains(expected, e.Message);
+            Assert.Contains("sample 1, step 4", e.Message);
+            Assert.Contains("[0, 5)", e.Message);
+        }
+        Assert.Equal(before, net.Parameters.ToArray());
+        Assert.Equal(0, optimizer.StepCount);
+    }
+
     [Fact]
     public void Input_length_not_a_multiple_of_InputSize()
     {
