@@ -44,6 +44,9 @@ public class PyTorchParityTests
         () => new Sgd(0.2f),
         () => new Adam(0.01f, weightDecay: 0.001f),
         () => new AdamW(0.01f, beta1: 0.8f, beta2: 0.99f, weightDecay: 0.1f),
+        // Clipping by global norm (clip_grad_norm_ before each step), at a norm small enough to clip (the first step at least).
+        () => new Sgd(0.1f, momentum: 0.9f) { MaxGradientNorm = 0.01f },
+        () => new Adam(0.01f) { MaxGradientNorm = 0.01f },
     ];
 
     private const string OptimizerCases = """
@@ -52,7 +55,9 @@ public class PyTorchParityTests
           {"kind": "Sgd", "lr": 0.05, "momentum": 0.8, "nesterov": false, "weight_decay": 0.0, "steps": 4},
           {"kind": "Sgd", "lr": 0.2, "momentum": 0.0, "nesterov": false, "weight_decay": 0.0, "steps": 4},
           {"kind": "Adam", "lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.001, "steps": 4},
-          {"kind": "AdamW", "lr": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-8, "weight_decay": 0.1, "steps": 4}
+          {"kind": "AdamW", "lr": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-8, "weight_decay": 0.1, "steps": 4},
+          {"kind": "Sgd", "lr": 0.1, "momentum": 0.9, "nesterov": false, "weight_decay": 0.0, "steps": 4, "max_norm": 0.01},
+          {"kind": "Adam", "lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "steps": 4, "max_norm": 0.01}
         ]}
         """;
 
@@ -101,11 +106,19 @@ public class PyTorchParityTests
                 trained.Load(Path.Combine(directory, "model.safetensors"));
                 var optimizer = s_optimizers[i]();
                 var losses = new float[Steps];
+                var norms = new float[Steps];
                 for (int step = 0; step < Steps; step++)
                 {
                     losses[step] = TestData.TrainStep(trained, inputs, labels, targets, optimizer);
+                    norms[step] = optimizer.LastGradientNorm;
                 }
                 AssertClose(expected.Get($"opt{i}.loss"), losses, $"{name} {optimizer.GetType().Name} #{i} losses", trajectory);
+                if (optimizer.MaxGradientNorm is not null)
+                {
+                    // The norms before clipping, as clip_grad_norm_ returned them.
+                    AssertClose(expected.Get($"opt{i}.norm"), norms, $"{name} {optimizer.GetType().Name} #{i} gradient norms", trajectory);
+                    Assert.True(norms[0] > 0.01f, $"{name}: the clipping case should clip its first step; norms {string.Join(", ", norms)}.");
+                }
                 // Every tensor: the parameters, and the running statistics (state) after the steps' training-mode passes.
                 foreach (var tensor in trained.Tensors)
                 {

@@ -76,4 +76,44 @@ public class RecurrentTests
         Assert.True(losses.SequenceEqual(again), $"{name}: a second run from the same seed took another path.");
         Assert.Equal(error, errorAgain);
     }
+
+    [Fact]
+    public void Gradient_clipping_reports_the_norm_and_leaves_the_fused_update_when_off()
+    {
+        var optimizer = new Sgd(0.1f);
+        Assert.Null(optimizer.MaxGradientNorm);
+        Assert.True(float.IsNaN(optimizer.LastGradientNorm));
+        foreach (float bad in new[] { 0f, -1f, float.NaN, float.PositiveInfinity })
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => optimizer.MaxGradientNorm = bad);
+        }
+
+        var network = new AddingGru(Batch, seed: 5);
+        var (inputs, targets) = AddingBatch(new Random(3), Batch);
+        network.ComputeGradients(inputs, targets);
+        double squares = 0;
+        foreach (float g in network.Gradients)
+        {
+            squares += (double)g * g;
+        }
+        float norm = (float)Math.Sqrt(squares);
+
+        // Clipping at half the norm: the step moves the parameters by exactly half the unclipped SGD step.
+        var clipped = new AddingGru(Batch, seed: 5);
+        var before = clipped.Parameters.ToArray();
+        var sgd = new Sgd(0.1f) { MaxGradientNorm = norm / 2 };
+        clipped.TrainStep(inputs, targets, sgd);
+        Assert.Equal(norm, sgd.LastGradientNorm, 4);
+        var after = clipped.Parameters.ToArray();
+        var gradients = network.Gradients.ToArray();
+        for (int i = 0; i < before.Length; i++)
+        {
+            float expected = before[i] - 0.1f * gradients[i] * (norm / 2) / (norm + 1e-6f);
+            Assert.True(Math.Abs(after[i] - expected) <= 1e-6f + 1e-5f * Math.Abs(expected), $"parameter {i}: {after[i]}, expected {expected}.");
+        }
+
+        // Off again: the fused update inside the backward pass takes over.
+        sgd.MaxGradientNorm = null;
+        Assert.True(sgd.BeginPartialStep(AddingGru.ParameterCount));
+    }
 }

@@ -339,13 +339,18 @@ def run_parity(directory):
     for i, spec in enumerate(case.get("optimizers", [])):
         model = _fresh_model(architecture, original)
         optimizer = _make_optimizer(spec, model.parameters())
-        losses = []
+        losses, norms = [], []
+        max_norm = spec.get("max_norm")
         for _ in range(int(spec["steps"])):
             optimizer.zero_grad()
             loss, _ = loss_and_outputs(model, architecture, inputs, labels)
             loss.backward()
+            if max_norm is not None:
+                norms.append(float(torch.nn.utils.clip_grad_norm_(model.parameters(), float(max_norm))))
             optimizer.step()
             losses.append(loss.item())
+        if norms:
+            result[f"opt{i}.norm"] = torch.tensor(norms, dtype=torch.float64)
         for name, p in model.named_parameters():
             result[f"opt{i}.{name}"] = p.detach().clone()
         for name, b in model.named_buffers():  # running statistics after the steps' training-mode passes

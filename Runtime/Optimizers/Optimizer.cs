@@ -33,7 +33,38 @@ public abstract class Optimizer
     /// <summary>The number of updates done so far.</summary>
     public long StepCount { get; private set; }
 
-    /// <summary>Applies one update to <paramref name="parameters"/> from <paramref name="gradients"/>.</summary>
+    private float? _maxGradientNorm;
+    private float[]? _clipped;
+
+    /// <summary>
+    /// Gradient clipping by global norm, as <c>torch.nn.utils.clip_grad_norm_(parameters, max_norm)</c> before each step:
+    /// when the L2 norm of all gradients together exceeds this value, every gradient is scaled by
+    /// <c>max / (norm + 1e-6)</c> for the update (the network's <c>Gradients</c> keep the unclipped values). Null (the
+    /// default) turns clipping off. The norm before clipping is reported in <see cref="LastGradientNorm"/>. A step that
+    /// clips needs every gradient before any update, so it does not use the fused update that generated networks
+    /// otherwise apply inside the backward pass.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a positive finite number.</exception>
+    public float? MaxGradientNorm
+    {
+        get => _maxGradientNorm;
+        set
+        {
+            if (value is { } max && !(max > 0f && float.IsFinite(max)))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The largest gradient norm must be a positive finite number (or null for no clipping).");
+            }
+            _maxGradientNorm = value;
+        }
+    }
+
+    /// <summary>
+    /// The global L2 norm of the gradients of the last step, before clipping; computed while <see cref="MaxGradientNorm"/>
+    /// is set (NaN before such a step). The value <c>clip_grad_norm_</c> returns.
+    /// </summary>
+    public float LastGradientNorm { get; private set; } = float.NaN;
+
+    /// <summary>Applies one update to <paramref name="parameters"/> from <paramref name="gradients"/>, clipped first if <see cref="MaxGradientNorm"/> is set.</summary>
     public void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
         if (parameters.Length != gradients.Length)
@@ -41,6 +72,26 @@ public abstract class Optimizer
             throw new ArgumentException($"{parameters.Length} parameters but {gradients.Length} gradients.", nameof(gradients));
         }
         Prepare(parameters.Length);
+        if (_maxGradientNorm is { } max)
+        {
+            double squares = 0;
+            foreach (float g in gradients)
+            {
+                squares += (double)g * g;
+            }
+            float norm = (float)Math.Sqrt(squares);
+            LastGradientNorm = norm;
+            float coefficient = max / (norm + 1e-6f);
+            if (coefficient < 1f)
+            {
+                _clipped ??= new float[parameters.Length];
+                for (int i = 0; i < gradients.Length; i++)
+                {
+                    _clipped[i] = gradients[i] * coefficient;
+                }
+                gradients = _clipped;
+            }
+        }
         StepCount++;
         Update(parameters, gradients, StepCount);
     }
@@ -82,7 +133,8 @@ public abstract class Optimizer
     /// <summary>
     /// Begins a step that is applied part by part, each part as soon as its gradient is complete (generated
     /// <c>TrainStep</c> methods update each layer's parameters inside the backward pass, while its gradient is still
-    /// in cache). Returns false, doing nothing, for an optimizer whose rule is not element-wise (the caller then
+    /// in cache). Returns false, doing nothing, for an optimizer whose rule is not element-wise or that clips by
+    /// <see cref="MaxGradientNorm"/> (the caller then
     /// computes every gradient and calls <see cref="Step"/>); otherwise counts the step and returns true, and the
     /// whole block must then be updated, exactly once, through the runtime's kernels.
     /// </summary>
@@ -90,8 +142,9 @@ public abstract class Optimizer
     [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public bool BeginPartialStep(int length)
     {
-        if (!ElementWise)
+        if (!ElementWise || _maxGradientNorm is not null)
         {
+            // Clipping by global norm needs every gradient before any update: the caller computes them all and calls Step.
             return false;
         }
         Prepare(length);
