@@ -16,6 +16,10 @@ public static class Program
         {
             return CnnTiming.Run();
         }
+        if (args.Length > 0 && args[0] == "--rnn")
+        {
+            return RecurrentTiming.Run();
+        }
         if (args.Length > 0 && args[0] == "--gemm")
         {
             return GemmTiming.Run();

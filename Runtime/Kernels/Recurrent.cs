@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.Intrinsics;
 
 namespace Backprop.Kernels;
 
@@ -115,24 +116,40 @@ public static class Recurrent
                         GruStep(gate, projection, newGate.Slice(at * units, units), previous, h, units);
                         break;
                     default:
-                        for (int j = 0; j < units; j++)
-                        {
-                            h[j] = gate[j] = MathF.Tanh(gate[j] + projection[j]);
-                        }
+                        SimpleRnnStep(gate, projection, h, units);
                         break;
                 }
             }
         }
     }
 
+    // The scalar forms of RecurrentCells' σ and tanh, for the units past the last whole vector.
+    private static float Logistic(float x) => 1f / (1f + MathF.Exp(Math.Clamp(-x, -80f, 80f)));
+
+    private static float Tanh(float x) => 1f - 2f / (1f + MathF.Exp(Math.Clamp(2f * x, -80f, 80f)));
+
+    private static void SimpleRnnStep(Span<float> gate, ReadOnlySpan<float> projection, Span<float> h, int units)
+    {
+        int j = Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.SimpleRnn(gate, projection, h, units)
+            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.SimpleRnn(gate, projection, h, units)
+            : RecurrentCells<Simd128, Vector128<float>>.SimpleRnn(gate, projection, h, units);
+        for (; j < units; j++)
+        {
+            h[j] = gate[j] = Tanh(gate[j] + projection[j]);
+        }
+    }
+
     private static void LstmStep(Span<float> gate, ReadOnlySpan<float> projection, Span<float> c, ReadOnlySpan<float> previousC, Span<float> h, int units)
     {
-        for (int j = 0; j < units; j++)
+        int j = Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.Lstm(gate, projection, c, previousC, h, units)
+            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.Lstm(gate, projection, c, previousC, h, units)
+            : RecurrentCells<Simd128, Vector128<float>>.Lstm(gate, projection, c, previousC, h, units);
+        for (; j < units; j++)
         {
-            float i = Sigmoid.Logistic(gate[j] + projection[j]);
-            float f = Sigmoid.Logistic(gate[units + j] + projection[units + j]);
-            float g = MathF.Tanh(gate[2 * units + j] + projection[2 * units + j]);
-            float o = Sigmoid.Logistic(gate[3 * units + j] + projection[3 * units + j]);
+            float i = Logistic(gate[j] + projection[j]);
+            float f = Logistic(gate[units + j] + projection[units + j]);
+            float g = Tanh(gate[2 * units + j] + projection[2 * units + j]);
+            float o = Logistic(gate[3 * units + j] + projection[3 * units + j]);
             gate[j] = i;
             gate[units + j] = f;
             gate[2 * units + j] = g;
@@ -140,27 +157,30 @@ public static class Recurrent
             float cell = i * g;
             if (!previousC.IsEmpty)
             {
-                cell = MathF.FusedMultiplyAdd(f, previousC[j], cell);
+                cell = ScalarMath.MultiplyAdd(f, previousC[j], cell);
             }
             c[j] = cell;
-            h[j] = o * MathF.Tanh(cell);
+            h[j] = o * Tanh(cell);
         }
     }
 
     private static void GruStep(Span<float> gate, ReadOnlySpan<float> projection, Span<float> newGate, ReadOnlySpan<float> previous, Span<float> h, int units)
     {
-        for (int j = 0; j < units; j++)
+        int j = Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.Gru(gate, projection, newGate, previous, h, units)
+            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.Gru(gate, projection, newGate, previous, h, units)
+            : RecurrentCells<Simd128, Vector128<float>>.Gru(gate, projection, newGate, previous, h, units);
+        for (; j < units; j++)
         {
-            float r = Sigmoid.Logistic(gate[j] + projection[j]);
-            float z = Sigmoid.Logistic(gate[units + j] + projection[units + j]);
+            float r = Logistic(gate[j] + projection[j]);
+            float z = Logistic(gate[units + j] + projection[units + j]);
             float hn = projection[2 * units + j];
-            float n = MathF.Tanh(MathF.FusedMultiplyAdd(r, hn, gate[2 * units + j]));
+            float n = Tanh(ScalarMath.MultiplyAdd(r, hn, gate[2 * units + j]));
             gate[j] = r;
             gate[units + j] = z;
             gate[2 * units + j] = n;
             newGate[j] = hn;
             // h = (1 - z) n + z h_(t-1) = n + z (h_(t-1) - n)
-            h[j] = MathF.FusedMultiplyAdd(z, (previous.IsEmpty ? 0f : previous[j]) - n, n);
+            h[j] = ScalarMath.MultiplyAdd(z, (previous.IsEmpty ? 0f : previous[j]) - n, n);
         }
     }
 
@@ -263,11 +283,7 @@ public static class Recurrent
                         GruBack(gate, newGate.Slice(at * units, units), previous, h, hiddenDeltas.Slice(at * width, width), units);
                         break;
                     default:
-                        for (int j = 0; j < units; j++)
-                        {
-                            float y = gate[j];
-                            gate[j] = h[j] * (1f - y * y);
-                        }
+                        SimpleRnnBack(gate, h, units);
                         break;
                 }
             }
@@ -320,32 +336,49 @@ public static class Recurrent
     public static int ScratchLength(RecurrentCell cell, int inputs, int units, bool inputGradient)
         => Gates(cell) * units * (units + (inputGradient ? inputs : 0));
 
+    private static void SimpleRnnBack(Span<float> gate, ReadOnlySpan<float> dh, int units)
+    {
+        int j = Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.SimpleRnnBack(gate, dh, units)
+            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.SimpleRnnBack(gate, dh, units)
+            : RecurrentCells<Simd128, Vector128<float>>.SimpleRnnBack(gate, dh, units);
+        for (; j < units; j++)
+        {
+            float y = gate[j];
+            gate[j] = dh[j] * (1f - y * y);
+        }
+    }
+
     private static void LstmBack(Span<float> gate, ReadOnlySpan<float> c, ReadOnlySpan<float> previousC, Span<float> dh, Span<float> dc, int units)
     {
-        for (int j = 0; j < units; j++)
+        int j = Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.LstmBack(gate, c, previousC, dh, dc, units)
+            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.LstmBack(gate, c, previousC, dh, dc, units)
+            : RecurrentCells<Simd128, Vector128<float>>.LstmBack(gate, c, previousC, dh, dc, units);
+        for (; j < units; j++)
         {
             float i = gate[j], f = gate[units + j], g = gate[2 * units + j], o = gate[3 * units + j];
-            float tc = MathF.Tanh(c[j]);
-            float dcell = dc[j] + dh[j] * o * (1f - tc * tc);
-            float dOut = dh[j] * tc;
-            gate[j] = dcell * g * i * (1f - i);
-            gate[units + j] = previousC.IsEmpty ? 0f : dcell * previousC[j] * f * (1f - f);
+            float tc = Tanh(c[j]);
+            float dcell = ScalarMath.MultiplyAdd(dh[j] * o, 1f - tc * tc, dc[j]);
+            gate[j] = dcell * g * (i * (1f - i));
+            gate[units + j] = previousC.IsEmpty ? 0f : dcell * previousC[j] * (f * (1f - f));
             gate[2 * units + j] = dcell * i * (1f - g * g);
-            gate[3 * units + j] = dOut * o * (1f - o);
+            gate[3 * units + j] = dh[j] * tc * (o * (1f - o));
             dc[j] = dcell * f;
         }
     }
 
     private static void GruBack(Span<float> gate, ReadOnlySpan<float> newGate, ReadOnlySpan<float> previous, Span<float> dh, Span<float> hiddenDelta, int units)
     {
-        for (int j = 0; j < units; j++)
+        int j = Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.GruBack(gate, newGate, previous, dh, hiddenDelta, units)
+            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.GruBack(gate, newGate, previous, dh, hiddenDelta, units)
+            : RecurrentCells<Simd128, Vector128<float>>.GruBack(gate, newGate, previous, dh, hiddenDelta, units);
+        for (; j < units; j++)
         {
             float r = gate[j], z = gate[units + j], n = gate[2 * units + j];
             float d = dh[j];
             float hPrevious = previous.IsEmpty ? 0f : previous[j];
             float dn = d * (1f - z) * (1f - n * n);
-            float dz = d * (hPrevious - n) * z * (1f - z);
-            float dr = dn * newGate[j] * r * (1f - r);
+            float dz = d * (hPrevious - n) * (z * (1f - z));
+            float dr = dn * newGate[j] * (r * (1f - r));
             gate[j] = hiddenDelta[j] = dr;
             gate[units + j] = hiddenDelta[units + j] = dz;
             gate[2 * units + j] = dn;

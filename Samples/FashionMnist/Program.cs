@@ -1,4 +1,4 @@
-// Trains the README's MLP or a convolutional network on the real Fashion-MNIST training set (60,000 images), reports
+// Trains the README's MLP, a convolutional or a recurrent network on the real Fashion-MNIST training set (60,000 images), reports
 // test accuracy on the 10,000 test images and the wall time after each epoch, and saves the model as safetensors.
 using System;
 using System.CommandLine;
@@ -13,14 +13,14 @@ var learningRate = new Option<float>("--lr") { Description = "Adam's initial lea
 var seed = new Option<int>("--seed") { Description = "Seed of the initialization and the shuffling.", DefaultValueFactory = _ => 1 };
 var model = new Option<string>("--model")
 {
-    Description = "The network: mlp (784-256-128-10), cnn (two Conv2D + MaxPool2D blocks, then Dense 128 and 10) or cnn-bn (cnn with BatchNorm after the second convolution and Dropout 0.25 before the last layer).",
+    Description = "The network: mlp (784-256-128-10), cnn (two Conv2D + MaxPool2D blocks, then Dense 128 and 10), cnn-bn (cnn with BatchNorm after the second convolution and Dropout 0.25 before the last layer), gru or lstm (each image as 28 steps of 28 pixels through 128 recurrent units, then Dense 10).",
     DefaultValueFactory = _ => "mlp",
 };
-model.AcceptOnlyFromAmong("mlp", "cnn", "cnn-bn");
+model.AcceptOnlyFromAmong("mlp", "cnn", "cnn-bn", "gru", "lstm");
 var augment = new Option<bool>("--augment") { Description = "Augment the training images: random shifts of up to 1 pixel in each direction (ImageAugmentation)." };
 var output = new Option<string>("--output") { Description = "Where to save the trained model.", DefaultValueFactory = _ => "fashion.safetensors" };
 
-var command = new RootCommand("Train an MLP or a CNN on Fashion-MNIST with Backprop.Gen.") { data, model, epochs, batchSize, learningRate, seed, augment, output };
+var command = new RootCommand("Train an MLP, a CNN or a recurrent network on Fashion-MNIST with Backprop.Gen.") { data, model, epochs, batchSize, learningRate, seed, augment, output };
 command.SetAction(parsed => Train(parsed.GetValue(data)!, parsed.GetValue(model)!, parsed.GetValue(epochs), parsed.GetValue(batchSize), parsed.GetValue(learningRate), parsed.GetValue(seed), parsed.GetValue(augment), parsed.GetValue(output)!));
 return command.Parse(args).Invoke();
 
@@ -52,6 +52,8 @@ static int Train(string directory, string model, int epochs, int batchSize, floa
     {
         "cnn" => new FashionCnn(maxBatch, seed),
         "cnn-bn" => new FashionCnnBn(maxBatch, seed),
+        "gru" => new FashionGru(maxBatch, seed),
+        "lstm" => new FashionLstm(maxBatch, seed),
         _ => new FashionMlp(maxBatch, seed),
     };
     var optimizer = new Adam(learningRate);
@@ -117,3 +119,20 @@ public partial class FashionCnn;
 [Dropout(0.25f)]
 [Dense(10)]
 public partial class FashionCnnBn;
+
+/// <summary>
+/// A recurrent network reading each image as a sequence: 28 steps (the rows, top to bottom) of 28 pixels, a GRU of 128
+/// units, its last hidden state into 10 class logits.
+/// </summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(28, 28)]
+[Gru(128)]
+[Dense(10)]
+public partial class FashionGru;
+
+/// <summary><see cref="FashionGru"/> with an LSTM of 128 units.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(28, 28)]
+[Lstm(128)]
+[Dense(10)]
+public partial class FashionLstm;
