@@ -97,6 +97,18 @@ public class GeneratorTests
     [InlineData("[Network] [Input(4)] [Dense(3)] [BatchNorm(Epsilon = 0)] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
     [InlineData("[Network] [Input(4)] [Dense(3)] [BatchNorm(Epsilon = float.PositiveInfinity)] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
     [InlineData("[Network] [Input(1, 4, 4)] [BatchNorm(Activation = Activation.Softmax)] [Flatten] [Dense(2)] partial class N;", DiagnosticIds.SoftmaxNotLast)]
+    [InlineData("[Network] [Input(784)] [Lstm(8)] [Dense(2)] partial class N;", DiagnosticIds.ShapeMismatch)]
+    [InlineData("[Network] [Input(1, 28, 28)] [Gru(8)] [Dense(2)] partial class N;", DiagnosticIds.ShapeMismatch)]
+    [InlineData("[Network] [Input(5, 3)] [SimpleRnn(4)] [Gru(8)] [Dense(2)] partial class N;", DiagnosticIds.ShapeMismatch)]
+    [InlineData("[Network] [Input(5, 3)] [Gru(0)] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
+    [InlineData("[Network] [Input(5, 3)] [Lstm(-2, ReturnSequences = true)] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
+    [InlineData("[Network] [Input(100000, 3)] [Lstm(4000)] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
+    [InlineData("[Network] [Input(5, 3)] [Dense(4)] [Embedding(10, 4)] [Dense(2)] partial class N;", DiagnosticIds.ShapeMismatch)]
+    [InlineData("[Network] [Input(5, 3)] [Embedding(10, 4)] [Dense(2)] partial class N;", DiagnosticIds.ShapeMismatch)]
+    [InlineData("[Network] [Input(5)] [Embedding(20000000, 4)] [Dense(2)] partial class N;", DiagnosticIds.InvalidArgument)]
+    [InlineData("[Network] [Input(5)] [Embedding(10, 0)] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
+    [InlineData("[Network] [Input(5)] [Embedding(0, 3)] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
+    [InlineData("[Network] [Input(5)] [Embedding(16000000, 200)] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
     public void Invalid_networks_get_a_rule_and_no_generated_code(string source, string id)
     {
         var compilation = Compiler.Compilation("using Backprop;\n" + source);
@@ -139,8 +151,8 @@ public class GeneratorTests
         Assert.Equal(System.Enum.GetNames<Loss>(), Names.Losses);
         Assert.Equal(Names.NetworkAttribute, typeof(NetworkAttribute).FullName);
         Assert.Equal(Names.InputAttribute, typeof(InputAttribute).FullName);
-        // Every layer attribute of the runtime has a unit, and every unit an attribute of its name and kind.
-        var attributes = typeof(LayerAttribute).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(LayerAttribute))).Select(t => t.FullName!).Order(System.StringComparer.Ordinal);
+        // Every concrete layer attribute of the runtime (RecurrentAttribute is an abstract base) has a unit, and every unit an attribute of its name and kind.
+        var attributes = typeof(LayerAttribute).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(LayerAttribute)) && !t.IsAbstract).Select(t => t.FullName!).Order(System.StringComparer.Ordinal);
         Assert.Equal(attributes, Backprop.Generator.Layers.LayerRegistry.All.Select(unit => unit.AttributeName).Order(System.StringComparer.Ordinal));
         Assert.All(Backprop.Generator.Layers.LayerRegistry.All, unit => Assert.Equal($"Backprop.{unit.Kind}Attribute", unit.AttributeName));
     }
