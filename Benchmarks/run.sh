@@ -6,7 +6,8 @@
 #   Benchmarks/run.sh            full BenchmarkDotNet runs (about 10 minutes)
 #   Benchmarks/run.sh --short    BenchmarkDotNet's short job (about 3 minutes; less precise)
 #
-# The CNN rows are raw (cnn-pytorch-*.jsonl and the CnnBenchmarks report in $out/bdn); report.py tabulates the MLP.
+# The CNN and recurrent rows are raw (cnn-pytorch-*.jsonl, rnn-pytorch-*.jsonl and the CnnBenchmarks and
+# RecurrentBenchmarks reports in $out/bdn); report.py tabulates the MLP.
 # Needs /usr/bin/python3 with python3-torch, and libopenblas0-pthread: without it Debian's torch runs on the
 # reference BLAS and the PyTorch figures are 10x too slow to be an honest peer.
 set -euo pipefail
@@ -20,6 +21,8 @@ echo "results in $out" >&2
 /usr/bin/python3 pytorch/bench_cnn.py --export-onnx "$out/cnn.onnx"
 taskset -c 0 /usr/bin/python3 pytorch/bench_cnn.py > "$out/cnn-pytorch-configured.jsonl"
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 0 /usr/bin/python3 pytorch/bench_cnn.py > "$out/cnn-pytorch-unset.jsonl"
+taskset -c 0 /usr/bin/python3 pytorch/bench_rnn.py > "$out/rnn-pytorch-configured.jsonl"
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 0 /usr/bin/python3 pytorch/bench_rnn.py > "$out/rnn-pytorch-unset.jsonl"
 taskset -c 0 /usr/bin/python3 pytorch/bench_mlp.py > "$out/pytorch-configured.jsonl"
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 0 /usr/bin/python3 pytorch/bench_mlp.py > "$out/pytorch-unset.jsonl"
 taskset -c 0,1 /usr/bin/python3 pytorch/bench_mlp.py --threads 2 > "$out/pytorch-configured-2.jsonl"
@@ -28,7 +31,7 @@ env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 0,1 /usr/bin/python3 pyt
 dotnet build -c Release >/dev/null
 # One-thread cases run pinned to core 0, two-thread cases on cores 0 and 1.
 BACKPROP_ONNX_MODEL="$out/mlp.onnx" BACKPROP_ONNX_CNN="$out/cnn.onnx" taskset -c 0,1 dotnet run -c Release --no-build -- \
-    --filter '*MlpBenchmarks*' '*CnnBenchmarks*' --exporters json --artifacts "$out/bdn" "${job[@]}" >&2
+    --filter '*MlpBenchmarks*' '*CnnBenchmarks*' '*RecurrentBenchmarks*' --exporters json --artifacts "$out/bdn" "${job[@]}" >&2
 dotnet run -c Release --no-build -- --gemm > "$out/gemm.txt"
 # This machine's ceilings (the FMA probe that the GEMM target is 90% of), on both cores.
 taskset -c 0,1 dotnet run -c Release --no-build -- --cores > "$out/cores.txt"
