@@ -289,3 +289,11 @@ public partial class EmbeddingLstm;
 [Gru(3, ReturnSequences = true)]
 [Lstm(2, ReturnSequences = true)]
 public partial class SequenceToSequence;
+
+/// <summary>A dense layer per step in front of a GRU and one after an LSTM that returns every step (sequence regression).</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(5, 3)]
+[Dense(4, PerStep = true, Activation = Activation.Relu)]
+[Lstm(5, ReturnSequences = true)]
+[Dense(2, PerStep = true, Activation = Activation.Tanh)]
+public partial class PerStepDense;

@@ -92,7 +92,10 @@ public abstract class LayerAttribute : Attribute
     public string? Name { get; set; }
 }
 
-/// <summary>A fully connected layer: <c>y = activation(x Wᵀ + b)</c>, weight [units, inputs], bias [units].</summary>
+/// <summary>
+/// A fully connected layer: <c>y = activation(x Wᵀ + b)</c>, weight [units, inputs], bias [units]. On a sample of several
+/// dimensions it reads the flat vector (as <c>nn.Flatten</c> then <c>nn.Linear</c>), unless <see cref="PerStep"/> is set.
+/// </summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class DenseAttribute : LayerAttribute
 {
@@ -104,6 +107,13 @@ public sealed class DenseAttribute : LayerAttribute
 
     /// <summary>The activation applied to the outputs.</summary>
     public Activation Activation { get; set; } = Activation.Linear;
+
+    /// <summary>
+    /// On a [steps, features] sample (a recurrent layer's output with <c>ReturnSequences</c>), apply the same weights to
+    /// each step: output [steps, units], weight [units, features], as PyTorch's <c>nn.Linear</c> on the last axis and
+    /// Keras's <c>TimeDistributed(Dense)</c>. False (the default): read the sample as one flat vector.
+    /// </summary>
+    public bool PerStep { get; set; }
 }
 
 /// <summary>

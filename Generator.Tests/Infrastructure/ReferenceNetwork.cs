@@ -23,7 +23,7 @@ internal sealed class ReferenceNetwork
         public double[] RunningMean = [], RunningVar = [];  // BatchNorm [Channels]
         public double[] WeightHh = [], BiasHh = [];         // recurrent: Weight is weight_ih_l0 [G·U, F], Bias bias_ih_l0
         public int Units;                                   // recurrent
-        public bool ReturnSequences;                        // recurrent
+        public bool ReturnSequences;                        // recurrent; Dense: applied per step
 
         public int InSize => In.Aggregate(1, (a, b) => a * b);
         public int OutSize => Out.Aggregate(1, (a, b) => a * b);
@@ -63,7 +63,8 @@ internal sealed class ReferenceNetwork
             {
                 case "Dense":
                     int units = layer.GetProperty("units").GetInt32();
-                    entry = new Layer(kind, name, shape, [units], activation) { Weight = Read(name + ".weight"), Bias = Read(name + ".bias") };
+                    bool perStep = layer.TryGetProperty("per_step", out var step) && step.GetBoolean();
+                    entry = new Layer(kind, name, shape, perStep ? [shape[0], units] : [units], activation) { Weight = Read(name + ".weight"), Bias = Read(name + ".bias"), ReturnSequences = perStep };
                     break;
                 case "Conv2D":
                 {
@@ -218,16 +219,23 @@ internal sealed class ReferenceNetwork
         switch (layer.Kind)
         {
             case "Dense":
-                for (int j = 0; j < layer.OutSize; j++)
+            {
+                // Per step (ReturnSequences marks it): the same weights on each row of [steps, features].
+                int rows = layer.ReturnSequences ? layer.In[0] : 1, inputs = layer.InSize / rows, units = layer.OutSize / rows;
+                for (int r = 0; r < rows; r++)
                 {
-                    double sum = layer.Bias[j];
-                    for (int i = 0; i < layer.InSize; i++)
+                    for (int j = 0; j < units; j++)
                     {
-                        sum += x[i] * layer.Weight[j * layer.InSize + i];
+                        double sum = layer.Bias[j];
+                        for (int i = 0; i < inputs; i++)
+                        {
+                            sum += x[r * inputs + i] * layer.Weight[j * inputs + i];
+                        }
+                        z[r * units + j] = sum;
                     }
-                    z[j] = sum;
                 }
                 break;
+            }
             case "Conv2D":
             {
                 int c = layer.In[0], h = layer.In[1], w = layer.In[2], k = layer.Kernel;

@@ -10,11 +10,11 @@ internal static class TestData
         [nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet), nameof(TinyNet),
          nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet), nameof(DropoutNet), nameof(DropoutCnn),
          nameof(BatchNormCnn), nameof(BatchNormFirstCnn), nameof(BatchNormMlp),
-         nameof(RnnNet), nameof(StackedLstm), nameof(GruSequence), nameof(OneStepRecurrent), nameof(EmbeddingLstm), nameof(SequenceToSequence)];
+         nameof(RnnNet), nameof(StackedLstm), nameof(GruSequence), nameof(OneStepRecurrent), nameof(EmbeddingLstm), nameof(SequenceToSequence), nameof(PerStepDense)];
 
     /// <summary>The networks with recurrent layers or an embedding.</summary>
     public static readonly string[] RecurrentNetworks =
-        [nameof(RnnNet), nameof(StackedLstm), nameof(GruSequence), nameof(OneStepRecurrent), nameof(EmbeddingLstm), nameof(SequenceToSequence)];
+        [nameof(RnnNet), nameof(StackedLstm), nameof(GruSequence), nameof(OneStepRecurrent), nameof(EmbeddingLstm), nameof(SequenceToSequence), nameof(PerStepDense)];
 
     /// <summary>The vocabulary of the networks whose inputs are token ids (an embedding first), by type name.</summary>
     public static readonly System.Collections.Generic.Dictionary<string, int> Vocabularies = new()
@@ -51,6 +51,7 @@ internal static class TestData
         nameof(OneStepRecurrent) => new OneStepRecurrent(maxBatch, seed),
         nameof(EmbeddingLstm) => new EmbeddingLstm(maxBatch, seed),
         nameof(SequenceToSequence) => new SequenceToSequence(maxBatch, seed),
+        nameof(PerStepDense) => new PerStepDense(maxBatch, seed),
         nameof(XorNet) => new XorNet(maxBatch, seed),
         nameof(SpiralNet) => new SpiralNet(maxBatch, seed),
         nameof(FashionMlp) => new FashionMlp(maxBatch, seed),

@@ -169,7 +169,12 @@ def build_model(architecture):
     for i, layer in enumerate(layers):
         kind = layer.get("kind")
         name = layer["name"]
-        if kind == "Dense":
+        if kind == "Dense" and layer.get("per_step", False):
+            # nn.Linear on [batch, steps, features] applies to the last axis: per step.
+            units = int(layer["units"])
+            children[name] = nn.Linear(shape[1], units)
+            shape = [shape[0], units]
+        elif kind == "Dense":
             if len(shape) != 1:
                 children[name + "_flatten"] = nn.Flatten()
             units = int(layer["units"])

@@ -6,14 +6,23 @@ using Backprop.Generator.Shapes;
 namespace Backprop.Generator.Layers;
 
 /// <summary>The plan of a dense layer: <c>y = f(x Wᵀ + b)</c>.</summary>
-/// <remarks>Any input shape: the layer reads a sample as its flat vector of values (PyTorch's <c>nn.Flatten</c> order).</remarks>
-internal sealed record DensePlan(string Name, Shape In, int Units, int ParameterOffset, int Activation)
-    : LayerPlan("Dense", Name, In, Shape.Of(Units), ParameterOffset, In.Size * Units + Units, Activation)
+/// <remarks>
+/// Any input shape: the layer reads a sample as its flat vector of values (PyTorch's <c>nn.Flatten</c> order); with
+/// <paramref name="PerStep"/>, a [steps, features] sample step by step (PyTorch's <c>nn.Linear</c> on the last axis).
+/// </remarks>
+internal sealed record DensePlan(string Name, Shape In, int Units, int ParameterOffset, int Activation, bool PerStep = false)
+    : LayerPlan("Dense", Name, In, PerStep ? Shape.Of(In[0], Units) : Shape.Of(Units), ParameterOffset, (PerStep ? In[1] : In.Size) * Units + Units, Activation)
 {
+    /// <summary>The inputs of one product row: every value of a sample, or one step's features.</summary>
+    public int Features => PerStep ? InputShape[1] : InputSize;
+
+    /// <summary>The rows per sample: the steps when applied per step, else 1.</summary>
+    public int Steps => PerStep ? InputShape[0] : 1;
+
     /// <summary>Offset of Wᵀ, stored [inputs, units] (the forward kernel reads it along rows).</summary>
     public int WeightOffset => ParameterOffset;
 
-    public int BiasOffset => ParameterOffset + InputSize * Units;
+    public int BiasOffset => ParameterOffset + Features * Units;
 }
 
 /// <summary>
@@ -61,19 +70,32 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
                 activation = (int)argument.Number;
             }
         }
+        bool perStep = Arguments.Boolean(attribute, "PerStep", false);
         if (activation == Names.Softmax && !input.IsLast)
         {
             errors.Add(new ShapeError(DiagnosticIds.SoftmaxNotLast,
                 $"Dense '{name}' uses Softmax, which is allowed on the last layer only; use Relu (or another element-wise activation) here.",
                 attribute.Ordinal, "Activation"));
         }
+        else if (activation == Names.Softmax && perStep)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.SoftmaxNotLast,
+                $"Dense '{name}' applies per step, so Softmax would give one distribution per step, but the losses take one class (or one target vector) per sample; drop PerStep, or end with a linear or Sigmoid layer.",
+                attribute.Ordinal, "Activation"));
+        }
+        if (perStep && input.Shape.Rank != 2)
+        {
+            errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
+                $"Dense '{name}' with PerStep = true needs [steps, features] samples, but {input.From} gives {input.Shape}; apply it after a recurrent layer with ReturnSequences = true, or to an [Input(steps, features)].",
+                attribute.Ordinal, "PerStep"));
+        }
 
-        return errors.Count > before ? null : new DensePlan(name, input.Shape, (int)units!.Number, input.ParameterOffset, activation);
+        return errors.Count > before ? null : new DensePlan(name, input.Shape, (int)units!.Number, input.ParameterOffset, activation, perStep);
     }
 
     public override IEnumerable<TensorPlan> Tensors(DensePlan dense)
     {
-        yield return new TensorPlan(dense.Name + ".weight", new EquatableArray<int>(new[] { dense.Units, dense.InputSize }), dense.WeightOffset, dense.Units * dense.InputSize);
+        yield return new TensorPlan(dense.Name + ".weight", new EquatableArray<int>(new[] { dense.Units, dense.Features }), dense.WeightOffset, dense.Units * dense.Features);
         yield return new TensorPlan(dense.Name + ".bias", new EquatableArray<int>(new[] { dense.Units }), dense.BiasOffset, dense.Units);
     }
 
@@ -88,7 +110,7 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
         yield return BufferPlan.Delta("_" + plan.Camel + "Delta", plan.OutputSize, $"{plan.Name} delta: ∂L/∂y, then ∂L/∂z in the backward pass");
     }
 
-    public override int ScratchLength(DensePlan plan, bool inputGradient) => inputGradient ? plan.InputSize * plan.OutputSize : 0;
+    public override int ScratchLength(DensePlan plan, bool inputGradient) => inputGradient ? plan.Features * plan.Units : 0;
 
     /// <summary>
     /// Whether the layer stores z = x Wᵀ + b beside y. The identity, ReLU and leaky ReLU are applied in the forward
@@ -100,23 +122,32 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
     {
         var plan = dense;
         string p = plan.Pascal;
-        writer.Line($"// {plan.Name}: {Describe(plan)}. Wᵀ [{dense.InputSize}, {dense.Units}] at {dense.WeightOffset}, bias [{dense.Units}] at {dense.BiasOffset}.");
-        writer.Line($"private const int {p}Inputs = {dense.InputSize};");
+        writer.Line($"// {plan.Name}: {Describe(plan)}. Wᵀ [{dense.Features}, {dense.Units}] at {dense.WeightOffset}, bias [{dense.Units}] at {dense.BiasOffset}.");
+        if (dense.PerStep)
+        {
+            writer.Line($"private const int {p}Steps = {dense.Steps};");
+        }
+        writer.Line($"private const int {p}Inputs = {dense.Features};");
         writer.Line($"private const int {p}Units = {dense.Units};");
         writer.Line($"private const int {p}Weight = {dense.WeightOffset};");
         writer.Line($"private const int {p}Bias = {dense.BiasOffset};");
     }
 
     public override IEnumerable<string> ConstantNames(DensePlan plan)
-        => [plan.Pascal + "Inputs", plan.Pascal + "Units", plan.Pascal + "Weight", plan.Pascal + "Bias"];
+        => plan.PerStep
+            ? [plan.Pascal + "Steps", plan.Pascal + "Inputs", plan.Pascal + "Units", plan.Pascal + "Weight", plan.Pascal + "Bias"]
+            : [plan.Pascal + "Inputs", plan.Pascal + "Units", plan.Pascal + "Weight", plan.Pascal + "Bias"];
+
+    /// <summary>The product's rows in a pass: the samples, or every step of every sample.</summary>
+    private static string Rows(DensePlan plan) => plan.PerStep ? $"batch * {plan.Pascal}Steps" : "batch";
 
     public override void EmitInitialization(SourceWriter writer, DensePlan plan, int stream)
     {
         string p = plan.Pascal;
         bool he = plan.Activation is Names.Relu or Names.LeakyRelu or Names.Gelu;
         writer.Line(he
-            ? $"// {plan.Name}: He normal for {Names.Activation(plan.Activation)}, σ = √(2 / {plan.InputSize}); bias zero."
-            : $"// {plan.Name}: Glorot normal, σ = √(2 / ({plan.InputSize} + {plan.OutputSize})); bias zero.");
+            ? $"// {plan.Name}: He normal for {Names.Activation(plan.Activation)}, σ = √(2 / {plan.Features}); bias zero."
+            : $"// {plan.Name}: Glorot normal, σ = √(2 / ({plan.Features} + {plan.Units})); bias zero.");
         string deviation = he
             ? $"global::Backprop.Initialization.HeStandardDeviation({p}Inputs)"
             : $"global::Backprop.Initialization.GlorotStandardDeviation({p}Inputs, {p}Units)";
@@ -134,7 +165,7 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
         using (writer.Indent())
         {
             writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), parameters.Slice({p}Bias, {p}Units),");
-            writer.Line($"{buffers.PreActivation}, {buffers.Output}, batch, {p}Inputs, {p}Units, threads);");
+            writer.Line($"{buffers.PreActivation}, {buffers.Output}, {Rows(plan)}, {p}Inputs, {p}Units, threads);");
         }
     }
 
@@ -149,7 +180,7 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
         {
             writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), {buffers.PreActivation}, {buffers.Output}, {buffers.Delta},");
             writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), {buffers.InputDelta ?? "default"}, {(buffers.InputDelta is null ? "default" : "scratch")},");
-            writer.Line($"batch, {p}Inputs, {p}Units, threads: 1,");
+            writer.Line($"{Rows(plan)}, {p}Inputs, {p}Units, threads: 1,");
             writer.Line($"optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, {p}Weight, {p}Bias));");
         }
     }
@@ -182,19 +213,29 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
     }
 
     public override void WriteArchitecture(JsonText json, DensePlan plan)
-        => json.BeginObject()
+    {
+        json.BeginObject()
             .Property("kind", Kind)
             .Property("name", plan.Name)
-            .Property("units", plan.OutputSize)
-            .Property("activation", Names.Activation(plan.Activation))
-            .EndObject();
+            .Property("units", plan.Units)
+            .Property("activation", Names.Activation(plan.Activation));
+        if (plan.PerStep)
+        {
+            // Written only when set, so the architecture (and model files) of every other dense layer stay as they were.
+            json.Property("per_step", true);
+        }
+        json.EndObject();
+    }
 
     public override string Describe(DensePlan plan)
     {
-        string from = plan.InputShape.Rank == 1 ? plan.InputSize.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"{plan.InputShape} (flattened)";
+        string from = plan.PerStep
+            ? $"{plan.InputShape} (per step)"
+            : plan.InputShape.Rank == 1 ? plan.InputSize.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"{plan.InputShape} (flattened)";
+        string to = plan.PerStep ? plan.OutputShape.ToString() : plan.OutputSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return plan.Activation == Names.Linear
-            ? $"Dense {from} → {plan.OutputSize}"
-            : $"Dense {from} → {plan.OutputSize}, {Names.Activation(plan.Activation)}";
+            ? $"Dense {from} → {to}"
+            : $"Dense {from} → {to}, {Names.Activation(plan.Activation)}";
     }
 
     /// <summary>The runtime activation type for an activation value.</summary>
