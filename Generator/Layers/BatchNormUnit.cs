@@ -147,12 +147,8 @@ internal sealed class BatchNormUnit : LayerUnit<BatchNormPlan>
 
     public override void EmitConstants(SourceWriter writer, BatchNormPlan plan)
     {
-        string p = plan.Pascal;
         writer.Line($"// {plan.Name}: {Describe(plan)}. γ [{plan.Channels}] at {plan.WeightOffset}, β [{plan.Channels}] at {plan.BiasOffset}; running mean and variance at {plan.RunningMeanOffset} and {plan.RunningVarianceOffset} of the state block.");
-        foreach (var (name, value) in Constants(plan))
-        {
-            writer.Line($"private const int {p}{name} = {value.ToString(CultureInfo.InvariantCulture)};");
-        }
+        EmitIntegerConstants(writer, plan, Constants(plan));
     }
 
     private static IEnumerable<(string Name, int Value)> Constants(BatchNormPlan plan)
@@ -165,13 +161,7 @@ internal sealed class BatchNormUnit : LayerUnit<BatchNormPlan>
         yield return ("RunningVar", plan.RunningVarianceOffset);
     }
 
-    public override IEnumerable<string> ConstantNames(BatchNormPlan plan)
-    {
-        foreach (var (name, _) in Constants(plan))
-        {
-            yield return plan.Pascal + name;
-        }
-    }
+    public override IEnumerable<string> ConstantNames(BatchNormPlan plan) => IntegerConstantNames(plan, Constants(plan));
 
     public override void EmitInitialization(SourceWriter writer, BatchNormPlan plan, int stream)
     {

@@ -115,12 +115,8 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
 
     public override void EmitConstants(SourceWriter writer, Conv2DPlan plan)
     {
-        string p = plan.Pascal;
         writer.Line($"// {plan.Name}: {Describe(plan)}. Weight [{plan.Filters}, {plan.Channels}, {plan.Kernel}, {plan.Kernel}] at {plan.WeightOffset}{(plan.HasBias ? $", bias [{plan.Filters}] at {plan.BiasOffset}" : ", no bias")}.");
-        foreach (var (name, value) in Constants(plan))
-        {
-            writer.Line($"private const int {p}{name} = {value.ToString(CultureInfo.InvariantCulture)};");
-        }
+        EmitIntegerConstants(writer, plan, Constants(plan));
     }
 
     private static IEnumerable<(string Name, int Value)> Constants(Conv2DPlan plan)
@@ -140,13 +136,7 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
         }
     }
 
-    public override IEnumerable<string> ConstantNames(Conv2DPlan plan)
-    {
-        foreach (var (name, _) in Constants(plan))
-        {
-            yield return plan.Pascal + name;
-        }
-    }
+    public override IEnumerable<string> ConstantNames(Conv2DPlan plan) => IntegerConstantNames(plan, Constants(plan));
 
     public override void EmitInitialization(SourceWriter writer, Conv2DPlan plan, int stream)
     {

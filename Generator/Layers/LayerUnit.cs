@@ -157,6 +157,24 @@ internal abstract class LayerUnit<TPlan> : LayerUnit where TPlan : LayerPlan
 
     public abstract string Describe(TPlan plan);
 
+    /// <summary>Declares each of <paramref name="constants"/> as <c>private const int {Pascal}{Name} = value;</c>.</summary>
+    protected static void EmitIntegerConstants(SourceWriter writer, TPlan plan, IEnumerable<(string Name, int Value)> constants)
+    {
+        foreach (var (name, value) in constants)
+        {
+            writer.Line($"private const int {plan.Pascal}{name} = {value.ToString(System.Globalization.CultureInfo.InvariantCulture)};");
+        }
+    }
+
+    /// <summary>The identifiers <see cref="EmitIntegerConstants"/> declares.</summary>
+    protected static IEnumerable<string> IntegerConstantNames(TPlan plan, IEnumerable<(string Name, int Value)> constants)
+    {
+        foreach (var (name, _) in constants)
+        {
+            yield return plan.Pascal + name;
+        }
+    }
+
     /// <summary>CopyTensor's statement for a tensor the kernels keep in PyTorch's layout: one slice copied out.</summary>
     protected static void EmitSliceCopyOut(SourceWriter writer, TensorPlan tensor, string block, string destination)
         => writer.Line($"{block}.Slice({tensor.Offset.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {tensor.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)}).CopyTo({destination});");

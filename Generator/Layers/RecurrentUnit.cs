@@ -123,12 +123,8 @@ internal sealed class RecurrentUnit(string kind, string prefix, int gates, strin
 
     public override void EmitConstants(SourceWriter writer, RecurrentPlan plan)
     {
-        string p = plan.Pascal;
         writer.Line($"// {plan.Name}: {Describe(plan)}. W_ihᵀ [{plan.Features}, {plan.Width}] at {plan.WeightIhOffset}, W_hhᵀ [{plan.Units}, {plan.Width}] at {plan.WeightHhOffset}, b_ih and b_hh [{plan.Width}] at {plan.BiasIhOffset} and {plan.BiasHhOffset}.");
-        foreach (var (name, value) in Constants(plan))
-        {
-            writer.Line($"private const int {p}{name} = {value.ToString(CultureInfo.InvariantCulture)};");
-        }
+        EmitIntegerConstants(writer, plan, Constants(plan));
     }
 
     private static IEnumerable<(string Name, int Value)> Constants(RecurrentPlan plan)
@@ -140,13 +136,7 @@ internal sealed class RecurrentUnit(string kind, string prefix, int gates, strin
         yield return ("ParameterCount", plan.ParameterCount);
     }
 
-    public override IEnumerable<string> ConstantNames(RecurrentPlan plan)
-    {
-        foreach (var (name, _) in Constants(plan))
-        {
-            yield return plan.Pascal + name;
-        }
-    }
+    public override IEnumerable<string> ConstantNames(RecurrentPlan plan) => IntegerConstantNames(plan, Constants(plan));
 
     public override void EmitInitialization(SourceWriter writer, RecurrentPlan plan, int stream)
     {
