@@ -297,3 +297,10 @@ public partial class SequenceToSequence;
 [Lstm(5, ReturnSequences = true)]
 [Dense(2, PerStep = true, Activation = Activation.Tanh)]
 public partial class PerStepDense;
+
+/// <summary>The GRU of the FashionMnist sample (<c>--model gru</c>) and of the recurrent issue: 28 steps of 28 pixels.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(28, 28)]
+[Gru(128)]
+[Dense(10)]
+public partial class FashionGru;
