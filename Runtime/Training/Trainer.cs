@@ -62,6 +62,31 @@ public static class Trainer
         return (float)(total / batches);
     }
 
+    /// <summary>
+    /// Predicts a dataset of any length: <paramref name="inputs"/> holds whole rows of <c>InputSize</c> values,
+    /// <paramref name="outputs"/> receives <c>OutputSize</c> values per row. Runs in batches of the network's
+    /// <c>MaxBatch</c> straight between the two spans, allocating nothing.
+    /// </summary>
+    public static void Predict(INetwork network, ReadOnlySpan<float> inputs, Span<float> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        int size = network.InputSize, classes = network.OutputSize;
+        if (inputs.Length % size != 0)
+        {
+            throw new ArgumentException($"{Name(network)}: {inputs.Length} values are not whole rows of {size} inputs.", nameof(inputs));
+        }
+        int count = inputs.Length / size;
+        if (outputs.Length != count * classes)
+        {
+            throw new ArgumentException($"{Name(network)}: outputs hold {outputs.Length} values; {count} rows need {count * classes}.", nameof(outputs));
+        }
+        for (int start = 0; start < count; start += network.MaxBatch)
+        {
+            int batch = Math.Min(network.MaxBatch, count - start);
+            network.Predict(inputs.Slice(start * size, batch * size), outputs.Slice(start * classes, batch * classes));
+        }
+    }
+
     /// <summary>The fraction of samples whose largest output is at their label.</summary>
     public static float Accuracy(INetwork network, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels)
     {

@@ -1,0 +1,102 @@
+using System;
+
+namespace Backprop;
+
+/// <summary>
+/// Per-feature standardization fitted on training rows only, <c>(x - mean) / deviation</c>, as scikit-learn's
+/// <c>StandardScaler</c>: missing values (NaN) are left out of the fit and become the mean (0 after the transform); a
+/// constant feature keeps deviation 1. Apply the same instance to validation, test and new rows.
+/// </summary>
+public sealed class Standardization
+{
+    private Standardization(float[] means, float[] deviations)
+    {
+        Means = means;
+        Deviations = deviations;
+    }
+
+    /// <summary>The training mean of each feature.</summary>
+    public float[] Means { get; }
+
+    /// <summary>The training standard deviation (population) of each feature, 1 where it is 0.</summary>
+    public float[] Deviations { get; }
+
+    /// <summary>The features per row.</summary>
+    public int Width => Means.Length;
+
+    /// <summary>Fits the statistics of <paramref name="count"/> rows of <paramref name="width"/> features, in double precision.</summary>
+    public static Standardization Fit(ReadOnlySpan<float> features, int count, int width)
+    {
+        if (count < 0 || width < 0 || features.Length < (long)count * width)
+        {
+            throw new ArgumentException($"{features.Length} values do not hold {count} rows of {width} features.", nameof(features));
+        }
+        var means = new float[width];
+        var deviations = new float[width];
+        for (int f = 0; f < width; f++)
+        {
+            double sum = 0, squares = 0;
+            int n = 0;
+            for (int i = 0; i < count; i++)
+            {
+                float v = features[i * width + f];
+                if (!float.IsNaN(v))
+                {
+                    sum += v;
+                    squares += (double)v * v;
+                    n++;
+                }
+            }
+            double mean = n == 0 ? 0 : sum / n;
+            double variance = n == 0 ? 0 : Math.Max(0, squares / n - mean * mean);
+            means[f] = (float)mean;
+            deviations[f] = variance > 1e-12 ? (float)Math.Sqrt(variance) : 1f;
+        }
+        return new Standardization(means, deviations);
+    }
+
+    /// <summary>Fits the statistics of a table's features.</summary>
+    public static Standardization Fit(TabularData training)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        return Fit(training.Features, training.Count, training.FeatureCount);
+    }
+
+    /// <summary>
+    /// Standardized rows for a network: <paramref name="count"/> rows of <see cref="Width"/> features become rows of
+    /// <paramref name="inputSize"/> values (at least <see cref="Width"/>; the values beyond are 0, so a network declared
+    /// for more inputs than the table has sees them as absent).
+    /// </summary>
+    public float[] Transform(ReadOnlySpan<float> features, int count, int inputSize)
+    {
+        if (inputSize < Width)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"The rows have {Width} features; the network takes {inputSize}.");
+        }
+        if (count < 0 || features.Length < (long)count * Width)
+        {
+            throw new ArgumentException($"{features.Length} values do not hold {count} rows of {Width} features.", nameof(features));
+        }
+        var result = new float[count * inputSize];
+        for (int i = 0; i < count; i++)
+        {
+            for (int f = 0; f < Width; f++)
+            {
+                float v = features[i * Width + f];
+                result[i * inputSize + f] = float.IsNaN(v) ? 0f : (v - Means[f]) / Deviations[f];
+            }
+        }
+        return result;
+    }
+
+    /// <summary>A table's rows, standardized, for a network of <paramref name="inputSize"/> inputs.</summary>
+    public float[] Transform(TabularData data, int inputSize)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.FeatureCount != Width)
+        {
+            throw new ArgumentException($"The table has {data.FeatureCount} features; this standardization was fitted on {Width}.", nameof(data));
+        }
+        return Transform(data.Features, data.Count, inputSize);
+    }
+}

@@ -1,0 +1,328 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Threading;
+
+namespace Backprop;
+
+/// <summary>The settings of <see cref="Fitting.Fit(INetwork, Optimizer, float[], int[], float[], int[], FitOptions?)"/>.</summary>
+public sealed class FitOptions
+{
+    /// <summary>The most epochs (passes over the training rows).</summary>
+    public int Epochs { get; init; } = 100;
+
+    /// <summary>Rows per training step (at most the network's <c>MaxBatch</c>).</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>
+    /// Early stopping: stop after this many epochs without a validation loss lower than the best by more than
+    /// <see cref="MinDelta"/>, and restore the best epoch's model. 0 trains every epoch (and still restores the best).
+    /// </summary>
+    public int Patience { get; init; } = 10;
+
+    /// <summary>How much lower than the best a validation loss must be to count as an improvement.</summary>
+    public float MinDelta { get; init; }
+
+    /// <summary>The seed of the shuffling (one order per epoch).</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Called after every epoch with its results (progress output, plots); runs on the calling thread.</summary>
+    public Action<EpochResult>? OnEpoch { get; init; }
+
+    /// <summary>Stops at the next step boundary, leaving the best model so far.</summary>
+    public CancellationToken Cancellation { get; init; }
+}
+
+/// <summary>One epoch of <c>Fit</c>.</summary>
+/// <param name="Epoch">1-based.</param>
+/// <param name="TrainingLoss">The mean of the epoch's step losses (training mode).</param>
+/// <param name="ValidationLoss">The loss on the validation rows (inference mode).</param>
+/// <param name="ValidationMetric">Classification: the validation accuracy. Regression: the validation RMSE (the network's output scale).</param>
+/// <param name="Seconds">The epoch's wall time, validation included.</param>
+public sealed record EpochResult(int Epoch, float TrainingLoss, float ValidationLoss, float ValidationMetric, double Seconds);
+
+/// <summary>What <c>Fit</c> did: every epoch, the best one (whose model the network now holds) and why it stopped.</summary>
+public sealed class FitHistory
+{
+    internal FitHistory(List<EpochResult> epochs, int bestEpoch, bool stoppedEarly, bool cancelled)
+    {
+        Epochs = epochs;
+        BestEpoch = bestEpoch;
+        StoppedEarly = stoppedEarly;
+        Cancelled = cancelled;
+    }
+
+    /// <summary>Every epoch run, in order.</summary>
+    public IReadOnlyList<EpochResult> Epochs { get; }
+
+    /// <summary>The epoch with the lowest validation loss (0 if none finished); the network holds its model.</summary>
+    public int BestEpoch { get; }
+
+    /// <summary>The best epoch's results.</summary>
+    public EpochResult? Best => BestEpoch == 0 ? null : Epochs[BestEpoch - 1];
+
+    /// <summary>Whether early stopping ended the run before <see cref="FitOptions.Epochs"/>.</summary>
+    public bool StoppedEarly { get; }
+
+    /// <summary>Whether <see cref="FitOptions.Cancellation"/> ended the run.</summary>
+    public bool Cancelled { get; }
+}
+
+/// <summary>
+/// Training with validation: shuffled mini-batches each epoch, the validation loss and metric after each, early
+/// stopping with the best epoch's model restored. For any generated network, classification (labels) or regression
+/// (targets).
+/// </summary>
+public static class Fitting
+{
+    /// <summary>Trains a classifier on <paramref name="inputs"/> and <paramref name="labels"/>, validating on the validation rows after each epoch.</summary>
+    /// <exception cref="ArithmeticException">A step's loss was not finite; the message names the epoch, the step and the
+    /// last finite loss, and the network keeps the best model so far.</exception>
+    public static FitHistory Fit(this INetwork network, Optimizer optimizer, float[] inputs, int[] labels, float[] validationInputs, int[] validationLabels, FitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(validationLabels);
+        return Run(network, optimizer, inputs, labels, null, validationInputs, validationLabels, null, options ?? new FitOptions());
+    }
+
+    /// <summary>Trains a regression network on <paramref name="inputs"/> and <paramref name="targets"/> (<c>OutputSize</c> per row), validating after each epoch.</summary>
+    /// <exception cref="ArithmeticException">A step's loss was not finite; the message names the epoch, the step and the
+    /// last finite loss, and the network keeps the best model so far.</exception>
+    public static FitHistory Fit(this INetwork network, Optimizer optimizer, float[] inputs, float[] targets, float[] validationInputs, float[] validationTargets, FitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(validationTargets);
+        return Run(network, optimizer, inputs, null, targets, validationInputs, null, validationTargets, options ?? new FitOptions());
+    }
+
+    private static FitHistory Run(INetwork network, Optimizer optimizer, float[] inputs, int[]? labels, float[]? targets,
+        float[] validationInputs, int[]? validationLabels, float[]? validationTargets, FitOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(validationInputs);
+        int size = network.InputSize, outputs = network.OutputSize;
+        int count = Rows(inputs, size, "inputs"), validationCount = Rows(validationInputs, size, "validationInputs");
+        int per = labels is not null ? 1 : outputs;
+        if ((labels?.Length ?? targets!.Length) != count * per || (validationLabels?.Length ?? validationTargets!.Length) != validationCount * per)
+        {
+            throw new ArgumentException($"{network.GetType().Name}: {count} training and {validationCount} validation rows need {per} label or target value(s) each.");
+        }
+        if (options.BatchSize < 1 || options.BatchSize > network.MaxBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, $"The batch size must be in 1..{network.MaxBatch} (the network's MaxBatch).");
+        }
+        if (options.Epochs < 1 || options.Patience < 0 || !(options.MinDelta >= 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "Epochs must be at least 1, Patience and MinDelta not negative.");
+        }
+        if (count == 0 || validationCount == 0)
+        {
+            throw new ArgumentException("Fit needs at least one training row and one validation row.");
+        }
+
+        var random = new Random(options.Seed);
+        var order = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            order[i] = i;
+        }
+        var batchInputs = new float[options.BatchSize * size];
+        var batchLabels = labels is null ? null : new int[options.BatchSize];
+        var batchTargets = targets is null ? null : new float[options.BatchSize * outputs];
+        var predictions = new float[validationCount * outputs];
+        var history = new List<EpochResult>();
+        var best = new MemoryStream();
+        float bestLoss = float.PositiveInfinity, lastLoss = float.NaN;
+        int bestEpoch = 0, sinceBest = 0;
+        bool stoppedEarly = false, cancelled = false;
+        for (int epoch = 1; epoch <= options.Epochs && !cancelled; epoch++)
+        {
+            var watch = Stopwatch.StartNew();
+            random.Shuffle(order);
+            double total = 0;
+            int steps = 0;
+            for (int start = 0; start < count; start += options.BatchSize)
+            {
+                if (options.Cancellation.IsCancellationRequested)
+                {
+                    cancelled = true;
+                    break;
+                }
+                int batch = Math.Min(options.BatchSize, count - start);
+                for (int i = 0; i < batch; i++)
+                {
+                    int row = order[start + i];
+                    inputs.AsSpan(row * size, size).CopyTo(batchInputs.AsSpan(i * size));
+                    if (batchLabels is not null)
+                    {
+                        batchLabels[i] = labels![row];
+                    }
+                    else
+                    {
+                        targets.AsSpan(row * outputs, outputs).CopyTo(batchTargets.AsSpan(i * outputs));
+                    }
+                }
+                float loss;
+                try
+                {
+                    loss = batchLabels is not null
+                        ? network.TrainStep(batchInputs.AsSpan(0, batch * size), batchLabels.AsSpan(0, batch), optimizer)
+                        : network.TrainStep(batchInputs.AsSpan(0, batch * size), batchTargets.AsSpan(0, batch * outputs), optimizer);
+                }
+                catch (ArithmeticException e)
+                {
+                    Restore(network, best, bestEpoch);
+                    throw new ArithmeticException(
+                        $"Training stopped at epoch {epoch}, step {steps + 1}: {e.Message} The last finite step loss was {lastLoss}; the network holds {(bestEpoch == 0 ? "the last good weights" : $"the best epoch's model (epoch {bestEpoch})")}.", e);
+                }
+                lastLoss = loss;
+                total += loss;
+                steps++;
+            }
+            if (steps == 0)
+            {
+                break;
+            }
+
+            Trainer.Predict(network, validationInputs, predictions);
+            float validationLoss = 0, metric;
+            for (int start = 0; start < validationCount; start += network.MaxBatch)
+            {
+                int batch = Math.Min(network.MaxBatch, validationCount - start);
+                float part = validationLabels is not null
+                    ? network.ComputeLoss(validationInputs.AsSpan(start * size, batch * size), validationLabels.AsSpan(start, batch))
+                    : network.ComputeLoss(validationInputs.AsSpan(start * size, batch * size), validationTargets.AsSpan(start * outputs, batch * outputs));
+                validationLoss += part * batch / validationCount;
+            }
+            metric = validationLabels is not null ? Metrics.Accuracy(predictions, validationLabels, outputs) : Metrics.RootMeanSquaredError(predictions, validationTargets!);
+            var result = new EpochResult(epoch, (float)(total / steps), validationLoss, metric, watch.Elapsed.TotalSeconds);
+            history.Add(result);
+            if (validationLoss < bestLoss - options.MinDelta || bestEpoch == 0)
+            {
+                bestLoss = validationLoss;
+                bestEpoch = epoch;
+                sinceBest = 0;
+                best.SetLength(0);
+                network.Save(best);
+            }
+            else
+            {
+                sinceBest++;
+            }
+            options.OnEpoch?.Invoke(result);
+            if (options.Patience > 0 && sinceBest >= options.Patience && epoch < options.Epochs)
+            {
+                stoppedEarly = true;
+                break;
+            }
+        }
+        Restore(network, best, bestEpoch);
+        return new FitHistory(history, bestEpoch, stoppedEarly, cancelled);
+    }
+
+    private static void Restore(INetwork network, MemoryStream best, int bestEpoch)
+    {
+        if (bestEpoch > 0)
+        {
+            best.Position = 0;
+            network.Load(best);
+        }
+    }
+
+    private static int Rows(float[] inputs, int size, string name)
+    {
+        if (inputs.Length % size != 0)
+        {
+            throw new ArgumentException($"{inputs.Length} values are not whole rows of {size} inputs.", name);
+        }
+        return inputs.Length / size;
+    }
+}
+
+/// <summary>Evaluation metrics over whole datasets.</summary>
+public static class Metrics
+{
+    /// <summary>The share of rows whose largest output is at their label.</summary>
+    public static float Accuracy(ReadOnlySpan<float> outputs, ReadOnlySpan<int> labels, int classes)
+    {
+        if (classes < 1 || outputs.Length != labels.Length * classes)
+        {
+            throw new ArgumentException($"{outputs.Length} outputs are not {labels.Length} rows of {classes} classes.");
+        }
+        int correct = 0;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            correct += ArgMax(outputs.Slice(i * classes, classes)) == labels[i] ? 1 : 0;
+        }
+        return labels.Length == 0 ? 0f : (float)correct / labels.Length;
+    }
+
+    /// <summary>The index of the largest value (the first of equals).</summary>
+    public static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int j = 1; j < values.Length; j++)
+        {
+            if (values[j] > values[best])
+            {
+                best = j;
+            }
+        }
+        return best;
+    }
+
+    /// <summary>√(mean of (prediction − target)²), in double precision.</summary>
+    public static float RootMeanSquaredError(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets)
+    {
+        Same(predictions, targets);
+        double sum = 0;
+        for (int i = 0; i < targets.Length; i++)
+        {
+            double d = predictions[i] - targets[i];
+            sum += d * d;
+        }
+        return targets.Length == 0 ? 0f : (float)Math.Sqrt(sum / targets.Length);
+    }
+
+    /// <summary>The mean absolute error.</summary>
+    public static float MeanAbsoluteError(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets)
+    {
+        Same(predictions, targets);
+        double sum = 0;
+        for (int i = 0; i < targets.Length; i++)
+        {
+            sum += Math.Abs(predictions[i] - targets[i]);
+        }
+        return targets.Length == 0 ? 0f : (float)(sum / targets.Length);
+    }
+
+    /// <summary>The coefficient of determination, 1 − Σ(prediction − target)² / Σ(target − mean)², as scikit-learn's <c>r2_score</c>.</summary>
+    public static float RSquared(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets)
+    {
+        Same(predictions, targets);
+        double mean = 0;
+        foreach (float t in targets)
+        {
+            mean += t;
+        }
+        mean /= Math.Max(1, targets.Length);
+        double residual = 0, spread = 0;
+        for (int i = 0; i < targets.Length; i++)
+        {
+            residual += (predictions[i] - targets[i]) * (double)(predictions[i] - targets[i]);
+            spread += (targets[i] - mean) * (targets[i] - mean);
+        }
+        return spread == 0 ? (residual == 0 ? 1f : 0f) : (float)(1 - residual / spread);
+    }
+
+    private static void Same(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets)
+    {
+        if (predictions.Length != targets.Length)
+        {
+            throw new ArgumentException($"{predictions.Length} predictions for {targets.Length} targets.");
+        }
+    }
+}
