@@ -39,6 +39,17 @@ internal static class Requirements
         return directory;
     }
 
+    /// <summary>The real tabular datasets that Debian's python3-sklearn ships as CSV files; returns their directory.</summary>
+    public static string ScikitLearnData()
+    {
+        const string Directory = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
+        if (!File.Exists(Path.Combine(Directory, "iris.csv")) || !File.Exists(Path.Combine(Directory, "boston_house_prices.csv")))
+        {
+            Missing($"scikit-learn's datasets are not in {Directory}; install them with: sudo apt-get install python3-sklearn");
+        }
+        return Directory;
+    }
+
     private static void Missing(string reason)
     {
         if (InCi)

@@ -1,0 +1,239 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Backprop.Tests.Infrastructure;
+using Xunit;
+
+namespace Backprop.Tests;
+
+/// <summary>A small tabular classifier: up to 32 features, 4 classes.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(32)]
+[Dense(32, Activation = Activation.Relu)]
+[Dense(32, Activation = Activation.Relu)]
+[Dense(4)]
+public partial class TableClassifier;
+
+/// <summary>A small tabular regression network: up to 32 features, one output.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(32)]
+[Dense(32, Activation = Activation.Relu)]
+[Dense(32, Activation = Activation.Relu)]
+[Dense(1)]
+public partial class TableRegressor;
+
+/// <summary>Tabular data from CSV, splits, standardization, Fit with early stopping, metrics, and real datasets.</summary>
+public sealed class TabularTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("backprop-tabular-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private string Csv(string text, string name = "data.csv")
+    {
+        string path = Path.Combine(_directory, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Fact]
+    public void Reads_numeric_and_text_columns_missing_values_and_text_labels()
+    {
+        string path = Csv("""
+            id,size,colour,weight,kind
+            a1,1.5,red,,cat
+            a2,2.5,blue,NA,dog
+            a3,"3,5",red,4,cat
+            a4,4.5,,5,
+            a5,5.5,green,6,bird
+
+            """.Replace("\"3,5\"", "3.5", StringComparison.Ordinal));
+        var table = TabularData.LoadCsv(path, "kind");
+        Assert.Equal(TabularTask.Classification, table.Task);
+        Assert.Equal(["bird", "cat", "dog"], table.Classes);
+        Assert.Equal(4, table.Count);                      // a4 has no label
+        Assert.Equal(1, table.RowsWithoutLabel);
+        Assert.Equal([1, 2, 1, 0], table.Labels!);
+        // id (unique text) is one-hot too (4 values <= 20); size and weight numeric; colour one-hot.
+        Assert.Contains("size", table.FeatureNames);
+        Assert.Contains("colour=red", table.FeatureNames);
+        Assert.Contains("colour=green", table.FeatureNames);
+        int weight = table.FeatureNames.ToList().IndexOf("weight"), red = table.FeatureNames.ToList().IndexOf("colour=red");
+        Assert.True(float.IsNaN(table.Features[0 * table.FeatureCount + weight]));
+        Assert.True(float.IsNaN(table.Features[1 * table.FeatureCount + weight]));
+        Assert.Equal(4f, table.Features[2 * table.FeatureCount + weight]);
+        Assert.Equal(1f, table.Features[2 * table.FeatureCount + red]);
+        Assert.Equal(0f, table.Features[3 * table.FeatureCount + red]);
+    }
+
+    [Fact]
+    public void Chooses_the_task_from_the_label_column()
+    {
+        Assert.Equal(TabularTask.Classification, TabularData.LoadCsv(Csv("x,y\n1,0\n2,1\n3,2\n4,10\n"), "y").Task);
+        var classes = TabularData.LoadCsv(Csv("x,y\n1,0\n2,1\n3,2\n4,10\n"), "y");
+        Assert.Equal(["0", "1", "2", "10"], classes.Classes);   // numeric order, not "10" before "2"
+        var regression = TabularData.LoadCsv(Csv("x,y\n1,0.5\n2,1.25\n3,2\n"), "y");
+        Assert.Equal(TabularTask.Regression, regression.Task);
+        Assert.Equal([0.5f, 1.25f, 2f], regression.Targets!);
+        Assert.Equal(TabularTask.Regression, TabularData.LoadCsv(Csv("x,y\n1,0\n2,1\n"), "y", TabularTask.Regression).Task);
+        Assert.Throws<ArgumentException>(() => TabularData.LoadCsv(Csv("x,y\n1,a\n2,b\n"), "y", TabularTask.Regression));
+    }
+
+    [Fact]
+    public void Malformed_files_name_the_file_line_and_what_was_expected()
+    {
+        string path = Csv("a,b,label\n1,2,x\n3,4,y,5\n");
+        var e = Assert.Throws<InvalidDataException>(() => TabularData.LoadCsv(path, "label"));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("line 3", e.Message);
+        Assert.Contains("4 fields, but the header has 3", e.Message);
+        var missing = Assert.Throws<ArgumentException>(() => TabularData.LoadCsv(Csv("a,b,label\n1,2,x\n"), "class"));
+        Assert.Contains("no column 'class'", missing.Message);
+        Assert.Contains("a, b, label", missing.Message);
+        Assert.Throws<FileNotFoundException>(() => TabularData.LoadCsv(Path.Combine(_directory, "none.csv"), "label"));
+        Assert.Throws<InvalidDataException>(() => TabularData.LoadCsv(Csv("a,label\n1,\n2,NA\n"), "label"));
+    }
+
+    [Fact]
+    public void Splits_are_seeded_disjoint_and_stratified()
+    {
+        var text = new System.Text.StringBuilder("x,y\n");
+        for (int i = 0; i < 300; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{i},{(i % 10 < 7 ? "common" : "rare")}\n");
+        }
+        var table = TabularData.LoadCsv(Csv(text.ToString()), "y");
+        var (train, validation, test) = table.Split(validation: 0.2, test: 0.1, seed: 3);
+        Assert.Equal(300, train.Count + validation.Count + test.Count);
+        var all = train.Features.Concat(validation.Features).Concat(test.Features).OrderBy(v => v).ToArray();
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => (float)i), all);         // every row once
+        foreach (var (part, share) in new[] { (train, 0.7), (validation, 0.2), (test, 0.1) })
+        {
+            Assert.Equal((int)Math.Round(90 * share), part.Labels!.Count(l => l == table.Classes.ToList().IndexOf("rare")));
+        }
+        var again = table.Split(validation: 0.2, test: 0.1, seed: 3);
+        Assert.Equal(test.Features, again.Test.Features);
+        Assert.NotEqual(test.Features, table.Split(validation: 0.2, test: 0.1, seed: 4).Test.Features);
+    }
+
+    [Fact]
+    public void Standardization_uses_training_statistics_and_fills_missing_values()
+    {
+        float[] features = [1, 10, 3, 10, float.NaN, 10];
+        var scale = Standardization.Fit(features, count: 3, width: 2);
+        Assert.Equal([2f, 10f], scale.Means);
+        Assert.Equal([1f, 1f], scale.Deviations);            // the constant feature keeps 1
+        float[] rows = scale.Transform([3, 12, float.NaN, 10], count: 2, inputSize: 4);
+        Assert.Equal([1f, 2f, 0f, 0f, 0f, 0f, 0f, 0f], rows);
+        Assert.Throws<ArgumentOutOfRangeException>(() => scale.Transform(features, 3, inputSize: 1));
+    }
+
+    [Fact]
+    public void Metrics_match_their_definitions()
+    {
+        Assert.Equal(0.5f, Metrics.Accuracy([0.1f, 0.9f, 0.8f, 0.2f], [1, 1], classes: 2));
+        Assert.Equal(MathF.Sqrt(2.5f), Metrics.RootMeanSquaredError([1, 2], [2, 4]), 6);
+        Assert.Equal(1.5f, Metrics.MeanAbsoluteError([1, 2], [2, 4]));
+        // r2 = 1 - ((1-2)² + (2-4)²) / ((2-3)² + (4-3)²) = 1 - 5/2
+        Assert.Equal(-1.5f, Metrics.RSquared([1, 2], [2, 4]), 6);
+        Assert.Equal(1f, Metrics.RSquared([2, 4], [2, 4]));
+    }
+
+    /// <summary>
+    /// Early stopping on a task that overfits (few noisy rows, many epochs): training stops before the last epoch and the
+    /// network holds the best epoch's parameters, bit for bit.
+    /// </summary>
+    [Fact]
+    public void Early_stopping_restores_the_best_epochs_weights_bit_for_bit()
+    {
+        var random = new Random(9);
+        float[] Rows(int n) => Enumerable.Range(0, n * TableClassifier.InputSize).Select(i => i % TableClassifier.InputSize < 6 ? (float)random.NextDouble() * 2 - 1 : 0f).ToArray();
+        float[] x = Rows(40), xv = Rows(40);
+        int[] Labels(float[] rows) => Enumerable.Range(0, rows.Length / TableClassifier.InputSize)
+            .Select(i => (rows[i * TableClassifier.InputSize] + 0.5 * random.NextDouble() > 0.25 ? 1 : 0)).ToArray();
+        int[] y = Labels(x), yv = Labels(xv);
+        var net = new TableClassifier(maxBatch: 64, seed: 2);
+        var snapshots = new List<float[]>();
+        var history = net.Fit(new Adam(0.01f), x, y, xv, yv, new FitOptions
+        {
+            Epochs = 400, BatchSize = 8, Patience = 15, Seed = 1,
+            OnEpoch = _ => snapshots.Add(net.Parameters.ToArray()),
+        });
+        Assert.True(history.StoppedEarly, $"stopped at {history.Epochs.Count} of 400 epochs");
+        Assert.True(history.BestEpoch < history.Epochs.Count);
+        Assert.Equal(history.Epochs.Min(e => e.ValidationLoss), history.Best!.ValidationLoss);
+        Assert.Equal(snapshots[history.BestEpoch - 1], net.Parameters.ToArray());
+        Assert.NotEqual(snapshots[^1], net.Parameters.ToArray());
+    }
+
+    [Fact]
+    public void A_non_finite_loss_names_the_epoch_and_step_and_keeps_a_good_model()
+    {
+        float[] x = new float[4 * TableRegressor.InputSize];
+        float[] y = [1, 2, 3, 4];
+        var net = new TableRegressor(maxBatch: 8, seed: 1);
+        var before = net.Parameters.ToArray();
+        float[] huge = [1e30f, 1e30f, 1e30f, 1e30f];
+        var e = Assert.Throws<ArithmeticException>(() => net.Fit(new Sgd(0.1f), x, huge, x, y, new FitOptions { Epochs = 3, BatchSize = 2 }));
+        Assert.Contains("epoch 1, step 1", e.Message);
+        Assert.Equal(before, net.Parameters.ToArray());
+    }
+
+    /// <summary>
+    /// Two real datasets that Debian's python3-sklearn ships: iris (150 flowers, 4 measurements, 3 species given here as
+    /// text) and the Boston house prices (506 rows, 13 features, the median value as a regression target), through the
+    /// whole workflow of <c>Samples/Tabular</c>: split 70/15/15, standardize, Fit with early stopping, evaluate on the test rows.
+    /// </summary>
+    [SkippableFact]
+    public void Real_datasets_reach_their_usual_accuracy_and_r2()
+    {
+        string data = Requirements.ScikitLearnData();
+        string[] species = ["setosa", "versicolor", "virginica"];
+        var iris = new System.Text.StringBuilder("sepal_length,sepal_width,petal_length,petal_width,species\n");
+        foreach (string line in File.ReadLines(Path.Combine(data, "iris.csv")).Skip(1))
+        {
+            var fields = line.Split(',');
+            iris.Append(string.Join(',', fields[..4])).Append(',').Append(species[int.Parse(fields[4], CultureInfo.InvariantCulture)]).Append('\n');
+        }
+        float accuracy = Classify(TabularData.LoadCsv(Csv(iris.ToString(), "iris.csv"), "species"));
+        Assert.True(accuracy >= 0.9f, $"iris: test accuracy {accuracy}");
+
+        string boston = string.Join('\n', File.ReadLines(Path.Combine(data, "boston_house_prices.csv")).Skip(1));
+        var (rmse, r2) = Regress(TabularData.LoadCsv(Csv(boston, "boston.csv"), "MEDV"));
+        Assert.True(r2 >= 0.7f && rmse < 5f, $"boston: test rmse {rmse}, r2 {r2}");
+    }
+
+    private static float Classify(TabularData table)
+    {
+        Assert.Equal(TabularTask.Classification, table.Task);
+        var (train, validation, test) = table.Split(0.15, 0.15, seed: 1);
+        var scale = Standardization.Fit(train);
+        var net = new TableClassifier(maxBatch: 256, seed: 1);
+        net.Fit(new Adam(1e-3f), scale.Transform(train, 32), train.Labels!, scale.Transform(validation, 32), validation.Labels!,
+            new FitOptions { Epochs = 300, Patience = 25, Seed = 1 });
+        var outputs = new float[test.Count * TableClassifier.OutputSize];
+        Trainer.Predict(net, scale.Transform(test, 32), outputs);
+        return Metrics.Accuracy(outputs, test.Labels, TableClassifier.OutputSize);
+    }
+
+    private static (float Rmse, float R2) Regress(TabularData table)
+    {
+        Assert.Equal(TabularTask.Regression, table.Task);
+        var (train, validation, test) = table.Split(0.15, 0.15, seed: 1);
+        var scale = Standardization.Fit(train);
+        var target = Standardization.Fit(train.Targets!, train.Count, 1);
+        float[] Scaled(float[] values) => Array.ConvertAll(values, v => (v - target.Means[0]) / target.Deviations[0]);
+        var net = new TableRegressor(maxBatch: 256, seed: 1);
+        net.Fit(new Adam(1e-3f), scale.Transform(train, 32), Scaled(train.Targets!), scale.Transform(validation, 32), Scaled(validation.Targets!),
+            new FitOptions { Epochs = 300, Patience = 25, Seed = 1 });
+        var outputs = new float[test.Count];
+        Trainer.Predict(net, scale.Transform(test, 32), outputs);
+        for (int i = 0; i < outputs.Length; i++)
+        {
+            outputs[i] = outputs[i] * target.Deviations[0] + target.Means[0];
+        }
+        return (Metrics.RootMeanSquaredError(outputs, test.Targets), Metrics.RSquared(outputs, test.Targets));
+    }
+}
