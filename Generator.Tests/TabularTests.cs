@@ -141,6 +141,61 @@ public sealed class TabularTests : IDisposable
         Assert.Equal(1f, Metrics.RSquared([2, 4], [2, 4]));
     }
 
+    [Fact]
+    public void Confusion_matrix_and_per_class_scores_match_their_definitions()
+    {
+        // Truth 0,0,1,1,2; predicted 0,1,1,1,0.
+        float[] outputs = [1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 1, 0, 0];
+        int[] confusion = Metrics.ConfusionMatrix(outputs, [0, 0, 1, 1, 2], classes: 3);
+        Assert.Equal([1, 1, 0, 0, 2, 0, 1, 0, 0], confusion);
+        var (precision, recall, f1) = Metrics.PrecisionRecallF1(confusion, 3);
+        Assert.Equal([0.5f, 2f / 3, 0f], precision);
+        Assert.Equal([0.5f, 1f, 0f], recall);
+        Assert.Equal(0.5f, f1[0], 6);
+        Assert.Equal(0.8f, f1[1], 6);
+        Assert.Equal(0f, f1[2]);
+    }
+
+    [Fact]
+    public void Schedules_give_pytorchs_rates()
+    {
+        var step = LearningRateSchedule.Step(every: 2, factor: 0.5f);
+        Assert.Equal([1f, 1f, 0.5f, 0.5f, 0.25f], Enumerable.Range(1, 5).Select(e => step.Rate(e, 5, 1f)));
+        var exponential = LearningRateSchedule.Exponential(0.9f);
+        Assert.Equal(0.81f, exponential.Rate(3, 10, 1f), 6);
+        var cosine = LearningRateSchedule.Cosine(warmup: 2, minimum: 0.1f);
+        Assert.Equal(0.5f, cosine.Rate(1, 10, 1f));
+        Assert.Equal(1f, cosine.Rate(2, 10, 1f));
+        Assert.Equal(1f, cosine.Rate(3, 10, 1f), 6);                                    // the decay starts after the warmup
+        Assert.Equal(0.1f + 0.9f * 0.5f * (1 + MathF.Cos(MathF.PI * 4 / 8)), cosine.Rate(7, 10, 1f), 6);
+        var plateau = LearningRateSchedule.ReduceOnPlateau(factor: 0.5f, patience: 1);
+        float[] losses = [1f, 0.5f, 0.6f, 0.6f, 0.4f, 0.45f, 0.45f];
+        var rates = new List<float>();
+        for (int epoch = 1; epoch <= losses.Length; epoch++)
+        {
+            rates.Add(plateau.Rate(epoch, 10, 1f));
+            plateau.Observe(epoch, losses[epoch - 1]);
+        }
+        // Two epochs without improvement (more than patience 1) halve the rate, as ReduceLROnPlateau.
+        Assert.Equal([1f, 1f, 1f, 1f, 0.5f, 0.5f, 0.5f], rates);
+        Assert.Equal(0.25f, plateau.Rate(8, 10, 1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LearningRateSchedule.Step(0, 0.5f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LearningRateSchedule.Exponential(1.5f));
+    }
+
+    [Fact]
+    public void Fit_sets_each_epochs_rate_from_the_schedule()
+    {
+        float[] x = new float[8 * TableRegressor.InputSize];
+        float[] y = [1, 2, 3, 4, 5, 6, 7, 8];
+        var net = new TableRegressor(maxBatch: 8, seed: 1);
+        var optimizer = new Adam(0.01f);
+        var history = net.Fit(optimizer, x, y, x, y, new FitOptions { Epochs = 4, BatchSize = 4, Patience = 0, Schedule = LearningRateSchedule.Step(1, 0.5f) });
+        Assert.Equal([0.01f, 0.005f, 0.0025f, 0.00125f], history.Epochs.Select(e => e.LearningRate));
+        Assert.Equal(4, history.Epochs.Count);
+        Assert.False(history.StoppedEarly);
+    }
+
     /// <summary>
     /// Early stopping on a task that overfits (few noisy rows, many epochs): training stops before the last epoch and the
     /// network holds the best epoch's parameters, bit for bit.

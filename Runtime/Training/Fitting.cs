@@ -27,6 +27,9 @@ public sealed class FitOptions
     /// <summary>The seed of the shuffling (one order per epoch).</summary>
     public int Seed { get; init; }
 
+    /// <summary>The learning rate of each epoch, from the optimizer's rate when <c>Fit</c> begins; null keeps that rate.</summary>
+    public LearningRateSchedule? Schedule { get; init; }
+
     /// <summary>Called after every epoch with its results (progress output, plots); runs on the calling thread.</summary>
     public Action<EpochResult>? OnEpoch { get; init; }
 
@@ -40,7 +43,8 @@ public sealed class FitOptions
 /// <param name="ValidationLoss">The loss on the validation rows (inference mode).</param>
 /// <param name="ValidationMetric">Classification: the validation accuracy. Regression: the validation RMSE (the network's output scale).</param>
 /// <param name="Seconds">The epoch's wall time, validation included.</param>
-public sealed record EpochResult(int Epoch, float TrainingLoss, float ValidationLoss, float ValidationMetric, double Seconds);
+/// <param name="LearningRate">The optimizer's learning rate during the epoch.</param>
+public sealed record EpochResult(int Epoch, float TrainingLoss, float ValidationLoss, float ValidationMetric, double Seconds, float LearningRate);
 
 /// <summary>What <c>Fit</c> did: every epoch, the best one (whose model the network now holds) and why it stopped.</summary>
 public sealed class FitHistory
@@ -138,9 +142,14 @@ public static class Fitting
         float bestLoss = float.PositiveInfinity, lastLoss = float.NaN;
         int bestEpoch = 0, sinceBest = 0;
         bool stoppedEarly = false, cancelled = false;
+        float initialRate = optimizer.LearningRate;
         for (int epoch = 1; epoch <= options.Epochs && !cancelled; epoch++)
         {
             var watch = Stopwatch.StartNew();
+            if (options.Schedule is { } schedule)
+            {
+                optimizer.LearningRate = schedule.Rate(epoch, options.Epochs, initialRate);
+            }
             random.Shuffle(order);
             double total = 0;
             int steps = 0;
@@ -198,7 +207,8 @@ public static class Fitting
                 validationLoss += part * batch / validationCount;
             }
             metric = validationLabels is not null ? Metrics.Accuracy(predictions, validationLabels, outputs) : Metrics.RootMeanSquaredError(predictions, validationTargets!);
-            var result = new EpochResult(epoch, (float)(total / steps), validationLoss, metric, watch.Elapsed.TotalSeconds);
+            options.Schedule?.Observe(epoch, validationLoss);
+            var result = new EpochResult(epoch, (float)(total / steps), validationLoss, metric, watch.Elapsed.TotalSeconds, optimizer.LearningRate);
             history.Add(result);
             if (validationLoss < bestLoss - options.MinDelta || bestEpoch == 0)
             {
@@ -258,6 +268,58 @@ public static class Metrics
             correct += ArgMax(outputs.Slice(i * classes, classes)) == labels[i] ? 1 : 0;
         }
         return labels.Length == 0 ? 0f : (float)correct / labels.Length;
+    }
+
+    /// <summary>
+    /// The confusion matrix, <paramref name="classes"/> × <paramref name="classes"/> row-major: element
+    /// <c>[truth × classes + predicted]</c> counts the rows of class <c>truth</c> whose largest output is <c>predicted</c>.
+    /// </summary>
+    public static int[] ConfusionMatrix(ReadOnlySpan<float> outputs, ReadOnlySpan<int> labels, int classes)
+    {
+        if (classes < 1 || outputs.Length != labels.Length * classes)
+        {
+            throw new ArgumentException($"{outputs.Length} outputs are not {labels.Length} rows of {classes} classes.");
+        }
+        var matrix = new int[classes * classes];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if ((uint)labels[i] >= (uint)classes)
+            {
+                throw new ArgumentOutOfRangeException(nameof(labels), labels[i], $"Label {labels[i]} at row {i} is not in [0, {classes}).");
+            }
+            matrix[labels[i] * classes + ArgMax(outputs.Slice(i * classes, classes))]++;
+        }
+        return matrix;
+    }
+
+    /// <summary>
+    /// Each class's precision (of the rows predicted as it, the share that are), recall (of its rows, the share predicted
+    /// as it) and F1 (their harmonic mean), from a confusion matrix; 0 where a denominator is 0, as scikit-learn's
+    /// <c>zero_division=0</c>.
+    /// </summary>
+    public static (float[] Precision, float[] Recall, float[] F1) PrecisionRecallF1(ReadOnlySpan<int> confusion, int classes)
+    {
+        if (classes < 1 || confusion.Length != classes * classes)
+        {
+            throw new ArgumentException($"A confusion matrix of {classes} classes has {classes * classes} counts, not {confusion.Length}.");
+        }
+        var precision = new float[classes];
+        var recall = new float[classes];
+        var f1 = new float[classes];
+        for (int c = 0; c < classes; c++)
+        {
+            int predicted = 0, actual = 0;
+            for (int other = 0; other < classes; other++)
+            {
+                predicted += confusion[other * classes + c];
+                actual += confusion[c * classes + other];
+            }
+            int hits = confusion[c * classes + c];
+            precision[c] = predicted == 0 ? 0f : (float)hits / predicted;
+            recall[c] = actual == 0 ? 0f : (float)hits / actual;
+            f1[c] = precision[c] + recall[c] == 0 ? 0f : 2 * precision[c] * recall[c] / (precision[c] + recall[c]);
+        }
+        return (precision, recall, f1);
     }
 
     /// <summary>The index of the largest value (the first of equals).</summary>

@@ -3,8 +3,10 @@
 // standardizes the features with the training rows' statistics, trains with validation and early stopping, and
 // evaluates on the held-out test rows. The last line is `test accuracy 0.xxxx`, or `test rmse X` then `test r2 0.xxxx`.
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
+using System.Linq;
 using Backprop;
 
 var data = new Option<FileInfo>("--data") { Description = "The CSV file (header row first).", Required = true };
@@ -37,7 +39,7 @@ static int Run(string path, string labelColumn, TabularTask task, int epochs, in
     bool classes = table.Task == TabularTask.Classification;
     INetwork net = classes ? new TabularClassifier(maxBatch: 256, seed) : new TabularRegressor(maxBatch: 256, seed);
     float[] x = scale.Transform(train, net.InputSize), xValidation = scale.Transform(validation, net.InputSize), xTest = scale.Transform(test, net.InputSize);
-    var options = new FitOptions { Epochs = epochs, BatchSize = 32, Patience = 25, Seed = seed, OnEpoch = Progress };
+    var options = new FitOptions { Epochs = epochs, BatchSize = 32, Patience = 25, Seed = seed, Schedule = LearningRateSchedule.ReduceOnPlateau(0.5f, patience: 8), OnEpoch = Progress };
     var (mean, deviation) = classes ? (0f, 1f) : Moments(train.Targets!);
     var history = classes
         ? net.Fit(new Adam(1e-3f), x, train.Labels!, xValidation, validation.Labels!, options)
@@ -47,7 +49,9 @@ static int Run(string path, string labelColumn, TabularTask task, int epochs, in
     Trainer.Predict(net, xTest, outputs);
     if (classes)
     {
-        Console.WriteLine($"test accuracy {Metrics.Accuracy(Logits(outputs, net.OutputSize, table.Classes.Count), test.Labels, table.Classes.Count):F4}");
+        float[] logits = Logits(outputs, net.OutputSize, table.Classes.Count);
+        Report(table.Classes, Metrics.ConfusionMatrix(logits, test.Labels, table.Classes.Count));
+        Console.WriteLine($"test accuracy {Metrics.Accuracy(logits, test.Labels, table.Classes.Count):F4}");
     }
     else
     {
@@ -83,7 +87,21 @@ static void Progress(EpochResult e)
 {
     if (e.Epoch == 1 || e.Epoch % 25 == 0)
     {
-        Console.WriteLine($"epoch {e.Epoch,4}: training loss {e.TrainingLoss:F4}, validation loss {e.ValidationLoss:F4}, validation metric {e.ValidationMetric:F4}");
+        Console.WriteLine($"epoch {e.Epoch,4}: lr {e.LearningRate:G3}, training loss {e.TrainingLoss:F4}, validation loss {e.ValidationLoss:F4}, validation metric {e.ValidationMetric:F4}");
+    }
+}
+
+// The test rows' confusion matrix (rows: the truth, columns: the prediction) and each class's precision, recall and F1.
+static void Report(IReadOnlyList<string> names, int[] confusion)
+{
+    int classes = names.Count;
+    var (precision, recall, f1) = Metrics.PrecisionRecallF1(confusion, classes);
+    int width = Math.Max(6, names.Max(n => n.Length) + 1);
+    Console.WriteLine("confusion (rows: truth, columns: predicted)  precision  recall  f1");
+    for (int c = 0; c < classes; c++)
+    {
+        var row = string.Concat(Enumerable.Range(0, classes).Select(p => confusion[c * classes + p].ToString().PadLeft(5)));
+        Console.WriteLine($"  {names[c].PadRight(width)}{row}  {precision[c],9:F3}  {recall[c],6:F3}  {f1[c]:F3}");
     }
 }
 
