@@ -29,7 +29,7 @@ public class PyTorchParityTests
             foreach (string name in new[] { nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet),
                 nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet), nameof(DropoutNet), nameof(DropoutCnn),
                 nameof(BatchNormCnn), nameof(BatchNormFirstCnn), nameof(BatchNormMlp),
-                nameof(RnnNet), nameof(StackedLstm), nameof(GruSequence), nameof(OneStepRecurrent), nameof(EmbeddingLstm), nameof(SequenceToSequence), nameof(PerStepDense) })
+                nameof(RnnNet), nameof(StackedLstm), nameof(GruSequence), nameof(OneStepRecurrent), nameof(EmbeddingLstm), nameof(SequenceToSequence), nameof(PerStepDense), nameof(NormalizedNet) })
             {
                 data.Add(name, batch);
             }

@@ -24,6 +24,13 @@ public partial class TableClassifier;
 [Dense(1)]
 public partial class TableRegressor;
 
+/// <summary>A normalization in front of an identity-initialized dense layer: its outputs are the standardized inputs.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(3)]
+[Normalization]
+[Dense(3)]
+public partial class NormalizeThenDense;
+
 /// <summary>Tabular data from CSV, splits, standardization, Fit with early stopping, metrics, and real datasets.</summary>
 public sealed class TabularTests : IDisposable
 {
@@ -128,6 +135,42 @@ public sealed class TabularTests : IDisposable
         float[] rows = scale.Transform([3, 12, float.NaN, 10], count: 2, inputSize: 4);
         Assert.Equal([1f, 2f, 0f, 0f, 0f, 0f, 0f, 0f], rows);
         Assert.Throws<ArgumentOutOfRangeException>(() => scale.Transform(features, 3, inputSize: 1));
+    }
+
+    /// <summary>
+    /// Statistics written into a [Normalization] layer standardize inside the network exactly as
+    /// <see cref="Standardization.Transform(ReadOnlySpan{float}, int, int)"/> does outside, and travel with the model file.
+    /// </summary>
+    [Fact]
+    public void A_normalization_layer_carries_the_standardization_in_the_model()
+    {
+        float[] rows = [1, 10, 7, 3, 10, -1, 5, 10, 2, 6, 10, 0];
+        var scale = Standardization.Fit(rows, count: 4, width: 3);
+        var net = new NormalizeThenDense(maxBatch: 4, seed: 1);
+        net.SetTensor("dense1.weight", [1, 0, 0, 0, 1, 0, 0, 0, 1]);
+        net.SetTensor("dense1.bias", [0, 0, 0]);
+        scale.WriteTo(net);
+        var outputs = new float[12];
+        net.Predict(rows, outputs);
+        float[] expected = scale.Transform(rows, 4, 3);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], outputs[i], 5);
+        }
+        var stream = new MemoryStream();
+        net.Save(stream);
+        stream.Position = 0;
+        var loaded = new NormalizeThenDense(maxBatch: 4, seed: 2);
+        loaded.Load(stream);
+        var again = new float[12];
+        loaded.Predict(rows, again);
+        Assert.Equal(outputs, again);
+        var variance = new float[3];
+        loaded.CopyTensor("normalization1.variance", variance);
+        Assert.Equal(1f, variance[1]);                                    // the constant feature
+        Assert.Throws<ArgumentException>(() => scale.WriteTo(net, "missing"));
+        Assert.Throws<ArgumentException>(() => net.SetTensor("normalization1.variance", [1, -1, 1]));
+        Assert.Throws<ArgumentException>(() => net.CopyGradient("normalization1.mean", new float[3]));
     }
 
     [Fact]

@@ -304,3 +304,12 @@ public partial class PerStepDense;
 [Gru(128)]
 [Dense(10)]
 public partial class FashionGru;
+
+/// <summary>A normalization (state statistics) first, then a dense layer, a normalization between layers and a softmax head.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(5)]
+[Normalization]
+[Dense(6, Activation = Activation.Tanh)]
+[Normalization(Name = "middle")]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class NormalizedNet;

@@ -324,3 +324,15 @@ public sealed class EmbeddingAttribute : LayerAttribute
     /// <summary>The length of each token's vector.</summary>
     public int Dimensions { get; }
 }
+
+/// <summary>
+/// Standardizes each input feature with statistics fitted from data and saved with the model, as Keras's
+/// <c>Normalization</c> layer after <c>adapt</c>: <c>y = (x − mean) / √variance</c> per feature (a variance of 0 divides
+/// by 1), in both modes. Tensors <c>mean</c> and <c>variance</c> (one value per feature of the flat input) are state:
+/// saved, loaded and set with <c>SetTensor</c> (for example by <see cref="Standardization.WriteTo"/> after fitting on
+/// the training rows), never trained. They start at 0 and 1, the identity.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class NormalizationAttribute : LayerAttribute
+{
+}

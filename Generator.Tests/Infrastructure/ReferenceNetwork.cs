@@ -110,6 +110,10 @@ internal sealed class ReferenceNetwork
                     };
                     break;
                 }
+                case "Normalization":
+                    // Mean and variance as RunningMean and RunningVar (state, not in Tensors()).
+                    entry = new Layer(kind, name, shape, shape, activation) { RunningMean = Read(name + ".mean"), RunningVar = Read(name + ".variance") };
+                    break;
                 case "Embedding":
                     entry = new Layer(kind, name, shape, [shape[0], layer.GetProperty("dimensions").GetInt32()], activation) { Weight = Read(name + ".weight") };
                     break;
@@ -293,6 +297,12 @@ internal sealed class ReferenceNetwork
             }
             case "SimpleRnn" or "Lstm" or "Gru":
                 Recur(layer, x, z);
+                break;
+            case "Normalization":
+                for (int i = 0; i < layer.InSize; i++)
+                {
+                    z[i] = (x[i] - layer.RunningMean[i]) / (layer.RunningVar[i] > 1e-12 ? Math.Sqrt(layer.RunningVar[i]) : 1);
+                }
                 break;
             case "Embedding":
             {

@@ -10,7 +10,7 @@ internal static class TestData
         [nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet), nameof(TinyNet),
          nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet), nameof(DropoutNet), nameof(DropoutCnn),
          nameof(BatchNormCnn), nameof(BatchNormFirstCnn), nameof(BatchNormMlp),
-         nameof(RnnNet), nameof(StackedLstm), nameof(GruSequence), nameof(OneStepRecurrent), nameof(EmbeddingLstm), nameof(SequenceToSequence), nameof(PerStepDense)];
+         nameof(RnnNet), nameof(StackedLstm), nameof(GruSequence), nameof(OneStepRecurrent), nameof(EmbeddingLstm), nameof(SequenceToSequence), nameof(PerStepDense), nameof(NormalizedNet)];
 
     /// <summary>The networks with recurrent layers or an embedding.</summary>
     public static readonly string[] RecurrentNetworks =
@@ -52,12 +52,23 @@ internal static class TestData
         nameof(EmbeddingLstm) => new EmbeddingLstm(maxBatch, seed),
         nameof(SequenceToSequence) => new SequenceToSequence(maxBatch, seed),
         nameof(PerStepDense) => new PerStepDense(maxBatch, seed),
+        nameof(NormalizedNet) => Normalized(new NormalizedNet(maxBatch, seed)),
         nameof(XorNet) => new XorNet(maxBatch, seed),
         nameof(SpiralNet) => new SpiralNet(maxBatch, seed),
         nameof(FashionMlp) => new FashionMlp(maxBatch, seed),
         nameof(FashionCnn) => new FashionCnn(maxBatch, seed),
         _ => throw new ArgumentException("Unknown test network " + name),
     };
+
+    /// <summary>A normalized network with statistics that are not the identity (as if fitted), so every test sees them act.</summary>
+    private static NormalizedNet Normalized(NormalizedNet net)
+    {
+        net.SetTensor("normalization1.mean", [0.5f, -0.25f, 0f, 1f, -1f]);
+        net.SetTensor("normalization1.variance", [4f, 0.25f, 0f, 1f, 2.5f]);    // a constant feature (0) divides by 1
+        net.SetTensor("middle.mean", [0.1f, 0.2f, 0.3f, -0.1f, -0.2f, 0f]);
+        net.SetTensor("middle.variance", [0.5f, 1.5f, 2f, 0.1f, 1f, 3f]);
+        return net;
+    }
 
     /// <summary>Uniform values in [-scale, scale].</summary>
     public static float[] Uniform(Random random, int count, float scale = 1.5f)

@@ -139,6 +139,21 @@ def _recurrent(kind, features, units, return_sequences):
     return Recurrent(features, units, batch_first=True)
 
 
+class Normalization(nn.Module):
+    """Backprop.Gen's Normalization (Keras's after adapt): (x - mean) / sqrt(variance) per feature of the flat sample,
+    dividing by 1 where the variance is 0; mean and variance are buffers, so state_dict holds them."""
+
+    def __init__(self, features):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(features))
+        self.register_buffer("variance", torch.ones(features))
+
+    def forward(self, x):  # pylint: disable=arguments-differ
+        flat = x.reshape(x.shape[0], -1)
+        scale = torch.where(self.variance > 1e-12, self.variance.clamp_min(1e-12).rsqrt(), torch.ones_like(self.variance))
+        return ((flat - self.mean) * scale).reshape(x.shape)
+
+
 class TokenEmbedding(nn.Embedding):
     """``nn.Embedding`` on token ids that arrive as floats (the C# input), as Backprop.Gen's Embedding."""
 
@@ -208,6 +223,8 @@ def build_model(architecture):
             sequences = bool(layer["return_sequences"])
             children[name] = _recurrent(kind, shape[1], units, sequences)
             shape = [shape[0], units] if sequences else [units]
+        elif kind == "Normalization":
+            children[name] = Normalization(math.prod(shape))
         elif kind == "Embedding":
             dimensions = int(layer["dimensions"])
             children[name] = TokenEmbedding(int(layer["vocabulary"]), dimensions)

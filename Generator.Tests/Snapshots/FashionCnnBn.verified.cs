@@ -487,6 +487,7 @@ namespace Demo
         private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
         {
             global::System.Span<float> parameters = _parameters;
+            global::System.ReadOnlySpan<float> state = _state;
             // This pass's rows of the activation buffers.
             global::System.Span<float> conv1Columns = activations.Conv1Columns.Slice(first * 7056, batch * 7056);
             global::System.Span<float> conv1Output = activations.Conv1Output.Slice(first * 12544, batch * 12544);

@@ -50,6 +50,11 @@ internal static partial class NetworkEmitter
         using (writer.Block($"private void Backward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch, global::Backprop.Optimizer? optimizer)"))
         {
             writer.Line($"{Span} parameters = _parameters;");
+            if (plan.StateCount > 0)
+            {
+                // State (running statistics, normalization statistics) is read, never written, by the backward pass.
+                writer.Line($"{ReadOnlySpan} state = _state;");
+            }
             WriteRows(writer, wiring.Owned.ToList());
             for (int i = plan.Layers.Count - 1; i >= 0; i--)
             {

@@ -12,7 +12,7 @@ internal static class LayerRegistry
         new RecurrentUnit("SimpleRnn", "rnn", gates: 1, cell: "SimpleRnn", torch: "nn.RNN"),
         new RecurrentUnit("Lstm", "lstm", gates: 4, cell: "Lstm", torch: "nn.LSTM"),
         new RecurrentUnit("Gru", "gru", gates: 3, cell: "Gru", torch: "nn.GRU"),
-        new EmbeddingUnit(),
+        new EmbeddingUnit(), new NormalizationUnit(),
     };
 
     private static readonly Dictionary<string, LayerUnit> s_byAttribute = Index();

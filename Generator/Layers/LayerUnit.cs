@@ -59,7 +59,7 @@ internal abstract class LayerUnit
     /// The backward statements: from the delta buffer to the parameter gradients and, unless
     /// <see cref="LayerBuffers.InputDelta"/> is null (first layer), ∂L/∂input. When <paramref name="deltaIsPreActivation"/>
     /// the loss already gave ∂L/∂z (fused softmax or sigmoid), so the activation derivative is skipped.
-    /// In scope: <c>parameters</c> (the whole block), <c>gradients</c> (the gradient block to overwrite: the network's,
+    /// In scope: <c>parameters</c> (the whole block), <c>state</c> (read-only, when the network has state), <c>gradients</c> (the gradient block to overwrite: the network's,
     /// or a data-parallel shard's), <c>scratch</c>, <c>batch</c>, the local spans <paramref name="buffers"/> names, and
     /// <c>optimizer</c>: when not null, a step has begun (<c>BeginPartialStep</c>) and the layer must apply it to each
     /// of its trainable tensors exactly once, after it has finished reading their old values. The pass runs on one thread.

@@ -89,6 +89,43 @@ public sealed class Standardization
         return result;
     }
 
+    /// <summary>
+    /// Writes these statistics into a network's <c>[Normalization]</c> layer (its <c>mean</c> and <c>variance</c> state
+    /// tensors, padded with 0 and 1 up to the network's input size), so the model standardizes its own inputs, and
+    /// saves the statistics with its weights.
+    /// </summary>
+    /// <param name="network">The network.</param>
+    /// <param name="layer">The normalization layer's name (<c>normalization1</c> by default).</param>
+    /// <exception cref="ArgumentException">The network has no such tensors, or fewer inputs than this standardization's features.</exception>
+    public void WriteTo(INetwork network, string layer = "normalization1")
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(layer);
+        int features = -1;
+        foreach (var tensor in network.Tensors)
+        {
+            if (tensor.Name == layer + ".mean")
+            {
+                features = tensor.Length;
+            }
+        }
+        if (features < Width)
+        {
+            throw new ArgumentException(features < 0
+                ? $"{network.GetType().Name} has no tensor '{layer}.mean'; declare [Normalization] (named '{layer}') first."
+                : $"{network.GetType().Name}'s layer '{layer}' normalizes {features} features; this standardization has {Width}.", nameof(layer));
+        }
+        var mean = new float[features];
+        var variance = new float[features];
+        for (int f = 0; f < features; f++)
+        {
+            mean[f] = f < Width ? Means[f] : 0f;
+            variance[f] = f < Width ? Deviations[f] * Deviations[f] : 1f;
+        }
+        network.SetTensor(layer + ".mean", mean);
+        network.SetTensor(layer + ".variance", variance);
+    }
+
     /// <summary>A table's rows, standardized, for a network of <paramref name="inputSize"/> inputs.</summary>
     public float[] Transform(TabularData data, int inputSize)
     {
