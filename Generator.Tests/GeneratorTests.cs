@@ -111,6 +111,7 @@ public class GeneratorTests
     [InlineData("[Network] [Input(5)] [Embedding(16000000, 200)] [Dense(2)] partial class N;", DiagnosticIds.NonPositiveSize)]
     [InlineData("[Network] [Input(12)] [Dense(4, PerStep = true)] [Dense(2)] partial class N;", DiagnosticIds.ShapeMismatch)]
     [InlineData("[Network] [Input(3, 4)] [Dense(4, PerStep = true, Activation = Activation.Softmax)] partial class N;", DiagnosticIds.SoftmaxNotLast)]
+    [InlineData("[Network(Loss = Loss.MeanSquaredError)] [Input(3)] [Dense(3)] [Normalization] partial class N;", DiagnosticIds.ShapeMismatch)]
     public void Invalid_networks_get_a_rule_and_no_generated_code(string source, string id)
     {
         var compilation = Compiler.Compilation("using Backprop;\n" + source);
