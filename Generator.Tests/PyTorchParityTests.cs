@@ -29,7 +29,7 @@ public class PyTorchParityTests
             foreach (string name in new[] { nameof(SoftmaxNet), nameof(DeepNet), nameof(MultiLabelNet), nameof(RegressionNet), nameof(SoftmaxMseNet), nameof(LogitNet), nameof(WideNet),
                 nameof(SmallCnn), nameof(PointwiseCnn), nameof(PoolFirstCnn), nameof(FlattenFirstNet), nameof(DropoutNet), nameof(DropoutCnn),
                 nameof(BatchNormCnn), nameof(BatchNormFirstCnn), nameof(BatchNormMlp),
-                nameof(RnnNet), nameof(StackedLstm), nameof(GruSequence), nameof(OneStepRecurrent), nameof(EmbeddingLstm), nameof(SequenceToSequence), nameof(PerStepDense), nameof(NormalizedNet) })
+                nameof(RnnNet), nameof(StackedLstm), nameof(GruSequence), nameof(OneStepRecurrent), nameof(EmbeddingLstm), nameof(SequenceToSequence), nameof(PerStepDense), nameof(NormalizedNet), nameof(WideGru) })
             {
                 data.Add(name, batch);
             }
@@ -99,7 +99,11 @@ public class PyTorchParityTests
             // Optimizer trajectories, each from the saved weights. Batch normalization over a few samples amplifies float32
             // rounding step after step: on BatchNormCnn at batch 6, four Nesterov steps at lr 0.1 end 4.8e-4 from float64
             // PyTorch (the gradients of the first pass agree to 7e-6, the other four optimizers' trajectories to 7e-6 too).
-            double trajectory = TestData.BatchNormNetworks.Contains(name) ? 1e-3 : Tolerance;
+            // WideGru's 24,000 recurrent weights see two steps of a 3-step sequence, so many of their first gradients are
+            // within float32 rounding of zero, and Adam's m / √v turns each such value into a full-size step of either sign:
+            // after four Adam steps one weight ends 4.9e-4 (relative to the largest) from float64 PyTorch, while its
+            // gradients and SGD trajectories agree to 1e-4.
+            double trajectory = TestData.BatchNormNetworks.Contains(name) || name == nameof(WideGru) ? 1e-3 : Tolerance;
             for (int i = 0; i < s_optimizers.Length; i++)
             {
                 var trained = TestData.Create(name, maxBatch: batch, seed: 99);
@@ -184,6 +188,7 @@ public class PyTorchParityTests
     [InlineData(nameof(GruSequence))]
     [InlineData(nameof(EmbeddingLstm))]
     [InlineData(nameof(RnnNet))]
+    [InlineData(nameof(WideGru))]
     public void PyTorch_loads_a_saved_CNN_strictly_and_predicts_the_same(string name)
     {
         Requirements.PyTorch();

@@ -116,4 +116,24 @@ public class RecurrentTests
         sgd.MaxGradientNorm = null;
         Assert.True(sgd.BeginPartialStep(AddingGru.ParameterCount));
     }
+
+    /// <summary>The recurrent weight's column panels hold every element once, for widths of one panel, several, and a partial last one.</summary>
+    [Theory]
+    [InlineData(3, 9)]
+    [InlineData(128, 384)]
+    [InlineData(90, 270)]
+    [InlineData(7, 600)]
+    public void Recurrent_weight_panels_round_trip(int units, int width)
+    {
+        var source = Enumerable.Range(0, units * width).Select(i => (float)i).ToArray();
+        var packed = new float[units * width];
+        Kernels.Recurrent.PackRecurrentWeight(source, packed, units, width);
+        Assert.Equal(source.Order(), packed.Order());
+        // Element (gate row r, unit i) of PyTorch's [width, units] is W_hhᵀ[i, r]: in panel r / 256, row i, column r % 256.
+        int row = width - 1, unit = units - 1, panel = row / Kernels.Recurrent.PanelWidth, columns = Math.Min(Kernels.Recurrent.PanelWidth, width - panel * Kernels.Recurrent.PanelWidth);
+        Assert.Equal(source[row * units + unit], packed[units * panel * Kernels.Recurrent.PanelWidth + unit * columns + row % Kernels.Recurrent.PanelWidth]);
+        var back = new float[units * width];
+        Kernels.Recurrent.UnpackRecurrentWeight(packed, back, units, width);
+        Assert.Equal(source, back);
+    }
 }

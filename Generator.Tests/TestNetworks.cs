@@ -313,3 +313,10 @@ public partial class FashionGru;
 [Normalization(Name = "middle")]
 [Dense(3, Activation = Activation.Softmax)]
 public partial class NormalizedNet;
+
+/// <summary>A GRU of 90 units: 270 gate columns, so its recurrent weight spans two column panels (256 + 14).</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(3, 4)]
+[Gru(90)]
+[Dense(3, Activation = Activation.Softmax)]
+public partial class WideGru;

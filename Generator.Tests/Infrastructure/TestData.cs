@@ -52,6 +52,7 @@ internal static class TestData
         nameof(EmbeddingLstm) => new EmbeddingLstm(maxBatch, seed),
         nameof(SequenceToSequence) => new SequenceToSequence(maxBatch, seed),
         nameof(PerStepDense) => new PerStepDense(maxBatch, seed),
+        nameof(WideGru) => new WideGru(maxBatch, seed),
         nameof(NormalizedNet) => Normalized(new NormalizedNet(maxBatch, seed)),
         nameof(XorNet) => new XorNet(maxBatch, seed),
         nameof(SpiralNet) => new SpiralNet(maxBatch, seed),

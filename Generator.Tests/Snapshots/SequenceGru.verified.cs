@@ -29,7 +29,7 @@ namespace Demo
         private const string Architecture = "{\"input\":[28,28],\"loss\":\"SoftmaxCrossEntropy\",\"layers\":[{\"kind\":\"Gru\",\"name\":\"gru1\",\"units\":128,\"return_sequences\":false},{\"kind\":\"Dense\",\"name\":\"dense1\",\"units\":10,\"activation\":\"Linear\"}]}";
 
         // Layout of the parameter block (Gradients has the same layout).
-        // gru1: Gru [28, 28] → [128] (last step). W_ihᵀ [28, 384] at 0, W_hhᵀ [128, 384] at 10752, b_ih and b_hh [384] at 59904 and 60288.
+        // gru1: Gru [28, 28] → [128] (last step). W_ihᵀ [28, 384] at 0, W_hhᵀ [128, 384] in column panels at 10752, b_ih and b_hh [384] at 59904 and 60288.
         private const int Gru1Steps = 28;
         private const int Gru1Features = 28;
         private const int Gru1Units = 128;
@@ -513,7 +513,7 @@ namespace Demo
                 case "gru1.weight_hh_l0":
                     global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[1], source.Length, nameof(source));
                     global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[1], source, nameof(source));
-                    global::Backprop.Kernels.Vectors.Transpose(source, 384, 128, block.Slice(10752, 49152));
+                    global::Backprop.Kernels.Recurrent.PackRecurrentWeight(source, block.Slice(10752, 49152), 128, 384);
                     break;
                 case "gru1.bias_ih_l0":
                     global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[2], source.Length, nameof(source));
@@ -553,8 +553,8 @@ namespace Demo
                     break;
                 case "gru1.weight_hh_l0":
                     global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[1], destination.Length, nameof(destination));
-                    // Stored transposed, [128, 384]; PyTorch's layout is [384, 128].
-                    global::Backprop.Kernels.Vectors.Transpose(block.Slice(10752, 49152), 128, 384, destination);
+                    // Stored as column panels of W_hhᵀ (Recurrent.PanelWidth); PyTorch's layout is [384, 128].
+                    global::Backprop.Kernels.Recurrent.UnpackRecurrentWeight(block.Slice(10752, 49152), destination, 128, 384);
                     break;
                 case "gru1.bias_ih_l0":
                     global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[2], destination.Length, nameof(destination));

@@ -36,13 +36,13 @@ namespace Demo
         private const int Embedding1Vocabulary = 50;
         private const int Embedding1Dimensions = 8;
         private const int Embedding1Weight = 0;
-        // lstm1: Lstm [12, 8] → [12, 16] (every step). W_ihᵀ [8, 64] at 400, W_hhᵀ [16, 64] at 912, b_ih and b_hh [64] at 1936 and 2000.
+        // lstm1: Lstm [12, 8] → [12, 16] (every step). W_ihᵀ [8, 64] at 400, W_hhᵀ [16, 64] in column panels at 912, b_ih and b_hh [64] at 1936 and 2000.
         private const int Lstm1Steps = 12;
         private const int Lstm1Features = 8;
         private const int Lstm1Units = 16;
         private const int Lstm1Parameters = 400;
         private const int Lstm1ParameterCount = 1664;
-        // lstm2: Lstm [12, 16] → [16] (last step). W_ihᵀ [16, 64] at 2064, W_hhᵀ [16, 64] at 3088, b_ih and b_hh [64] at 4112 and 4176.
+        // lstm2: Lstm [12, 16] → [16] (last step). W_ihᵀ [16, 64] at 2064, W_hhᵀ [16, 64] in column panels at 3088, b_ih and b_hh [64] at 4112 and 4176.
         private const int Lstm2Steps = 12;
         private const int Lstm2Features = 16;
         private const int Lstm2Units = 16;
@@ -575,7 +575,7 @@ namespace Demo
                 case "lstm1.weight_hh_l0":
                     global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[2], source.Length, nameof(source));
                     global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[2], source, nameof(source));
-                    global::Backprop.Kernels.Vectors.Transpose(source, 64, 16, block.Slice(912, 1024));
+                    global::Backprop.Kernels.Recurrent.PackRecurrentWeight(source, block.Slice(912, 1024), 16, 64);
                     break;
                 case "lstm1.bias_ih_l0":
                     global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[3], source.Length, nameof(source));
@@ -595,7 +595,7 @@ namespace Demo
                 case "lstm2.weight_hh_l0":
                     global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[6], source.Length, nameof(source));
                     global::Backprop.NetworkGuard.FiniteTensor(NetworkName, s_tensors[6], source, nameof(source));
-                    global::Backprop.Kernels.Vectors.Transpose(source, 64, 16, block.Slice(3088, 1024));
+                    global::Backprop.Kernels.Recurrent.PackRecurrentWeight(source, block.Slice(3088, 1024), 16, 64);
                     break;
                 case "lstm2.bias_ih_l0":
                     global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[7], source.Length, nameof(source));
@@ -639,8 +639,8 @@ namespace Demo
                     break;
                 case "lstm1.weight_hh_l0":
                     global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[2], destination.Length, nameof(destination));
-                    // Stored transposed, [16, 64]; PyTorch's layout is [64, 16].
-                    global::Backprop.Kernels.Vectors.Transpose(block.Slice(912, 1024), 16, 64, destination);
+                    // Stored as column panels of W_hhᵀ (Recurrent.PanelWidth); PyTorch's layout is [64, 16].
+                    global::Backprop.Kernels.Recurrent.UnpackRecurrentWeight(block.Slice(912, 1024), destination, 16, 64);
                     break;
                 case "lstm1.bias_ih_l0":
                     global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[3], destination.Length, nameof(destination));
@@ -657,8 +657,8 @@ namespace Demo
                     break;
                 case "lstm2.weight_hh_l0":
                     global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[6], destination.Length, nameof(destination));
-                    // Stored transposed, [16, 64]; PyTorch's layout is [64, 16].
-                    global::Backprop.Kernels.Vectors.Transpose(block.Slice(3088, 1024), 16, 64, destination);
+                    // Stored as column panels of W_hhᵀ (Recurrent.PanelWidth); PyTorch's layout is [64, 16].
+                    global::Backprop.Kernels.Recurrent.UnpackRecurrentWeight(block.Slice(3088, 1024), destination, 16, 64);
                     break;
                 case "lstm2.bias_ih_l0":
                     global::Backprop.NetworkGuard.TensorLength(NetworkName, s_tensors[7], destination.Length, nameof(destination));

@@ -123,7 +123,7 @@ internal sealed class RecurrentUnit(string kind, string prefix, int gates, strin
 
     public override void EmitConstants(SourceWriter writer, RecurrentPlan plan)
     {
-        writer.Line($"// {plan.Name}: {Describe(plan)}. W_ihᵀ [{plan.Features}, {plan.Width}] at {plan.WeightIhOffset}, W_hhᵀ [{plan.Units}, {plan.Width}] at {plan.WeightHhOffset}, b_ih and b_hh [{plan.Width}] at {plan.BiasIhOffset} and {plan.BiasHhOffset}.");
+        writer.Line($"// {plan.Name}: {Describe(plan)}. W_ihᵀ [{plan.Features}, {plan.Width}] at {plan.WeightIhOffset}, W_hhᵀ [{plan.Units}, {plan.Width}] in column panels at {plan.WeightHhOffset}, b_ih and b_hh [{plan.Width}] at {plan.BiasIhOffset} and {plan.BiasHhOffset}.");
         EmitIntegerConstants(writer, plan, Constants(plan));
     }
 
@@ -189,7 +189,12 @@ internal sealed class RecurrentUnit(string kind, string prefix, int gates, strin
 
     public override void EmitCopyOut(SourceWriter writer, RecurrentPlan plan, TensorPlan tensor, string block, string destination)
     {
-        if (tensor.Name.EndsWith("weight_ih_l0", System.StringComparison.Ordinal) || tensor.Name.EndsWith("weight_hh_l0", System.StringComparison.Ordinal))
+        if (tensor.Name.EndsWith("weight_hh_l0", System.StringComparison.Ordinal))
+        {
+            writer.Line($"// Stored as column panels of W_hhᵀ (Recurrent.PanelWidth); PyTorch's layout is [{plan.Width}, {plan.Units}].");
+            writer.Line($"global::Backprop.Kernels.Recurrent.UnpackRecurrentWeight({block}.Slice({Number(tensor.Offset)}, {Number(tensor.Length)}), {destination}, {Number(plan.Units)}, {Number(plan.Width)});");
+        }
+        else if (tensor.Name.EndsWith("weight_ih_l0", System.StringComparison.Ordinal))
         {
             int columns = tensor.Shape[1];
             writer.Line($"// Stored transposed, [{columns}, {plan.Width}]; PyTorch's layout is [{plan.Width}, {columns}].");
@@ -203,7 +208,11 @@ internal sealed class RecurrentUnit(string kind, string prefix, int gates, strin
 
     public override void EmitCopyIn(SourceWriter writer, RecurrentPlan plan, TensorPlan tensor, string source, string block)
     {
-        if (tensor.Name.EndsWith("weight_ih_l0", System.StringComparison.Ordinal) || tensor.Name.EndsWith("weight_hh_l0", System.StringComparison.Ordinal))
+        if (tensor.Name.EndsWith("weight_hh_l0", System.StringComparison.Ordinal))
+        {
+            writer.Line($"global::Backprop.Kernels.Recurrent.PackRecurrentWeight({source}, {block}.Slice({Number(tensor.Offset)}, {Number(tensor.Length)}), {Number(plan.Units)}, {Number(plan.Width)});");
+        }
+        else if (tensor.Name.EndsWith("weight_ih_l0", System.StringComparison.Ordinal))
         {
             int columns = tensor.Shape[1];
             writer.Line($"global::Backprop.Kernels.Vectors.Transpose({source}, {Number(plan.Width)}, {Number(columns)}, {block}.Slice({Number(tensor.Offset)}, {Number(tensor.Length)}));");

@@ -22,7 +22,8 @@ public enum RecurrentCell
 /// <remarks>
 /// <para>
 /// The layer's parameters are one block: <c>W_ihᵀ</c> [inputs, G·units], <c>W_hhᵀ</c> [units, G·units] (both stored
-/// transposed, so the products read them along rows, as a dense layer's), then <c>b_ih</c> and <c>b_hh</c> [G·units],
+/// transposed, so the products read them along rows, as a dense layer's; <c>W_hhᵀ</c> in column panels of
+/// <see cref="PanelWidth"/>), then <c>b_ih</c> and <c>b_hh</c> [G·units],
 /// where G is the number of gates (1, 4 or 3). Its gradients have the same layout.
 /// </para>
 /// <para>
@@ -36,6 +37,60 @@ public enum RecurrentCell
 /// </remarks>
 public static class Recurrent
 {
+    /// <summary>
+    /// The columns of one panel of <c>W_hhᵀ</c>. The recurrent weight is stored as column panels, each
+    /// [units, ≤ 256] row-major and contiguous, one after the other: the per-step products then read each panel as one
+    /// forward stream (a 1 × 256 × 128 product read its B at 153 GB/s from a contiguous panel, at 96 GB/s as 256
+    /// columns of 384- or 512-wide rows), which is what a prediction at batch 1 is bound by.
+    /// </summary>
+    public const int PanelWidth = 256;
+
+    /// <summary>
+    /// <c>W_hh</c> in PyTorch's layout, [G·units, units], into the stored panels of <c>W_hhᵀ</c> (see <see cref="PanelWidth"/>).
+    /// </summary>
+    public static void PackRecurrentWeight(ReadOnlySpan<float> source, Span<float> destination, int units, int width)
+    {
+        CheckPacking(source.Length, destination.Length, units, width);
+        for (int j0 = 0; j0 < width; j0 += PanelWidth)
+        {
+            int columns = Math.Min(PanelWidth, width - j0);
+            Span<float> panel = destination.Slice(units * j0, units * columns);
+            for (int i = 0; i < units; i++)
+            {
+                for (int j = 0; j < columns; j++)
+                {
+                    panel[i * columns + j] = source[(j0 + j) * units + i];
+                }
+            }
+        }
+    }
+
+    /// <summary>The stored panels of <c>W_hhᵀ</c> back into PyTorch's layout, [G·units, units].</summary>
+    public static void UnpackRecurrentWeight(ReadOnlySpan<float> source, Span<float> destination, int units, int width)
+    {
+        CheckPacking(source.Length, destination.Length, units, width);
+        for (int j0 = 0; j0 < width; j0 += PanelWidth)
+        {
+            int columns = Math.Min(PanelWidth, width - j0);
+            ReadOnlySpan<float> panel = source.Slice(units * j0, units * columns);
+            for (int i = 0; i < units; i++)
+            {
+                for (int j = 0; j < columns; j++)
+                {
+                    destination[(j0 + j) * units + i] = panel[i * columns + j];
+                }
+            }
+        }
+    }
+
+    private static void CheckPacking(int source, int destination, int units, int width)
+    {
+        if (units < 1 || width < 1 || source < (long)units * width || destination < (long)units * width)
+        {
+            throw new ArgumentException($"Recurrent: a recurrent weight of {width} x {units} does not fit buffers of {source} and {destination} values.");
+        }
+    }
+
     /// <summary>The number of gates of a cell: 1 (SimpleRnn), 4 (LSTM), 3 (GRU).</summary>
     public static int Gates(RecurrentCell cell) => cell switch
     {
@@ -98,7 +153,12 @@ public static class Recurrent
             }
             else
             {
-                Gemm.Multiply(batch, width, units, hidden[((t - 1) * units)..], steps * units, 1, weightHh, width, step, width, biasHh, accumulate: false, threads);
+                for (int j0 = 0; j0 < width; j0 += PanelWidth)
+                {
+                    int columns = Math.Min(PanelWidth, width - j0);
+                    Gemm.Multiply(batch, columns, units, hidden[((t - 1) * units)..], steps * units, 1, weightHh.Slice(units * j0, units * columns), columns,
+                        step[j0..], width, biasHh[j0..], accumulate: false, threads);
+                }
             }
             for (int b = 0; b < batch; b++)
             {
@@ -246,7 +306,11 @@ public static class Recurrent
 
         // W_hh as [G·units, units], so ∂L/∂h_(t-1) = δ_hh W_hh is a broadcast-form product.
         Span<float> recurrentWeight = scratch[..(width * units)];
-        Vectors.Transpose(weightHh, units, width, recurrentWeight);
+        for (int j0 = 0; j0 < width; j0 += PanelWidth)
+        {
+            int columns = Math.Min(PanelWidth, width - j0);
+            Vectors.Transpose(weightHh.Slice(units * j0, units * columns), units, columns, recurrentWeight.Slice(j0 * units, columns * units));
+        }
 
         Span<float> dh = carry[..(batch * units)];
         if (returnSequences)
@@ -300,8 +364,12 @@ public static class Recurrent
         gradientHh.Clear();
         for (int t = 1; t < steps; t++)
         {
-            Gemm.Multiply(units, width, batch, hidden[((t - 1) * units)..], 1, steps * units, projectionDeltas[(t * width)..], steps * width,
-                gradientHh, width, default, accumulate: true, threads);
+            for (int j0 = 0; j0 < width; j0 += PanelWidth)
+            {
+                int columns = Math.Min(PanelWidth, width - j0);
+                Gemm.Multiply(units, columns, batch, hidden[((t - 1) * units)..], 1, steps * units, projectionDeltas[(t * width + j0)..], steps * width,
+                    gradientHh.Slice(units * j0, units * columns), columns, default, accumulate: true, threads);
+            }
         }
         gradientBiasIh.Clear();
         gradientBiasHh.Clear();
