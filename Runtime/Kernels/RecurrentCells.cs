@@ -6,16 +6,17 @@ namespace Backprop.Kernels;
 /// <summary>
 /// The element-wise equations of the recurrent cells for one sample and one step, over whole vectors of units; each
 /// returns the first unit it did not reach (the callers finish the last <c>units % Count</c> with the scalar forms of
-/// the same formulas). <c>σ(x) = 1 / (1 + e^(-x))</c> and <c>tanh(x) = 1 - 2 / (1 + e^(2x))</c>, which saturate
+/// the same formulas). <c>σ(x) = 1 / (1 + e^(-x))</c> and <c>tanh(x) = 1 - 2 / (1 + e^(2x))</c>, the reciprocals by
+/// <see cref="ISimd{TVector}.Reciprocal"/>, which saturate
 /// within float precision of 0, 1 and ±1 where the exponent is clamped (<see cref="ISimd{TVector}.ExpClamped"/>).
 /// </summary>
 internal static class RecurrentCells<TS, TV> where TS : struct, ISimd<TV> where TV : struct
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Sigmoid(TV x) => TS.Divide(TS.Broadcast(1f), TS.Add(TS.Broadcast(1f), TS.ExpClamped(TS.Subtract(TS.Zero, x))));
+    private static TV Sigmoid(TV x) => TS.Reciprocal(TS.Add(TS.Broadcast(1f), TS.ExpClamped(TS.Subtract(TS.Zero, x))));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Tanh(TV x) => TS.Subtract(TS.Broadcast(1f), TS.Divide(TS.Broadcast(2f), TS.Add(TS.Broadcast(1f), TS.ExpClamped(TS.Add(x, x)))));
+    private static TV Tanh(TV x) => TS.Subtract(TS.Broadcast(1f), TS.Multiply(TS.Broadcast(2f), TS.Reciprocal(TS.Add(TS.Broadcast(1f), TS.ExpClamped(TS.Add(x, x))))));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV Load(ref float start, int offset) => TS.Load(ref Unsafe.Add(ref start, offset));
