@@ -1,3 +1,4 @@
+using System.Linq;
 using System;
 using System.Collections.Generic;
 using Backprop.Kernels;
@@ -55,6 +56,25 @@ public class KernelTests
         yield return [784, 256];
         yield return [256, 128];
         yield return [128, 10];
+    }
+
+    /// <summary>The global-norm helpers of gradient clipping against plain loops, for lengths around the vector widths and the 1,024-value blocks.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    [InlineData(16)]
+    [InlineData(1023)]
+    [InlineData(1025)]
+    [InlineData(4099)]
+    public void SumOfSquares_and_Scale_match_plain_loops(int length)
+    {
+        var random = new Random(length);
+        var values = Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        double expected = values.Sum(v => (double)v * v);
+        Assert.True(Math.Abs(Kernels.Vectors.SumOfSquares(values) - expected) <= 1e-6 * Math.Max(1, expected), $"length {length}");
+        var scaled = new float[length];
+        Kernels.Vectors.Scale(values, 0.37f, scaled);
+        Assert.Equal(values.Select(v => v * 0.37f), scaled);
     }
 
     /// <summary>The recurrent cells' reciprocal (estimate and one Newton step): within 4 ulps over the range σ and tanh give it.</summary>

@@ -182,6 +182,8 @@ public sealed class TabularTests : IDisposable
         // r2 = 1 - ((1-2)² + (2-4)²) / ((2-3)² + (4-3)²) = 1 - 5/2
         Assert.Equal(-1.5f, Metrics.RSquared([1, 2], [2, 4]), 6);
         Assert.Equal(1f, Metrics.RSquared([2, 4], [2, 4]));
+        var nan = Assert.Throws<ArithmeticException>(() => Metrics.Accuracy([0.1f, 0.9f, float.NaN, 0.2f], [1, 1], classes: 2));
+        Assert.Contains("dataset row 1", nan.Message);
     }
 
     [Fact]

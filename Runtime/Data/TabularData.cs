@@ -218,10 +218,11 @@ public sealed class TabularData
             }
         }
 
-        // The features: numeric columns as they are, categorical ones one-hot, the rest skipped.
+        // The features, planned once per column: numeric as they are (null), text one-hot (its values' feature
+        // indices), or skipped (too many distinct values).
         var featureNames = new List<string>();
-        var columns = new List<Func<string[], float[], int, int>>();
         var skipped = new List<string>();
+        var plan = new List<(int Column, int First, Dictionary<string, int>? Categories)>();
         for (int c = 0; c < names.Length; c++)
         {
             if (c == labelColumn)
@@ -229,28 +230,31 @@ public sealed class TabularData
                 continue;
             }
             int column = c;
-            bool isNumeric = rows.TrueForAll(r => IsMissing(r[column]) || TryNumber(r[column], out _));
-            if (isNumeric)
+            if (rows.TrueForAll(r => IsMissing(r[column]) || TryNumber(r[column], out _)))
             {
+                plan.Add((c, featureNames.Count, null));
                 featureNames.Add(names[c]);
                 continue;
             }
-            var categories = new SortedSet<string>(StringComparer.Ordinal);
+            var values = new SortedSet<string>(StringComparer.Ordinal);
             foreach (var r in rows)
             {
                 if (!IsMissing(r[column]))
                 {
-                    categories.Add(r[column].Trim());
+                    values.Add(r[column].Trim());
                 }
             }
-            if (categories.Count > MaximumCategories)
+            if (values.Count > MaximumCategories)
             {
                 skipped.Add(names[c]);
                 continue;
             }
-            foreach (string category in categories)
+            var categories = new Dictionary<string, int>(StringComparer.Ordinal);
+            plan.Add((c, featureNames.Count, categories));
+            foreach (string value in values)
             {
-                featureNames.Add(names[c] + "=" + category);
+                categories[value] = categories.Count;
+                featureNames.Add(names[c] + "=" + value);
             }
         }
 
@@ -258,26 +262,17 @@ public sealed class TabularData
         var features = new float[rows.Count * width];
         for (int i = 0; i < rows.Count; i++)
         {
-            int f = 0;
-            for (int c = 0; c < names.Length; c++)
+            foreach (var (column, first, categories) in plan)
             {
-                if (c == labelColumn || skipped.Contains(names[c]))
+                string field = rows[i][column];
+                if (categories is null)
                 {
-                    continue;
+                    features[i * width + first] = TryNumber(field, out double v) ? (float)v : float.NaN;
                 }
-                string field = rows[i][c];
-                if (f < width && featureNames[f] == names[c])
+                else if (!IsMissing(field))
                 {
-                    features[i * width + f++] = IsMissing(field) ? float.NaN : TryNumber(field, out double v) ? (float)v : float.NaN;
-                    continue;
-                }
-                // One-hot: the run of features named "column=value"; a missing value leaves them all 0.
-                string prefix = names[c] + "=";
-                string value = field.Trim();
-                while (f < width && featureNames[f].StartsWith(prefix, StringComparison.Ordinal))
-                {
-                    features[i * width + f] = !IsMissing(field) && featureNames[f].AsSpan(prefix.Length).SequenceEqual(value) ? 1f : 0f;
-                    f++;
+                    // One-hot: 1 at the value's feature; a missing value leaves them all 0.
+                    features[i * width + first + categories[field.Trim()]] = 1f;
                 }
             }
         }

@@ -105,6 +105,81 @@ public static class Vectors
     }
 
     /// <summary>
+    /// <c>Σ x²</c> in double precision: squares summed on float vectors over blocks of 1,024 values, each block's sum
+    /// added in double (a gradient's global norm, as <c>clip_grad_norm_</c> needs it).
+    /// </summary>
+    public static double SumOfSquares(ReadOnlySpan<float> values)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            return SumOfSquares<Simd512, Vector512<float>>(values);
+        }
+        return Vector256.IsHardwareAccelerated ? SumOfSquares<Simd256, Vector256<float>>(values) : SumOfSquares<Simd128, Vector128<float>>(values);
+    }
+
+    private static double SumOfSquares<TS, TV>(ReadOnlySpan<float> values) where TS : struct, ISimd<TV> where TV : struct
+    {
+        const int Block = 1024;
+        ref float s = ref MemoryMarshal.GetReference(values);
+        int length = values.Length, i = 0;
+        double total = 0;
+        while (i + TS.Count <= length)
+        {
+            var partial = TS.Zero;
+            int end = Math.Min(length - TS.Count, i + Block - TS.Count);
+            for (; i <= end; i += TS.Count)
+            {
+                var v = TS.Load(ref Unsafe.Add(ref s, i));
+                partial = TS.MultiplyAdd(v, v, partial);
+            }
+            total += TS.Sum(partial);
+        }
+        for (; i < length; i++)
+        {
+            double v = Unsafe.Add(ref s, i);
+            total += v * v;
+        }
+        return total;
+    }
+
+    /// <summary><c>destination[i] = source[i] × factor</c> for every <c>i &lt; source.Length</c>.</summary>
+    public static void Scale(ReadOnlySpan<float> source, float factor, Span<float> destination)
+    {
+        if (destination.Length < source.Length)
+        {
+            throw new ArgumentException($"Destination holds {destination.Length} values; {source.Length} are needed.", nameof(destination));
+        }
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Scale<Simd512, Vector512<float>>(source, factor, destination);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Scale<Simd256, Vector256<float>>(source, factor, destination);
+        }
+        else
+        {
+            Scale<Simd128, Vector128<float>>(source, factor, destination);
+        }
+    }
+
+    private static void Scale<TS, TV>(ReadOnlySpan<float> source, float factor, Span<float> destination) where TS : struct, ISimd<TV> where TV : struct
+    {
+        ref float s = ref MemoryMarshal.GetReference(source);
+        ref float d = ref MemoryMarshal.GetReference(destination);
+        var f = TS.Broadcast(factor);
+        int length = source.Length, i = 0;
+        for (; i + TS.Count <= length; i += TS.Count)
+        {
+            TS.Store(TS.Multiply(TS.Load(ref Unsafe.Add(ref s, i)), f), ref Unsafe.Add(ref d, i));
+        }
+        for (; i < length; i++)
+        {
+            Unsafe.Add(ref d, i) = Unsafe.Add(ref s, i) * factor;
+        }
+    }
+
+    /// <summary>
     /// <c>x ← exp(x)</c> in place, on the widest accelerated vectors (<c>Vector512.Exp</c> and its narrower forms);
     /// the last partial vector goes through a zero-padded copy, so every element uses the same implementation.
     /// </summary>

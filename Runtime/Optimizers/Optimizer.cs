@@ -74,21 +74,13 @@ public abstract class Optimizer
         Prepare(parameters.Length);
         if (_maxGradientNorm is { } max)
         {
-            double squares = 0;
-            foreach (float g in gradients)
-            {
-                squares += (double)g * g;
-            }
-            float norm = (float)Math.Sqrt(squares);
+            float norm = (float)Math.Sqrt(Kernels.Vectors.SumOfSquares(gradients));
             LastGradientNorm = norm;
             float coefficient = max / (norm + 1e-6f);
             if (coefficient < 1f)
             {
                 _clipped ??= new float[parameters.Length];
-                for (int i = 0; i < gradients.Length; i++)
-                {
-                    _clipped[i] = gradients[i] * coefficient;
-                }
+                Kernels.Vectors.Scale(gradients, coefficient, _clipped);
                 gradients = _clipped;
             }
         }

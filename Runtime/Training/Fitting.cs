@@ -256,6 +256,7 @@ public static class Fitting
 public static class Metrics
 {
     /// <summary>The share of rows whose largest output is at their label.</summary>
+    /// <exception cref="ArithmeticException">An output is NaN (the row is named): accuracy is not defined.</exception>
     public static float Accuracy(ReadOnlySpan<float> outputs, ReadOnlySpan<int> labels, int classes)
     {
         if (classes < 1 || outputs.Length != labels.Length * classes)
@@ -265,7 +266,7 @@ public static class Metrics
         int correct = 0;
         for (int i = 0; i < labels.Length; i++)
         {
-            correct += ArgMax(outputs.Slice(i * classes, classes)) == labels[i] ? 1 : 0;
+            correct += ArgMax(outputs.Slice(i * classes, classes), "Metrics", i) == labels[i] ? 1 : 0;
         }
         return labels.Length == 0 ? 0f : (float)correct / labels.Length;
     }
@@ -287,7 +288,7 @@ public static class Metrics
             {
                 throw new ArgumentOutOfRangeException(nameof(labels), labels[i], $"Label {labels[i]} at row {i} is not in [0, {classes}).");
             }
-            matrix[labels[i] * classes + ArgMax(outputs.Slice(i * classes, classes))]++;
+            matrix[labels[i] * classes + ArgMax(outputs.Slice(i * classes, classes), "Metrics", i)]++;
         }
         return matrix;
     }
@@ -323,12 +324,22 @@ public static class Metrics
     }
 
     /// <summary>The index of the largest value (the first of equals).</summary>
-    public static int ArgMax(ReadOnlySpan<float> values)
+    /// <exception cref="ArithmeticException">A value is NaN, which compares false with everything and would be skipped.</exception>
+    public static int ArgMax(ReadOnlySpan<float> values) => ArgMax(values, "Metrics", row: -1);
+
+    /// <summary>The arg-max of one row of outputs; a NaN is an <see cref="ArithmeticException"/> naming <paramref name="who"/> and the row.</summary>
+    internal static int ArgMax(ReadOnlySpan<float> scores, string who, int row)
     {
         int best = 0;
-        for (int j = 1; j < values.Length; j++)
+        for (int j = 0; j < scores.Length; j++)
         {
-            if (values[j] > values[best])
+            if (float.IsNaN(scores[j]))
+            {
+                throw new ArithmeticException(row < 0
+                    ? $"{who}: value {j} is NaN; the arg-max is not defined."
+                    : $"{who}: the output for dataset row {row} is NaN (class {j}); accuracy is not defined. Check that row's inputs and the weights for NaN.");
+            }
+            if (scores[j] > scores[best])
             {
                 best = j;
             }

@@ -101,22 +101,8 @@ public static class Trainer
             network.Predict(inputs.Slice(start * size, batch * size), outputs.AsSpan(0, batch * classes));
             for (int i = 0; i < batch; i++)
             {
-                ReadOnlySpan<float> scores = outputs.AsSpan(i * classes, classes);
-                int best = 0;
-                for (int j = 0; j < classes; j++)
-                {
-                    // A NaN compares false with everything, so the arg-max would silently skip it: refuse it instead.
-                    if (float.IsNaN(scores[j]))
-                    {
-                        throw new ArithmeticException(
-                            $"{Name(network)}: the output for dataset row {start + i} is NaN (class {j}); accuracy is not defined. Check that row's inputs and the weights for NaN.");
-                    }
-                    if (scores[j] > scores[best])
-                    {
-                        best = j;
-                    }
-                }
-                correct += best == labels[start + i] ? 1 : 0;
+                // A NaN compares false with everything, so the arg-max would silently skip it: it is refused instead.
+                correct += Metrics.ArgMax(outputs.AsSpan(i * classes, classes), Name(network), start + i) == labels[start + i] ? 1 : 0;
             }
         }
         return (float)correct / count;
