@@ -320,3 +320,12 @@ public partial class NormalizedNet;
 [Gru(90)]
 [Dense(3, Activation = Activation.Softmax)]
 public partial class WideGru;
+
+/// <summary>Normalization of [steps, features] samples (statistics per value of the flat sample) before a GRU: ONNX export reshapes them.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(4, 3)]
+[Normalization]
+[Gru(3)]
+[Dense(2)]
+public partial class NormalizedSequence;
+

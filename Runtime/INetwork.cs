@@ -108,4 +108,10 @@ public interface INetwork
 
     /// <summary>Reads parameters from a safetensors stream; on any mismatch throws and leaves the model unchanged.</summary>
     void Load(Stream stream);
+
+    /// <summary>Writes the network for inference as an ONNX model file (opset 17), atomically (temporary file, then rename).</summary>
+    void ExportOnnx(string path);
+
+    /// <summary>Writes the network for inference to a stream as an ONNX model (opset 17).</summary>
+    void ExportOnnx(Stream stream);
 }

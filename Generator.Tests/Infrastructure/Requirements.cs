@@ -15,7 +15,8 @@ internal static class Requirements
     public const string Python = "/usr/bin/python3";
     public const string DefaultFashionMnist = "/usr/share/datasets/fashion-mnist";
 
-    private static readonly Lazy<string?> s_torchProblem = new(ProbeTorch);
+    private static readonly Lazy<string?> s_torchProblem = new(() => ProbeModule("torch"));
+    private static readonly Lazy<string?> s_onnxProblem = new(() => ProbeModule("onnx"));
 
     private static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
@@ -25,6 +26,15 @@ internal static class Requirements
         if (s_torchProblem.Value is { } problem)
         {
             Missing($"PyTorch is not available ({problem}); install it with: sudo apt-get install python3-torch");
+        }
+    }
+
+    /// <summary>Requires Debian's python3-onnx (onnx.checker) at /usr/bin/python3.</summary>
+    public static void PythonOnnx()
+    {
+        if (s_onnxProblem.Value is { } problem)
+        {
+            Missing($"The onnx Python package is not available ({problem}); install it with: sudo apt-get install python3-onnx");
         }
     }
 
@@ -59,14 +69,14 @@ internal static class Requirements
         Skip.If(true, reason);
     }
 
-    private static string? ProbeTorch()
+    private static string? ProbeModule(string module)
     {
         if (!File.Exists(Python))
         {
             return Python + " does not exist";
         }
-        var (exit, _, error) = Run(Python, ["-c", "import torch"], TimeSpan.FromMinutes(1));
-        return exit == 0 ? null : "import torch failed: " + error.Trim();
+        var (exit, _, error) = Run(Python, ["-c", "import " + module], TimeSpan.FromMinutes(1));
+        return exit == 0 ? null : $"import {module} failed: " + error.Trim();
     }
 
     /// <summary>Runs a process to completion; returns its exit code and output.</summary>

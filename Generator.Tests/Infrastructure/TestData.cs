@@ -54,10 +54,12 @@ internal static class TestData
         nameof(PerStepDense) => new PerStepDense(maxBatch, seed),
         nameof(WideGru) => new WideGru(maxBatch, seed),
         nameof(NormalizedNet) => Normalized(new NormalizedNet(maxBatch, seed)),
+        nameof(NormalizedSequence) => Normalized(new NormalizedSequence(maxBatch, seed)),
         nameof(XorNet) => new XorNet(maxBatch, seed),
         nameof(SpiralNet) => new SpiralNet(maxBatch, seed),
         nameof(FashionMlp) => new FashionMlp(maxBatch, seed),
         nameof(FashionCnn) => new FashionCnn(maxBatch, seed),
+        nameof(FashionCnnBn) => new FashionCnnBn(maxBatch, seed),
         _ => throw new ArgumentException("Unknown test network " + name),
     };
 
@@ -68,6 +70,14 @@ internal static class TestData
         net.SetTensor("normalization1.variance", [4f, 0.25f, 0f, 1f, 2.5f]);    // a constant feature (0) divides by 1
         net.SetTensor("middle.mean", [0.1f, 0.2f, 0.3f, -0.1f, -0.2f, 0f]);
         net.SetTensor("middle.variance", [0.5f, 1.5f, 2f, 0.1f, 1f, 3f]);
+        return net;
+    }
+
+    /// <summary>Statistics of 4 steps x 3 features, one of them constant (variance 0).</summary>
+    private static NormalizedSequence Normalized(NormalizedSequence net)
+    {
+        net.SetTensor("normalization1.mean", [0.5f, -0.25f, 0f, 1f, -1f, 0.3f, 0.2f, 0.1f, 0f, -0.5f, 2f, -2f]);
+        net.SetTensor("normalization1.variance", [4f, 0.25f, 0f, 1f, 2.5f, 0.5f, 3f, 0.2f, 1.5f, 1f, 0.7f, 9f]);
         return net;
     }
 

@@ -844,6 +844,54 @@ namespace Demo
             }
         }
 
+        /// <summary>Exports the network for inference as an ONNX model (opset 17): input <c>input</c> [batch, ...InputShape], output <c>output</c> [batch, ...OutputShape]; writes a temporary file, then renames it.</summary>
+        /// <remarks>Thread-safe: a reading call. The graph computes what <see cref="Predict"/> does (inference mode: running statistics, no dropout); tensors keep their PyTorch names, and the architecture is in the metadata under <c>backprop.architecture</c>.</remarks>
+        public void ExportOnnx(string path)
+        {
+            _gate.EnterRead("ExportOnnx");
+            try
+            {
+                BuildOnnx().Save(path);
+            }
+            finally
+            {
+                _gate.ExitRead();
+            }
+        }
+
+        /// <summary>Writes the network for inference to <paramref name="stream"/> as an ONNX model (opset 17).</summary>
+        /// <remarks>Thread-safe: a reading call. The graph computes what <see cref="Predict"/> does (inference mode: running statistics, no dropout); tensors keep their PyTorch names, and the architecture is in the metadata under <c>backprop.architecture</c>.</remarks>
+        public void ExportOnnx(global::System.IO.Stream stream)
+        {
+            _gate.EnterRead("ExportOnnx");
+            try
+            {
+                BuildOnnx().WriteTo(stream);
+            }
+            finally
+            {
+                _gate.ExitRead();
+            }
+        }
+
+        // The inference graph, layer by layer; x names the tensor flowing through it.
+        private global::Backprop.OnnxGraph BuildOnnx()
+        {
+            var onnx = new global::Backprop.OnnxGraph(this, NetworkName, Architecture);
+            string x = onnx.Input;
+            x = global::Backprop.OnnxLayers.Conv2D(onnx, x, "conv1", kernel: 3, stride: 1, padding: 1, bias: true, "Relu");
+            x = global::Backprop.OnnxLayers.Pool2D(onnx, x, "pool1", max: true, size: 2, stride: 2);
+            x = global::Backprop.OnnxLayers.Conv2D(onnx, x, "conv2", kernel: 3, stride: 1, padding: 1, bias: true, "Linear");
+            x = global::Backprop.OnnxLayers.BatchNorm(onnx, x, "bn1", epsilon: 1E-05f, "Relu");
+            x = global::Backprop.OnnxLayers.Pool2D(onnx, x, "pool2", max: true, size: 2, stride: 2);
+            x = global::Backprop.OnnxLayers.Flatten(onnx, x, "flatten1");
+            x = global::Backprop.OnnxLayers.Dense(onnx, x, "dense1", flatten: false, perStep: false, "Relu");
+            // dropout1: dropout is the identity in inference; no node.
+            x = global::Backprop.OnnxLayers.Dense(onnx, x, "dense2", flatten: false, perStep: false, "Linear");
+            onnx.Output(x);
+            return onnx;
+        }
+
         /// <summary>
         /// One set of activation buffers, allocated once for maxBatch samples; each is (batch, size) row-major. The training
         /// calls use one set with the backward pass's deltas; each Predict call rents a forward-only set from a pool, so calls

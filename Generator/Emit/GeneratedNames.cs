@@ -19,7 +19,7 @@ internal static class GeneratedNames
         "_training", "_predictions", "_gate",
         "InputShape", "OutputShape", "MaxBatch", "MaxThreads", "Loss", "Parameters", "Gradients", "Tensors",
         "Predict", "ComputeGradients", "TrainStep", "ComputeLoss", "Pass", "RunPass", "Shard", "PredictShard", "Forward", "Backward",
-        "Initialize", "CopyTensor", "CopyGradient", "SetTensor", "CopyOut", "CopyIn", "Save", "Load",
+        "Initialize", "CopyTensor", "CopyGradient", "SetTensor", "CopyOut", "CopyIn", "Save", "Load", "ExportOnnx", "BuildOnnx",
         "Activations",
     ];
 

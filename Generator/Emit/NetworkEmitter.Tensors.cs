@@ -118,5 +118,32 @@ internal static partial class NetworkEmitter
         writer.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The stream is truncated, corrupt, malformed or of another architecture.</exception>");
         writer.Line(WritingCall);
         WriteGated(writer, "public void Load(global::System.IO.Stream stream)", "Load", writes: true, $"global::Backprop.ModelFile.Load(stream, this, NetworkName, Architecture{counters});");
+        writer.Line();
+        WriteOnnxExport(writer, plan);
+    }
+
+    private static void WriteOnnxExport(SourceWriter writer, NetworkPlan plan)
+    {
+        const string Remarks = "/// <remarks>Thread-safe: a reading call. The graph computes what <see cref=\"Predict\"/> does (inference mode: running statistics, no dropout); tensors keep their PyTorch names, and the architecture is in the metadata under <c>backprop.architecture</c>.</remarks>";
+        writer.Summary("Exports the network for inference as an ONNX model (opset 17): input <c>input</c> [batch, ...InputShape], output <c>output</c> [batch, ...OutputShape]; writes a temporary file, then renames it.");
+        writer.Line(Remarks);
+        WriteGated(writer, "public void ExportOnnx(string path)", "ExportOnnx", writes: false, "BuildOnnx().Save(path);");
+        writer.Line();
+        writer.Summary("Writes the network for inference to <paramref name=\"stream\"/> as an ONNX model (opset 17).");
+        writer.Line(Remarks);
+        WriteGated(writer, "public void ExportOnnx(global::System.IO.Stream stream)", "ExportOnnx", writes: false, "BuildOnnx().WriteTo(stream);");
+        writer.Line();
+        writer.Line("// The inference graph, layer by layer; x names the tensor flowing through it.");
+        using (writer.Block("private global::Backprop.OnnxGraph BuildOnnx()"))
+        {
+            writer.Line("var onnx = new global::Backprop.OnnxGraph(this, NetworkName, Architecture);");
+            writer.Line("string x = onnx.Input;");
+            foreach (var layer in plan.Layers)
+            {
+                Unit(layer).EmitOnnx(writer, layer);
+            }
+            writer.Line("onnx.Output(x);");
+            writer.Line("return onnx;");
+        }
     }
 }

@@ -229,6 +229,9 @@ internal sealed class BatchNormUnit : LayerUnit<BatchNormPlan>
             .Property("activation", Names.Activation(plan.Activation))
             .EndObject();
 
+    public override void EmitOnnx(SourceWriter writer, BatchNormPlan plan)
+        => writer.Line($"x = global::Backprop.OnnxLayers.BatchNorm(onnx, x, \"{plan.Name}\", epsilon: {plan.Epsilon.ToString("R", CultureInfo.InvariantCulture)}f, \"{Names.Activation(plan.Activation)}\");");
+
     public override string Describe(BatchNormPlan plan)
     {
         string text = $"BatchNorm{(plan.IsImage ? "2d" : "1d")} {plan.InputShape}, momentum {plan.Momentum.ToString("R", CultureInfo.InvariantCulture)}, ε {plan.Epsilon.ToString("R", CultureInfo.InvariantCulture)}";

@@ -201,6 +201,11 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
             .Property("activation", Names.Activation(plan.Activation))
             .EndObject();
 
+    public override void EmitOnnx(SourceWriter writer, Conv2DPlan plan)
+        => writer.Line(string.Format(CultureInfo.InvariantCulture,
+            "x = global::Backprop.OnnxLayers.Conv2D(onnx, x, \"{0}\", kernel: {1}, stride: {2}, padding: {3}, bias: {4}, \"{5}\");",
+            plan.Name, plan.Kernel, plan.Stride, plan.Padding, plan.HasBias ? "true" : "false", Names.Activation(plan.Activation)));
+
     public override string Describe(Conv2DPlan plan)
     {
         string text = $"Conv2D {plan.InputShape} → {plan.OutputShape}, {plan.Kernel}×{plan.Kernel}";

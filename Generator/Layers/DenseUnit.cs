@@ -227,6 +227,9 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
         json.EndObject();
     }
 
+    public override void EmitOnnx(SourceWriter writer, DensePlan plan)
+        => writer.Line($"x = global::Backprop.OnnxLayers.Dense(onnx, x, \"{plan.Name}\", flatten: {(plan.InputShape.Rank > 1 && !plan.PerStep ? "true" : "false")}, perStep: {(plan.PerStep ? "true" : "false")}, \"{Names.Activation(plan.Activation)}\");");
+
     public override string Describe(DensePlan plan)
     {
         string from = plan.PerStep

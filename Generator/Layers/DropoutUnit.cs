@@ -102,5 +102,8 @@ internal sealed class DropoutUnit : LayerUnit<DropoutPlan>
     public override void WriteArchitecture(JsonText json, DropoutPlan plan)
         => json.BeginObject().Property("kind", Kind).Property("name", plan.Name).Property("rate", plan.Rate).EndObject();
 
+    public override void EmitOnnx(SourceWriter writer, DropoutPlan plan)
+        => writer.Line($"// {plan.Name}: dropout is the identity in inference; no node.");
+
     public override string Describe(DropoutPlan plan) => $"Dropout {plan.InputShape}, rate {plan.Rate.ToString("R", CultureInfo.InvariantCulture)} (training mode only)";
 }

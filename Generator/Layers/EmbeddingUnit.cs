@@ -136,5 +136,8 @@ internal sealed class EmbeddingUnit : LayerUnit<EmbeddingPlan>
             .Property("dimensions", plan.Dimensions)
             .EndObject();
 
+    public override void EmitOnnx(SourceWriter writer, EmbeddingPlan plan)
+        => writer.Line($"x = global::Backprop.OnnxLayers.Embedding(onnx, x, \"{plan.Name}\");");
+
     public override string Describe(EmbeddingPlan plan) => $"Embedding of {plan.Vocabulary} tokens, {plan.InputShape} ids → {plan.OutputShape}";
 }

@@ -75,6 +75,13 @@ internal abstract class LayerUnit
     /// <summary>The layer's entry in the architecture description (a JSON object, written into model files).</summary>
     public abstract void WriteArchitecture(JsonText json, LayerPlan plan);
 
+    /// <summary>
+    /// The layer's part of the ONNX export: statements that add its inference-mode nodes to the graph <c>onnx</c>
+    /// (a <c>Backprop.OnnxGraph</c>) and set <c>x</c>, the name of the tensor flowing through the graph, to the layer's
+    /// output (through <c>Backprop.OnnxLayers</c>). A layer with nothing to do in inference (Dropout) writes a comment.
+    /// </summary>
+    public abstract void EmitOnnx(SourceWriter writer, LayerPlan plan);
+
     /// <summary>A one-line summary for comments and docs, e.g. <c>Dense 784 → 256, Relu</c>.</summary>
     public abstract string Describe(LayerPlan plan);
 
@@ -155,6 +162,8 @@ internal abstract class LayerUnit<TPlan> : LayerUnit where TPlan : LayerPlan
 
     public abstract void WriteArchitecture(JsonText json, TPlan plan);
 
+    public abstract void EmitOnnx(SourceWriter writer, TPlan plan);
+
     public abstract string Describe(TPlan plan);
 
     /// <summary>Declares each of <paramref name="constants"/> as <c>private const int {Pascal}{Name} = value;</c>.</summary>
@@ -231,6 +240,8 @@ internal abstract class LayerUnit<TPlan> : LayerUnit where TPlan : LayerPlan
         => EmitCopyIn(writer, (TPlan)plan, tensor, source, block);
 
     public sealed override void WriteArchitecture(JsonText json, LayerPlan plan) => WriteArchitecture(json, (TPlan)plan);
+
+    public sealed override void EmitOnnx(SourceWriter writer, LayerPlan plan) => EmitOnnx(writer, (TPlan)plan);
 
     public sealed override string Describe(LayerPlan plan) => Describe((TPlan)plan);
 }

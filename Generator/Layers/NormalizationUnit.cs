@@ -112,5 +112,8 @@ internal sealed class NormalizationUnit : LayerUnit<NormalizationPlan>
     public override void WriteArchitecture(JsonText json, NormalizationPlan plan)
         => json.BeginObject().Property("kind", Kind).Property("name", plan.Name).EndObject();
 
+    public override void EmitOnnx(SourceWriter writer, NormalizationPlan plan)
+        => writer.Line($"x = global::Backprop.OnnxLayers.Normalization(onnx, x, \"{plan.Name}\");");
+
     public override string Describe(NormalizationPlan plan) => $"Normalization {plan.InputShape}, (x − mean) / √variance per feature";
 }

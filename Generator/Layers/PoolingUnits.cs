@@ -133,6 +133,10 @@ internal sealed class Pool2DUnit(string kind, string prefix) : LayerUnit<Pool2DP
     public override void WriteArchitecture(JsonText json, Pool2DPlan plan)
         => json.BeginObject().Property("kind", Kind).Property("name", plan.Name).Property("size", plan.Size).Property("stride", plan.Stride).EndObject();
 
+    public override void EmitOnnx(SourceWriter writer, Pool2DPlan plan)
+        => writer.Line(string.Format(CultureInfo.InvariantCulture,
+            "x = global::Backprop.OnnxLayers.Pool2D(onnx, x, \"{0}\", max: {1}, size: {2}, stride: {3});", plan.Name, plan.IsMax ? "true" : "false", plan.Size, plan.Stride));
+
     public override string Describe(Pool2DPlan plan)
         => $"{Kind} {plan.InputShape} → {plan.OutputShape}, {plan.Size}×{plan.Size}{(plan.Stride != plan.Size ? $" stride {plan.Stride}" : "")}";
 }
@@ -200,6 +204,9 @@ internal sealed class FlattenUnit : LayerUnit<ReshapePlan>
     public override void WriteArchitecture(JsonText json, ReshapePlan plan)
         => json.BeginObject().Property("kind", Kind).Property("name", plan.Name).EndObject();
 
+    public override void EmitOnnx(SourceWriter writer, ReshapePlan plan)
+        => writer.Line($"x = global::Backprop.OnnxLayers.Flatten(onnx, x, \"{plan.Name}\");");
+
     public override string Describe(ReshapePlan plan) => $"Flatten {plan.InputShape} → {plan.OutputShape}, the same memory";
 }
 
@@ -262,6 +269,9 @@ internal sealed class GlobalAvgPool2DUnit : LayerUnit<ReshapePlan>
 
     public override void WriteArchitecture(JsonText json, ReshapePlan plan)
         => json.BeginObject().Property("kind", Kind).Property("name", plan.Name).EndObject();
+
+    public override void EmitOnnx(SourceWriter writer, ReshapePlan plan)
+        => writer.Line($"x = global::Backprop.OnnxLayers.GlobalAvgPool2D(onnx, x, \"{plan.Name}\");");
 
     public override string Describe(ReshapePlan plan) => $"GlobalAvgPool2D {plan.InputShape} → {plan.OutputShape}";
 }

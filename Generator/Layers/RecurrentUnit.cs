@@ -233,6 +233,10 @@ internal sealed class RecurrentUnit(string kind, string prefix, int gates, strin
             .Property("return_sequences", plan.ReturnSequences)
             .EndObject();
 
+    public override void EmitOnnx(SourceWriter writer, RecurrentPlan plan)
+        => writer.Line(string.Format(CultureInfo.InvariantCulture, "x = global::Backprop.OnnxLayers.Recurrent(onnx, x, \"{0}\", \"{1}\", units: {2}, returnSequences: {3});",
+            plan.Name, kind, plan.Units, plan.ReturnSequences ? "true" : "false"));
+
     public override string Describe(RecurrentPlan plan)
         => $"{kind} {plan.InputShape} → {plan.OutputShape}{(plan.ReturnSequences ? " (every step)" : " (last step)")}";
 }

@@ -34,6 +34,14 @@ public static class ModelFile
     /// <c>num_batches_tracked</c>), written as I64 scalars named <paramref name="counterNames"/>.
     /// </summary>
     public static void Save(string path, INetwork network, string name, string architecture, IReadOnlyList<string> counterNames, long[] counters)
+        => WriteAtomically(path, name, stream => Save(stream, network, name, architecture, counterNames, counters));
+
+    /// <summary>
+    /// Writes a file through <paramref name="write"/> into a temporary file beside <paramref name="path"/>, flushes it to
+    /// disk and renames it over <paramref name="path"/>: a reader never sees a half-written file, and a failure leaves
+    /// the old file (if any) as it was. I/O failures are rethrown with the path and <paramref name="name"/> in the message.
+    /// </summary>
+    internal static void WriteAtomically(string path, string name, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' names a directory, not a file.", nameof(path));
@@ -47,7 +55,7 @@ public static class ModelFile
         {
             using (var stream = CreateTemporary(directory, fileName, out temporary))
             {
-                Save(stream, network, name, architecture, counterNames, counters);
+                write(stream);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, full, overwrite: true);
@@ -74,10 +82,6 @@ public static class ModelFile
         }
     }
 
-    /// <summary>
-    /// Creates a new file beside the target whose name has the target name's length (capped at 16): a dot and
-    /// random letters, or random letters alone for a one-letter name. Never overwrites an existing file.
-    /// </summary>
     internal static FileStream CreateTemporary(string directory, string fileName, out string temporary)
     {
         const string Letters = "abcdefghijklmnopqrstuvwxyz0123456789";
