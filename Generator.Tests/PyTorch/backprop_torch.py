@@ -397,9 +397,40 @@ def run_predict(model_path, inputs_path, out_path):
     write_safetensors(out_path, {"outputs": outputs})
 
 
+def run_from_torch(architecture_path, inputs_path, out_dir, prefix):
+    """A model made and initialized by PyTorch (seeded; running statistics and normalization buffers randomized, so
+    they matter), its state_dict written as float32 safetensors with every key under ``prefix`` (a parent module's
+    name, for the C# side to map away), and its float64 eval-mode outputs on the tensor ``inputs``."""
+    with open(architecture_path, encoding="utf-8") as f:
+        architecture = json.load(f)
+    torch.manual_seed(5)
+    model = build_model(architecture)
+    generator = torch.Generator().manual_seed(6)
+    with torch.no_grad():
+        for name, buffer in model.named_buffers():
+            if not buffer.is_floating_point():
+                buffer.fill_(7)
+            elif name.endswith("running_var") or name.endswith("variance"):
+                buffer.copy_(torch.rand(buffer.shape, generator=generator) * 1.5 + 0.25)
+            else:
+                buffer.copy_(torch.rand(buffer.shape, generator=generator) - 0.5)
+        for name, parameter in model.named_parameters():
+            if name.endswith(".weight") and parameter.dim() == 1:  # BatchNorm's scale starts at 1: move it
+                parameter.copy_(torch.rand(parameter.shape, generator=generator) + 0.5)
+    model = model.float().eval()
+    state = {prefix + k: v.detach().clone() for k, v in model.state_dict().items()}
+    write_safetensors(os.path.join(out_dir, "state.safetensors"), state)
+    batch, _ = read_safetensors(inputs_path)
+    inputs = batch["inputs"].to(torch.float32).double()
+    with torch.no_grad():
+        outputs = model.double()(inputs.reshape(inputs.shape[0], *input_shape(architecture)))
+    write_safetensors(os.path.join(out_dir, "outputs.safetensors"), {"outputs": outputs})
+
+
 USAGE = """usage:
   backprop_torch.py parity DIR
-  backprop_torch.py predict MODEL INPUTS OUT"""
+  backprop_torch.py predict MODEL INPUTS OUT
+  backprop_torch.py from-torch ARCHITECTURE_JSON INPUTS OUT_DIR PREFIX"""
 
 
 def main(argv):
@@ -408,6 +439,8 @@ def main(argv):
             run_parity(argv[1])
         elif len(argv) == 4 and argv[0] == "predict":
             run_predict(argv[1], argv[2], argv[3])
+        elif len(argv) == 5 and argv[0] == "from-torch":
+            run_from_torch(argv[1], argv[2], argv[3], argv[4])
         else:
             print(USAGE, file=sys.stderr)
             return 2

@@ -241,7 +241,7 @@ public sealed class SafeTensorsFile
         string type = dtype.GetString()!;
         if (type is not (Float32 or Int64))
         {
-            throw new InvalidDataException($"Tensor '{name}' has dtype {type}; only F32 (and I64 for counters) is supported.");
+            throw new InvalidDataException($"Tensor '{name}' has dtype {type}; only F32 (and I64 for counters) is supported. From PyTorch, save {{k: v.float() for k, v in model.state_dict().items()}}.");
         }
         int elementSize = type == Int64 ? sizeof(long) : sizeof(float);
         var dimensions = new List<int>();

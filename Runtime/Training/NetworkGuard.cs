@@ -179,8 +179,12 @@ public static class NetworkGuard
         }
     }
 
-    /// <summary>Whether a tensor holds variances by PyTorch's name for them (<c>running_var</c>), which cannot be negative.</summary>
-    public static bool IsVariance(string tensor) => tensor.EndsWith(".running_var", StringComparison.Ordinal);
+    /// <summary>
+    /// Whether a tensor holds variances, which cannot be negative: BatchNorm's <c>running_var</c> (PyTorch's name) or a
+    /// Normalization layer's <c>variance</c>.
+    /// </summary>
+    public static bool IsVariance(string tensor)
+        => tensor.EndsWith(".running_var", StringComparison.Ordinal) || tensor.EndsWith(".variance", StringComparison.Ordinal);
 
     /// <summary>The index of the first negative value, or -1.</summary>
     public static int IndexOfNegative(ReadOnlySpan<float> values)
