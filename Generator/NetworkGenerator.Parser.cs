@@ -85,6 +85,7 @@ public sealed partial class NetworkGenerator
         var attributes = AttributesOf(type, syntax);
         int networkOrdinal = -1;
         int? loss = null;
+        string? weights = null;
         AttributeSpec? input = null;
         var layers = new List<AttributeSpec>();
         for (int ordinal = 0; ordinal < attributes.Count; ordinal++)
@@ -104,6 +105,10 @@ public sealed partial class NetworkGenerator
                     else if (named.Key == "Loss")
                     {
                         loss = -1;
+                    }
+                    else if (named.Key == "Weights" && named.Value.Value is string path)
+                    {
+                        weights = path;
                     }
                 }
             }
@@ -138,7 +143,8 @@ public sealed partial class NetworkGenerator
             loss,
             input,
             new EquatableArray<AttributeSpec>(layers.ToArray()),
-            elsewhere);
+            elsewhere,
+            weights);
     }
 
     /// <summary>The attributes applied on this declaration, in source order (the order layers are read in).</summary>

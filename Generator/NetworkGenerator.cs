@@ -1,4 +1,5 @@
 using Backprop.Generator.Emit;
+using Backprop.Generator.Model;
 using Backprop.Generator.Shapes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -33,10 +34,32 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
             .Where(static plan => plan is not null)
             .WithTrackingName(TrackingNames.Plans);
 
+        // Embedded weights: the build targets write each <BackpropWeights> file's safetensors header into a text file
+        // (a generator sees additional files only as text); the bytes reach the assembly as a manifest resource.
+        var weights = context.AdditionalTextsProvider
+            .Where(static text => text.Path.EndsWith(WeightsHeader.Extension, System.StringComparison.OrdinalIgnoreCase))
+            .Select(static (text, cancellationToken) => text.GetText(cancellationToken) is { } source ? WeightsHeader.Parse(source.ToString()) : null)
+            .Where(static header => header is not null)
+            .Collect()
+            .WithTrackingName(TrackingNames.Weights);
+
         // The generated members are the network's public API, so they go through RegisterSourceOutput
-        // (the IDE needs them while typing), not RegisterImplementationSourceOutput.
-        context.RegisterSourceOutput(plans, static (output, plan) =>
-            output.AddSource(NetworkEmitter.HintName(plan!), NetworkEmitter.Emit(plan!)));
+        // (the IDE needs them while typing), not RegisterImplementationSourceOutput. A network whose weights file is
+        // missing or does not match gets no loader: the analyzer reports BPG0018 on its Weights argument.
+        context.RegisterSourceOutput(plans.Combine(weights), static (output, pair) =>
+        {
+            var plan = pair.Left!;
+            WeightsHeader? header = null;
+            if (plan.Weights is not null)
+            {
+                header = WeightsHeader.Find(pair.Right!, plan.Weights);
+                if (WeightsHeader.Check(plan, header) is not null)
+                {
+                    header = null;
+                }
+            }
+            output.AddSource(NetworkEmitter.HintName(plan), NetworkEmitter.Emit(plan, header));
+        });
     }
 }
 
@@ -45,4 +68,5 @@ internal static class TrackingNames
 {
     public const string Declarations = "Declarations";
     public const string Plans = "Plans";
+    public const string Weights = "Weights";
 }

@@ -49,6 +49,15 @@ public sealed class NetworkAttribute : Attribute
 {
     /// <summary>The loss the network is trained with.</summary>
     public Loss Loss { get; set; } = Loss.SoftmaxCrossEntropy;
+
+    /// <summary>
+    /// A safetensors file of trained weights to ship inside the assembly (a model file written by <c>Save</c>, or a PyTorch
+    /// <c>state_dict</c> with the layers' tensor names), relative to the project directory: every constructor starts
+    /// from them instead of random values, with no file I/O at run time (it works under NativeAOT and trimming). The
+    /// project lists the file as <c>&lt;BackpropWeights Include="..." /&gt;</c>; the build checks it against the declared
+    /// architecture (names and shapes) and reports BPG0018 where they differ.
+    /// </summary>
+    public string? Weights { get; set; }
 }
 
 /// <summary>

@@ -47,11 +47,18 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
             {
                 return;
             }
-            start.RegisterSymbolAction(symbol => Analyze(symbol, network, layer, input), SymbolKind.NamedType);
+            // The headers of the project's <BackpropWeights> files (written by the build targets), read once.
+            var weights = new Lazy<List<WeightsHeader>>(() => start.Options.AdditionalFiles
+                .Where(file => file.Path.EndsWith(WeightsHeader.Extension, StringComparison.OrdinalIgnoreCase))
+                .Select(file => file.GetText(start.CancellationToken) is { } text ? WeightsHeader.Parse(text.ToString()) : null)
+                .Where(header => header is not null)
+                .Select(header => header!)
+                .ToList());
+            start.RegisterSymbolAction(symbol => Analyze(symbol, network, layer, input, weights), SymbolKind.NamedType);
         });
     }
 
-    private static void Analyze(SymbolAnalysisContext context, INamedTypeSymbol network, INamedTypeSymbol layer, INamedTypeSymbol input)
+    private static void Analyze(SymbolAnalysisContext context, INamedTypeSymbol network, INamedTypeSymbol layer, INamedTypeSymbol input, Lazy<List<WeightsHeader>> weights)
     {
         var type = (INamedTypeSymbol)context.Symbol;
         var attributes = type.GetAttributes();
@@ -96,6 +103,11 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         if (result.Plan is { } plan)
         {
             ReportCollisions(context, type, plan);
+            if (plan.Weights is not null && WeightsHeader.Check(plan, WeightsHeader.Find(weights.Value, plan.Weights)) is { } problem)
+            {
+                var argument = networkSyntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "Weights");
+                Report(context, Descriptors.EmbeddedWeights, (argument ?? (SyntaxNode)networkSyntax).GetLocation(), problem);
+            }
             Report(context, Descriptors.NetworkSummary, declaration.Identifier.GetLocation(), Summary(plan));
         }
     }

@@ -34,6 +34,7 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor CrossEntropyOnSquashedOutput = Create(DiagnosticIds.CrossEntropyOnSquashedOutput, "Softmax cross-entropy on a Sigmoid, Tanh or Relu output", ShapeCategory, DiagnosticSeverity.Warning);
     public static readonly DiagnosticDescriptor BinaryCrossEntropyOnUnboundedOutput = Create(DiagnosticIds.BinaryCrossEntropyOnUnboundedOutput, "Binary cross-entropy on a Relu or Tanh output", ShapeCategory, DiagnosticSeverity.Warning);
     public static readonly DiagnosticDescriptor ShapeMismatch = Create(DiagnosticIds.ShapeMismatch, "Layer does not fit the shape it receives", ShapeCategory);
+    public static readonly DiagnosticDescriptor EmbeddedWeights = Create(DiagnosticIds.EmbeddedWeights, "Embedded weights file is missing or does not match the network", DeclarationCategory);
     public static readonly DiagnosticDescriptor CallSiteLength = Create(DiagnosticIds.CallSiteLength, "Buffer length does not fit the network", UsageCategory, DiagnosticSeverity.Warning);
 
     /// <summary>Off by default: turn it on (<c>dotnet_diagnostic.BPG0100.severity = suggestion</c>) to see each network's shapes.</summary>
@@ -44,7 +45,7 @@ internal static class Descriptors
 
     public static readonly ImmutableArray<DiagnosticDescriptor> DeclarationRules = ImmutableArray.Create(
         NotPartial, MissingInput, NoLayers, LayerWithoutNetwork, SplitDeclaration, NonPositiveSize, SoftmaxNotLast,
-        LossMismatch, UnsupportedClass, DuplicateName, InvalidArgument, MeanSquaredErrorOnSoftmax, GeneratedMemberCollision, CrossEntropyOnSquashedOutput, BinaryCrossEntropyOnUnboundedOutput, ShapeMismatch, NetworkSummary);
+        LossMismatch, UnsupportedClass, DuplicateName, InvalidArgument, MeanSquaredErrorOnSoftmax, GeneratedMemberCollision, CrossEntropyOnSquashedOutput, BinaryCrossEntropyOnUnboundedOutput, ShapeMismatch, EmbeddedWeights, NetworkSummary);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = Index();
 

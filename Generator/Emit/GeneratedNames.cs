@@ -32,6 +32,10 @@ internal static class GeneratedNames
             names.Remove("_dataParallel");
             names.Remove("Shard");
         }
+        if (plan.Weights is not null)
+        {
+            names.Add("LoadEmbeddedWeights");
+        }
         if (plan.StateCount > 0)
         {
             names.Add("StateCount");

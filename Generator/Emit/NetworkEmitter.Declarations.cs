@@ -147,13 +147,24 @@ internal static partial class NetworkEmitter
     private static int LargestBuffer(BufferWiring wiring)
         => wiring.Owned.Where(buffer => !buffer.PerPass).Select(buffer => buffer.PerSample).DefaultIfEmpty(1).Max();
 
-    private static void WriteConstructor(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
+    private static void WriteConstructor(SourceWriter writer, NetworkPlan plan, BufferWiring wiring, WeightsHeader? weights)
     {
-        writer.Summary(
-            $"Creates the network with every buffer allocated for batches of up to <paramref name=\"maxBatch\"/> samples,",
-            "and the weights initialized from <paramref name=\"seed\"/> (the same seed gives the same weights).");
-        writer.Line("/// <param name=\"maxBatch\">The largest batch that <c>Predict</c>, <c>ComputeGradients</c> and <c>TrainStep</c> accept.</param>");
-        writer.Line("/// <param name=\"seed\">The seed of the weight initialization.</param>");
+        if (weights is null)
+        {
+            writer.Summary(
+                $"Creates the network with every buffer allocated for batches of up to <paramref name=\"maxBatch\"/> samples,",
+                "and the weights initialized from <paramref name=\"seed\"/> (the same seed gives the same weights).");
+            writer.Line("/// <param name=\"maxBatch\">The largest batch that <c>Predict</c>, <c>ComputeGradients</c> and <c>TrainStep</c> accept.</param>");
+            writer.Line("/// <param name=\"seed\">The seed of the weight initialization.</param>");
+        }
+        else
+        {
+            writer.Summary(
+                $"Creates the network with every buffer allocated for batches of up to <paramref name=\"maxBatch\"/> samples,",
+                $"and the trained weights embedded in the assembly from <c>{Xml(weights.DeclaredPath)}</c>.");
+            writer.Line("/// <param name=\"maxBatch\">The largest batch that <c>Predict</c>, <c>ComputeGradients</c> and <c>TrainStep</c> accept.</param>");
+            writer.Line("/// <param name=\"seed\">The seed of the initialization the embedded weights then replace (it still seeds nothing else).</param>");
+        }
         writer.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\"><paramref name=\"maxBatch\"/> is less than 1, or so large that an activation buffer would not fit in an array.</exception>");
         using (writer.Block($"public {Identifiers.Escape(plan.ClassName)}(int maxBatch = 32, int seed = 0)"))
         {
@@ -164,9 +175,15 @@ internal static partial class NetworkEmitter
             writer.Line("_training = new(this, maxBatch, training: true);");
             writer.Line("_predictions = new(() => new Activations(this, maxBatch, training: false));");
             writer.Line("Initialize(seed);");
+            if (weights is not null)
+            {
+                writer.Line("LoadEmbeddedWeights();");
+            }
         }
         writer.Line();
     }
+
+    private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
 
     private static void WriteProperties(SourceWriter writer, NetworkPlan plan)
     {

@@ -146,4 +146,35 @@ internal static partial class NetworkEmitter
             writer.Line("return onnx;");
         }
     }
+
+    private static void WriteEmbeddedWeights(SourceWriter writer, NetworkPlan plan, WeightsHeader weights)
+    {
+        string resource = Literal(weights.Resource);
+        writer.Line($"// The weights of {weights.DeclaredPath}, embedded as the manifest resource {weights.Resource} (checked against this architecture at build time).");
+        using (writer.Block("private void LoadEmbeddedWeights()"))
+        {
+            writer.Line($"using global::System.IO.Stream stream = typeof({Identifiers.Escape(plan.ClassName)}).Assembly.GetManifestResourceStream({resource})");
+            writer.Line($"    ?? throw new global::System.InvalidOperationException(NetworkName + \": the embedded weights \" + {resource} + \" are not in the assembly; list the file as <BackpropWeights Include=\\\"...\\\" /> in the project (the Backprop.Gen package's build targets embed it).\");");
+            writer.Line(weights.IsModelFile ? "Load(stream);" : "global::Backprop.PyTorchInterop.LoadStateDict(this, stream);");
+        }
+    }
+
+    /// <summary>A C# string literal.</summary>
+    private static string Literal(string text)
+    {
+        var builder = new System.Text.StringBuilder("\"");
+        foreach (char c in text)
+        {
+            builder.Append(c switch
+            {
+                '\\' => "\\\\",
+                '"' => "\\\"",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                _ when c < ' ' => "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture),
+                _ => c.ToString(),
+            });
+        }
+        return builder.Append('"').ToString();
+    }
 }

@@ -13,6 +13,7 @@ namespace Backprop.Generator.Model;
 /// <param name="Input">The <c>[Input]</c> attribute, or null when the declaration has none.</param>
 /// <param name="Layers">Layer attributes on the <c>[Network]</c> declaration, in source order.</param>
 /// <param name="LayersElsewhere">Layer or input attributes found on other partial declarations of the class.</param>
+/// <param name="Weights">The <c>Weights</c> named argument of <c>[Network]</c>: the embedded weights file, or null.</param>
 internal sealed record NetworkDeclaration(
     string Namespace,
     EquatableArray<ContainingType> ContainingTypes,
@@ -22,7 +23,8 @@ internal sealed record NetworkDeclaration(
     int? Loss,
     AttributeSpec? Input,
     EquatableArray<AttributeSpec> Layers,
-    int LayersElsewhere)
+    int LayersElsewhere,
+    string? Weights = null)
 {
     /// <summary>The class name with its enclosing types, as a person writes it.</summary>
     public string DisplayName

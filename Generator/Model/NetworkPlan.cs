@@ -7,13 +7,15 @@ namespace Backprop.Generator.Model;
 /// <param name="Loss">The loss (value of <c>Backprop.Loss</c>).</param>
 /// <param name="InputShape">The shape of one input sample.</param>
 /// <param name="Layers">The layers in order.</param>
+/// <param name="Weights">The embedded weights file the declaration names (<c>[Network(Weights = ...)]</c>), or null.</param>
 internal sealed record NetworkPlan(
     string Namespace,
     EquatableArray<ContainingType> ContainingTypes,
     string ClassName,
     int Loss,
     Shape InputShape,
-    EquatableArray<LayerPlan> Layers)
+    EquatableArray<LayerPlan> Layers,
+    string? Weights = null)
 {
     public LayerPlan Last => Layers[Layers.Count - 1];
 

@@ -23,6 +23,7 @@ internal static class DiagnosticIds
     public const string CrossEntropyOnSquashedOutput = "BPG0015";
     public const string BinaryCrossEntropyOnUnboundedOutput = "BPG0016";
     public const string ShapeMismatch = "BPG0017";
+    public const string EmbeddedWeights = "BPG0018";
     public const string NetworkSummary = "BPG0100";
 }
 

@@ -138,7 +138,7 @@ internal static class ShapeInference
 
         if (errors.Count == 0 || errors.TrueForAll(e => e.IsWarning))
         {
-            var candidate = new NetworkPlan(declaration.Namespace, declaration.ContainingTypes, declaration.ClassName, loss, inputShape!, new EquatableArray<LayerPlan>(plans.ToArray()));
+            var candidate = new NetworkPlan(declaration.Namespace, declaration.ContainingTypes, declaration.ClassName, loss, inputShape!, new EquatableArray<LayerPlan>(plans.ToArray()), declaration.Weights);
             if (Emit.GeneratedNames.Of(candidate).Contains(declaration.ClassName))
             {
                 errors.Add(new ShapeError(DiagnosticIds.GeneratedMemberCollision,
@@ -153,7 +153,7 @@ internal static class ShapeInference
             valid &= error.IsWarning;
         }
         var result = valid
-            ? new NetworkPlan(declaration.Namespace, declaration.ContainingTypes, declaration.ClassName, loss, inputShape!, new EquatableArray<LayerPlan>(plans.ToArray()))
+            ? new NetworkPlan(declaration.Namespace, declaration.ContainingTypes, declaration.ClassName, loss, inputShape!, new EquatableArray<LayerPlan>(plans.ToArray()), declaration.Weights)
             : null;
         return new ShapeResult(result, new EquatableArray<ShapeError>(errors.ToArray()));
     }
