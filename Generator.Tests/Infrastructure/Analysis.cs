@@ -18,23 +18,24 @@ internal static class Analysis
 
     public static Result Run(string source, bool summary = false) => Run([source], summary);
 
-    /// <summary>The same over several files (partial declarations spread over them).</summary>
-    public static Result Run(string[] sources, bool summary = false)
+    /// <summary>The same over several files (partial declarations spread over them), with optional additional files.</summary>
+    public static Result Run(string[] sources, bool summary = false, ImmutableArray<AdditionalText> additional = default)
     {
+        additional = additional.IsDefault ? [] : additional;
         var compilation = Compiler.Compilation(sources);
         if (summary)
         {
             compilation = compilation.WithOptions(compilation.Options.WithSpecificDiagnosticOptions(
                 compilation.Options.SpecificDiagnosticOptions.SetItem("BPG0100", ReportDiagnostic.Info)));
         }
-        var driver = Compiler.Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
+        var driver = Compiler.Driver().AddAdditionalTexts(additional).RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
         var exceptions = new List<Exception>();
         if (driver.GetRunResult().Results.Single().Exception is { } generatorException)
         {
             exceptions.Add(generatorException);
         }
         var options = new CompilationWithAnalyzersOptions(
-            new AnalyzerOptions([]),
+            new AnalyzerOptions(additional),
             (exception, _, _) => { lock (exceptions) { exceptions.Add(exception); } },
             concurrentAnalysis: false, logAnalyzerExecutionTime: false);
         var analyzers = ImmutableArray.Create<DiagnosticAnalyzer>(new NetworkAnalyzer(), new CallSiteAnalyzer());

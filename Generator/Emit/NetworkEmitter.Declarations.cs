@@ -163,7 +163,7 @@ internal static partial class NetworkEmitter
                 $"Creates the network with every buffer allocated for batches of up to <paramref name=\"maxBatch\"/> samples,",
                 $"and the trained weights embedded in the assembly from <c>{Xml(weights.DeclaredPath)}</c>.");
             writer.Line("/// <param name=\"maxBatch\">The largest batch that <c>Predict</c>, <c>ComputeGradients</c> and <c>TrainStep</c> accept.</param>");
-            writer.Line("/// <param name=\"seed\">The seed of the initialization the embedded weights then replace (it still seeds nothing else).</param>");
+            writer.Line("/// <param name=\"seed\">The seed of the training calls' random streams (dropout); the weights are the embedded ones.</param>");
         }
         writer.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\"><paramref name=\"maxBatch\"/> is less than 1, or so large that an activation buffer would not fit in an array.</exception>");
         using (writer.Block($"public {Identifiers.Escape(plan.ClassName)}(int maxBatch = 32, int seed = 0)"))
@@ -174,11 +174,8 @@ internal static partial class NetworkEmitter
             writer.Line("_seed = seed;");
             writer.Line("_training = new(this, maxBatch, training: true);");
             writer.Line("_predictions = new(() => new Activations(this, maxBatch, training: false));");
-            writer.Line("Initialize(seed);");
-            if (weights is not null)
-            {
-                writer.Line("LoadEmbeddedWeights();");
-            }
+            // Embedded weights set every tensor, so the random initialization (most of a small network's start-up) is skipped.
+            writer.Line(weights is null ? "Initialize(seed);" : "LoadEmbeddedWeights();");
         }
         writer.Line();
     }
