@@ -763,7 +763,7 @@ namespace Demo
         // The inference graph, layer by layer; x names the tensor flowing through it.
         private global::Backprop.OnnxGraph BuildOnnx()
         {
-            var onnx = new global::Backprop.OnnxGraph(this, NetworkName, Architecture);
+            global::Backprop.OnnxGraph onnx = new(this, NetworkName, Architecture);
             string x = onnx.Input;
             x = global::Backprop.OnnxLayers.Conv2D(onnx, x, "conv1", kernel: 3, stride: 1, padding: 1, bias: true, "Relu");
             x = global::Backprop.OnnxLayers.Pool2D(onnx, x, "pool1", max: true, size: 2, stride: 2);

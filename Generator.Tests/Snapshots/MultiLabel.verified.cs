@@ -638,7 +638,7 @@ partial class MultiLabel : global::Backprop.INetwork
     // The inference graph, layer by layer; x names the tensor flowing through it.
     private global::Backprop.OnnxGraph BuildOnnx()
     {
-        var onnx = new global::Backprop.OnnxGraph(this, NetworkName, Architecture);
+        global::Backprop.OnnxGraph onnx = new(this, NetworkName, Architecture);
         string x = onnx.Input;
         x = global::Backprop.OnnxLayers.Dense(onnx, x, "encoder", flatten: false, perStep: false, "Gelu");
         x = global::Backprop.OnnxLayers.Dense(onnx, x, "head", flatten: false, perStep: false, "Sigmoid");

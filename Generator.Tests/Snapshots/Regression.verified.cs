@@ -685,7 +685,7 @@ namespace Forecasts.Models
                 // The inference graph, layer by layer; x names the tensor flowing through it.
                 private global::Backprop.OnnxGraph BuildOnnx()
                 {
-                    var onnx = new global::Backprop.OnnxGraph(this, NetworkName, Architecture);
+                    global::Backprop.OnnxGraph onnx = new(this, NetworkName, Architecture);
                     string x = onnx.Input;
                     x = global::Backprop.OnnxLayers.Dense(onnx, x, "dense1", flatten: false, perStep: false, "Tanh");
                     x = global::Backprop.OnnxLayers.Dense(onnx, x, "dense2", flatten: false, perStep: false, "LeakyRelu");

@@ -673,7 +673,7 @@ namespace Demo
         // The inference graph, layer by layer; x names the tensor flowing through it.
         private global::Backprop.OnnxGraph BuildOnnx()
         {
-            var onnx = new global::Backprop.OnnxGraph(this, NetworkName, Architecture);
+            global::Backprop.OnnxGraph onnx = new(this, NetworkName, Architecture);
             string x = onnx.Input;
             x = global::Backprop.OnnxLayers.Recurrent(onnx, x, "gru1", "Gru", units: 128, returnSequences: false);
             x = global::Backprop.OnnxLayers.Dense(onnx, x, "dense1", flatten: false, perStep: false, "Linear");

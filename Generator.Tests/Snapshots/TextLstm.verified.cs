@@ -777,7 +777,7 @@ namespace Demo
         // The inference graph, layer by layer; x names the tensor flowing through it.
         private global::Backprop.OnnxGraph BuildOnnx()
         {
-            var onnx = new global::Backprop.OnnxGraph(this, NetworkName, Architecture);
+            global::Backprop.OnnxGraph onnx = new(this, NetworkName, Architecture);
             string x = onnx.Input;
             x = global::Backprop.OnnxLayers.Embedding(onnx, x, "embedding1");
             x = global::Backprop.OnnxLayers.Recurrent(onnx, x, "lstm1", "Lstm", units: 16, returnSequences: true);

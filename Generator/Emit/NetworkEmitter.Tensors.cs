@@ -136,7 +136,7 @@ internal static partial class NetworkEmitter
         writer.Line("// The inference graph, layer by layer; x names the tensor flowing through it.");
         using (writer.Block("private global::Backprop.OnnxGraph BuildOnnx()"))
         {
-            writer.Line("var onnx = new global::Backprop.OnnxGraph(this, NetworkName, Architecture);");
+            writer.Line("global::Backprop.OnnxGraph onnx = new(this, NetworkName, Architecture);");
             writer.Line("string x = onnx.Input;");
             foreach (var layer in plan.Layers)
             {
