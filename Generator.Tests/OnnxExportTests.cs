@@ -56,7 +56,7 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
     }
 
     /// <summary>max |a − b| over max |b|: the error relative to the outputs' scale.</summary>
-    private static double RelativeError(float[] expected, float[] actual)
+    internal static double RelativeError(float[] expected, float[] actual)
     {
         Assert.Equal(expected.Length, actual.Length);
         double error = 0, scale = 0;

@@ -206,14 +206,9 @@ public sealed class PyTorchImportTests(ITestOutputHelper output)
                 float[] expected = SafeTensorsFile.Read(Path.Combine(case_, "outputs.safetensors")).Get("outputs").ToArray();
                 float[] actual = new float[expected.Length];
                 network.Predict(inputs, actual);
-                double difference = 0, scale = 0;
-                for (int i = 0; i < expected.Length; i++)
-                {
-                    difference = Math.Max(difference, Math.Abs((double)expected[i] - actual[i]));
-                    scale = Math.Max(scale, Math.Abs((double)expected[i]));
-                }
-                output.WriteLine($"{name}: relative difference from PyTorch {difference / scale:E2}");
-                Assert.True(difference / scale < 1e-5, $"{name}: Predict differs from PyTorch by {difference / scale:E3} (relative).");
+                double relative = OnnxExportTests.RelativeError(expected, actual);
+                output.WriteLine($"{name}: relative difference from PyTorch {relative:E2}");
+                Assert.True(relative < 1e-5, $"{name}: Predict differs from PyTorch by {relative:E3} (relative).");
             }
         }
         finally
@@ -250,14 +245,9 @@ public sealed class PyTorchImportTests(ITestOutputHelper output)
             float[] expected = check.Get("outputs").ToArray();
             float[] actual = new float[expected.Length];
             network.Predict(check.Get("inputs"), actual);
-            double difference = 0, scale = 0;
-            for (int i = 0; i < expected.Length; i++)
-            {
-                difference = Math.Max(difference, Math.Abs((double)expected[i] - actual[i]));
-                scale = Math.Max(scale, Math.Abs((double)expected[i]));
-            }
-            output.WriteLine($"{expected.Length / 10} images: largest difference {difference:E2}, relative {difference / scale:E2}");
-            Assert.True(difference / scale < 1e-5, $"relative difference {difference / scale:E3}");
+            double relative = OnnxExportTests.RelativeError(expected, actual);
+            output.WriteLine($"{expected.Length / 10} images: relative difference from PyTorch {relative:E2}");
+            Assert.True(relative < 1e-5, $"relative difference {relative:E3}");
 
             // The whole test set: the accuracy PyTorch measured, here (a few argmax ties may flip in float32).
             using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "pytorch.json")));
