@@ -50,6 +50,10 @@ public static class Program
         {
             return ThreadPoolTiming.Contention();
         }
+        if (args.Length > 0 && args[0] == "--fit-overhead")
+        {
+            return FitOverhead.Run();
+        }
         if (args.Length > 0 && args[0] == "--compiler-timing")
         {
             return CompilerTiming.Run();

@@ -33,6 +33,12 @@ public sealed class FitOptions
     /// <summary>Called after every epoch with its results (progress output, plots); runs on the calling thread.</summary>
     public Action<EpochResult>? OnEpoch { get; init; }
 
+    /// <summary>
+    /// Called after every training step (a progress bar, a live loss); runs on the calling thread and allocates nothing
+    /// per call. Keep it short: its time counts against training.
+    /// </summary>
+    public Action<StepProgress>? OnStep { get; init; }
+
     /// <summary>Stops at the next step boundary, leaving the best model so far.</summary>
     public CancellationToken Cancellation { get; init; }
 }
@@ -45,6 +51,15 @@ public sealed class FitOptions
 /// <param name="Seconds">The epoch's wall time, validation included.</param>
 /// <param name="LearningRate">The optimizer's learning rate during the epoch.</param>
 public sealed record EpochResult(int Epoch, float TrainingLoss, float ValidationLoss, float ValidationMetric, double Seconds, float LearningRate);
+
+/// <summary>One training step of <c>Fit</c>, for progress output.</summary>
+/// <param name="Epoch">1-based.</param>
+/// <param name="Step">1-based, within the epoch.</param>
+/// <param name="Steps">The epoch's number of steps.</param>
+/// <param name="Loss">The step's batch loss (training mode).</param>
+/// <param name="Rows">Training rows seen so far in the epoch.</param>
+/// <param name="Seconds">Seconds since the epoch began.</param>
+public readonly record struct StepProgress(int Epoch, int Step, int Steps, float Loss, int Rows, double Seconds);
 
 /// <summary>What <c>Fit</c> did: every epoch, the best one (whose model the network now holds) and why it stopped.</summary>
 public sealed class FitHistory
@@ -143,6 +158,7 @@ public static class Fitting
         int bestEpoch = 0, sinceBest = 0;
         bool stoppedEarly = false, cancelled = false;
         float initialRate = optimizer.LearningRate;
+        int stepsPerEpoch = (count + options.BatchSize - 1) / options.BatchSize;
         for (int epoch = 1; epoch <= options.Epochs && !cancelled; epoch++)
         {
             var watch = Stopwatch.StartNew();
@@ -190,6 +206,7 @@ public static class Fitting
                 lastLoss = loss;
                 total += loss;
                 steps++;
+                options.OnStep?.Invoke(new StepProgress(epoch, steps, stepsPerEpoch, loss, start + batch, watch.Elapsed.TotalSeconds));
             }
             if (steps == 0)
             {

@@ -1,0 +1,119 @@
+using System;
+using System.Diagnostics;
+
+namespace Backprop.Benchmarks;
+
+/// <summary>
+/// The cost of <c>Fit</c>'s loop over raw <c>TrainStep</c> calls (issue 15's target: under 3%), on the MLP at batch 32,
+/// one thread: 400 steps per epoch on random rows. Raw: one <c>TrainStep</c> per consecutive slice of the data (no
+/// shuffling, no copy). Fit: the same rows shuffled into batches, a 32-row validation set, the best model kept. Alternated
+/// round by round (7 rounds of 3 epochs each); prints the medians and their ratio, Fit's step loop alone (from its
+/// progress callback), and a raw loop that gathers shuffled batches as any shuffling loop must.
+/// </summary>
+internal static class FitOverhead
+{
+    public static int Run()
+    {
+        const int Batch = 32, Steps = 400, Epochs = 3, Rounds = 7;
+        int rows = Batch * Steps;
+        var random = new Random(3);
+        var inputs = new float[rows * BenchMlp.InputSize];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            inputs[i] = (float)random.NextDouble();
+        }
+        var labels = new int[rows];
+        for (int i = 0; i < rows; i++)
+        {
+            labels[i] = random.Next(BenchMlp.OutputSize);
+        }
+        var validation = inputs.AsSpan(0, Batch * BenchMlp.InputSize).ToArray();
+        var validationLabels = labels.AsSpan(0, Batch).ToArray();
+
+        var raw = new BenchMlp(Batch, 1) { MaxThreads = 1 };
+        var fitted = new BenchMlp(Batch, 1) { MaxThreads = 1 };
+        var rawSgd = new Sgd(0.01f);
+        var fitSgd = new Sgd(0.01f);
+        double trainingSeconds = 0, epochSeconds = 0;
+        var options = new FitOptions
+        {
+            Epochs = Epochs, BatchSize = Batch, Patience = 0, Seed = 1,
+            OnStep = progress => { if (progress.Step == progress.Steps) { trainingSeconds += progress.Seconds; } },
+            OnEpoch = result => epochSeconds += result.Seconds,
+        };
+        var rawTimes = new double[Rounds];
+        var fitTimes = new double[Rounds];
+        // Warm up both paths (tiering, buffers).
+        fitted.Fit(fitSgd, inputs, labels, validation, validationLabels, new FitOptions { Epochs = 1, BatchSize = Batch, Patience = 0, Seed = 1 });
+        RawEpochs(raw, rawSgd, inputs, labels, Batch, Steps, 1);
+        for (int round = 0; round < Rounds; round++)
+        {
+            var watch = Stopwatch.StartNew();
+            if (round % 2 == 0)
+            {
+                RawEpochs(raw, rawSgd, inputs, labels, Batch, Steps, Epochs);
+                rawTimes[round] = watch.Elapsed.TotalMilliseconds;
+                watch.Restart();
+                fitted.Fit(fitSgd, inputs, labels, validation, validationLabels, options);
+                fitTimes[round] = watch.Elapsed.TotalMilliseconds;
+            }
+            else
+            {
+                fitted.Fit(fitSgd, inputs, labels, validation, validationLabels, options);
+                fitTimes[round] = watch.Elapsed.TotalMilliseconds;
+                watch.Restart();
+                RawEpochs(raw, rawSgd, inputs, labels, Batch, Steps, Epochs);
+                rawTimes[round] = watch.Elapsed.TotalMilliseconds;
+            }
+        }
+        Array.Sort(rawTimes);
+        Array.Sort(fitTimes);
+        double rawMedian = rawTimes[Rounds / 2] / (Epochs * Steps), fitMedian = fitTimes[Rounds / 2] / (Epochs * Steps);
+        Console.WriteLine($"raw TrainStep loop: {rawMedian:F4} ms per step; Fit: {fitMedian:F4} ms per step (median of {Rounds} rounds of {Epochs} epochs x {Steps} steps, batch {Batch})");
+        Console.WriteLine($"Fit overhead: {(fitMedian / rawMedian - 1) * 100:F1}% (best rounds: {(fitTimes[0] / rawTimes[0] - 1) * 100:F1}%)");
+        // The same raw loop on batches gathered from a shuffled order, as any shuffling loop must: what Fit adds beyond that.
+        var order = new int[rows];
+        for (int i = 0; i < rows; i++)
+        {
+            order[i] = i;
+        }
+        new Random(1).Shuffle(order);
+        var gathered = new float[Batch * BenchMlp.InputSize];
+        var gatheredLabels = new int[Batch];
+        var shuffledTimes = new double[Rounds];
+        for (int round = 0; round < Rounds; round++)
+        {
+            var watch = Stopwatch.StartNew();
+            for (int epoch = 0; epoch < Epochs; epoch++)
+            {
+                for (int step = 0; step < Steps; step++)
+                {
+                    for (int i = 0; i < Batch; i++)
+                    {
+                        int row = order[step * Batch + i];
+                        inputs.AsSpan(row * BenchMlp.InputSize, BenchMlp.InputSize).CopyTo(gathered.AsSpan(i * BenchMlp.InputSize));
+                        gatheredLabels[i] = labels[row];
+                    }
+                    raw.TrainStep(gathered, gatheredLabels, rawSgd);
+                }
+            }
+            shuffledTimes[round] = watch.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(shuffledTimes);
+        Console.WriteLine($"Fit: steps {trainingSeconds * 1000 / (fitTimes.Length * Epochs * Steps):F4} ms per step, whole epochs {epochSeconds * 1000 / (fitTimes.Length * Epochs * Steps):F4} (validation and the best model's copy included)");
+        Console.WriteLine($"raw loop on shuffled, gathered batches: {shuffledTimes[Rounds / 2] / (Epochs * Steps):F4} ms per step");
+        return 0;
+    }
+
+    private static void RawEpochs(BenchMlp net, Sgd sgd, float[] inputs, int[] labels, int batch, int steps, int epochs)
+    {
+        int size = BenchMlp.InputSize;
+        for (int epoch = 0; epoch < epochs; epoch++)
+        {
+            for (int step = 0; step < steps; step++)
+            {
+                net.TrainStep(inputs.AsSpan(step * batch * size, batch * size), labels.AsSpan(step * batch, batch), sgd);
+            }
+        }
+    }
+}
