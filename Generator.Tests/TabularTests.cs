@@ -241,6 +241,30 @@ public sealed class TabularTests : IDisposable
         Assert.False(history.StoppedEarly);
     }
 
+    [Fact]
+    public void Fit_reports_every_step_with_its_loss()
+    {
+        var random = new Random(2);
+        float[] x = new float[10 * TableRegressor.InputSize];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = (float)random.NextDouble();
+        }
+        float[] y = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        var steps = new List<StepProgress>();
+        var net = new TableRegressor(maxBatch: 8, seed: 1);
+        var history = net.Fit(new Sgd(0.01f), x, y, x, y, new FitOptions { Epochs = 2, BatchSize = 4, Patience = 0, OnStep = steps.Add });
+        // 10 rows in batches of 4: steps of 4, 4 and 2 rows per epoch.
+        Assert.Equal([(1, 1, 4), (1, 2, 8), (1, 3, 10), (2, 1, 4), (2, 2, 8), (2, 3, 10)], steps.Select(s => (s.Epoch, s.Step, s.Rows)));
+        Assert.All(steps, s => Assert.Equal(3, s.Steps));
+        Assert.All(steps, s => Assert.True(s.Seconds >= 0 && float.IsFinite(s.Loss)));
+        for (int epoch = 1; epoch <= 2; epoch++)
+        {
+            // An epoch's training loss is the mean of its step losses.
+            Assert.Equal(history.Epochs[epoch - 1].TrainingLoss, (float)steps.Where(s => s.Epoch == epoch).Average(s => (double)s.Loss), 5);
+        }
+    }
+
     /// <summary>
     /// Early stopping on a task that overfits (few noisy rows, many epochs): training stops before the last epoch and the
     /// network holds the best epoch's parameters, bit for bit.
