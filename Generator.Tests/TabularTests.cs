@@ -138,6 +138,36 @@ public sealed class TabularTests : IDisposable
     }
 
     /// <summary>
+    /// Min-max scaling: the training rows land in [0, 1] per feature (a constant feature keeps scale 1, a missing value
+    /// becomes the scaled training mean), and a [Normalization] layer holding the minimum and the squared range scales
+    /// inside the network as the transform does outside.
+    /// </summary>
+    [Fact]
+    public void Min_max_scaling_maps_training_rows_into_the_unit_interval_inside_the_model_too()
+    {
+        float[] rows = [1, 10, 7, 3, 10, -1, 5, 10, 2, 6, 10, float.NaN];
+        var scale = Standardization.FitMinMax(rows, count: 4, width: 3);
+        Assert.True(scale.IsMinMax);
+        Assert.Equal([1f, 10f, -1f], scale.Means);
+        Assert.Equal([5f, 1f, 8f], scale.Deviations);
+        float[] scaled = scale.Transform(rows, 4, 3);
+        Assert.Equal([0f, 0f, 1f, 0.4f, 0f, 0f, 0.8f, 0f, 0.375f, 1f, 0f, (8f / 3f + 1f) / 8f], scaled);
+        var net = new NormalizeThenDense(maxBatch: 4, seed: 1);
+        net.SetTensor("dense1.weight", [1, 0, 0, 0, 1, 0, 0, 0, 1]);
+        net.SetTensor("dense1.bias", [0, 0, 0]);
+        scale.WriteTo(net);
+        float[] complete = [.. rows[..11], 5f];
+        var outputs = new float[12];
+        net.Predict(complete, outputs);
+        float[] expected = scale.Transform(complete, 4, 3);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], outputs[i], 5);
+        }
+        Assert.False(Standardization.Fit(rows, 4, 3).IsMinMax);
+    }
+
+    /// <summary>
     /// Statistics written into a [Normalization] layer standardize inside the network exactly as
     /// <see cref="Standardization.Transform(ReadOnlySpan{float}, int, int)"/> does outside, and travel with the model file.
     /// </summary>

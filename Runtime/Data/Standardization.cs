@@ -3,23 +3,36 @@ using System;
 namespace Backprop;
 
 /// <summary>
-/// Per-feature standardization fitted on training rows only, <c>(x - mean) / deviation</c>, as scikit-learn's
-/// <c>StandardScaler</c>: missing values (NaN) are left out of the fit and become the mean (0 after the transform); a
-/// constant feature keeps deviation 1. Apply the same instance to validation, test and new rows.
+/// Per-feature scaling fitted on training rows only, <c>(x - center) / scale</c>: standardization
+/// (<see cref="Fit(ReadOnlySpan{float}, int, int)"/>, center the mean and scale the deviation, as scikit-learn's
+/// <c>StandardScaler</c>) or min-max scaling into [0, 1] (<see cref="FitMinMax(ReadOnlySpan{float}, int, int)"/>,
+/// center the minimum and scale the range, as <c>MinMaxScaler</c>). Missing values (NaN) are left out of the fit and
+/// become the training mean (0 after standardization); a constant feature keeps scale 1. Apply the same instance to
+/// validation, test and new rows, or write it into the network's <c>[Normalization]</c> layer with <see cref="WriteTo"/>.
 /// </summary>
 public sealed class Standardization
 {
-    private Standardization(float[] means, float[] deviations)
+    private readonly float[] _missing;
+
+    private Standardization(float[] means, float[] deviations, float[] missing, bool minMax)
     {
         Means = means;
         Deviations = deviations;
+        _missing = missing;
+        IsMinMax = minMax;
     }
 
-    /// <summary>The training mean of each feature.</summary>
+    /// <summary>The center of each feature: its training mean, or its training minimum for min-max scaling.</summary>
     public float[] Means { get; }
 
-    /// <summary>The training standard deviation (population) of each feature, 1 where it is 0.</summary>
+    /// <summary>
+    /// The scale of each feature: its training standard deviation (population), or its training range (maximum minus
+    /// minimum) for min-max scaling; 1 where that is 0.
+    /// </summary>
     public float[] Deviations { get; }
+
+    /// <summary>Whether this is min-max scaling into [0, 1] rather than standardization.</summary>
+    public bool IsMinMax { get; }
 
     /// <summary>The features per row.</summary>
     public int Width => Means.Length;
@@ -52,7 +65,55 @@ public sealed class Standardization
             means[f] = (float)mean;
             deviations[f] = variance > 1e-12 ? (float)Math.Sqrt(variance) : 1f;
         }
-        return new Standardization(means, deviations);
+        return new Standardization(means, deviations, new float[width], minMax: false);
+    }
+
+    /// <summary>
+    /// Fits min-max scaling of <paramref name="count"/> rows of <paramref name="width"/> features: <c>(x - min) / (max - min)</c>,
+    /// so training values land in [0, 1] (others may fall outside). A missing value becomes the feature's scaled training mean.
+    /// </summary>
+    public static Standardization FitMinMax(ReadOnlySpan<float> features, int count, int width)
+    {
+        if (count < 0 || width < 0 || features.Length < (long)count * width)
+        {
+            throw new ArgumentException($"{features.Length} values do not hold {count} rows of {width} features.", nameof(features));
+        }
+        var minimums = new float[width];
+        var ranges = new float[width];
+        var missing = new float[width];
+        for (int f = 0; f < width; f++)
+        {
+            float minimum = float.PositiveInfinity, maximum = float.NegativeInfinity;
+            double sum = 0;
+            int n = 0;
+            for (int i = 0; i < count; i++)
+            {
+                float v = features[i * width + f];
+                if (!float.IsNaN(v))
+                {
+                    minimum = Math.Min(minimum, v);
+                    maximum = Math.Max(maximum, v);
+                    sum += v;
+                    n++;
+                }
+            }
+            if (n == 0)
+            {
+                minimum = maximum = 0f;
+            }
+            double range = (double)maximum - minimum;
+            minimums[f] = minimum;
+            ranges[f] = range > 1e-12 ? (float)range : 1f;
+            missing[f] = n == 0 ? 0f : (float)((sum / n - minimum) / ranges[f]);
+        }
+        return new Standardization(minimums, ranges, missing, minMax: true);
+    }
+
+    /// <summary>Fits min-max scaling of a table's features.</summary>
+    public static Standardization FitMinMax(TabularData training)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        return FitMinMax(training.Features, training.Count, training.FeatureCount);
     }
 
     /// <summary>Fits the statistics of a table's features.</summary>
@@ -83,7 +144,7 @@ public sealed class Standardization
             for (int f = 0; f < Width; f++)
             {
                 float v = features[i * Width + f];
-                result[i * inputSize + f] = float.IsNaN(v) ? 0f : (v - Means[f]) / Deviations[f];
+                result[i * inputSize + f] = float.IsNaN(v) ? _missing[f] : (v - Means[f]) / Deviations[f];
             }
         }
         return result;
@@ -91,8 +152,8 @@ public sealed class Standardization
 
     /// <summary>
     /// Writes these statistics into a network's <c>[Normalization]</c> layer (its <c>mean</c> and <c>variance</c> state
-    /// tensors, padded with 0 and 1 up to the network's input size), so the model standardizes its own inputs, and
-    /// saves the statistics with its weights.
+    /// tensors: the centers and the squared scales, padded with 0 and 1 up to the network's input size), so the model
+    /// scales its own inputs (min-max scaling too: <c>(x − min) / √(range²)</c>), and saves the statistics with its weights.
     /// </summary>
     /// <param name="network">The network.</param>
     /// <param name="layer">The normalization layer's name (<c>normalization1</c> by default).</param>

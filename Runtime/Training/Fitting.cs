@@ -177,25 +177,10 @@ public static class Fitting
                     break;
                 }
                 int batch = Math.Min(options.BatchSize, count - start);
-                for (int i = 0; i < batch; i++)
-                {
-                    int row = order[start + i];
-                    inputs.AsSpan(row * size, size).CopyTo(batchInputs.AsSpan(i * size));
-                    if (batchLabels is not null)
-                    {
-                        batchLabels[i] = labels![row];
-                    }
-                    else
-                    {
-                        targets.AsSpan(row * outputs, outputs).CopyTo(batchTargets.AsSpan(i * outputs));
-                    }
-                }
                 float loss;
                 try
                 {
-                    loss = batchLabels is not null
-                        ? network.TrainStep(batchInputs.AsSpan(0, batch * size), batchLabels.AsSpan(0, batch), optimizer)
-                        : network.TrainStep(batchInputs.AsSpan(0, batch * size), batchTargets.AsSpan(0, batch * outputs), optimizer);
+                    loss = TrainBatch(network, optimizer, inputs, labels, targets, order.AsSpan(start, batch), batchInputs, batchLabels, batchTargets);
                 }
                 catch (ArithmeticException e)
                 {
@@ -248,6 +233,29 @@ public static class Fitting
         }
         Restore(network, best, bestEpoch);
         return new FitHistory(history, bestEpoch, stoppedEarly, cancelled);
+    }
+
+    /// <summary>Gathers one batch of rows in <paramref name="rows"/>' order and takes a training step on it.</summary>
+    private static float TrainBatch(INetwork network, Optimizer optimizer, float[] inputs, int[]? labels, float[]? targets, ReadOnlySpan<int> rows,
+        float[] batchInputs, int[]? batchLabels, float[]? batchTargets)
+    {
+        int size = network.InputSize, outputs = network.OutputSize, batch = rows.Length;
+        for (int i = 0; i < batch; i++)
+        {
+            int row = rows[i];
+            inputs.AsSpan(row * size, size).CopyTo(batchInputs.AsSpan(i * size));
+            if (batchLabels is not null)
+            {
+                batchLabels[i] = labels![row];
+            }
+            else
+            {
+                targets.AsSpan(row * outputs, outputs).CopyTo(batchTargets.AsSpan(i * outputs));
+            }
+        }
+        return batchLabels is not null
+            ? network.TrainStep(batchInputs.AsSpan(0, batch * size), batchLabels.AsSpan(0, batch), optimizer)
+            : network.TrainStep(batchInputs.AsSpan(0, batch * size), batchTargets.AsSpan(0, batch * outputs), optimizer);
     }
 
     private static void Restore(INetwork network, MemoryStream best, int bestEpoch)

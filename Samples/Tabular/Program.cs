@@ -14,12 +14,13 @@ var label = new Option<string>("--label") { Description = "The label column's na
 var task = new Option<TabularTask>("--task") { Description = "classification, regression, or auto (from the label column).", DefaultValueFactory = _ => TabularTask.Auto };
 var epochs = new Option<int>("--epochs") { Description = "The most epochs (early stopping usually ends sooner).", DefaultValueFactory = _ => 300 };
 var seed = new Option<int>("--seed") { Description = "Seed of the split, the initialization and the shuffling.", DefaultValueFactory = _ => 1 };
-var command = new RootCommand("Train and evaluate a network on a CSV file.") { data, label, task, epochs, seed };
+var minMax = new Option<bool>("--min-max") { Description = "Scale features into [0, 1] by the training rows' range instead of standardizing them." };
+var command = new RootCommand("Train and evaluate a network on a CSV file.") { data, label, task, epochs, seed, minMax };
 command.SetAction(parsed =>
 {
     try
     {
-        return Run(parsed.GetValue(data)!.FullName, parsed.GetValue(label)!, parsed.GetValue(task), parsed.GetValue(epochs), parsed.GetValue(seed));
+        return Run(parsed.GetValue(data)!.FullName, parsed.GetValue(label)!, parsed.GetValue(task), parsed.GetValue(epochs), parsed.GetValue(seed), parsed.GetValue(minMax));
     }
     catch (Exception e) when (e is IOException or ArgumentException or InvalidDataException)
     {
@@ -29,13 +30,13 @@ command.SetAction(parsed =>
 });
 return command.Parse(args).Invoke();
 
-static int Run(string path, string labelColumn, TabularTask task, int epochs, int seed)
+static int Run(string path, string labelColumn, TabularTask task, int epochs, int seed, bool minMax)
 {
     // The whole workflow: load, split, standardize, fit with early stopping, evaluate.
     var table = TabularData.LoadCsv(path, labelColumn, task);
     Describe(table);
     var (train, validation, test) = table.Split(validation: 0.15, test: 0.15, seed);
-    var scale = Standardization.Fit(train);
+    var scale = minMax ? Standardization.FitMinMax(train) : Standardization.Fit(train);
     bool classes = table.Task == TabularTask.Classification;
     INetwork net = classes ? new TabularClassifier(maxBatch: 256, seed) : new TabularRegressor(maxBatch: 256, seed);
     float[] x = scale.Transform(train, net.InputSize), xValidation = scale.Transform(validation, net.InputSize), xTest = scale.Transform(test, net.InputSize);
