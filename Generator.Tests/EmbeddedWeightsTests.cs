@@ -141,6 +141,27 @@ public sealed class EmbeddedWeightsTests
         => Assert.Equal("The weights file 'models/w.safetensors' of Embedded is not a readable safetensors file: it is truncated inside the header.",
             Bpg0018(Header("models/w.safetensors", null, "invalid", "it is truncated inside the header")).GetMessage());
 
+    [Theory]
+    [InlineData("{\"dense1.weight\":{\"dtype\":\"F32\",\"shape\":[13,7],\"data_offsets\":[0,364]},\"dense1.weight\":{\"dtype\":\"F32\",\"shape\":[13,7],\"data_offsets\":[0,364]}}",
+        "its header is not a JSON object (or names a key twice)")]
+    [InlineData("{\"dense1.weight\":{\"dtype\":\"F32\",\"shape\":[13,7.5],\"data_offsets\":[0,364]}}", "tensor 'dense1.weight' has a shape entry that is not a non-negative integer")]
+    [InlineData("{\"dense1.weight\":{\"dtype\":\"F32\",\"shape\":[13,1e999],\"data_offsets\":[0,364]}}", "tensor 'dense1.weight' has a shape entry that is not a non-negative integer")]
+    [InlineData("{\"dense1.weight\":{\"dtype\":\"F32\",\"shape\":[13,7]}}", "tensor 'dense1.weight' lacks a dtype, a shape or a data_offsets pair")]
+    [InlineData("{\"__metadata__\":[1],\"dense1.weight\":{\"dtype\":\"F32\",\"shape\":[13,7],\"data_offsets\":[0,364]}}", "its __metadata__ is not a JSON object")]
+    public void MalformedHeadersAreUnreadableNotACrash(string json, string reason)
+    {
+        var header = new Text("/obj/w.backprop-weights.txt", $"backprop-weights 1\npath=models/w.safetensors\nresource=Backprop.Weights/models/w.safetensors\nstatus=ok\nreason=\n{json}");
+        Assert.Equal($"The weights file 'models/w.safetensors' of Embedded is not a readable safetensors file: {reason}.", Bpg0018(header).GetMessage());
+    }
+
+    [Fact]
+    public void DeeplyNestedJsonIsRefusedWithoutRecursingOnAndOn()
+    {
+        string json = new string('[', 100_000) + new string(']', 100_000);
+        var header = new Text("/obj/w.backprop-weights.txt", $"backprop-weights 1\npath=models/w.safetensors\nresource=Backprop.Weights/models/w.safetensors\nstatus=ok\nreason=\n{json}");
+        Assert.Contains("its header is not a JSON object", Bpg0018(header).GetMessage());
+    }
+
     [Fact]
     public void OtherTensorsAreListed()
     {

@@ -18,7 +18,7 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
 {
     /// <summary>Every layer kind and activation: dense, convolutional, pooling, batch normalization, dropout, recurrent, embedding, normalization.</summary>
     public static readonly string[] Networks =
-        [.. TestData.GradientCheckNetworks, nameof(NormalizedSequence), nameof(WideGru), nameof(FashionMlp), nameof(FashionCnn), nameof(FashionCnnBn)];
+        [.. TestData.GradientCheckNetworks, nameof(NormalizedSequence), nameof(LateNormalization), nameof(WideGru), nameof(FashionMlp), nameof(FashionCnn), nameof(FashionCnnBn)];
 
     public static TheoryData<string> NetworkNames => [.. Networks];
 

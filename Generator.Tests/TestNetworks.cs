@@ -329,3 +329,12 @@ public partial class WideGru;
 [Dense(2)]
 public partial class NormalizedSequence;
 
+/// <summary>Normalization after a per-step dense layer, on [steps, units] samples: ONNX export reshapes its statistics to the layer's own shape.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(4, 3)]
+[Dense(5, PerStep = true, Activation = Activation.Tanh)]
+[Normalization]
+[Gru(3)]
+[Dense(2)]
+public partial class LateNormalization;
+

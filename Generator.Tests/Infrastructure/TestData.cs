@@ -55,6 +55,7 @@ internal static class TestData
         nameof(WideGru) => new WideGru(maxBatch, seed),
         nameof(NormalizedNet) => Normalized(new NormalizedNet(maxBatch, seed)),
         nameof(NormalizedSequence) => Normalized(new NormalizedSequence(maxBatch, seed)),
+        nameof(LateNormalization) => Normalized(new LateNormalization(maxBatch, seed)),
         nameof(XorNet) => new XorNet(maxBatch, seed),
         nameof(SpiralNet) => new SpiralNet(maxBatch, seed),
         nameof(FashionMlp) => new FashionMlp(maxBatch, seed),
@@ -78,6 +79,20 @@ internal static class TestData
     {
         net.SetTensor("normalization1.mean", [0.5f, -0.25f, 0f, 1f, -1f, 0.3f, 0.2f, 0.1f, 0f, -0.5f, 2f, -2f]);
         net.SetTensor("normalization1.variance", [4f, 0.25f, 0f, 1f, 2.5f, 0.5f, 3f, 0.2f, 1.5f, 1f, 0.7f, 9f]);
+        return net;
+    }
+
+    /// <summary>Statistics of 4 steps x 5 units (after a per-step dense layer), one of them constant.</summary>
+    private static LateNormalization Normalized(LateNormalization net)
+    {
+        float[] mean = new float[20], variance = new float[20];
+        for (int i = 0; i < 20; i++)
+        {
+            mean[i] = 0.1f * (i % 7) - 0.3f;
+            variance[i] = i == 6 ? 0f : 0.2f + 0.15f * (i % 5);
+        }
+        net.SetTensor("normalization1.mean", mean);
+        net.SetTensor("normalization1.variance", variance);
         return net;
     }
 

@@ -113,7 +113,7 @@ internal sealed class NormalizationUnit : LayerUnit<NormalizationPlan>
         => json.BeginObject().Property("kind", Kind).Property("name", plan.Name).EndObject();
 
     public override void EmitOnnx(SourceWriter writer, NormalizationPlan plan)
-        => writer.Line($"x = global::Backprop.OnnxLayers.Normalization(onnx, x, \"{plan.Name}\");");
+        => writer.Line($"x = global::Backprop.OnnxLayers.Normalization(onnx, x, \"{plan.Name}\", {string.Join(", ", System.Linq.Enumerable.Select(plan.InputShape.Dimensions, d => d.ToString(CultureInfo.InvariantCulture)))});");
 
     public override string Describe(NormalizationPlan plan) => $"Normalization {plan.InputShape}, (x − mean) / √variance per feature";
 }

@@ -59,7 +59,7 @@ internal sealed record WeightsHeader(string DeclaredPath, string Resource, strin
         string json = string.Join("\n", lines, 5, lines.Length - 5);
         if (!(MiniJson.Parse(json) is Dictionary<string, object?> header))
         {
-            return new WeightsHeader(path, resource, "invalid", "its header is not a JSON object", false, null, EquatableArray<WeightsTensor>.Empty);
+            return new WeightsHeader(path, resource, "invalid", "its header is not a JSON object (or names a key twice)", false, null, EquatableArray<WeightsTensor>.Empty);
         }
         var tensors = new List<WeightsTensor>();
         bool isModelFile = false;
@@ -68,6 +68,10 @@ internal sealed record WeightsHeader(string DeclaredPath, string Resource, strin
         {
             if (entry.Key == "__metadata__")
             {
+                if (!(entry.Value is Dictionary<string, object?>))
+                {
+                    return new WeightsHeader(path, resource, "invalid", "its __metadata__ is not a JSON object", false, null, EquatableArray<WeightsTensor>.Empty);
+                }
                 if (entry.Value is Dictionary<string, object?> metadata)
                 {
                     isModelFile = metadata.TryGetValue("format", out object? format) && format as string == "backprop.gen";
@@ -75,10 +79,16 @@ internal sealed record WeightsHeader(string DeclaredPath, string Resource, strin
                 }
                 continue;
             }
+            // The runtime's reader (SafeTensorsFile) refuses these too: refused here, they are a build error, not a constructor's.
             if (!(entry.Value is Dictionary<string, object?> tensor) || !(tensor.TryGetValue("dtype", out object? dtype) && dtype is string type)
-                || !(tensor.TryGetValue("shape", out object? shape) && shape is List<object?> dimensions) || dimensions.Any(d => !(d is double)))
+                || !(tensor.TryGetValue("shape", out object? shape) && shape is List<object?> dimensions)
+                || !(tensor.TryGetValue("data_offsets", out object? offsets) && offsets is List<object?> { Count: 2 }))
             {
-                return new WeightsHeader(path, resource, "invalid", $"tensor '{entry.Key}' has no dtype or shape", false, null, EquatableArray<WeightsTensor>.Empty);
+                return new WeightsHeader(path, resource, "invalid", $"tensor '{entry.Key}' lacks a dtype, a shape or a data_offsets pair", false, null, EquatableArray<WeightsTensor>.Empty);
+            }
+            if (dimensions.Any(d => !(d is double value) || value < 0 || value > int.MaxValue || value != System.Math.Floor(value)))
+            {
+                return new WeightsHeader(path, resource, "invalid", $"tensor '{entry.Key}' has a shape entry that is not a non-negative integer", false, null, EquatableArray<WeightsTensor>.Empty);
             }
             tensors.Add(new WeightsTensor(entry.Key, type, new EquatableArray<int>(dimensions.Select(d => (int)(double)d!).ToArray())));
         }
@@ -173,28 +183,26 @@ internal sealed record WeightsHeader(string DeclaredPath, string Resource, strin
 
 /// <summary>
 /// A small JSON reader for safetensors headers (the generator targets netstandard2.0 and ships no JSON library):
-/// objects as dictionaries, arrays as lists, numbers as doubles, strings, booleans and null. Null on malformed input.
+/// objects as dictionaries, arrays as lists, numbers as doubles, strings, booleans and null. Null on malformed input,
+/// on a key given twice in one object, and on nesting deeper than <see cref="MaximumDepth"/> (never a stack overflow).
 /// </summary>
 internal static class MiniJson
 {
+    /// <summary>How deep objects and arrays may nest (a safetensors header needs 3).</summary>
+    public const int MaximumDepth = 64;
+
     public static object? Parse(string text)
     {
         int position = 0;
         try
         {
-            object? value = Value(text, ref position);
+            object? value = Value(text, ref position, 0);
             Skip(text, ref position);
             return position == text.Length ? value : null;
         }
-        catch (System.FormatException)
-        {
-            return null;
-        }
-        catch (System.IndexOutOfRangeException)
-        {
-            return null;
-        }
-        catch (System.ArgumentOutOfRangeException)
+#pragma warning disable CA1031 // The generator must never throw: any malformed header is "not JSON".
+        catch (System.Exception e) when (!(e is System.OperationCanceledException))
+#pragma warning restore CA1031
         {
             return null;
         }
@@ -208,8 +216,12 @@ internal static class MiniJson
         }
     }
 
-    private static object? Value(string text, ref int position)
+    private static object? Value(string text, ref int position, int depth)
     {
+        if (depth > MaximumDepth)
+        {
+            throw new System.FormatException();
+        }
         Skip(text, ref position);
         char c = text[position];
         if (c == '{')
@@ -228,7 +240,11 @@ internal static class MiniJson
                 string key = String(text, ref position);
                 Skip(text, ref position);
                 Expect(text, ref position, ':');
-                result[key] = Value(text, ref position);
+                if (result.ContainsKey(key))
+                {
+                    throw new System.FormatException();
+                }
+                result[key] = Value(text, ref position, depth + 1);
                 Skip(text, ref position);
                 if (text[position] == ',')
                 {
@@ -251,7 +267,7 @@ internal static class MiniJson
             }
             while (true)
             {
-                result.Add(Value(text, ref position));
+                result.Add(Value(text, ref position, depth + 1));
                 Skip(text, ref position);
                 if (text[position] == ',')
                 {

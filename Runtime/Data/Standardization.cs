@@ -103,7 +103,8 @@ public sealed class Standardization
             }
             double range = (double)maximum - minimum;
             minimums[f] = minimum;
-            ranges[f] = range > 1e-12 ? (float)range : 1f;
+            // The [Normalization] layer treats a variance of 1e-12 or less as constant; the range's threshold is its root.
+            ranges[f] = range > 1e-6 ? (float)range : 1f;
             missing[f] = n == 0 ? 0f : (float)((sum / n - minimum) / ranges[f]);
         }
         return new Standardization(minimums, ranges, missing, minMax: true);

@@ -110,18 +110,18 @@ public static class OnnxLayers
     /// <c>Normalization</c>: <c>(x − mean) · s</c> per value of the sample, with <c>s = 1 / √variance</c>, or 1 where the
     /// variance is 0 (as the layer's kernel), computed in the graph from the <c>mean</c> and <c>variance</c> tensors.
     /// </summary>
-    public static string Normalization(OnnxGraph graph, string x, string layer)
+    public static string Normalization(OnnxGraph graph, string x, string layer, params int[] sampleShape)
     {
         ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(sampleShape);
         string mean = graph.Parameter(layer + ".mean"), variance = graph.Parameter(layer + ".variance");
-        var shape = graph.InputShape;
-        if (shape.Count > 1)
+        if (sampleShape.Length > 1)
         {
-            // The statistics are kept per value of the flat sample: shaped like one sample, they broadcast over the batch.
-            var dims = new long[shape.Count];
+            // The statistics are kept per value of the layer's flat sample: shaped like one sample, they broadcast over the batch.
+            var dims = new long[sampleShape.Length];
             for (int i = 0; i < dims.Length; i++)
             {
-                dims[i] = shape[i];
+                dims[i] = sampleShape[i];
             }
             string sample = graph.Int64s(layer + "/sample_shape", dims);
             mean = graph.Node("Reshape", layer, [mean, sample]);

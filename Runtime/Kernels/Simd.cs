@@ -165,10 +165,21 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Divide(Vector128<float> left, Vector128<float> right) => left / right;
     // Without an FMA instruction (x64 before Haswell, the x64 baseline NativeAOT compiles for by default, or
     // DOTNET_EnableAVX2=0) the fused form is emulated in software, hundreds of times slower than a multiply and an add.
-    // MultiplyAddEstimate is one intrinsic that is fused where the CPU can and a multiply and an add elsewhere; a
-    // conditional between the two (an earlier form) kept the JIT from holding the kernels' accumulators in registers.
+    // Written as early returns on the ISA flags (JIT-time constants at every tier, so every tier computes the same
+    // values): a conditional expression between the fused and the unfused form (an earlier version) kept the JIT from
+    // holding the kernels' accumulators in registers.
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c)
-        => Vector128.MultiplyAddEstimate(a, b, c);
+    {
+        if (System.Runtime.Intrinsics.X86.Fma.IsSupported)
+        {
+            return System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(a, b, c);
+        }
+        if (System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported)
+        {
+            return System.Runtime.Intrinsics.Arm.AdvSimd.FusedMultiplyAdd(c, a, b);
+        }
+        return a * b + c;
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sqrt(Vector128<float> value) => Vector128.Sqrt(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector128<float> value) => Vector128.Sum(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Exp(Vector128<float> value) => Vector128.Exp(value);
@@ -208,7 +219,14 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
 /// <summary>Scalar multiply-add: fused where the CPU has an FMA instruction, a multiply and an add elsewhere.</summary>
 internal static class ScalarMath
 {
+    /// <summary>Whether the CPU fuses multiply-adds in hardware (a JIT-time constant).</summary>
+    public static bool HasFma
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
+    }
+
     /// <summary><c>x × y + z</c>, rounded once where the CPU fuses it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float MultiplyAdd(float x, float y, float z) => float.MultiplyAddEstimate(x, y, z);
+    public static float MultiplyAdd(float x, float y, float z) => HasFma ? System.MathF.FusedMultiplyAdd(x, y, z) : x * y + z;
 }
