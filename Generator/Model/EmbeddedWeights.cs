@@ -56,10 +56,11 @@ internal sealed record WeightsHeader(string DeclaredPath, string Resource, strin
         {
             return new WeightsHeader(path, resource, status, reason, false, null, EquatableArray<WeightsTensor>.Empty);
         }
+        WeightsHeader Invalid(string why) => new(path, resource, "invalid", why, false, null, EquatableArray<WeightsTensor>.Empty);
         string json = string.Join("\n", lines, 5, lines.Length - 5);
         if (!(MiniJson.Parse(json) is Dictionary<string, object?> header))
         {
-            return new WeightsHeader(path, resource, "invalid", "its header is not a JSON object (or names a key twice)", false, null, EquatableArray<WeightsTensor>.Empty);
+            return Invalid("its header is not a JSON object (or names a key twice)");
         }
         var tensors = new List<WeightsTensor>();
         bool isModelFile = false;
@@ -70,7 +71,7 @@ internal sealed record WeightsHeader(string DeclaredPath, string Resource, strin
             {
                 if (!(entry.Value is Dictionary<string, object?>))
                 {
-                    return new WeightsHeader(path, resource, "invalid", "its __metadata__ is not a JSON object", false, null, EquatableArray<WeightsTensor>.Empty);
+                    return Invalid("its __metadata__ is not a JSON object");
                 }
                 if (entry.Value is Dictionary<string, object?> metadata)
                 {
@@ -84,11 +85,11 @@ internal sealed record WeightsHeader(string DeclaredPath, string Resource, strin
                 || !(tensor.TryGetValue("shape", out object? shape) && shape is List<object?> dimensions)
                 || !(tensor.TryGetValue("data_offsets", out object? offsets) && offsets is List<object?> { Count: 2 }))
             {
-                return new WeightsHeader(path, resource, "invalid", $"tensor '{entry.Key}' lacks a dtype, a shape or a data_offsets pair", false, null, EquatableArray<WeightsTensor>.Empty);
+                return Invalid($"tensor '{entry.Key}' lacks a dtype, a shape or a data_offsets pair");
             }
             if (dimensions.Any(d => !(d is double value) || value < 0 || value > int.MaxValue || value != System.Math.Floor(value)))
             {
-                return new WeightsHeader(path, resource, "invalid", $"tensor '{entry.Key}' has a shape entry that is not a non-negative integer", false, null, EquatableArray<WeightsTensor>.Empty);
+                return Invalid($"tensor '{entry.Key}' has a shape entry that is not a non-negative integer");
             }
             tensors.Add(new WeightsTensor(entry.Key, type, new EquatableArray<int>(dimensions.Select(d => (int)(double)d!).ToArray())));
         }

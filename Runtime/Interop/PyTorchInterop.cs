@@ -70,6 +70,7 @@ public static class PyTorchInterop
         }
 
         var wanted = network.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var shapes = file.Tensors.ToDictionary(t => t.Name, t => t.Shape, StringComparer.Ordinal);
         var missing = new List<string>();
         var mismatched = new List<string>();
         var bad = new List<string>();
@@ -86,7 +87,7 @@ public static class PyTorchInterop
                 mismatched.Add($"{tensor.Name}{from} is {file.DType(source)}; {networkName} needs F32");
                 continue;
             }
-            var shape = file.Tensors.First(t => t.Name == source).Shape;
+            var shape = shapes[source];
             if (!shape.SequenceEqual(tensor.Shape))
             {
                 mismatched.Add($"{tensor.Name}{from} is {Shape(shape)} in the file; {networkName} needs {Shape(tensor.Shape)}");
