@@ -110,6 +110,16 @@ public partial class Outer
 [Dense(3, Activation = Activation.Softmax)]
 public partial class SmallCnn;
 
+/// <summary>SmallCnn with a head of five classes: its convolutions match SmallCnn's by name and shape (transfer learning).</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(3, 7, 6)]
+[Conv2D(5, 3, padding: 1, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Conv2D(4, 2, stride: 2, padding: 2, Activation = Activation.Tanh)]
+[Flatten]
+[Dense(5, Activation = Activation.Softmax)]
+public partial class SmallCnnFiveClasses;
+
 /// <summary>
 /// A 1×1 convolution (the input is its own column matrix), overlapping average pooling (stride 1 ≠ window 2), a
 /// convolution without bias, global average pooling and a dense head, trained with mean squared error.

@@ -70,6 +70,21 @@ public interface INetwork
     /// <summary>Copies the gradient of a parameter tensor out, in PyTorch's layout.</summary>
     void CopyGradient(string name, Span<float> destination);
 
+    /// <summary>
+    /// Freezes layers or parameter tensors (transfer learning, as PyTorch's <c>requires_grad_(False)</c>): no gradient, no
+    /// update, no weight decay, running statistics kept. A layer's name covers all its tensors; no names, every tensor.
+    /// </summary>
+    void Freeze(params string[] names);
+
+    /// <summary>Unfreezes layers or parameter tensors; no names, every tensor.</summary>
+    void Unfreeze(params string[] names);
+
+    /// <summary>Whether a tensor is frozen, or, for a layer's name, whether all its tensors are.</summary>
+    bool IsFrozen(string name);
+
+    /// <summary>The names of the frozen tensors, in <see cref="Tensors"/> order.</summary>
+    IReadOnlyList<string> FrozenTensors { get; }
+
     /// <summary>Runs the forward pass; the batch is <c>inputs.Length / InputSize</c>.</summary>
     void Predict(ReadOnlySpan<float> inputs, Span<float> outputs);
 

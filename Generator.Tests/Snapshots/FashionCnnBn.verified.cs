@@ -138,6 +138,9 @@ namespace Demo
         // Which calls may overlap on this instance: any number of reading calls at once; a writing call runs alone while the others wait (see CallGate).
         private readonly global::Backprop.Kernels.CallGate _gate = new(NetworkName);
 
+        // The tensors Freeze has frozen: no gradient, no update, running statistics kept (see FrozenTensors).
+        private readonly global::Backprop.Kernels.FrozenTensors _frozen = new(s_tensors);
+
         /// <summary>
         /// Creates the network with every buffer allocated for batches of up to <paramref name="maxBatch"/> samples,
         /// and the weights initialized from <paramref name="seed"/> (the same seed gives the same weights).
@@ -301,8 +304,9 @@ namespace Demo
         /// </summary>
         private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int batch, global::Backprop.Optimizer? optimizer)
         {
-            // The optimizer's state belongs to one network: another network's optimizer is refused here.
-            optimizer?.Attach(this);
+            // The optimizer's state belongs to one network: another network's optimizer is refused here. It leaves the
+            // frozen tensors as they are.
+            optimizer?.Attach(this, _frozen);
             // A new training pass: layers that draw (Dropout) draw for this pass, the same on every shard.
             _passes++;
             // Batch statistics (BatchNorm) are the whole batch's, as in PyTorch: one pass over the batch, its forward
@@ -482,9 +486,20 @@ namespace Demo
         /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread, last
         /// layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer
         /// overwrites its part of <paramref name="gradients"/>); with an optimizer, each layer's parameters are updated as
-        /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).
+        /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>). Frozen tensors (<see cref="Freeze"/>)
+        /// get no gradient: their part of <paramref name="gradients"/> reads zero.
         /// </summary>
         private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+        {
+            BackwardLayers(activations, inputs, first, batch, gradients, scratch, optimizer);
+            _frozen.ClearGradients(gradients);
+        }
+
+        /// <summary>
+        /// The layers' backward statements, last layer first. It stops at the first layer below which every parameter is
+        /// frozen: neither that layer's gradients nor its input gradient are needed.
+        /// </summary>
+        private void BackwardLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
         {
             global::System.Span<float> parameters = _parameters;
             global::System.ReadOnlySpan<float> state = _state;
@@ -511,36 +526,72 @@ namespace Demo
             global::System.Span<float> dropout1Delta = activations.Dropout1Delta.Slice(first * 128, batch * 128);
             global::System.Span<float> dense2Output = activations.Dense2Output.Slice(first * 10, batch * 10);
             global::System.Span<float> dense2Delta = activations.Dense2Delta.Slice(first * 10, batch * 10);
+            if (_frozen.Stops(12))
+            {
+                return; // every parameter is frozen
+            }
             // dense2: Dense 128 → 10
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
                 dropout1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), dense2Output, dense2Output, dense2Delta,
                 gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), dropout1Delta, scratch,
                 batch, Dense2Inputs, Dense2Units, threads: 1,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias));
+            if (_frozen.Stops(10))
+            {
+                return; // every parameter up to dropout1's is frozen
+            }
             // dropout1: Dropout [128], rate 0.25 (training mode only)
             global::Backprop.Kernels.Dropout.Backward(dropout1Delta, dropout1Mask, dense1Delta, batch, 128);
+            if (_frozen.Stops(10))
+            {
+                return; // every parameter up to dense1's is frozen
+            }
             // dense1: Dense 1568 → 128, Relu
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
                 pool2Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
                 gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), pool2Delta, scratch,
                 batch, Dense1Inputs, Dense1Units, threads: 1,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
+            if (_frozen.Stops(8))
+            {
+                return; // every parameter up to flatten1's is frozen
+            }
             // flatten1: Flatten [32, 7, 7] → [1568], the same memory: the next layer wrote ∂L/∂input into pool2Delta directly.
+            if (_frozen.Stops(8))
+            {
+                return; // every parameter up to pool2's is frozen
+            }
             // pool2: MaxPool2D [32, 14, 14] → [32, 7, 7], 2×2
             global::Backprop.Kernels.Pooling.MaxBackward(pool2Delta, pool2Indices, bn1Delta, batch, new global::Backprop.Kernels.Window2D(Pool2Channels, Pool2Height, Pool2Width, Pool2Size, Pool2Stride, 0));
+            if (_frozen.Stops(8))
+            {
+                return; // every parameter up to bn1's is frozen
+            }
             // bn1: BatchNorm2d [32, 14, 14], momentum 0.1, ε 1E-05, Relu
             global::Backprop.Kernels.BatchNorm.Backward<global::Backprop.Kernels.Relu>(
                 conv2Output, parameters.Slice(Bn1Weight, Bn1Channels), bn1Statistics, bn1Output, bn1Output, bn1Delta,
                 gradients.Slice(Bn1Weight, Bn1Channels), gradients.Slice(Bn1Bias, Bn1Channels), conv2Delta, batch, Bn1Channels, Bn1Plane,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Bn1Weight, Bn1Bias));
+            if (_frozen.Stops(4))
+            {
+                return; // every parameter up to conv2's is frozen
+            }
             // conv2: Conv2D [16, 14, 14] → [32, 14, 14], 3×3 padding 1
             global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Identity>(
                 pool1Output, parameters.Slice(Conv2Weight, Conv2Filters * Conv2Patch), conv2Columns, conv2Output, conv2Output, conv2Delta,
                 gradients.Slice(Conv2Weight, Conv2Filters * Conv2Patch), gradients.Slice(Conv2Bias, Conv2Filters), pool1Delta, scratch,
                 batch, new global::Backprop.Kernels.Window2D(Conv2Channels, Conv2Height, Conv2Width, Conv2Kernel, Conv2Stride, Conv2Padding), Conv2Filters,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Conv2Weight, Conv2Bias));
+            if (_frozen.Stops(2))
+            {
+                return; // every parameter up to pool1's is frozen
+            }
             // pool1: MaxPool2D [16, 28, 28] → [16, 14, 14], 2×2
             global::Backprop.Kernels.Pooling.MaxBackward(pool1Delta, pool1Indices, conv1Delta, batch, new global::Backprop.Kernels.Window2D(Pool1Channels, Pool1Height, Pool1Width, Pool1Size, Pool1Stride, 0));
+            if (_frozen.Stops(2))
+            {
+                return; // every parameter up to conv1's is frozen
+            }
             // conv1: Conv2D [1, 28, 28] → [16, 28, 28], 3×3 padding 1, Relu
             global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Relu>(
                 inputs, parameters.Slice(Conv1Weight, Conv1Filters * Conv1Patch), conv1Columns, conv1Output, conv1Output, conv1Delta,
@@ -560,9 +611,12 @@ namespace Demo
                 _counters[i]++;
             }
             global::System.Span<float> state = _state;
-            global::System.Span<float> bn1Statistics = _training.Bn1Statistics;
-            // bn1: the running statistics move 0.1f of the way toward this batch's.
-            global::Backprop.Kernels.BatchNorm.UpdateRunningStatistics(bn1Statistics, state.Slice(Bn1RunningMean, Bn1Channels), state.Slice(Bn1RunningVar, Bn1Channels), Bn1Channels, momentum: 0.1f);
+            if (!_frozen[4])
+            {
+                global::System.Span<float> bn1Statistics = _training.Bn1Statistics;
+                // bn1: the running statistics move 0.1f of the way toward this batch's.
+                global::Backprop.Kernels.BatchNorm.UpdateRunningStatistics(bn1Statistics, state.Slice(Bn1RunningMean, Bn1Channels), state.Slice(Bn1RunningVar, Bn1Channels), Bn1Channels, momentum: 0.1f);
+            }
         }
 
         /// <summary>
@@ -639,6 +693,64 @@ namespace Demo
                 _gate.ExitWrite();
             }
         }
+
+        /// <summary>
+        /// Freezes layers or parameter tensors, as PyTorch's <c>requires_grad_(False)</c>: from the next pass on they get no
+        /// gradient (their part of <see cref="Gradients"/> reads zero), training steps leave them unchanged to the bit (no
+        /// update, no weight decay, no momentum) and a frozen layer's running statistics stop moving. The backward pass stops
+        /// below the last layer that still trains. A layer's name covers all its tensors; no names freezes every tensor.
+        /// </summary>
+        /// <param name="names">Layer names (<c>conv1</c>) or parameter tensor names (<c>conv1.weight</c>).</param>
+        /// <exception cref="global::System.ArgumentException">A name is neither a layer's nor a parameter tensor's; nothing was frozen.</exception>
+        /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+        public void Freeze(params string[] names)
+        {
+            _gate.EnterWrite("Freeze");
+            try
+            {
+                _frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: true);
+            }
+            finally
+            {
+                _gate.ExitWrite();
+            }
+        }
+
+        /// <summary>Unfreezes layers or parameter tensors frozen by <see cref="Freeze"/>; no names unfreezes every tensor.</summary>
+        /// <param name="names">Layer names or parameter tensor names.</param>
+        /// <exception cref="global::System.ArgumentException">A name is neither a layer's nor a parameter tensor's; nothing was unfrozen.</exception>
+        /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+        public void Unfreeze(params string[] names)
+        {
+            _gate.EnterWrite("Unfreeze");
+            try
+            {
+                _frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: false);
+            }
+            finally
+            {
+                _gate.ExitWrite();
+            }
+        }
+
+        /// <summary>Whether a tensor is frozen, or, for a layer's name, whether all its tensors are.</summary>
+        /// <exception cref="global::System.ArgumentException">The name is neither a layer's nor a tensor's.</exception>
+        /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+        public bool IsFrozen(string name)
+        {
+            _gate.EnterRead(nameof(IsFrozen));
+            try
+            {
+                return _frozen.IsFrozen(NetworkName, name);
+            }
+            finally
+            {
+                _gate.ExitRead();
+            }
+        }
+
+        /// <summary>The names of the frozen tensors, in <see cref="Tensors"/> order.</summary>
+        public global::System.Collections.Generic.IReadOnlyList<string> FrozenTensors => _frozen.Names;
 
         private void CopyIn(string name, global::System.ReadOnlySpan<float> source)
         {

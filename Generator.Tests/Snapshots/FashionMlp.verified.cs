@@ -83,6 +83,9 @@ namespace Demo
         // Which calls may overlap on this instance: any number of reading calls at once; a writing call runs alone while the others wait (see CallGate).
         private readonly global::Backprop.Kernels.CallGate _gate = new(NetworkName);
 
+        // The tensors Freeze has frozen: no gradient, no update, running statistics kept (see FrozenTensors).
+        private readonly global::Backprop.Kernels.FrozenTensors _frozen = new(s_tensors);
+
         /// <summary>
         /// Creates the network with every buffer allocated for batches of up to <paramref name="maxBatch"/> samples,
         /// and the weights initialized from <paramref name="seed"/> (the same seed gives the same weights).
@@ -247,8 +250,9 @@ namespace Demo
         /// </summary>
         private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int batch, global::Backprop.Optimizer? optimizer)
         {
-            // The optimizer's state belongs to one network: another network's optimizer is refused here.
-            optimizer?.Attach(this);
+            // The optimizer's state belongs to one network: another network's optimizer is refused here. It leaves the
+            // frozen tensors as they are.
+            optimizer?.Attach(this, _frozen);
             // A new training pass: layers that draw (Dropout) draw for this pass, the same on every shard.
             _passes++;
             int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
@@ -406,9 +410,20 @@ namespace Demo
         /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread, last
         /// layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer
         /// overwrites its part of <paramref name="gradients"/>); with an optimizer, each layer's parameters are updated as
-        /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).
+        /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>). Frozen tensors (<see cref="Freeze"/>)
+        /// get no gradient: their part of <paramref name="gradients"/> reads zero.
         /// </summary>
         private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+        {
+            BackwardLayers(activations, inputs, first, batch, gradients, scratch, optimizer);
+            _frozen.ClearGradients(gradients);
+        }
+
+        /// <summary>
+        /// The layers' backward statements, last layer first. It stops at the first layer below which every parameter is
+        /// frozen: neither that layer's gradients nor its input gradient are needed.
+        /// </summary>
+        private void BackwardLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
         {
             global::System.Span<float> parameters = _parameters;
             // This pass's rows of the activation buffers.
@@ -418,18 +433,30 @@ namespace Demo
             global::System.Span<float> dense2Delta = activations.Dense2Delta.Slice(first * 128, batch * 128);
             global::System.Span<float> dense3Output = activations.Dense3Output.Slice(first * 10, batch * 10);
             global::System.Span<float> dense3Delta = activations.Dense3Delta.Slice(first * 10, batch * 10);
+            if (_frozen.Stops(6))
+            {
+                return; // every parameter is frozen
+            }
             // dense3: Dense 128 → 10
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
                 dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), dense3Output, dense3Output, dense3Delta,
                 gradients.Slice(Dense3Weight, Dense3Inputs * Dense3Units), gradients.Slice(Dense3Bias, Dense3Units), dense2Delta, scratch,
                 batch, Dense3Inputs, Dense3Units, threads: 1,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense3Weight, Dense3Bias));
+            if (_frozen.Stops(4))
+            {
+                return; // every parameter up to dense2's is frozen
+            }
             // dense2: Dense 256 → 128, Relu
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
                 dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), dense2Output, dense2Output, dense2Delta,
                 gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), dense1Delta, scratch,
                 batch, Dense2Inputs, Dense2Units, threads: 1,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias));
+            if (_frozen.Stops(2))
+            {
+                return; // every parameter up to dense1's is frozen
+            }
             // dense1: Dense 784 → 256, Relu
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
                 inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
@@ -503,6 +530,64 @@ namespace Demo
                 _gate.ExitWrite();
             }
         }
+
+        /// <summary>
+        /// Freezes layers or parameter tensors, as PyTorch's <c>requires_grad_(False)</c>: from the next pass on they get no
+        /// gradient (their part of <see cref="Gradients"/> reads zero), training steps leave them unchanged to the bit (no
+        /// update, no weight decay, no momentum) and a frozen layer's running statistics stop moving. The backward pass stops
+        /// below the last layer that still trains. A layer's name covers all its tensors; no names freezes every tensor.
+        /// </summary>
+        /// <param name="names">Layer names (<c>conv1</c>) or parameter tensor names (<c>conv1.weight</c>).</param>
+        /// <exception cref="global::System.ArgumentException">A name is neither a layer's nor a parameter tensor's; nothing was frozen.</exception>
+        /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+        public void Freeze(params string[] names)
+        {
+            _gate.EnterWrite("Freeze");
+            try
+            {
+                _frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: true);
+            }
+            finally
+            {
+                _gate.ExitWrite();
+            }
+        }
+
+        /// <summary>Unfreezes layers or parameter tensors frozen by <see cref="Freeze"/>; no names unfreezes every tensor.</summary>
+        /// <param name="names">Layer names or parameter tensor names.</param>
+        /// <exception cref="global::System.ArgumentException">A name is neither a layer's nor a parameter tensor's; nothing was unfrozen.</exception>
+        /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+        public void Unfreeze(params string[] names)
+        {
+            _gate.EnterWrite("Unfreeze");
+            try
+            {
+                _frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: false);
+            }
+            finally
+            {
+                _gate.ExitWrite();
+            }
+        }
+
+        /// <summary>Whether a tensor is frozen, or, for a layer's name, whether all its tensors are.</summary>
+        /// <exception cref="global::System.ArgumentException">The name is neither a layer's nor a tensor's.</exception>
+        /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+        public bool IsFrozen(string name)
+        {
+            _gate.EnterRead(nameof(IsFrozen));
+            try
+            {
+                return _frozen.IsFrozen(NetworkName, name);
+            }
+            finally
+            {
+                _gate.ExitRead();
+            }
+        }
+
+        /// <summary>The names of the frozen tensors, in <see cref="Tensors"/> order.</summary>
+        public global::System.Collections.Generic.IReadOnlyList<string> FrozenTensors => _frozen.Names;
 
         private void CopyIn(string name, global::System.ReadOnlySpan<float> source)
         {

@@ -73,6 +73,9 @@ partial class MultiLabel : global::Backprop.INetwork
     // Which calls may overlap on this instance: any number of reading calls at once; a writing call runs alone while the others wait (see CallGate).
     private readonly global::Backprop.Kernels.CallGate _gate = new(NetworkName);
 
+    // The tensors Freeze has frozen: no gradient, no update, running statistics kept (see FrozenTensors).
+    private readonly global::Backprop.Kernels.FrozenTensors _frozen = new(s_tensors);
+
     /// <summary>
     /// Creates the network with every buffer allocated for batches of up to <paramref name="maxBatch"/> samples,
     /// and the weights initialized from <paramref name="seed"/> (the same seed gives the same weights).
@@ -249,8 +252,9 @@ partial class MultiLabel : global::Backprop.INetwork
     /// </summary>
     private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int batch, global::Backprop.Optimizer? optimizer)
     {
-        // The optimizer's state belongs to one network: another network's optimizer is refused here.
-        optimizer?.Attach(this);
+        // The optimizer's state belongs to one network: another network's optimizer is refused here. It leaves the
+        // frozen tensors as they are.
+        optimizer?.Attach(this, _frozen);
         // A new training pass: layers that draw (Dropout) draw for this pass, the same on every shard.
         _passes++;
         int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
@@ -395,9 +399,20 @@ partial class MultiLabel : global::Backprop.INetwork
     /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread, last
     /// layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer
     /// overwrites its part of <paramref name="gradients"/>); with an optimizer, each layer's parameters are updated as
-    /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).
+    /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>). Frozen tensors (<see cref="Freeze"/>)
+    /// get no gradient: their part of <paramref name="gradients"/> reads zero.
     /// </summary>
     private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+    {
+        BackwardLayers(activations, inputs, first, batch, gradients, scratch, optimizer);
+        _frozen.ClearGradients(gradients);
+    }
+
+    /// <summary>
+    /// The layers' backward statements, last layer first. It stops at the first layer below which every parameter is
+    /// frozen: neither that layer's gradients nor its input gradient are needed.
+    /// </summary>
+    private void BackwardLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
     {
         global::System.Span<float> parameters = _parameters;
         // This pass's rows of the activation buffers.
@@ -407,12 +422,20 @@ partial class MultiLabel : global::Backprop.INetwork
         global::System.Span<float> headPreActivation = activations.HeadPreActivation.Slice(first * 3, batch * 3);
         global::System.Span<float> headOutput = activations.HeadOutput.Slice(first * 3, batch * 3);
         global::System.Span<float> headDelta = activations.HeadDelta.Slice(first * 3, batch * 3);
+        if (_frozen.Stops(4))
+        {
+            return; // every parameter is frozen
+        }
         // head: Dense 20 → 3, Sigmoid (the loss gave ∂L/∂z)
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
             encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), headPreActivation, headOutput, headDelta,
             gradients.Slice(HeadWeight, HeadInputs * HeadUnits), gradients.Slice(HeadBias, HeadUnits), encoderDelta, scratch,
             batch, HeadInputs, HeadUnits, threads: 1,
             optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, HeadWeight, HeadBias));
+        if (_frozen.Stops(2))
+        {
+            return; // every parameter up to encoder's is frozen
+        }
         // encoder: Dense 12 → 20, Gelu
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Gelu>(
             inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), encoderPreActivation, encoderOutput, encoderDelta,
@@ -483,6 +506,64 @@ partial class MultiLabel : global::Backprop.INetwork
             _gate.ExitWrite();
         }
     }
+
+    /// <summary>
+    /// Freezes layers or parameter tensors, as PyTorch's <c>requires_grad_(False)</c>: from the next pass on they get no
+    /// gradient (their part of <see cref="Gradients"/> reads zero), training steps leave them unchanged to the bit (no
+    /// update, no weight decay, no momentum) and a frozen layer's running statistics stop moving. The backward pass stops
+    /// below the last layer that still trains. A layer's name covers all its tensors; no names freezes every tensor.
+    /// </summary>
+    /// <param name="names">Layer names (<c>conv1</c>) or parameter tensor names (<c>conv1.weight</c>).</param>
+    /// <exception cref="global::System.ArgumentException">A name is neither a layer's nor a parameter tensor's; nothing was frozen.</exception>
+    /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+    public void Freeze(params string[] names)
+    {
+        _gate.EnterWrite("Freeze");
+        try
+        {
+            _frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: true);
+        }
+        finally
+        {
+            _gate.ExitWrite();
+        }
+    }
+
+    /// <summary>Unfreezes layers or parameter tensors frozen by <see cref="Freeze"/>; no names unfreezes every tensor.</summary>
+    /// <param name="names">Layer names or parameter tensor names.</param>
+    /// <exception cref="global::System.ArgumentException">A name is neither a layer's nor a parameter tensor's; nothing was unfrozen.</exception>
+    /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+    public void Unfreeze(params string[] names)
+    {
+        _gate.EnterWrite("Unfreeze");
+        try
+        {
+            _frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: false);
+        }
+        finally
+        {
+            _gate.ExitWrite();
+        }
+    }
+
+    /// <summary>Whether a tensor is frozen, or, for a layer's name, whether all its tensors are.</summary>
+    /// <exception cref="global::System.ArgumentException">The name is neither a layer's nor a tensor's.</exception>
+    /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+    public bool IsFrozen(string name)
+    {
+        _gate.EnterRead(nameof(IsFrozen));
+        try
+        {
+            return _frozen.IsFrozen(NetworkName, name);
+        }
+        finally
+        {
+            _gate.ExitRead();
+        }
+    }
+
+    /// <summary>The names of the frozen tensors, in <see cref="Tensors"/> order.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<string> FrozenTensors => _frozen.Names;
 
     private void CopyIn(string name, global::System.ReadOnlySpan<float> source)
     {

@@ -96,6 +96,9 @@ namespace Demo
         // Which calls may overlap on this instance: any number of reading calls at once; a writing call runs alone while the others wait (see CallGate).
         private readonly global::Backprop.Kernels.CallGate _gate = new(NetworkName);
 
+        // The tensors Freeze has frozen: no gradient, no update, running statistics kept (see FrozenTensors).
+        private readonly global::Backprop.Kernels.FrozenTensors _frozen = new(s_tensors);
+
         /// <summary>
         /// Creates the network with every buffer allocated for batches of up to <paramref name="maxBatch"/> samples,
         /// and the weights initialized from <paramref name="seed"/> (the same seed gives the same weights).
@@ -262,8 +265,9 @@ namespace Demo
         /// </summary>
         private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int batch, global::Backprop.Optimizer? optimizer)
         {
-            // The optimizer's state belongs to one network: another network's optimizer is refused here.
-            optimizer?.Attach(this);
+            // The optimizer's state belongs to one network: another network's optimizer is refused here. It leaves the
+            // frozen tensors as they are.
+            optimizer?.Attach(this, _frozen);
             // A new training pass: layers that draw (Dropout) draw for this pass, the same on every shard.
             _passes++;
             int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
@@ -441,9 +445,20 @@ namespace Demo
         /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread, last
         /// layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer
         /// overwrites its part of <paramref name="gradients"/>); with an optimizer, each layer's parameters are updated as
-        /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).
+        /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>). Frozen tensors (<see cref="Freeze"/>)
+        /// get no gradient: their part of <paramref name="gradients"/> reads zero.
         /// </summary>
         private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+        {
+            BackwardLayers(activations, inputs, first, batch, gradients, scratch, optimizer);
+            _frozen.ClearGradients(gradients);
+        }
+
+        /// <summary>
+        /// The layers' backward statements, last layer first. It stops at the first layer below which every parameter is
+        /// frozen: neither that layer's gradients nor its input gradient are needed.
+        /// </summary>
+        private void BackwardLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
         {
             global::System.Span<float> parameters = _parameters;
             // This pass's rows of the activation buffers.
@@ -466,12 +481,20 @@ namespace Demo
             global::System.Span<float> lstm2Delta = activations.Lstm2Delta.Slice(first * 16, batch * 16);
             global::System.Span<float> dense1Output = activations.Dense1Output.Slice(first * 2, batch * 2);
             global::System.Span<float> dense1Delta = activations.Dense1Delta.Slice(first * 2, batch * 2);
+            if (_frozen.Stops(11))
+            {
+                return; // every parameter is frozen
+            }
             // dense1: Dense 16 → 2
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
                 lstm2Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
                 gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), lstm2Delta, scratch,
                 batch, Dense1Inputs, Dense1Units, threads: 1,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
+            if (_frozen.Stops(9))
+            {
+                return; // every parameter up to lstm2's is frozen
+            }
             // lstm2: Lstm [12, 16] → [16] (last step), backpropagation through time
             global::Backprop.Kernels.Recurrent.Backward(global::Backprop.Kernels.RecurrentCell.Lstm, lstm1Output, parameters.Slice(Lstm2Parameters, Lstm2ParameterCount),
                 lstm2Gates, lstm2Hidden, lstm2Cells, default,
@@ -479,6 +502,10 @@ namespace Demo
                 lstm2Carry, lstm2CellCarry, default, scratch,
                 batch, Lstm2Steps, Lstm2Features, Lstm2Units, threads: 1,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Lstm2Parameters, Lstm2Parameters));
+            if (_frozen.Stops(5))
+            {
+                return; // every parameter up to lstm1's is frozen
+            }
             // lstm1: Lstm [12, 8] → [12, 16] (every step), backpropagation through time
             global::Backprop.Kernels.Recurrent.Backward(global::Backprop.Kernels.RecurrentCell.Lstm, embedding1Output, parameters.Slice(Lstm1Parameters, Lstm1ParameterCount),
                 lstm1Gates, lstm1Output, lstm1Cells, default,
@@ -486,6 +513,10 @@ namespace Demo
                 lstm1Carry, lstm1CellCarry, default, scratch,
                 batch, Lstm1Steps, Lstm1Features, Lstm1Units, threads: 1,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Lstm1Parameters, Lstm1Parameters));
+            if (_frozen.Stops(1))
+            {
+                return; // every parameter up to embedding1's is frozen
+            }
             // embedding1: Embedding of 50 tokens, [12] ids → [12, 8]; the gradient is zero outside the rows used
             global::Backprop.Kernels.Embedding.Backward(inputs, embedding1Delta, gradients.Slice(Embedding1Weight, Embedding1Vocabulary * Embedding1Dimensions), batch * Embedding1Steps, Embedding1Vocabulary, Embedding1Dimensions,
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Embedding1Weight, Embedding1Weight));
@@ -556,6 +587,64 @@ namespace Demo
                 _gate.ExitWrite();
             }
         }
+
+        /// <summary>
+        /// Freezes layers or parameter tensors, as PyTorch's <c>requires_grad_(False)</c>: from the next pass on they get no
+        /// gradient (their part of <see cref="Gradients"/> reads zero), training steps leave them unchanged to the bit (no
+        /// update, no weight decay, no momentum) and a frozen layer's running statistics stop moving. The backward pass stops
+        /// below the last layer that still trains. A layer's name covers all its tensors; no names freezes every tensor.
+        /// </summary>
+        /// <param name="names">Layer names (<c>conv1</c>) or parameter tensor names (<c>conv1.weight</c>).</param>
+        /// <exception cref="global::System.ArgumentException">A name is neither a layer's nor a parameter tensor's; nothing was frozen.</exception>
+        /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+        public void Freeze(params string[] names)
+        {
+            _gate.EnterWrite("Freeze");
+            try
+            {
+                _frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: true);
+            }
+            finally
+            {
+                _gate.ExitWrite();
+            }
+        }
+
+        /// <summary>Unfreezes layers or parameter tensors frozen by <see cref="Freeze"/>; no names unfreezes every tensor.</summary>
+        /// <param name="names">Layer names or parameter tensor names.</param>
+        /// <exception cref="global::System.ArgumentException">A name is neither a layer's nor a parameter tensor's; nothing was unfrozen.</exception>
+        /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+        public void Unfreeze(params string[] names)
+        {
+            _gate.EnterWrite("Unfreeze");
+            try
+            {
+                _frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: false);
+            }
+            finally
+            {
+                _gate.ExitWrite();
+            }
+        }
+
+        /// <summary>Whether a tensor is frozen, or, for a layer's name, whether all its tensors are.</summary>
+        /// <exception cref="global::System.ArgumentException">The name is neither a layer's nor a tensor's.</exception>
+        /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+        public bool IsFrozen(string name)
+        {
+            _gate.EnterRead(nameof(IsFrozen));
+            try
+            {
+                return _frozen.IsFrozen(NetworkName, name);
+            }
+            finally
+            {
+                _gate.ExitRead();
+            }
+        }
+
+        /// <summary>The names of the frozen tensors, in <see cref="Tensors"/> order.</summary>
+        public global::System.Collections.Generic.IReadOnlyList<string> FrozenTensors => _frozen.Names;
 
         private void CopyIn(string name, global::System.ReadOnlySpan<float> source)
         {

@@ -16,9 +16,10 @@ internal static class GeneratedNames
     [
         "InputSize", "OutputSize", "ParameterCount", "NetworkName", "Architecture", "ScratchLength",
         "s_tensors", "s_inputShape", "s_outputShape", "_parameters", "_gradients", "_scratch", "_maxBatch", "_seed", "_passes", "_maxThreads", "_dataParallel",
-        "_training", "_predictions", "_gate",
+        "_training", "_predictions", "_gate", "_frozen",
         "InputShape", "OutputShape", "MaxBatch", "MaxThreads", "Loss", "Parameters", "Gradients", "Tensors",
         "Predict", "ComputeGradients", "TrainStep", "ComputeLoss", "Pass", "RunPass", "Shard", "PredictShard", "Forward", "Backward",
+        "BackwardLayers", "Freeze", "Unfreeze", "IsFrozen", "FrozenTensors",
         "Initialize", "CopyTensor", "CopyGradient", "SetTensor", "CopyOut", "CopyIn", "Save", "Load", "ExportOnnx", "BuildOnnx",
         "Activations",
     ];

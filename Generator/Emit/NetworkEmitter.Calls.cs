@@ -187,8 +187,9 @@ internal static partial class NetworkEmitter
 
     private static void WriteDataParallel(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
-        writer.Line("// The optimizer's state belongs to one network: another network's optimizer is refused here.");
-        writer.Line("optimizer?.Attach(this);");
+        writer.Line("// The optimizer's state belongs to one network: another network's optimizer is refused here. It leaves the");
+        writer.Line("// frozen tensors as they are.");
+        writer.Line("optimizer?.Attach(this, _frozen);");
         writer.Line("// A new training pass: layers that draw (Dropout) draw for this pass, the same on every shard.");
         writer.Line("_passes++;");
         if (TrainsWholeBatch(wiring))

@@ -141,6 +141,9 @@ internal static partial class NetworkEmitter
         writer.Line("// Which calls may overlap on this instance: any number of reading calls at once; a writing call runs alone while the others wait (see CallGate).");
         writer.Line("private readonly global::Backprop.Kernels.CallGate _gate = new(NetworkName);");
         writer.Line();
+        writer.Line("// The tensors Freeze has frozen: no gradient, no update, running statistics kept (see FrozenTensors).");
+        writer.Line("private readonly global::Backprop.Kernels.FrozenTensors _frozen = new(s_tensors);");
+        writer.Line();
     }
 
     /// <summary>The largest activation buffer per sample: it bounds <c>maxBatch</c>.</summary>

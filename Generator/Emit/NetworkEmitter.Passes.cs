@@ -46,8 +46,18 @@ internal static partial class NetworkEmitter
             "The backward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"batch\"/>), on the calling thread, last",
             "layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer",
             "overwrites its part of <paramref name=\"gradients\"/>); with an optimizer, each layer's parameters are updated as",
-            "soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>).");
+            "soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>). Frozen tensors (<see cref=\"Freeze\"/>)",
+            "get no gradient: their part of <paramref name=\"gradients\"/> reads zero.");
         using (writer.Block($"private void Backward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch, global::Backprop.Optimizer? optimizer)"))
+        {
+            writer.Line("BackwardLayers(activations, inputs, first, batch, gradients, scratch, optimizer);");
+            writer.Line("_frozen.ClearGradients(gradients);");
+        }
+        writer.Line();
+        writer.Summary(
+            "The layers' backward statements, last layer first. It stops at the first layer below which every parameter is",
+            "frozen: neither that layer's gradients nor its input gradient are needed.");
+        using (writer.Block($"private void BackwardLayers(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch, global::Backprop.Optimizer? optimizer)"))
         {
             writer.Line($"{Span} parameters = _parameters;");
             if (plan.StateCount > 0)
@@ -56,14 +66,29 @@ internal static partial class NetworkEmitter
                 writer.Line($"{ReadOnlySpan} state = _state;");
             }
             WriteRows(writer, wiring.Owned.ToList());
+            int checkedEnd = -1;
             for (int i = plan.Layers.Count - 1; i >= 0; i--)
             {
                 var wired = wiring.Layers[i];
+                int end = TensorEnd(plan, i);
+                if (end > 0 && end != checkedEnd)
+                {
+                    // Layers with the same tensor end (those with no tensors of their own, and the layer below them) need one check: the topmost.
+                    checkedEnd = end;
+                    using (writer.Block($"if (_frozen.Stops({Number(end)}))"))
+                    {
+                        writer.Line($"return; // nothing from {wired.Layer.Name} down has a parameter to train");
+                    }
+                }
                 wired.Unit.EmitBackward(writer, wired.Layer, BufferWiring.Buffers(wired, training: true), deltaIsPreActivation: i == plan.Layers.Count - 1 && FusedLoss(plan));
             }
         }
         writer.Line();
     }
+
+    /// <summary>The index in <c>Tensors</c> one past the last tensor of layer <paramref name="layer"/> (the tensors of layers 0..layer).</summary>
+    private static int TensorEnd(NetworkPlan plan, int layer)
+        => plan.Layers.Take(layer + 1).Sum(l => Unit(l).Tensors(l).Count());
 
     /// <summary>One local span per buffer over the pass's rows (see <see cref="LayerUnit.Local"/>).</summary>
     private static void WriteRows(SourceWriter writer, List<BufferPlan> buffers)
@@ -129,13 +154,22 @@ internal static partial class NetworkEmitter
             {
                 writer.Line($"{Span} state = _state;");
             }
-            foreach (var wired in wiring.Layers.Where(wired => wired.Unit.Commits(wired.Layer)))
+            for (int i = 0; i < plan.Layers.Count; i++)
             {
-                foreach (var buffer in wired.Unit.Buffers(wired.Layer).Where(buffer => buffer.PerPass && buffer.Role == BufferRole.Saved))
+                var wired = wiring.Layers[i];
+                if (!wired.Unit.Commits(wired.Layer))
                 {
-                    writer.Line($"{Span} {LayerUnit.Local(buffer.Field)} = {Training(buffer.Field)};");
+                    continue;
                 }
-                wired.Unit.EmitCommit(writer, wired.Layer, BufferWiring.Buffers(wired, training: true));
+                // A frozen layer's state does not move either (its tensors freeze together): the first one's flag says.
+                using (writer.Block($"if (!_frozen[{Number(TensorEnd(plan, i) - Unit(wired.Layer).Tensors(wired.Layer).Count())}])"))
+                {
+                    foreach (var buffer in wired.Unit.Buffers(wired.Layer).Where(buffer => buffer.PerPass && buffer.Role == BufferRole.Saved))
+                    {
+                        writer.Line($"{Span} {LayerUnit.Local(buffer.Field)} = {Training(buffer.Field)};");
+                    }
+                    wired.Unit.EmitCommit(writer, wired.Layer, BufferWiring.Buffers(wired, training: true));
+                }
             }
         }
         writer.Line();

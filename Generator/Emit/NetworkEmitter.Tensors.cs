@@ -31,6 +31,8 @@ internal static partial class NetworkEmitter
         WriteGated(writer, $"public void SetTensor(string name, {ReadOnlySpan} source)", "SetTensor", writes: true, "CopyIn(name, source);");
         writer.Line();
 
+        WriteFreezing(writer);
+
         using (writer.Block($"private void CopyIn(string name, {ReadOnlySpan} source)"))
         {
             writer.Line($"{Span} block = _parameters;");
@@ -52,6 +54,46 @@ internal static partial class NetworkEmitter
             }
             WriteTensorSwitch(writer, plan, "destination", (unit, layer, tensor) => unit.EmitCopyOut(writer, layer, tensor, tensor.Trainable ? "block" : "state", "destination"));
         }
+        writer.Line();
+    }
+
+    /// <summary>Freeze, Unfreeze, IsFrozen and FrozenTensors: transfer learning's frozen layers, kept in <c>_frozen</c>.</summary>
+    private static void WriteFreezing(SourceWriter writer)
+    {
+        writer.Summary(
+            "Freezes layers or parameter tensors, as PyTorch's <c>requires_grad_(False)</c>: from the next pass on they get no",
+            "gradient (their part of <see cref=\"Gradients\"/> reads zero), training steps leave them unchanged to the bit (no",
+            "update, no weight decay, no momentum) and a frozen layer's running statistics stop moving. The backward pass stops",
+            "below the last layer that still trains. A layer's name covers all its tensors; no names freezes every tensor.");
+        writer.Line("/// <param name=\"names\">Layer names (<c>conv1</c>) or parameter tensor names (<c>conv1.weight</c>).</param>");
+        writer.Line("/// <exception cref=\"global::System.ArgumentException\">A name is neither a layer's nor a parameter tensor's; nothing was frozen.</exception>");
+        writer.Line(WritingCall);
+        WriteGated(writer, "public void Freeze(params string[] names)", "Freeze", writes: true, "_frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: true);");
+        writer.Line();
+        writer.Summary("Unfreezes layers or parameter tensors frozen by <see cref=\"Freeze\"/>; no names unfreezes every tensor.");
+        writer.Line("/// <param name=\"names\">Layer names or parameter tensor names.</param>");
+        writer.Line("/// <exception cref=\"global::System.ArgumentException\">A name is neither a layer's nor a parameter tensor's; nothing was unfrozen.</exception>");
+        writer.Line(WritingCall);
+        WriteGated(writer, "public void Unfreeze(params string[] names)", "Unfreeze", writes: true, "_frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: false);");
+        writer.Line();
+        writer.Summary("Whether a tensor is frozen, or, for a layer's name, whether all its tensors are.");
+        writer.Line("/// <exception cref=\"global::System.ArgumentException\">The name is neither a layer's nor a tensor's.</exception>");
+        writer.Line(ReadingCall);
+        using (writer.Block("public bool IsFrozen(string name)"))
+        {
+            writer.Line("_gate.EnterRead(nameof(IsFrozen));");
+            using (writer.Block("try"))
+            {
+                writer.Line("return _frozen.IsFrozen(NetworkName, name);");
+            }
+            using (writer.Block("finally"))
+            {
+                writer.Line("_gate.ExitRead();");
+            }
+        }
+        writer.Line();
+        writer.Summary("The names of the frozen tensors, in <see cref=\"Tensors\"/> order.");
+        writer.Line("public global::System.Collections.Generic.IReadOnlyList<string> FrozenTensors => _frozen.Names;");
         writer.Line();
     }
 

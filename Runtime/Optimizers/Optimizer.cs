@@ -1,5 +1,6 @@
 using System;
 using System.Threading;
+using Backprop.Kernels;
 
 namespace Backprop;
 
@@ -12,6 +13,10 @@ public abstract class Optimizer
     private float _learningRate;
     private int _length = -1;
     private INetwork? _network;
+    // The frozen tensors of the network being stepped (set by Attach), and the copy of their values that a
+    // non-element-wise rule's step puts back.
+    private FrozenTensors? _frozen;
+    private float[]? _saved;
 
     /// <summary>Creates an optimizer with the given learning rate.</summary>
     protected Optimizer(float learningRate) => LearningRate = learningRate;
@@ -85,7 +90,36 @@ public abstract class Optimizer
             }
         }
         StepCount++;
+        if (_frozen is { AnyParameters: true } frozen && parameters.Length == frozen.BlockLength)
+        {
+            // Frozen tensors keep their values to the bit: an element-wise rule skips them, any other rule runs on the
+            // whole block and they are put back afterwards.
+            if (ElementWise)
+            {
+                UpdateTrainable(frozen, parameters, gradients, 0, StepCount);
+                return;
+            }
+            _saved ??= new float[frozen.FrozenLength];
+            if (_saved.Length != frozen.FrozenLength)
+            {
+                _saved = new float[frozen.FrozenLength];
+            }
+            frozen.Preserve(parameters, _saved, restore: false);
+            Update(parameters, gradients, StepCount);
+            frozen.Preserve(parameters, _saved, restore: true);
+            return;
+        }
         Update(parameters, gradients, StepCount);
+    }
+
+    /// <summary>The rule on the parts of [<paramref name="offset"/>, <paramref name="offset"/> + length) that are not frozen.</summary>
+    private void UpdateTrainable(FrozenTensors frozen, Span<float> parameters, ReadOnlySpan<float> gradients, int offset, long step)
+    {
+        int position = offset;
+        while (frozen.NextTrainable(ref position, offset + parameters.Length, out int start, out int length))
+        {
+            UpdatePart(parameters.Slice(start - offset, length), gradients.Slice(start - offset, length), start, step);
+        }
     }
 
     /// <summary>
@@ -98,7 +132,17 @@ public abstract class Optimizer
     /// <exception cref="ArgumentException">This optimizer is bound to another network (reported against the
     /// <c>optimizer</c> argument of the <c>TrainStep</c> that passed it).</exception>
     [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
-    public void Attach(INetwork network)
+    public void Attach(INetwork network) => Attach(network, frozen: null);
+
+    /// <summary>
+    /// <see cref="Attach(INetwork)"/>, with the network's frozen tensors (<c>Freeze</c>): the steps that follow leave
+    /// them unchanged (no update, no weight decay, no momentum), whichever path applies the step.
+    /// </summary>
+    /// <param name="network">The network about to be stepped.</param>
+    /// <param name="frozen">Its frozen tensors, or null if it has none to keep.</param>
+    /// <exception cref="ArgumentException">This optimizer is bound to another network.</exception>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public void Attach(INetwork network, FrozenTensors? frozen)
     {
         ArgumentNullException.ThrowIfNull(network);
         if (_length >= 0 && network.ParameterCount != _length)
@@ -113,6 +157,7 @@ public abstract class Optimizer
                 $"This {GetType().Name} already steps another network ({bound.GetType().Name}, {bound.ParameterCount} parameters), and its state belongs to that one; use one optimizer per network, or call Detach() to hand it over.",
                 "optimizer");
         }
+        _frozen = frozen;
     }
 
     /// <summary>
@@ -155,6 +200,11 @@ public abstract class Optimizer
             throw new ArgumentException($"A part of {parameters.Length} parameters came with {gradients.Length} gradients.");
         }
         CheckPart(offset, parameters.Length);
+        if (_frozen is { AnyParameters: true } frozen)
+        {
+            UpdateTrainable(frozen, parameters, gradients, offset, StepCount);
+            return;
+        }
         UpdatePart(parameters, gradients, offset, StepCount);
     }
 
