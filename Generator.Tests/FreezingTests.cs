@@ -285,4 +285,25 @@ public class FreezingTests
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    [Fact]
+    public void SelectClasses_relabels_by_position_and_draws_at_most_so_many_of_each_class()
+    {
+        // Ten 1x2 images: labels 0..4 twice; pixel values name the image.
+        var labels = new[] { 0, 1, 2, 3, 4, 0, 1, 2, 3, 4 };
+        var pixels = Enumerable.Range(0, 20).Select(i => (float)(i / 2)).ToArray();
+        var data = new ImageDataset(pixels, labels, 1, 2);
+
+        var subset = data.SelectClasses([3, 1]);
+        Assert.Equal([1, 0, 1, 0], subset.Labels);          // class 3 is 0, class 1 is 1; dataset order kept
+        Assert.Equal([1f, 1f, 3f, 3f, 6f, 6f, 8f, 8f], subset.Pixels);
+
+        var few = data.SelectClasses([3, 1], perClass: 1, seed: 4);
+        Assert.Equal(2, few.Count);
+        Assert.Equal(1, few.Labels.Count(l => l == 0));
+        Assert.Equal(1, few.Labels.Count(l => l == 1));
+        Assert.Equal(few.Pixels, data.SelectClasses([3, 1], perClass: 1, seed: 4).Pixels);
+        Assert.Throws<ArgumentException>(() => data.SelectClasses([1, 1]));
+        Assert.Throws<ArgumentException>(() => data.SelectClasses([1], perClass: 0));
+    }
 }

@@ -165,6 +165,30 @@ public partial class FlattenFirstNet;
 [Dense(10)]
 public partial class FashionCnn;
 
+/// <summary>FashionCnn for five classes: the source of the transfer-learning test.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(1, 28, 28)]
+[Conv2D(16, 3, padding: 1, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Conv2D(32, 3, padding: 1, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(128, Activation = Activation.Relu)]
+[Dense(5)]
+public partial class TransferSource;
+
+/// <summary>TransferSource's convolutions under a head whose layers have other names (nothing of the source's head matches).</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(1, 28, 28)]
+[Conv2D(16, 3, padding: 1, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Conv2D(32, 3, padding: 1, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(128, Activation = Activation.Relu, Name = "hidden")]
+[Dense(5, Name = "head")]
+public partial class TransferTarget;
+
 /// <summary>Dropout at rate 0 between dense layers (the identity in both modes, so it has PyTorch parity).</summary>
 [Network(Loss = Loss.SoftmaxCrossEntropy)]
 [Input(6)]

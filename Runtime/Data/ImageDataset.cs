@@ -79,6 +79,60 @@ public sealed class ImageDataset
         return ((float)mean, (float)Math.Sqrt(Math.Max(squares / Pixels.Length - mean * mean, 1e-12)));
     }
 
+    /// <summary>
+    /// The images of some classes, relabelled by their position in <paramref name="classes"/> (classes 5..9 become
+    /// 0..4): for a task on part of the classes, as transfer learning's source and target. With
+    /// <paramref name="perClass"/>, at most that many images of each class, drawn from <paramref name="seed"/> (few-shot
+    /// training sets); the images keep the dataset's order.
+    /// </summary>
+    /// <exception cref="ArgumentException">No classes, a class listed twice or negative, or <paramref name="perClass"/> below 1.</exception>
+    public ImageDataset SelectClasses(int[] classes, int perClass = int.MaxValue, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(classes);
+        if (classes.Length == 0 || perClass < 1)
+        {
+            throw new ArgumentException("Select at least one class, and at least one image of each.");
+        }
+        var position = new System.Collections.Generic.Dictionary<int, int>();
+        foreach (int label in classes)
+        {
+            if (label < 0 || !position.TryAdd(label, position.Count))
+            {
+                throw new ArgumentException($"Class {label} is negative or listed twice.", nameof(classes));
+            }
+        }
+        // Each class's images, in a seeded random order; the first perClass of each are kept, in dataset order.
+        var order = new int[Count];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+        new Random(seed).Shuffle(order);
+        var taken = new int[classes.Length];
+        var keep = new bool[Count];
+        int kept = 0;
+        foreach (int image in order)
+        {
+            if (position.TryGetValue(Labels[image], out int index) && taken[index] < perClass)
+            {
+                taken[index]++;
+                keep[image] = true;
+                kept++;
+            }
+        }
+        var pixels = new float[kept * SampleSize];
+        var labels = new int[kept];
+        for (int image = 0, at = 0; image < Count; image++)
+        {
+            if (keep[image])
+            {
+                Pixels.AsSpan(image * SampleSize, SampleSize).CopyTo(pixels.AsSpan(at * SampleSize));
+                labels[at++] = position[Labels[image]];
+            }
+        }
+        return new ImageDataset(pixels, labels, Rows, Columns);
+    }
+
     private static string Find(string directory, string name)
     {
         foreach (string candidate in new[] { name, name + ".gz" })

@@ -22,30 +22,24 @@ var output = new Option<string>("--output") { Description = "Where to save the t
 
 var command = new RootCommand("Train an MLP, a CNN or a recurrent network on Fashion-MNIST with Backprop.Gen.") { data, model, epochs, batchSize, learningRate, seed, augment, output };
 command.SetAction(parsed => Train(parsed.GetValue(data)!, parsed.GetValue(model)!, parsed.GetValue(epochs), parsed.GetValue(batchSize), parsed.GetValue(learningRate), parsed.GetValue(seed), parsed.GetValue(augment), parsed.GetValue(output)!));
+
+var sourceEpochs = new Option<int>("--source-epochs") { Description = "Epochs of the source CNN on the first five classes.", DefaultValueFactory = _ => 2 };
+var shots = new Option<int[]>("--per-class") { Description = "Labelled images per class of the target task (one comparison each).", DefaultValueFactory = _ => [5, 20, 100], AllowMultipleArgumentsPerToken = true };
+var steps = new Option<int>("--steps") { Description = "Training steps on the few labelled images (batch 32).", DefaultValueFactory = _ => 300 };
+var transfer = new Command("transfer", "Transfer learning: a CNN trained on classes 0-4, its convolutions frozen and reused for classes 5-9 with few labelled images, against the same network trained from scratch on the same images.")
+{
+    data, sourceEpochs, shots, steps, seed,
+};
+transfer.SetAction(parsed => TransferLearningDemo.Run(parsed.GetValue(data)!, parsed.GetValue(sourceEpochs), parsed.GetValue(shots)!, parsed.GetValue(steps), parsed.GetValue(seed)));
+command.Subcommands.Add(transfer);
 return command.Parse(args).Invoke();
 
 static int Train(string directory, string model, int epochs, int batchSize, float learningRate, int seed, bool augment, string output)
 {
-    ImageDataset train, test;
-    try
+    if (FashionData.Load(directory) is not var (train, test))
     {
-        train = ImageDataset.LoadMnistFormat(directory, train: true);
-        test = ImageDataset.LoadMnistFormat(directory, train: false);
-    }
-    catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-    {
-        Console.Error.WriteLine($"Fashion-MNIST was not found: {e.Message}");
-        Console.Error.WriteLine("Install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or download the four");
-        Console.Error.WriteLine("*-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist and pass --data DIR.");
         return 2;
     }
-
-    // Standardize with the training set's statistics (the test set uses the same numbers).
-    var (mean, deviation) = train.Statistics();
-    train.Normalize(mean, deviation);
-    test.Normalize(mean, deviation);
-    Console.WriteLine($"Fashion-MNIST: {train.Count:N0} training and {test.Count:N0} test images of {train.Rows}x{train.Columns}; " +
-                      $"pixel mean {mean:F4}, standard deviation {deviation:F4}");
 
     int maxBatch = Math.Max(batchSize, 1000);
     INetwork net = model switch
@@ -136,3 +130,32 @@ public partial class FashionGru;
 [Lstm(128)]
 [Dense(10)]
 public partial class FashionLstm;
+
+/// <summary>The Fashion-MNIST training and test sets, standardized with the training set's statistics.</summary>
+internal static class FashionData
+{
+    public static (ImageDataset Train, ImageDataset Test)? Load(string directory)
+    {
+        ImageDataset train, test;
+        try
+        {
+            train = ImageDataset.LoadMnistFormat(directory, train: true);
+            test = ImageDataset.LoadMnistFormat(directory, train: false);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            Console.Error.WriteLine($"Fashion-MNIST was not found: {e.Message}");
+            Console.Error.WriteLine("Install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or download the four");
+            Console.Error.WriteLine("*-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist and pass --data DIR.");
+            return null;
+        }
+
+        // Standardize with the training set's statistics (the test set uses the same numbers).
+        var (mean, deviation) = train.Statistics();
+        train.Normalize(mean, deviation);
+        test.Normalize(mean, deviation);
+        Console.WriteLine($"Fashion-MNIST: {train.Count:N0} training and {test.Count:N0} test images of {train.Rows}x{train.Columns}; " +
+                          $"pixel mean {mean:F4}, standard deviation {deviation:F4}");
+        return (train, test);
+    }
+}
