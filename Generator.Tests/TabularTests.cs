@@ -356,7 +356,9 @@ public sealed class TabularTests : IDisposable
 
         string boston = string.Join('\n', File.ReadLines(Path.Combine(data, "boston_house_prices.csv")).Skip(1));
         var (rmse, r2) = Regress(TabularData.LoadCsv(Csv(boston, "boston.csv"), "MEDV"));
-        Assert.True(r2 >= 0.7f && rmse < 5f, $"boston: test rmse {rmse}, r2 {r2}");
+        // This split's 76 test rows hold r2 to 0.66-0.72 across Fit's shuffle seeds 1-4 (0.677 with seed 1, rmse 4.40;
+        // measured after Fit began drawing each epoch's order from the seed and the epoch, for checkpoints).
+        Assert.True(r2 >= 0.65f && rmse < 5f, $"boston: test rmse {rmse}, r2 {r2}");
     }
 
     private static float Classify(TabularData table)

@@ -222,6 +222,15 @@ public partial class DropoutCnn;
 [Dense(4)]
 public partial class HalfDropoutNet;
 
+/// <summary>BatchNorm and real dropout in a classifier: the running statistics, counters and masks a resumed run must reproduce.</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(8)]
+[Dense(32, Activation = Activation.Relu)]
+[BatchNorm]
+[Dropout(0.3f)]
+[Dense(3)]
+public partial class ResumableNet;
+
 /// <summary>
 /// Batch normalization on both shapes: BatchNorm2d with Relu after a padded convolution, BatchNorm2d with its own
 /// momentum and ε and a Tanh (12 values per channel per sample), and BatchNorm1d with a GELU after a Relu dense layer

@@ -49,6 +49,12 @@ public interface INetwork
     /// <summary>The largest batch the buffers were allocated for.</summary>
     int MaxBatch { get; }
 
+    /// <summary>
+    /// The training passes run so far; with the constructor's seed, what Dropout draws each pass's masks from.
+    /// Checkpoints keep it, so that a resumed run draws the masks an uninterrupted one would.
+    /// </summary>
+    long TrainingPasses { get; set; }
+
     /// <summary>The loss the network is trained with.</summary>
     Loss Loss { get; }
 

@@ -161,6 +161,31 @@ namespace Demo
             set => _maxThreads = value >= 1 ? value : throw new global::System.ArgumentOutOfRangeException(nameof(value), value, "MaxThreads must be at least 1.");
         }
 
+        /// <summary>
+        /// The training passes run so far (each <c>ComputeGradients</c> and <c>TrainStep</c>): with the constructor's seed, what
+        /// Dropout draws each pass's masks from. A checkpoint keeps it, so that a resumed run draws the masks the
+        /// uninterrupted run would have drawn.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentOutOfRangeException">The value is negative.</exception>
+        /// <remarks>Thread-safe: setting runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+        public long TrainingPasses
+        {
+            get => global::System.Threading.Interlocked.Read(ref _passes);
+            set
+            {
+                global::System.ArgumentOutOfRangeException.ThrowIfNegative(value);
+                _gate.EnterWrite(nameof(TrainingPasses));
+                try
+                {
+                    _passes = value;
+                }
+                finally
+                {
+                    _gate.ExitWrite();
+                }
+            }
+        }
+
         /// <summary>All parameters, one contiguous block in the kernels' layout (dense weights stored transposed).</summary>
         /// <remarks>Waits while a training or model-writing call runs on another thread. The span is the model's own memory: using it while another thread runs a call on this instance is a race the network cannot see.</remarks>
         public global::System.Span<float> Parameters
@@ -501,7 +526,7 @@ namespace Demo
             global::System.Span<float> dense1Delta = activations.Dense1Delta.Slice(first * 10, batch * 10);
             if (_frozen.Stops(7))
             {
-                return; // every parameter is frozen
+                return; // nothing from dense1 down has a parameter to train
             }
             // dense1: Dense 1352 → 10
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
@@ -511,13 +536,9 @@ namespace Demo
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
             if (_frozen.Stops(5))
             {
-                return; // every parameter up to flatten1's is frozen
+                return; // nothing from flatten1 down has a parameter to train
             }
             // flatten1: Flatten [8, 13, 13] → [1352], the same memory: the next layer wrote ∂L/∂input into conv3Delta directly.
-            if (_frozen.Stops(5))
-            {
-                return; // every parameter up to conv3's is frozen
-            }
             // conv3: Conv2D [32, 13, 13] → [8, 13, 13], 1×1, no bias
             global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Identity>(
                 avgpool1Output, parameters.Slice(Conv3Weight, Conv3Filters * Conv3Patch), default, conv3Output, conv3Output, conv3Delta,
@@ -526,14 +547,10 @@ namespace Demo
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Conv3Weight, Conv3Weight));
             if (_frozen.Stops(4))
             {
-                return; // every parameter up to avgpool1's is frozen
+                return; // nothing from avgpool1 down has a parameter to train
             }
             // avgpool1: AvgPool2D [32, 14, 14] → [32, 13, 13], 2×2 stride 1
             global::Backprop.Kernels.Pooling.AverageBackward(avgpool1Delta, conv2Delta, batch, new global::Backprop.Kernels.Window2D(Avgpool1Channels, Avgpool1Height, Avgpool1Width, Avgpool1Size, Avgpool1Stride, 0));
-            if (_frozen.Stops(4))
-            {
-                return; // every parameter up to conv2's is frozen
-            }
             // conv2: Conv2D [16, 14, 14] → [32, 14, 14], 3×3 padding 1, Tanh
             global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Tanh>(
                 pool1Output, parameters.Slice(Conv2Weight, Conv2Filters * Conv2Patch), conv2Columns, conv2PreActivation, conv2Output, conv2Delta,
@@ -542,14 +559,10 @@ namespace Demo
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Conv2Weight, Conv2Bias));
             if (_frozen.Stops(2))
             {
-                return; // every parameter up to pool1's is frozen
+                return; // nothing from pool1 down has a parameter to train
             }
             // pool1: MaxPool2D [16, 28, 28] → [16, 14, 14], 2×2
             global::Backprop.Kernels.Pooling.MaxBackward(pool1Delta, pool1Indices, conv1Delta, batch, new global::Backprop.Kernels.Window2D(Pool1Channels, Pool1Height, Pool1Width, Pool1Size, Pool1Stride, 0));
-            if (_frozen.Stops(2))
-            {
-                return; // every parameter up to conv1's is frozen
-            }
             // conv1: Conv2D [1, 28, 28] → [16, 28, 28], 3×3 padding 1, Relu
             global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Relu>(
                 inputs, parameters.Slice(Conv1Weight, Conv1Filters * Conv1Patch), conv1Columns, conv1Output, conv1Output, conv1Delta,

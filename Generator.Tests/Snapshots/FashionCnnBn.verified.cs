@@ -175,6 +175,31 @@ namespace Demo
             set => _maxThreads = value >= 1 ? value : throw new global::System.ArgumentOutOfRangeException(nameof(value), value, "MaxThreads must be at least 1.");
         }
 
+        /// <summary>
+        /// The training passes run so far (each <c>ComputeGradients</c> and <c>TrainStep</c>): with the constructor's seed, what
+        /// Dropout draws each pass's masks from. A checkpoint keeps it, so that a resumed run draws the masks the
+        /// uninterrupted run would have drawn.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentOutOfRangeException">The value is negative.</exception>
+        /// <remarks>Thread-safe: setting runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+        public long TrainingPasses
+        {
+            get => global::System.Threading.Interlocked.Read(ref _passes);
+            set
+            {
+                global::System.ArgumentOutOfRangeException.ThrowIfNegative(value);
+                _gate.EnterWrite(nameof(TrainingPasses));
+                try
+                {
+                    _passes = value;
+                }
+                finally
+                {
+                    _gate.ExitWrite();
+                }
+            }
+        }
+
         /// <summary>All parameters, one contiguous block in the kernels' layout (dense weights stored transposed).</summary>
         /// <remarks>Waits while a training or model-writing call runs on another thread. The span is the model's own memory: using it while another thread runs a call on this instance is a race the network cannot see.</remarks>
         public global::System.Span<float> Parameters
@@ -528,7 +553,7 @@ namespace Demo
             global::System.Span<float> dense2Delta = activations.Dense2Delta.Slice(first * 10, batch * 10);
             if (_frozen.Stops(12))
             {
-                return; // every parameter is frozen
+                return; // nothing from dense2 down has a parameter to train
             }
             // dense2: Dense 128 → 10
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
@@ -538,14 +563,10 @@ namespace Demo
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias));
             if (_frozen.Stops(10))
             {
-                return; // every parameter up to dropout1's is frozen
+                return; // nothing from dropout1 down has a parameter to train
             }
             // dropout1: Dropout [128], rate 0.25 (training mode only)
             global::Backprop.Kernels.Dropout.Backward(dropout1Delta, dropout1Mask, dense1Delta, batch, 128);
-            if (_frozen.Stops(10))
-            {
-                return; // every parameter up to dense1's is frozen
-            }
             // dense1: Dense 1568 → 128, Relu
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
                 pool2Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
@@ -554,19 +575,11 @@ namespace Demo
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
             if (_frozen.Stops(8))
             {
-                return; // every parameter up to flatten1's is frozen
+                return; // nothing from flatten1 down has a parameter to train
             }
             // flatten1: Flatten [32, 7, 7] → [1568], the same memory: the next layer wrote ∂L/∂input into pool2Delta directly.
-            if (_frozen.Stops(8))
-            {
-                return; // every parameter up to pool2's is frozen
-            }
             // pool2: MaxPool2D [32, 14, 14] → [32, 7, 7], 2×2
             global::Backprop.Kernels.Pooling.MaxBackward(pool2Delta, pool2Indices, bn1Delta, batch, new global::Backprop.Kernels.Window2D(Pool2Channels, Pool2Height, Pool2Width, Pool2Size, Pool2Stride, 0));
-            if (_frozen.Stops(8))
-            {
-                return; // every parameter up to bn1's is frozen
-            }
             // bn1: BatchNorm2d [32, 14, 14], momentum 0.1, ε 1E-05, Relu
             global::Backprop.Kernels.BatchNorm.Backward<global::Backprop.Kernels.Relu>(
                 conv2Output, parameters.Slice(Bn1Weight, Bn1Channels), bn1Statistics, bn1Output, bn1Output, bn1Delta,
@@ -574,7 +587,7 @@ namespace Demo
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Bn1Weight, Bn1Bias));
             if (_frozen.Stops(4))
             {
-                return; // every parameter up to conv2's is frozen
+                return; // nothing from conv2 down has a parameter to train
             }
             // conv2: Conv2D [16, 14, 14] → [32, 14, 14], 3×3 padding 1
             global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Identity>(
@@ -584,14 +597,10 @@ namespace Demo
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Conv2Weight, Conv2Bias));
             if (_frozen.Stops(2))
             {
-                return; // every parameter up to pool1's is frozen
+                return; // nothing from pool1 down has a parameter to train
             }
             // pool1: MaxPool2D [16, 28, 28] → [16, 14, 14], 2×2
             global::Backprop.Kernels.Pooling.MaxBackward(pool1Delta, pool1Indices, conv1Delta, batch, new global::Backprop.Kernels.Window2D(Pool1Channels, Pool1Height, Pool1Width, Pool1Size, Pool1Stride, 0));
-            if (_frozen.Stops(2))
-            {
-                return; // every parameter up to conv1's is frozen
-            }
             // conv1: Conv2D [1, 28, 28] → [16, 28, 28], 3×3 padding 1, Relu
             global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Relu>(
                 inputs, parameters.Slice(Conv1Weight, Conv1Filters * Conv1Patch), conv1Columns, conv1Output, conv1Output, conv1Delta,

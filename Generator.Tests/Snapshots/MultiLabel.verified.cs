@@ -111,6 +111,31 @@ partial class MultiLabel : global::Backprop.INetwork
         set => _maxThreads = value >= 1 ? value : throw new global::System.ArgumentOutOfRangeException(nameof(value), value, "MaxThreads must be at least 1.");
     }
 
+    /// <summary>
+    /// The training passes run so far (each <c>ComputeGradients</c> and <c>TrainStep</c>): with the constructor's seed, what
+    /// Dropout draws each pass's masks from. A checkpoint keeps it, so that a resumed run draws the masks the
+    /// uninterrupted run would have drawn.
+    /// </summary>
+    /// <exception cref="global::System.ArgumentOutOfRangeException">The value is negative.</exception>
+    /// <remarks>Thread-safe: setting runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+    public long TrainingPasses
+    {
+        get => global::System.Threading.Interlocked.Read(ref _passes);
+        set
+        {
+            global::System.ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _gate.EnterWrite(nameof(TrainingPasses));
+            try
+            {
+                _passes = value;
+            }
+            finally
+            {
+                _gate.ExitWrite();
+            }
+        }
+    }
+
     /// <summary>All parameters, one contiguous block in the kernels' layout (dense weights stored transposed).</summary>
     /// <remarks>Waits while a training or model-writing call runs on another thread. The span is the model's own memory: using it while another thread runs a call on this instance is a race the network cannot see.</remarks>
     public global::System.Span<float> Parameters
@@ -424,7 +449,7 @@ partial class MultiLabel : global::Backprop.INetwork
         global::System.Span<float> headDelta = activations.HeadDelta.Slice(first * 3, batch * 3);
         if (_frozen.Stops(4))
         {
-            return; // every parameter is frozen
+            return; // nothing from head down has a parameter to train
         }
         // head: Dense 20 → 3, Sigmoid (the loss gave ∂L/∂z)
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
@@ -434,7 +459,7 @@ partial class MultiLabel : global::Backprop.INetwork
             optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, HeadWeight, HeadBias));
         if (_frozen.Stops(2))
         {
-            return; // every parameter up to encoder's is frozen
+            return; // nothing from encoder down has a parameter to train
         }
         // encoder: Dense 12 → 20, Gelu
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Gelu>(

@@ -125,6 +125,31 @@ namespace Forecasts.Models
                     set => _maxThreads = value >= 1 ? value : throw new global::System.ArgumentOutOfRangeException(nameof(value), value, "MaxThreads must be at least 1.");
                 }
 
+                /// <summary>
+                /// The training passes run so far (each <c>ComputeGradients</c> and <c>TrainStep</c>): with the constructor's seed, what
+                /// Dropout draws each pass's masks from. A checkpoint keeps it, so that a resumed run draws the masks the
+                /// uninterrupted run would have drawn.
+                /// </summary>
+                /// <exception cref="global::System.ArgumentOutOfRangeException">The value is negative.</exception>
+                /// <remarks>Thread-safe: setting runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+                public long TrainingPasses
+                {
+                    get => global::System.Threading.Interlocked.Read(ref _passes);
+                    set
+                    {
+                        global::System.ArgumentOutOfRangeException.ThrowIfNegative(value);
+                        _gate.EnterWrite(nameof(TrainingPasses));
+                        try
+                        {
+                            _passes = value;
+                        }
+                        finally
+                        {
+                            _gate.ExitWrite();
+                        }
+                    }
+                }
+
                 /// <summary>All parameters, one contiguous block in the kernels' layout (dense weights stored transposed).</summary>
                 /// <remarks>Waits while a training or model-writing call runs on another thread. The span is the model's own memory: using it while another thread runs a call on this instance is a race the network cannot see.</remarks>
                 public global::System.Span<float> Parameters
@@ -443,7 +468,7 @@ namespace Forecasts.Models
                     global::System.Span<float> dense3Delta = activations.Dense3Delta.Slice(first * 1, batch * 1);
                     if (_frozen.Stops(6))
                     {
-                        return; // every parameter is frozen
+                        return; // nothing from dense3 down has a parameter to train
                     }
                     // dense3: Dense 8 → 1
                     global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
@@ -453,7 +478,7 @@ namespace Forecasts.Models
                         optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense3Weight, Dense3Bias));
                     if (_frozen.Stops(4))
                     {
-                        return; // every parameter up to dense2's is frozen
+                        return; // nothing from dense2 down has a parameter to train
                     }
                     // dense2: Dense 16 → 8, LeakyRelu
                     global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.LeakyRelu>(
@@ -463,7 +488,7 @@ namespace Forecasts.Models
                         optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias));
                     if (_frozen.Stops(2))
                     {
-                        return; // every parameter up to dense1's is frozen
+                        return; // nothing from dense1 down has a parameter to train
                     }
                     // dense1: Dense 5 → 16, Tanh
                     global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Tanh>(

@@ -116,6 +116,31 @@ namespace Demo
             set => _maxThreads = value >= 1 ? value : throw new global::System.ArgumentOutOfRangeException(nameof(value), value, "MaxThreads must be at least 1.");
         }
 
+        /// <summary>
+        /// The training passes run so far (each <c>ComputeGradients</c> and <c>TrainStep</c>): with the constructor's seed, what
+        /// Dropout draws each pass's masks from. A checkpoint keeps it, so that a resumed run draws the masks the
+        /// uninterrupted run would have drawn.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentOutOfRangeException">The value is negative.</exception>
+        /// <remarks>Thread-safe: setting runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+        public long TrainingPasses
+        {
+            get => global::System.Threading.Interlocked.Read(ref _passes);
+            set
+            {
+                global::System.ArgumentOutOfRangeException.ThrowIfNegative(value);
+                _gate.EnterWrite(nameof(TrainingPasses));
+                try
+                {
+                    _passes = value;
+                }
+                finally
+                {
+                    _gate.ExitWrite();
+                }
+            }
+        }
+
         /// <summary>All parameters, one contiguous block in the kernels' layout (dense weights stored transposed).</summary>
         /// <remarks>Waits while a training or model-writing call runs on another thread. The span is the model's own memory: using it while another thread runs a call on this instance is a race the network cannot see.</remarks>
         public global::System.Span<float> Parameters
@@ -440,7 +465,7 @@ namespace Demo
             global::System.Span<float> dense1Delta = activations.Dense1Delta.Slice(first * 10, batch * 10);
             if (_frozen.Stops(6))
             {
-                return; // every parameter is frozen
+                return; // nothing from dense1 down has a parameter to train
             }
             // dense1: Dense 128 → 10
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
@@ -450,7 +475,7 @@ namespace Demo
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
             if (_frozen.Stops(4))
             {
-                return; // every parameter up to gru1's is frozen
+                return; // nothing from gru1 down has a parameter to train
             }
             // gru1: Gru [28, 28] → [128] (last step), backpropagation through time
             global::Backprop.Kernels.Recurrent.Backward(global::Backprop.Kernels.RecurrentCell.Gru, inputs, parameters.Slice(Gru1Parameters, Gru1ParameterCount),

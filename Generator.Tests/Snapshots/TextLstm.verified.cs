@@ -134,6 +134,31 @@ namespace Demo
             set => _maxThreads = value >= 1 ? value : throw new global::System.ArgumentOutOfRangeException(nameof(value), value, "MaxThreads must be at least 1.");
         }
 
+        /// <summary>
+        /// The training passes run so far (each <c>ComputeGradients</c> and <c>TrainStep</c>): with the constructor's seed, what
+        /// Dropout draws each pass's masks from. A checkpoint keeps it, so that a resumed run draws the masks the
+        /// uninterrupted run would have drawn.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentOutOfRangeException">The value is negative.</exception>
+        /// <remarks>Thread-safe: setting runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
+        public long TrainingPasses
+        {
+            get => global::System.Threading.Interlocked.Read(ref _passes);
+            set
+            {
+                global::System.ArgumentOutOfRangeException.ThrowIfNegative(value);
+                _gate.EnterWrite(nameof(TrainingPasses));
+                try
+                {
+                    _passes = value;
+                }
+                finally
+                {
+                    _gate.ExitWrite();
+                }
+            }
+        }
+
         /// <summary>All parameters, one contiguous block in the kernels' layout (dense weights stored transposed).</summary>
         /// <remarks>Waits while a training or model-writing call runs on another thread. The span is the model's own memory: using it while another thread runs a call on this instance is a race the network cannot see.</remarks>
         public global::System.Span<float> Parameters
@@ -483,7 +508,7 @@ namespace Demo
             global::System.Span<float> dense1Delta = activations.Dense1Delta.Slice(first * 2, batch * 2);
             if (_frozen.Stops(11))
             {
-                return; // every parameter is frozen
+                return; // nothing from dense1 down has a parameter to train
             }
             // dense1: Dense 16 → 2
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
@@ -493,7 +518,7 @@ namespace Demo
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
             if (_frozen.Stops(9))
             {
-                return; // every parameter up to lstm2's is frozen
+                return; // nothing from lstm2 down has a parameter to train
             }
             // lstm2: Lstm [12, 16] → [16] (last step), backpropagation through time
             global::Backprop.Kernels.Recurrent.Backward(global::Backprop.Kernels.RecurrentCell.Lstm, lstm1Output, parameters.Slice(Lstm2Parameters, Lstm2ParameterCount),
@@ -504,7 +529,7 @@ namespace Demo
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Lstm2Parameters, Lstm2Parameters));
             if (_frozen.Stops(5))
             {
-                return; // every parameter up to lstm1's is frozen
+                return; // nothing from lstm1 down has a parameter to train
             }
             // lstm1: Lstm [12, 8] → [12, 16] (every step), backpropagation through time
             global::Backprop.Kernels.Recurrent.Backward(global::Backprop.Kernels.RecurrentCell.Lstm, embedding1Output, parameters.Slice(Lstm1Parameters, Lstm1ParameterCount),
@@ -515,7 +540,7 @@ namespace Demo
                 optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Lstm1Parameters, Lstm1Parameters));
             if (_frozen.Stops(1))
             {
-                return; // every parameter up to embedding1's is frozen
+                return; // nothing from embedding1 down has a parameter to train
             }
             // embedding1: Embedding of 50 tokens, [12] ids → [12, 8]; the gradient is zero outside the rows used
             global::Backprop.Kernels.Embedding.Backward(inputs, embedding1Delta, gradients.Slice(Embedding1Weight, Embedding1Vocabulary * Embedding1Dimensions), batch * Embedding1Steps, Embedding1Vocabulary, Embedding1Dimensions,

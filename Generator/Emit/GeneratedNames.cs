@@ -19,7 +19,7 @@ internal static class GeneratedNames
         "_training", "_predictions", "_gate", "_frozen",
         "InputShape", "OutputShape", "MaxBatch", "MaxThreads", "Loss", "Parameters", "Gradients", "Tensors",
         "Predict", "ComputeGradients", "TrainStep", "ComputeLoss", "Pass", "RunPass", "Shard", "PredictShard", "Forward", "Backward",
-        "BackwardLayers", "Freeze", "Unfreeze", "IsFrozen", "FrozenTensors",
+        "BackwardLayers", "Freeze", "Unfreeze", "IsFrozen", "FrozenTensors", "TrainingPasses",
         "Initialize", "CopyTensor", "CopyGradient", "SetTensor", "CopyOut", "CopyIn", "Save", "Load", "ExportOnnx", "BuildOnnx",
         "Activations",
     ];

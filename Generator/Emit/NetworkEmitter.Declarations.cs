@@ -217,6 +217,42 @@ internal static partial class NetworkEmitter
         }
         writer.Line("}");
         writer.Line();
+        writer.Summary(
+            "The training passes run so far (each <c>ComputeGradients</c> and <c>TrainStep</c>): with the constructor's seed, what",
+            "Dropout draws each pass's masks from. A checkpoint keeps it, so that a resumed run draws the masks the",
+            "uninterrupted run would have drawn.");
+        writer.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">The value is negative.</exception>");
+        writer.Line(WritingCall.Replace("runs alone", "setting runs alone"));
+        writer.Line("public long TrainingPasses");
+        writer.Line("{");
+        using (writer.Indent())
+        {
+            writer.Line("get => global::System.Threading.Interlocked.Read(ref _passes);");
+            writer.Line("set");
+            writer.Line("{");
+            using (writer.Indent())
+            {
+                writer.Line("global::System.ArgumentOutOfRangeException.ThrowIfNegative(value);");
+                writer.Line("_gate.EnterWrite(nameof(TrainingPasses));");
+                writer.Line("try");
+                writer.Line("{");
+                using (writer.Indent())
+                {
+                    writer.Line("_passes = value;");
+                }
+                writer.Line("}");
+                writer.Line("finally");
+                writer.Line("{");
+                using (writer.Indent())
+                {
+                    writer.Line("_gate.ExitWrite();");
+                }
+                writer.Line("}");
+            }
+            writer.Line("}");
+        }
+        writer.Line("}");
+        writer.Line();
         foreach (var (name, field, summary) in new[]
         {
             ("Parameters", "_parameters", "All parameters, one contiguous block in the kernels' layout (dense weights stored transposed)."),

@@ -62,6 +62,17 @@ public class Adam : Optimizer
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step)
         => UpdatePart(parameters, gradients, 0, step);
 
+    /// <summary>The first and second moments, as PyTorch names them.</summary>
+    protected override System.Collections.Generic.IReadOnlyList<string> StateNames { get; } = ["exp_avg", "exp_avg_sq"];
+
+    /// <inheritdoc/>
+    protected override Span<float> StateBuffer(string name) => name switch
+    {
+        "exp_avg" => _first,
+        "exp_avg_sq" => _second,
+        _ => base.StateBuffer(name),
+    };
+
     // Only Adam and AdamW themselves: a subclass may override Update (clipping, say), which partial steps would bypass.
     private protected override bool ElementWise => GetType() == typeof(Adam) || GetType() == typeof(AdamW);
 

@@ -244,6 +244,43 @@ public abstract class Optimizer
     private ArgumentException StateLength(string other, string parameter)
         => new($"This {GetType().Name} holds state for {_length} parameters but {other}; use one optimizer per network.", parameter);
 
+    /// <summary>
+    /// The names of the per-parameter state buffers a checkpoint keeps, as PyTorch names them (<c>exp_avg</c>,
+    /// <c>exp_avg_sq</c>, <c>momentum_buffer</c>); empty for a rule without state. A subclass with state of its own
+    /// overrides this and <see cref="StateBuffer"/>, or its checkpoints would resume without that state.
+    /// </summary>
+    protected virtual System.Collections.Generic.IReadOnlyList<string> StateNames => [];
+
+    /// <summary>The state buffer named in <see cref="StateNames"/>, as allocated by <see cref="AllocateState"/>.</summary>
+    protected virtual Span<float> StateBuffer(string name)
+        => throw new ArgumentException($"{GetType().Name} has no state buffer '{name}'.", nameof(name));
+
+    /// <summary>The length the state was allocated for; -1 before the first step.</summary>
+    internal int StateBlockLength => _length;
+
+    /// <summary>The state buffers' names, for checkpoints.</summary>
+    internal System.Collections.Generic.IReadOnlyList<string> CheckpointNames => StateNames;
+
+    /// <summary>A state buffer, for checkpoints (after the first step).</summary>
+    internal ReadOnlySpan<float> CheckpointState(string name) => StateBuffer(name);
+
+    /// <summary>
+    /// Puts back the state a checkpoint kept: the step count and, when <paramref name="length"/> is not -1, the buffers
+    /// for a block of that length (allocated now if this optimizer has not stepped yet).
+    /// </summary>
+    internal void RestoreState(int length, long stepCount, Func<string, float[]> values)
+    {
+        if (length >= 0)
+        {
+            Prepare(length);
+            foreach (string name in StateNames)
+            {
+                values(name).CopyTo(StateBuffer(name));
+            }
+        }
+        StepCount = stepCount;
+    }
+
     /// <summary>Allocates the per-parameter state, once.</summary>
     protected abstract void AllocateState(int length);
 

@@ -47,6 +47,12 @@ public sealed class Sgd : Optimizer
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, long step)
         => UpdatePart(parameters, gradients, 0, step);
 
+    /// <summary>The velocity, as PyTorch names it (none without momentum).</summary>
+    protected override System.Collections.Generic.IReadOnlyList<string> StateNames => Momentum > 0f ? ["momentum_buffer"] : [];
+
+    /// <inheritdoc/>
+    protected override Span<float> StateBuffer(string name) => name == "momentum_buffer" && Momentum > 0f ? _velocity : base.StateBuffer(name);
+
     private protected override bool ElementWise => true;
 
     private protected override void UpdatePart(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, long step)

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Threading;
 
@@ -39,8 +40,24 @@ public sealed class FitOptions
     /// </summary>
     public Action<StepProgress>? OnStep { get; init; }
 
-    /// <summary>Stops at the next step boundary, leaving the best model so far.</summary>
+    /// <summary>Stops at the next step boundary, leaving the best model so far (and a checkpoint to resume from, if set).</summary>
     public CancellationToken Cancellation { get; init; }
+
+    /// <summary>
+    /// A checkpoint file, written atomically after every epoch and when cancelled: the model, the best epoch's model, the
+    /// optimizer's state, the schedule's, the training-pass count Dropout draws from and where the run stands. Null (the
+    /// default) writes none.
+    /// </summary>
+    public string? Checkpoint { get; init; }
+
+    /// <summary>
+    /// Resume from <see cref="Checkpoint"/> if that file exists (otherwise start afresh): training goes on where the
+    /// checkpoint left it, and ends with the weights the uninterrupted run would have (bit for bit, on the same machine with
+    /// the same thread count). The run's seed, batch size, frozen tensors, optimizer type and data must be those the
+    /// checkpoint was written with; a checkpoint of another run, or a damaged one, is an
+    /// <see cref="InvalidDataException"/> and changes nothing.
+    /// </summary>
+    public bool Resume { get; init; }
 }
 
 /// <summary>One epoch of <c>Fit</c>.</summary>
@@ -142,34 +159,33 @@ public static class Fitting
             throw new ArgumentException("Fit needs at least one training row and one validation row.");
         }
 
-        var random = new Random(options.Seed);
         var order = new int[count];
-        for (int i = 0; i < count; i++)
-        {
-            order[i] = i;
-        }
         var batchInputs = new float[options.BatchSize * size];
         var batchLabels = labels is null ? null : new int[options.BatchSize];
         var batchTargets = targets is null ? null : new float[options.BatchSize * outputs];
         var predictions = new float[validationCount * outputs];
-        var history = new List<EpochResult>();
-        var best = new MemoryStream();
-        float bestLoss = float.PositiveInfinity, lastLoss = float.NaN;
-        int bestEpoch = 0, sinceBest = 0;
-        bool stoppedEarly = false, cancelled = false;
-        float initialRate = optimizer.LearningRate;
         int stepsPerEpoch = (count + options.BatchSize - 1) / options.BatchSize;
-        for (int epoch = 1; epoch <= options.Epochs && !cancelled; epoch++)
+
+        // Where the run stands: fresh, or as the checkpoint left it (model, optimizer and schedule included).
+        var state = new FitState { InitialRate = optimizer.LearningRate };
+        string settings = string.Create(CultureInfo.InvariantCulture,
+            $"seed {options.Seed}, batch size {options.BatchSize}, frozen [{string.Join(", ", network.FrozenTensors)}]");
+        string? data = options.Checkpoint is null ? null : FitCheckpoint.DataChecksum(inputs, labels, targets, validationInputs, validationLabels, validationTargets);
+        if (options.Resume && options.Checkpoint is { } resumeFrom && File.Exists(resumeFrom))
         {
+            FitCheckpoint.Read(resumeFrom, network, optimizer, options.Schedule, settings, data!, state);
+        }
+        bool cancelled = false;
+        while (state.Epoch <= options.Epochs && !state.StoppedEarly && !cancelled)
+        {
+            int epoch = state.Epoch;
             var watch = Stopwatch.StartNew();
             if (options.Schedule is { } schedule)
             {
-                optimizer.LearningRate = schedule.Rate(epoch, options.Epochs, initialRate);
+                optimizer.LearningRate = schedule.Rate(epoch, options.Epochs, state.InitialRate);
             }
-            random.Shuffle(order);
-            double total = 0;
-            int steps = 0;
-            for (int start = 0; start < count; start += options.BatchSize)
+            Shuffle(order, options.Seed, epoch);
+            for (int start = state.StepsDone * options.BatchSize; start < count; start += options.BatchSize)
             {
                 if (options.Cancellation.IsCancellationRequested)
                 {
@@ -184,16 +200,16 @@ public static class Fitting
                 }
                 catch (ArithmeticException e)
                 {
-                    Restore(network, best, bestEpoch);
+                    Restore(network, state);
                     throw new ArithmeticException(
-                        $"Training stopped at epoch {epoch}, step {steps + 1}: {e.Message} The last finite step loss was {lastLoss}; the network holds {(bestEpoch == 0 ? "the last good weights" : $"the best epoch's model (epoch {bestEpoch})")}.", e);
+                        $"Training stopped at epoch {epoch}, step {state.StepsDone + 1}: {e.Message} The last finite step loss was {state.LastLoss}; the network holds {(state.BestEpoch == 0 ? "the last good weights" : $"the best epoch's model (epoch {state.BestEpoch})")}.", e);
                 }
-                lastLoss = loss;
-                total += loss;
-                steps++;
-                options.OnStep?.Invoke(new StepProgress(epoch, steps, stepsPerEpoch, loss, start + batch, watch.Elapsed.TotalSeconds));
+                state.LastLoss = loss;
+                state.EpochTotal += loss;
+                state.StepsDone++;
+                options.OnStep?.Invoke(new StepProgress(epoch, state.StepsDone, stepsPerEpoch, loss, start + batch, watch.Elapsed.TotalSeconds));
             }
-            if (steps == 0)
+            if (cancelled)
             {
                 break;
             }
@@ -210,29 +226,50 @@ public static class Fitting
             }
             metric = validationLabels is not null ? Metrics.Accuracy(predictions, validationLabels, outputs) : Metrics.RootMeanSquaredError(predictions, validationTargets!);
             options.Schedule?.Observe(epoch, validationLoss);
-            var result = new EpochResult(epoch, (float)(total / steps), validationLoss, metric, watch.Elapsed.TotalSeconds, optimizer.LearningRate);
-            history.Add(result);
-            if (validationLoss < bestLoss - options.MinDelta || bestEpoch == 0)
+            var result = new EpochResult(epoch, (float)(state.EpochTotal / state.StepsDone), validationLoss, metric, watch.Elapsed.TotalSeconds, optimizer.LearningRate);
+            state.History.Add(result);
+            if (validationLoss < state.BestLoss - options.MinDelta || state.BestEpoch == 0)
             {
-                bestLoss = validationLoss;
-                bestEpoch = epoch;
-                sinceBest = 0;
-                best.SetLength(0);
-                network.Save(best);
+                state.BestLoss = validationLoss;
+                state.BestEpoch = epoch;
+                state.SinceBest = 0;
+                state.Best.SetLength(0);
+                network.Save(state.Best);
             }
             else
             {
-                sinceBest++;
+                state.SinceBest++;
+            }
+            state.StoppedEarly = options.Patience > 0 && state.SinceBest >= options.Patience && epoch < options.Epochs;
+            state.Epoch++;
+            state.StepsDone = 0;
+            state.EpochTotal = 0;
+            if (options.Checkpoint is { } path)
+            {
+                FitCheckpoint.Write(path, network, optimizer, options.Schedule, state, settings, data!);
             }
             options.OnEpoch?.Invoke(result);
-            if (options.Patience > 0 && sinceBest >= options.Patience && epoch < options.Epochs)
-            {
-                stoppedEarly = true;
-                break;
-            }
         }
-        Restore(network, best, bestEpoch);
-        return new FitHistory(history, bestEpoch, stoppedEarly, cancelled);
+        if (cancelled && options.Checkpoint is { } at)
+        {
+            // Cancelled at a step boundary: the checkpoint resumes at the next step.
+            FitCheckpoint.Write(at, network, optimizer, options.Schedule, state, settings, data!);
+        }
+        Restore(network, state);
+        return new FitHistory(state.History, state.BestEpoch, state.StoppedEarly, cancelled);
+    }
+
+    /// <summary>
+    /// The order of the training rows in <paramref name="epoch"/>: a shuffle drawn from the seed and the epoch alone, so
+    /// that a run resumed from a checkpoint visits the rows as the uninterrupted run would.
+    /// </summary>
+    private static void Shuffle(int[] order, int seed, int epoch)
+    {
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+        new Random(unchecked(seed * 1_000_003 + epoch)).Shuffle(order);
     }
 
     /// <summary>Gathers one batch of rows in <paramref name="rows"/>' order and takes a training step on it.</summary>
@@ -258,12 +295,12 @@ public static class Fitting
             : network.TrainStep(batchInputs.AsSpan(0, batch * size), batchTargets.AsSpan(0, batch * outputs), optimizer);
     }
 
-    private static void Restore(INetwork network, MemoryStream best, int bestEpoch)
+    private static void Restore(INetwork network, FitState state)
     {
-        if (bestEpoch > 0)
+        if (state.BestEpoch > 0)
         {
-            best.Position = 0;
-            network.Load(best);
+            state.Best.Position = 0;
+            network.Load(state.Best);
         }
     }
 

@@ -16,6 +16,12 @@ public abstract class LearningRateSchedule
     {
     }
 
+    /// <summary>The state a checkpoint keeps (what <see cref="Observe"/> has learned); empty for a schedule that keeps none.</summary>
+    internal virtual float[] SaveState() => [];
+
+    /// <summary>Whether <see cref="SaveState"/>'s values fit this schedule; with <paramref name="apply"/>, also puts them back.</summary>
+    internal virtual bool RestoreState(ReadOnlySpan<float> state, bool apply) => state.Length == 0;
+
     /// <summary><c>initial × factor^⌊(epoch − 1) / every⌋</c>, as <c>StepLR(step_size=every, gamma=factor)</c>.</summary>
     public static LearningRateSchedule Step(int every, float factor)
     {
@@ -85,6 +91,21 @@ public abstract class LearningRateSchedule
         private float _scale = 1f;
 
         public override float Rate(int epoch, int epochs, float initial) => Math.Max(minimum, initial * _scale);
+
+        internal override float[] SaveState() => [_best, _bad, _scale];
+
+        internal override bool RestoreState(ReadOnlySpan<float> state, bool apply)
+        {
+            if (state.Length != 3 || float.IsNaN(state[0]) || !(state[1] >= 0 && state[1] <= int.MaxValue && state[1] == MathF.Floor(state[1])) || !(state[2] >= 0 && state[2] <= 1))
+            {
+                return false;
+            }
+            if (apply)
+            {
+                (_best, _bad, _scale) = (state[0], (int)state[1], state[2]);
+            }
+            return true;
+        }
 
         public override void Observe(int epoch, float validationLoss)
         {
