@@ -271,6 +271,82 @@ public sealed class TabularTests : IDisposable
         Assert.False(history.StoppedEarly);
     }
 
+    /// <summary>
+    /// Evaluate on a classifier whose outputs are its last bias (every weight zero): logits [2, 0, 0, 0] for every row, so
+    /// each row is predicted class 0 and its loss is log(e² + 3) − z[label]; the figures follow by hand.
+    /// </summary>
+    [Fact]
+    public void Evaluate_gives_a_classifiers_loss_accuracy_confusion_and_f1()
+    {
+        var net = new TableClassifier(maxBatch: 4, seed: 1);
+        foreach (var tensor in net.Tensors)
+        {
+            net.SetTensor(tensor.Name, new float[tensor.Length]);
+        }
+        net.SetTensor("dense3.bias", [2f, 0f, 0f, 0f]);
+        int[] labels = [0, 0, 1, 2, 0, 3];
+        var metrics = net.Evaluate(new float[labels.Length * TableClassifier.InputSize], labels);
+
+        double normalizer = Math.Log(Math.Exp(2) + 3);
+        Assert.Equal((float)((3 * (normalizer - 2) + 3 * normalizer) / 6), metrics.Loss, 5);
+        Assert.Equal(0.5f, metrics.Accuracy);
+        Assert.Equal([3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0], metrics.ConfusionMatrix!);
+        Assert.Equal([0.5f, 0f, 0f, 0f], metrics.Precision!);
+        Assert.Equal([1f, 0f, 0f, 0f], metrics.Recall!);
+        Assert.Equal(2f / 3f / 4f, metrics.MacroF1, 6);
+        Assert.True(float.IsNaN(metrics.RootMeanSquaredError));
+        Assert.Equal(6, metrics.Rows);
+    }
+
+    /// <summary>A regression network whose output is its bias, 3: against targets 1, 3, 5 the errors are 2, 0, 2.</summary>
+    [Fact]
+    public void Evaluate_gives_a_regression_networks_mae_rmse_and_r2()
+    {
+        var net = new TableRegressor(maxBatch: 2, seed: 1);
+        foreach (var tensor in net.Tensors)
+        {
+            net.SetTensor(tensor.Name, new float[tensor.Length]);
+        }
+        net.SetTensor("dense3.bias", [3f]);
+        var metrics = net.Evaluate(new float[3 * TableRegressor.InputSize], [1f, 3f, 5f]);
+        Assert.Equal(8f / 3f, metrics.Loss, 5);                 // mean of 4, 0, 4
+        Assert.Equal(4f / 3f, metrics.MeanAbsoluteError, 6);
+        Assert.Equal(MathF.Sqrt(8f / 3f), metrics.RootMeanSquaredError, 6);
+        Assert.Equal(0f, metrics.RSquared, 6);                   // the mean predicts as well as the model
+        Assert.False(metrics.IsClassification);
+    }
+
+    [Fact]
+    public void Fit_reports_training_and_validation_figures_every_epoch()
+    {
+        var random = new Random(5);
+        int rows = 40;
+        float[] x = new float[rows * TableClassifier.InputSize];
+        int[] y = new int[rows];
+        for (int i = 0; i < rows; i++)
+        {
+            y[i] = i % 4;
+            x[i * TableClassifier.InputSize + y[i]] = 1f + (float)random.NextDouble();
+        }
+        float[] vx = x[..(12 * TableClassifier.InputSize)];
+        int[] vy = y[..12];
+        var net = new TableClassifier(maxBatch: 16, seed: 2);
+        var history = net.Fit(new Adam(0.01f), x, y, vx, vy, new FitOptions { Epochs = 3, BatchSize = 8, Patience = 0 });
+        foreach (var epoch in history.Epochs)
+        {
+            Assert.Equal(epoch.ValidationLoss, epoch.Validation!.Loss);
+            Assert.Equal(epoch.ValidationMetric, epoch.Validation.Accuracy);
+            Assert.Equal(12, epoch.Validation.Rows);
+            Assert.Equal(12, epoch.Training!.Rows); // a training sample as large as the validation set
+            Assert.Equal(12, epoch.Training.ConfusionMatrix!.Sum());
+        }
+        var last = history.Epochs[^1];
+        Assert.Equal(net.Evaluate(vx, vy).Accuracy, history.Best!.Validation!.Accuracy);
+        var without = new TableClassifier(maxBatch: 16, seed: 2).Fit(new Adam(0.01f), x, y, vx, vy, new FitOptions { Epochs = 3, BatchSize = 8, Patience = 0, TrainingMetrics = false });
+        Assert.Null(without.Epochs[0].Training);
+        Assert.Equal(last.ValidationLoss, without.Epochs[^1].ValidationLoss); // the sample's evaluation changes nothing
+    }
+
     [Fact]
     public void Fit_reports_every_step_with_its_loss()
     {

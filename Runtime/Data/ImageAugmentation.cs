@@ -71,6 +71,17 @@ public sealed class ImageAugmentation
     /// <summary>Values per sample.</summary>
     public int SampleSize => _sample.Length;
 
+    /// <summary>
+    /// The batches transformed so far: the next batch's draws depend on it (and the seed). <c>Fit</c>'s checkpoints keep
+    /// it, so that a resumed run augments its batches as the uninterrupted run would.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public long BatchesTransformed
+    {
+        get => _batches;
+        set => _batches = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The count cannot be negative.");
+    }
+
     /// <summary>Transforms the first <paramref name="batch"/> samples of <paramref name="inputs"/> in place (a <see cref="BatchTransform"/>).</summary>
     /// <exception cref="ArgumentException"><paramref name="inputs"/> holds fewer than <paramref name="batch"/> samples.</exception>
     public void Apply(Span<float> inputs, int batch)

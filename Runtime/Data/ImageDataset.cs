@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 
 namespace Backprop;
@@ -128,6 +129,63 @@ public sealed class ImageDataset
             {
                 Pixels.AsSpan(image * SampleSize, SampleSize).CopyTo(pixels.AsSpan(at * SampleSize));
                 labels[at++] = position[Labels[image]];
+            }
+        }
+        return new ImageDataset(pixels, labels, Rows, Columns);
+    }
+
+    /// <summary>
+    /// Holds out a share of the images for validation, stratified by label (each class gives the same share, drawn from
+    /// <paramref name="seed"/>); both parts keep the dataset's order.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="validation"/> is not in (0, 1).</exception>
+    public (ImageDataset Train, ImageDataset Validation) Split(double validation, int seed = 0)
+    {
+        if (!(validation > 0 && validation < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(validation), validation, "The validation share must be in (0, 1).");
+        }
+        var order = new int[Count];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+        new Random(seed).Shuffle(order);
+        var perClass = new System.Collections.Generic.Dictionary<int, int>();
+        foreach (int label in Labels)
+        {
+            perClass[label] = perClass.GetValueOrDefault(label) + 1;
+        }
+        var held = new bool[Count];
+        var taken = new System.Collections.Generic.Dictionary<int, int>();
+        foreach (int image in order)
+        {
+            int label = Labels[image];
+            int quota = (int)Math.Round(perClass[label] * validation);
+            if (taken.GetValueOrDefault(label) < quota)
+            {
+                taken[label] = taken.GetValueOrDefault(label) + 1;
+                held[image] = true;
+            }
+        }
+        return (Subset(held, keep: false), Subset(held, keep: true));
+    }
+
+    private ImageDataset Subset(bool[] marked, bool keep)
+    {
+        int count = 0;
+        foreach (bool mark in marked)
+        {
+            count += mark == keep ? 1 : 0;
+        }
+        var pixels = new float[count * SampleSize];
+        var labels = new int[count];
+        for (int image = 0, at = 0; image < Count; image++)
+        {
+            if (marked[image] == keep)
+            {
+                Pixels.AsSpan(image * SampleSize, SampleSize).CopyTo(pixels.AsSpan(at * SampleSize));
+                labels[at++] = Labels[image];
             }
         }
         return new ImageDataset(pixels, labels, Rows, Columns);

@@ -49,7 +49,7 @@ internal static class FitCheckpoint
     private const int HistoryColumns = 6;
 
     /// <summary>Writes the checkpoint atomically (temporary file, flush, rename).</summary>
-    public static void Write(string path, INetwork network, Optimizer optimizer, LearningRateSchedule? schedule, FitState state, string settings, string data)
+    public static void Write(string path, INetwork network, Optimizer optimizer, LearningRateSchedule? schedule, ImageAugmentation? augmentation, FitState state, string settings, string data)
     {
         var floats = new List<(string Name, int[] Shape, float[] Values)>();
         var integers = new List<KeyValuePair<string, long>>();
@@ -90,6 +90,7 @@ internal static class FitCheckpoint
         integers.Add(new("fit/since_best", state.SinceBest));
         integers.Add(new("fit/stopped_early", state.StoppedEarly ? 1 : 0));
         integers.Add(new("fit/training_passes", network.TrainingPasses));
+        integers.Add(new("fit/augmented_batches", augmentation?.BatchesTransformed ?? 0));
         floats.Add(("fit/losses", [4], [state.LastLoss, state.BestLoss, state.InitialRate, optimizer.LearningRate]));
         if (state.History.Count > 0)
         {
@@ -159,7 +160,7 @@ internal static class FitCheckpoint
     /// of it: a truncated, corrupt or foreign file, or one written by a run with other settings or data, changes nothing.
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not a checkpoint of this run; the message says why.</exception>
-    public static void Read(string path, INetwork network, Optimizer optimizer, LearningRateSchedule? schedule, string settings, string data, FitState state)
+    public static void Read(string path, INetwork network, Optimizer optimizer, LearningRateSchedule? schedule, ImageAugmentation? augmentation, string settings, string data, FitState state)
     {
         Exception Invalid(string why) => new InvalidDataException($"{path}: {why} Nothing was changed; delete the file to start over.");
 
@@ -236,9 +237,10 @@ internal static class FitCheckpoint
 
         long epoch = Integer("fit/epoch"), steps = Integer("fit/steps"), bestEpoch = Integer("fit/best_epoch"), sinceBest = Integer("fit/since_best");
         long stopped = Integer("fit/stopped_early"), passes = Integer("fit/training_passes"), step = Integer("optimizer/step"), length = Integer("optimizer/length");
+        long augmented = Integer("fit/augmented_batches");
         double epochTotal = BitConverter.Int64BitsToDouble(Integer("fit/epoch_total"));
         if (epoch < 1 || epoch > int.MaxValue || steps < 0 || steps > int.MaxValue || bestEpoch < 0 || bestEpoch >= epoch || sinceBest < 0 || sinceBest >= epoch
-            || stopped is not (0 or 1) || passes < 0 || step < 0 || (length != -1 && length != network.ParameterCount) || double.IsNaN(epochTotal))
+            || stopped is not (0 or 1) || passes < 0 || augmented < 0 || step < 0 || (length != -1 && length != network.ParameterCount) || double.IsNaN(epochTotal))
         {
             throw Invalid("its run state is out of range (epoch, steps, best epoch, counts or the optimizer's length).");
         }
@@ -278,6 +280,10 @@ internal static class FitCheckpoint
             throw Invalid($"its model does not load: {e.Message}");
         }
         network.TrainingPasses = passes;
+        if (augmentation is not null)
+        {
+            augmentation.BatchesTransformed = augmented;
+        }
         optimizer.RestoreState((int)length, step, name => optimizerState[name]);
         optimizer.LearningRate = losses[3];
         schedule?.RestoreState(scheduleState, apply: true);

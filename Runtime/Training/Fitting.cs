@@ -31,6 +31,13 @@ public sealed class FitOptions
     /// <summary>The learning rate of each epoch, from the optimizer's rate when <c>Fit</c> begins; null keeps that rate.</summary>
     public LearningRateSchedule? Schedule { get; init; }
 
+    /// <summary>
+    /// Whether each epoch also evaluates a fixed sample of the training rows (as many as the validation rows, in inference
+    /// mode) for <see cref="EpochResult.Training"/>: the figures to compare with the validation ones. Costs one inference
+    /// pass over that many rows per epoch. On by default.
+    /// </summary>
+    public bool TrainingMetrics { get; init; } = true;
+
     /// <summary>Called after every epoch with its results (progress output, plots); runs on the calling thread.</summary>
     public Action<EpochResult>? OnEpoch { get; init; }
 
@@ -39,6 +46,13 @@ public sealed class FitOptions
     /// per call. Keep it short: its time counts against training.
     /// </summary>
     public Action<StepProgress>? OnStep { get; init; }
+
+    /// <summary>
+    /// Augments each training batch (a copy: the data is not changed) before its step, for example random shifts of
+    /// images; null (the default) trains on the rows as they are. Checkpoints keep its position, so resumed runs augment
+    /// as uninterrupted ones do.
+    /// </summary>
+    public ImageAugmentation? Augmentation { get; init; }
 
     /// <summary>Stops at the next step boundary, leaving the best model so far (and a checkpoint to resume from, if set).</summary>
     public CancellationToken Cancellation { get; init; }
@@ -67,7 +81,18 @@ public sealed class FitOptions
 /// <param name="ValidationMetric">Classification: the validation accuracy. Regression: the validation RMSE (the network's output scale).</param>
 /// <param name="Seconds">The epoch's wall time, validation included.</param>
 /// <param name="LearningRate">The optimizer's learning rate during the epoch.</param>
-public sealed record EpochResult(int Epoch, float TrainingLoss, float ValidationLoss, float ValidationMetric, double Seconds, float LearningRate);
+public sealed record EpochResult(int Epoch, float TrainingLoss, float ValidationLoss, float ValidationMetric, double Seconds, float LearningRate)
+{
+    /// <summary>
+    /// The figures on training rows in inference mode (loss, accuracy, confusion matrix, precision/recall/F1; or MAE,
+    /// RMSE, R²), from a fixed sample of the training rows as large as the validation set, so the two compare; null when
+    /// <see cref="FitOptions.TrainingMetrics"/> is off, and for epochs restored from a checkpoint.
+    /// </summary>
+    public EvaluationMetrics? Training { get; init; }
+
+    /// <summary>The figures on the validation rows (loss, accuracy, confusion matrix …); null for epochs restored from a checkpoint.</summary>
+    public EvaluationMetrics? Validation { get; init; }
+}
 
 /// <summary>One training step of <c>Fit</c>, for progress output.</summary>
 /// <param name="Epoch">1-based.</param>
@@ -146,6 +171,10 @@ public static class Fitting
         {
             throw new ArgumentException($"{network.GetType().Name}: {count} training and {validationCount} validation rows need {per} label or target value(s) each.");
         }
+        if (options.Augmentation is { } augmentation && augmentation.SampleSize != size)
+        {
+            throw new ArgumentException($"The augmentation transforms samples of {augmentation.SampleSize} values; {network.GetType().Name} takes {size}.", nameof(options));
+        }
         if (options.BatchSize < 1 || options.BatchSize > network.MaxBatch)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, $"The batch size must be in 1..{network.MaxBatch} (the network's MaxBatch).");
@@ -164,16 +193,17 @@ public static class Fitting
         var batchLabels = labels is null ? null : new int[options.BatchSize];
         var batchTargets = targets is null ? null : new float[options.BatchSize * outputs];
         var predictions = new float[validationCount * outputs];
+        var probe = options.TrainingMetrics ? Probe.Draw(inputs, labels, targets, size, outputs, count, Math.Min(count, validationCount), options.Seed) : null;
         int stepsPerEpoch = (count + options.BatchSize - 1) / options.BatchSize;
 
         // Where the run stands: fresh, or as the checkpoint left it (model, optimizer and schedule included).
         var state = new FitState { InitialRate = optimizer.LearningRate };
         string settings = string.Create(CultureInfo.InvariantCulture,
-            $"seed {options.Seed}, batch size {options.BatchSize}, frozen [{string.Join(", ", network.FrozenTensors)}]");
+            $"seed {options.Seed}, batch size {options.BatchSize}, {(options.Augmentation is null ? "no augmentation" : "augmentation")}, frozen [{string.Join(", ", network.FrozenTensors)}]");
         string? data = options.Checkpoint is null ? null : FitCheckpoint.DataChecksum(inputs, labels, targets, validationInputs, validationLabels, validationTargets);
         if (options.Resume && options.Checkpoint is { } resumeFrom && File.Exists(resumeFrom))
         {
-            FitCheckpoint.Read(resumeFrom, network, optimizer, options.Schedule, settings, data!, state);
+            FitCheckpoint.Read(resumeFrom, network, optimizer, options.Schedule, options.Augmentation, settings, data!, state);
         }
         bool cancelled = false;
         while (state.Epoch <= options.Epochs && !state.StoppedEarly && !cancelled)
@@ -196,7 +226,7 @@ public static class Fitting
                 float loss;
                 try
                 {
-                    loss = TrainBatch(network, optimizer, inputs, labels, targets, order.AsSpan(start, batch), batchInputs, batchLabels, batchTargets);
+                    loss = TrainBatch(network, optimizer, inputs, labels, targets, order.AsSpan(start, batch), batchInputs, batchLabels, batchTargets, options.Augmentation);
                 }
                 catch (ArithmeticException e)
                 {
@@ -214,19 +244,19 @@ public static class Fitting
                 break;
             }
 
-            Trainer.Predict(network, validationInputs, predictions);
-            float validationLoss = 0, metric;
-            for (int start = 0; start < validationCount; start += network.MaxBatch)
-            {
-                int batch = Math.Min(network.MaxBatch, validationCount - start);
-                float part = validationLabels is not null
-                    ? network.ComputeLoss(validationInputs.AsSpan(start * size, batch * size), validationLabels.AsSpan(start, batch))
-                    : network.ComputeLoss(validationInputs.AsSpan(start * size, batch * size), validationTargets.AsSpan(start * outputs, batch * outputs));
-                validationLoss += part * batch / validationCount;
-            }
-            metric = validationLabels is not null ? Metrics.Accuracy(predictions, validationLabels, outputs) : Metrics.RootMeanSquaredError(predictions, validationTargets!);
+            var validated = validationLabels is not null
+                ? Evaluation.Evaluate(network, validationInputs, validationLabels, predictions)
+                : Evaluation.Evaluate(network, validationInputs, validationTargets!, predictions);
+            var trained = probe is null ? null : probe.Labels is not null
+                ? Evaluation.Evaluate(network, probe.Inputs, probe.Labels, probe.Outputs)
+                : Evaluation.Evaluate(network, probe.Inputs, probe.Targets!, probe.Outputs);
+            float validationLoss = validated.Loss;
             options.Schedule?.Observe(epoch, validationLoss);
-            var result = new EpochResult(epoch, (float)(state.EpochTotal / state.StepsDone), validationLoss, metric, watch.Elapsed.TotalSeconds, optimizer.LearningRate);
+            var result = new EpochResult(epoch, (float)(state.EpochTotal / state.StepsDone), validationLoss, validated.Headline, watch.Elapsed.TotalSeconds, optimizer.LearningRate)
+            {
+                Training = trained,
+                Validation = validated,
+            };
             state.History.Add(result);
             if (validationLoss < state.BestLoss - options.MinDelta || state.BestEpoch == 0)
             {
@@ -246,17 +276,49 @@ public static class Fitting
             state.EpochTotal = 0;
             if (options.Checkpoint is { } path)
             {
-                FitCheckpoint.Write(path, network, optimizer, options.Schedule, state, settings, data!);
+                FitCheckpoint.Write(path, network, optimizer, options.Schedule, options.Augmentation, state, settings, data!);
             }
             options.OnEpoch?.Invoke(result);
         }
         if (cancelled && options.Checkpoint is { } at)
         {
             // Cancelled at a step boundary: the checkpoint resumes at the next step.
-            FitCheckpoint.Write(at, network, optimizer, options.Schedule, state, settings, data!);
+            FitCheckpoint.Write(at, network, optimizer, options.Schedule, options.Augmentation, state, settings, data!);
         }
         Restore(network, state);
         return new FitHistory(state.History, state.BestEpoch, state.StoppedEarly, cancelled);
+    }
+
+    /// <summary>The fixed sample of training rows evaluated after every epoch (<see cref="FitOptions.TrainingMetrics"/>), gathered once.</summary>
+    private sealed record Probe(float[] Inputs, int[]? Labels, float[]? Targets, float[] Outputs)
+    {
+        public static Probe Draw(float[] inputs, int[]? labels, float[]? targets, int size, int outputs, int count, int rows, int seed)
+        {
+            var order = new int[count];
+            for (int i = 0; i < count; i++)
+            {
+                order[i] = i;
+            }
+            new Random(unchecked(seed ^ 0x5BD1E995)).Shuffle(order);
+            Array.Sort(order, 0, rows); // the sample in dataset order
+            var x = new float[rows * size];
+            var y = labels is null ? null : new int[rows];
+            var t = targets is null ? null : new float[rows * outputs];
+            for (int i = 0; i < rows; i++)
+            {
+                int row = order[i];
+                inputs.AsSpan(row * size, size).CopyTo(x.AsSpan(i * size));
+                if (y is not null)
+                {
+                    y[i] = labels![row];
+                }
+                else
+                {
+                    targets.AsSpan(row * outputs, outputs).CopyTo(t.AsSpan(i * outputs));
+                }
+            }
+            return new Probe(x, y, t, new float[rows * outputs]);
+        }
     }
 
     /// <summary>
@@ -274,7 +336,7 @@ public static class Fitting
 
     /// <summary>Gathers one batch of rows in <paramref name="rows"/>' order and takes a training step on it.</summary>
     private static float TrainBatch(INetwork network, Optimizer optimizer, float[] inputs, int[]? labels, float[]? targets, ReadOnlySpan<int> rows,
-        float[] batchInputs, int[]? batchLabels, float[]? batchTargets)
+        float[] batchInputs, int[]? batchLabels, float[]? batchTargets, ImageAugmentation? augmentation)
     {
         int size = network.InputSize, outputs = network.OutputSize, batch = rows.Length;
         for (int i = 0; i < batch; i++)
@@ -290,6 +352,7 @@ public static class Fitting
                 targets.AsSpan(row * outputs, outputs).CopyTo(batchTargets.AsSpan(i * outputs));
             }
         }
+        augmentation?.Apply(batchInputs.AsSpan(0, batch * size), batch);
         return batchLabels is not null
             ? network.TrainStep(batchInputs.AsSpan(0, batch * size), batchLabels.AsSpan(0, batch), optimizer)
             : network.TrainStep(batchInputs.AsSpan(0, batch * size), batchTargets.AsSpan(0, batch * outputs), optimizer);

@@ -1,16 +1,19 @@
-// Trains the README's MLP, a convolutional or a recurrent network on the real Fashion-MNIST training set (60,000 images), reports
-// test accuracy on the 10,000 test images and the wall time after each epoch, and saves the model as safetensors.
+// Trains the README's MLP, a convolutional or a recurrent network on the real Fashion-MNIST training set with Fit: a
+// stratified validation split, a cosine schedule, early stopping with the best epoch restored, a live progress bar (plain
+// lines when the output is redirected or CI is set), a checkpoint after every epoch (--resume goes on from it; Ctrl+C
+// stops at a step boundary and leaves one), a PNG plot of the loss and accuracy curves; then the test accuracy on the
+// 10,000 test images, and the model saved as safetensors.
 using System;
 using System.CommandLine;
-using System.Diagnostics;
 using System.IO;
+using System.Threading;
 using Backprop;
 
 var data = new Option<string>("--data") { Description = "Directory with the Fashion-MNIST IDX files (raw or .gz).", DefaultValueFactory = _ => "/usr/share/datasets/fashion-mnist" };
-var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 10 };
+var epochs = new Option<int>("--epochs") { Description = "The most epochs (early stopping may end sooner).", DefaultValueFactory = _ => 10 };
 var batchSize = new Option<int>("--batch") { Description = "Mini-batch size.", DefaultValueFactory = _ => 64 };
 var learningRate = new Option<float>("--lr") { Description = "Adam's initial learning rate (cosine decay to 0 over the epochs).", DefaultValueFactory = _ => 1e-3f };
-var seed = new Option<int>("--seed") { Description = "Seed of the initialization and the shuffling.", DefaultValueFactory = _ => 1 };
+var seed = new Option<int>("--seed") { Description = "Seed of the initialization, the split and the shuffling.", DefaultValueFactory = _ => 1 };
 var model = new Option<string>("--model")
 {
     Description = "The network: mlp (784-256-128-10), cnn (two Conv2D + MaxPool2D blocks, then Dense 128 and 10), cnn-bn (cnn with BatchNorm after the second convolution and Dropout 0.25 before the last layer), gru or lstm (each image as 28 steps of 28 pixels through 128 recurrent units, then Dense 10).",
@@ -18,10 +21,20 @@ var model = new Option<string>("--model")
 };
 model.AcceptOnlyFromAmong("mlp", "cnn", "cnn-bn", "gru", "lstm");
 var augment = new Option<bool>("--augment") { Description = "Augment the training images: random shifts of up to 1 pixel in each direction (ImageAugmentation)." };
+var validation = new Option<double>("--validation") { Description = "The share of the training images held out for validation (stratified).", DefaultValueFactory = _ => 0.1 };
+var patience = new Option<int>("--patience") { Description = "Early stopping: epochs without a better validation loss before stopping (0: never).", DefaultValueFactory = _ => 3 };
 var output = new Option<string>("--output") { Description = "Where to save the trained model.", DefaultValueFactory = _ => "fashion.safetensors" };
+var checkpoint = new Option<string>("--checkpoint") { Description = "The checkpoint file, written after every epoch and on Ctrl+C.", DefaultValueFactory = _ => "fashion.checkpoint" };
+var resume = new Option<bool>("--resume") { Description = "Go on from the checkpoint (same options and data) instead of starting afresh." };
+var plot = new Option<string>("--plot") { Description = "Where to write the PNG plot of the loss and accuracy curves.", DefaultValueFactory = _ => "fashion-history.png" };
 
-var command = new RootCommand("Train an MLP, a CNN or a recurrent network on Fashion-MNIST with Backprop.Gen.") { data, model, epochs, batchSize, learningRate, seed, augment, output };
-command.SetAction(parsed => Train(parsed.GetValue(data)!, parsed.GetValue(model)!, parsed.GetValue(epochs), parsed.GetValue(batchSize), parsed.GetValue(learningRate), parsed.GetValue(seed), parsed.GetValue(augment), parsed.GetValue(output)!));
+var command = new RootCommand("Train an MLP, a CNN or a recurrent network on Fashion-MNIST with Backprop.Gen.")
+{
+    data, model, epochs, batchSize, learningRate, seed, augment, validation, patience, output, checkpoint, resume, plot,
+};
+command.SetAction(parsed => Train(parsed.GetValue(data)!, parsed.GetValue(model)!, new FashionRun(
+    parsed.GetValue(epochs), parsed.GetValue(batchSize), parsed.GetValue(learningRate), parsed.GetValue(seed), parsed.GetValue(augment),
+    parsed.GetValue(validation), parsed.GetValue(patience), parsed.GetValue(output)!, parsed.GetValue(checkpoint)!, parsed.GetValue(resume), parsed.GetValue(plot)!)));
 
 var sourceEpochs = new Option<int>("--source-epochs") { Description = "Epochs of the source CNN on the first five classes.", DefaultValueFactory = _ => 2 };
 var shots = new Option<int[]>("--per-class") { Description = "Labelled images per class of the target task (one comparison each).", DefaultValueFactory = _ => [5, 20, 100], AllowMultipleArgumentsPerToken = true };
@@ -34,45 +47,77 @@ transfer.SetAction(parsed => TransferLearningDemo.Run(parsed.GetValue(data)!, pa
 command.Subcommands.Add(transfer);
 return command.Parse(args).Invoke();
 
-static int Train(string directory, string model, int epochs, int batchSize, float learningRate, int seed, bool augment, string output)
+static int Train(string directory, string model, FashionRun run)
 {
-    if (FashionData.Load(directory) is not var (train, test))
+    if (FashionData.Load(directory) is not var (all, test))
     {
         return 2;
     }
-
-    int maxBatch = Math.Max(batchSize, 1000);
+    var (train, validation) = all.Split(run.Validation, run.Seed);
     INetwork net = model switch
     {
-        "cnn" => new FashionCnn(maxBatch, seed),
-        "cnn-bn" => new FashionCnnBn(maxBatch, seed),
-        "gru" => new FashionGru(maxBatch, seed),
-        "lstm" => new FashionLstm(maxBatch, seed),
-        _ => new FashionMlp(maxBatch, seed),
+        "cnn" => new FashionCnn(maxBatch: 1000, run.Seed),
+        "cnn-bn" => new FashionCnnBn(maxBatch: 1000, run.Seed),
+        "gru" => new FashionGru(maxBatch: 1000, run.Seed),
+        "lstm" => new FashionLstm(maxBatch: 1000, run.Seed),
+        _ => new FashionMlp(maxBatch: 1000, run.Seed),
     };
-    var optimizer = new Adam(learningRate);
-    var random = new Random(seed);
-    BatchTransform? transform = augment ? new ImageAugmentation(1, train.Rows, train.Columns, maxShift: 1, horizontalFlip: false, seed: seed).Apply : null;
-    Console.WriteLine($"{net.GetType().Name}: input [{string.Join(", ", net.InputShape)}], {net.ParameterCount:N0} parameters; Adam, batch {batchSize}, {epochs} epochs{(augment ? ", augmented (shifts of up to 1 pixel)" : "")}");
-    Console.WriteLine("epoch  lr        loss     test accuracy  samples/s  epoch s");
-
-    var total = Stopwatch.StartNew();
-    float accuracy = 0;
-    for (int epoch = 1; epoch <= epochs; epoch++)
+    Console.WriteLine($"{net.GetType().Name}: input [{string.Join(", ", net.InputShape)}], {net.ParameterCount:N0} parameters; Adam {run.LearningRate:G3} with cosine decay, " +
+                      $"batch {run.BatchSize}, up to {run.Epochs} epochs, patience {run.Patience}{(run.Augment ? ", augmented (shifts of up to 1 pixel)" : "")}; " +
+                      $"{train.Count:N0} training and {validation.Count:N0} validation images");
+    if (run.Resume && File.Exists(run.Checkpoint))
     {
-        optimizer.LearningRate = learningRate * 0.5f * (1 + MathF.Cos(MathF.PI * (epoch - 1) / epochs));
-        var watch = Stopwatch.StartNew();
-        float loss = Trainer.TrainEpoch(net, train.Pixels, train.Labels, optimizer, batchSize, random, transform);
-        double seconds = watch.Elapsed.TotalSeconds;
-        accuracy = Trainer.Accuracy(net, test.Pixels, test.Labels);
-        Console.WriteLine($"{epoch,5}  {optimizer.LearningRate,8:G3}  {loss,7:F4}  {accuracy,13:P2}  {train.Count / seconds,9:N0}  {seconds,7:F1}");
+        Console.WriteLine($"resuming from {Path.GetFullPath(run.Checkpoint)}");
     }
-    Console.WriteLine($"test accuracy {accuracy:P2} after {epochs} epochs in {total.Elapsed.TotalSeconds:F1} s");
 
-    net.Save(output);
-    Console.WriteLine($"saved {Path.GetFullPath(output)}");
+    // Ctrl+C stops at the next step boundary: the checkpoint is written and the best model so far is kept.
+    using var cancel = new CancellationTokenSource();
+    ConsoleCancelEventHandler stop = (_, e) =>
+    {
+        e.Cancel = true;
+        cancel.Cancel();
+    };
+    Console.CancelKeyPress += stop;
+    FitHistory history;
+    try
+    {
+        history = TrainingDisplay.Fit(net, new Adam(run.LearningRate), train, validation, new FitOptions
+        {
+            Epochs = run.Epochs,
+            BatchSize = run.BatchSize,
+            Patience = run.Patience,
+            Seed = run.Seed,
+            Schedule = LearningRateSchedule.Cosine(),
+            Augmentation = run.Augment ? new ImageAugmentation(1, train.Rows, train.Columns, maxShift: 1, horizontalFlip: false, seed: run.Seed) : null,
+            Checkpoint = run.Checkpoint,
+            Resume = run.Resume,
+            Cancellation = cancel.Token,
+        });
+    }
+    catch (InvalidDataException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
+    finally
+    {
+        Console.CancelKeyPress -= stop;
+    }
+
+    TrainingDisplay.Plot(history, run.Plot, net.GetType().Name);
+    float accuracy = Trainer.Accuracy(net, test.Pixels, test.Labels);
+    string ending = history.Cancelled ? $"stopped by Ctrl+C; `--resume` goes on from {run.Checkpoint}"
+        : history.StoppedEarly ? $"stopped early after epoch {history.Epochs.Count}" : $"{history.Epochs.Count} epochs";
+    Console.WriteLine($"plot: {Path.GetFullPath(run.Plot)}; {ending}");
+    net.Save(run.Output);
+    Console.WriteLine($"saved {Path.GetFullPath(run.Output)} (the best epoch's model, epoch {history.BestEpoch})");
+    Console.WriteLine($"test accuracy {accuracy:P2}");
     return 0;
 }
+
+/// <summary>The training options of the sample's main command.</summary>
+internal sealed record FashionRun(int Epochs, int BatchSize, float LearningRate, int Seed, bool Augment, double Validation, int Patience,
+    string Output, string Checkpoint, bool Resume, string Plot);
 
 /// <summary>The multilayer perceptron of the README: 784 pixels, two ReLU hidden layers, 10 class logits.</summary>
 [Network(Loss = Loss.SoftmaxCrossEntropy)]
