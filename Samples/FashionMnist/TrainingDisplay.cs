@@ -18,17 +18,16 @@ internal static class TrainingDisplay
     {
         if (!Live)
         {
-            Console.WriteLine("epoch  lr        loss     train accuracy  val loss  val accuracy  val macro F1  samples/s  seconds");
-            return net.Fit(optimizer, train.Pixels, train.Labels, validation.Pixels, validation.Labels, With(options, onStep: null, onEpoch: e =>
-                Console.WriteLine($"{e.Epoch,5}  {e.LearningRate,8:G3}  {e.TrainingLoss,7:F4}  {e.Training?.Accuracy,14:P2}  {e.ValidationLoss,8:F4}  {e.ValidationMetric,12:P2}  " +
-                                  $"{e.Validation?.MacroF1,12:F4}  {train.Count / e.Seconds,9:N0}  {e.Seconds,7:F1}")));
+            Console.WriteLine("epoch  lr       loss    train acc  val loss  val acc  val F1  samples/s    s");
+            return net.Fit(optimizer, train.Pixels, train.Labels, validation.Pixels, validation.Labels, With(options, onStep: null, onEpoch: e => Console.WriteLine(Line(e, train.Count))));
         }
 
         FitHistory? history = null;
+        AnsiConsole.WriteLine("epoch  lr       loss    train acc  val loss  val acc  val F1  samples/s    s");
         AnsiConsole.Progress()
-            .AutoClear(false)
-            .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .AutoClear(true)
+            .HideCompleted(true)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(context =>
             {
                 ProgressTask? task = null;
@@ -42,20 +41,23 @@ internal static class TrainingDisplay
                         {
                             refresh.Restart();
                             task.Value = step.Step;
-                            task.Description = $"epoch {step.Epoch,2}  loss {step.Loss:F4}  {step.Rows / Math.Max(step.Seconds, 1e-9):N0} samples/s";
+                            task.Description = $"epoch {step.Epoch}: loss {step.Loss:F4}, {step.Rows / Math.Max(step.Seconds, 1e-9):N0}/s";
                         }
                     },
                     onEpoch: e =>
                     {
-                        task ??= context.AddTask($"epoch {e.Epoch}");
-                        task.Value = task.MaxValue;
-                        task.Description = $"epoch {e.Epoch,2}  loss {e.TrainingLoss:F4}  train accuracy {e.Training?.Accuracy:P2}  val loss {e.ValidationLoss:F4}  val accuracy {e.ValidationMetric:P2}  {e.Seconds:F1} s";
-                        task.StopTask();
+                        task?.StopTask();
                         task = null;
+                        AnsiConsole.WriteLine(Line(e, train.Count));
                     }));
             });
         return history!;
     }
+
+    /// <summary>One epoch's line: rate, losses, accuracies, macro F1, speed.</summary>
+    private static string Line(EpochResult e, int rows)
+        => $"{e.Epoch,5}  {e.LearningRate,-7:G3}  {e.TrainingLoss,6:F4}  {e.Training?.Accuracy,9:P2}  {e.ValidationLoss,8:F4}  {e.ValidationMetric,7:P2}  " +
+           $"{e.Validation?.MacroF1,6:F4}  {rows / e.Seconds,9:N0}  {e.Seconds,4:F1}";
 
     private static FitOptions With(FitOptions options, Action<StepProgress>? onStep, Action<EpochResult> onEpoch) => new()
     {
