@@ -347,6 +347,35 @@ public sealed class TabularTests : IDisposable
         Assert.Equal(last.ValidationLoss, without.Epochs[^1].ValidationLoss); // the sample's evaluation changes nothing
     }
 
+    /// <summary>
+    /// Rows without features, 90% of class 0 and 10% of class 1: the network can only learn the class frequencies it is
+    /// shown. Plain epochs teach about 0.1 for class 1; balanced class weights sample both classes alike, so about 0.5.
+    /// </summary>
+    [Fact]
+    public void Balanced_class_weights_make_a_minority_class_as_frequent_as_the_majority()
+    {
+        Assert.Equal([100f / (2 * 90), 100f / (2 * 10), 0f, 0f], ClassWeights.Balanced(Enumerable.Range(0, 100).Select(i => i < 90 ? 0 : 1).ToArray(), 4));
+        int rows = 200;
+        var x = new float[rows * TableClassifier.InputSize];
+        var y = Enumerable.Range(0, rows).Select(i => i % 10 == 0 ? 1 : 0).ToArray();
+        float Probability(IReadOnlyList<float>? weights)
+        {
+            var net = new TableClassifier(maxBatch: 32, seed: 3);
+            net.Fit(new Adam(0.01f), x, y, x[..(4 * TableClassifier.InputSize)], y[..4],
+                new FitOptions { Epochs = 30, BatchSize = 32, Patience = 0, ClassWeights = weights, TrainingMetrics = false });
+            var logits = new float[TableClassifier.OutputSize];
+            net.Predict(new float[TableClassifier.InputSize], logits);
+            float max = logits.Max();
+            var e = logits.Select(l => MathF.Exp(l - max)).ToArray();
+            return e[1] / e.Sum();
+        }
+        float plain = Probability(null), balanced = Probability(ClassWeights.Balanced(y, TableClassifier.OutputSize));
+        Assert.InRange(plain, 0.05f, 0.15f);
+        Assert.InRange(balanced, 0.4f, 0.6f);
+        var error = Assert.Throws<ArgumentException>(() => new TableClassifier(maxBatch: 32, seed: 3).Fit(new Adam(), x, y, x, y, new FitOptions { ClassWeights = [1f, 1f] }));
+        Assert.Contains("4 finite weights", error.Message);
+    }
+
     [Fact]
     public void Fit_reports_every_step_with_its_loss()
     {

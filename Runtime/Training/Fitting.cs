@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Threading;
 
 namespace Backprop;
@@ -53,6 +54,14 @@ public sealed class FitOptions
     /// as uninterrupted ones do.
     /// </summary>
     public ImageAugmentation? Augmentation { get; init; }
+
+    /// <summary>
+    /// Classification only: a weight per class for imbalanced labels. Each epoch then draws its rows with replacement, a
+    /// row of class <c>c</c> with probability proportional to <c>ClassWeights[c]</c> (PyTorch's
+    /// <c>WeightedRandomSampler</c>); <see cref="Backprop.ClassWeights.Balanced"/> makes every class as frequent as the
+    /// others. Null (the default) visits every row once per epoch.
+    /// </summary>
+    public IReadOnlyList<float>? ClassWeights { get; init; }
 
     /// <summary>Stops at the next step boundary, leaving the best model so far (and a checkpoint to resume from, if set).</summary>
     public CancellationToken Cancellation { get; init; }
@@ -193,13 +202,16 @@ public static class Fitting
         var batchLabels = labels is null ? null : new int[options.BatchSize];
         var batchTargets = targets is null ? null : new float[options.BatchSize * outputs];
         var predictions = new float[validationCount * outputs];
+        var sampling = options.ClassWeights is { } weights ? new WeightedSampling(weights, labels, outputs, network.GetType().Name) : null;
         var probe = options.TrainingMetrics ? Probe.Draw(inputs, labels, targets, size, outputs, count, Math.Min(count, validationCount), options.Seed) : null;
         int stepsPerEpoch = (count + options.BatchSize - 1) / options.BatchSize;
 
         // Where the run stands: fresh, or as the checkpoint left it (model, optimizer and schedule included).
         var state = new FitState { InitialRate = optimizer.LearningRate };
         string settings = string.Create(CultureInfo.InvariantCulture,
-            $"seed {options.Seed}, batch size {options.BatchSize}, {(options.Augmentation is null ? "no augmentation" : "augmentation")}, frozen [{string.Join(", ", network.FrozenTensors)}]");
+            $"seed {options.Seed}, batch size {options.BatchSize}, {(options.Augmentation is null ? "no augmentation" : "augmentation")}, " +
+            $"class weights [{(options.ClassWeights is null ? "" : string.Join(", ", options.ClassWeights.Select(w => w.ToString("R", CultureInfo.InvariantCulture))))}], " +
+            $"frozen [{string.Join(", ", network.FrozenTensors)}]");
         string? data = options.Checkpoint is null ? null : FitCheckpoint.DataChecksum(inputs, labels, targets, validationInputs, validationLabels, validationTargets);
         if (options.Resume && options.Checkpoint is { } resumeFrom && File.Exists(resumeFrom))
         {
@@ -214,7 +226,14 @@ public static class Fitting
             {
                 optimizer.LearningRate = schedule.Rate(epoch, options.Epochs, state.InitialRate);
             }
-            Shuffle(order, options.Seed, epoch);
+            if (sampling is null)
+            {
+                Shuffle(order, options.Seed, epoch);
+            }
+            else
+            {
+                sampling.Draw(order, options.Seed, epoch);
+            }
             for (int start = state.StepsDone * options.BatchSize; start < count; start += options.BatchSize)
             {
                 if (options.Cancellation.IsCancellationRequested)
@@ -332,6 +351,54 @@ public static class Fitting
             order[i] = i;
         }
         new Random(unchecked(seed * 1_000_003 + epoch)).Shuffle(order);
+    }
+
+    /// <summary>
+    /// The rows of an epoch drawn with replacement, each with probability proportional to its class's weight (from the
+    /// seed and the epoch alone, as <see cref="Shuffle"/>): binary search in the rows' cumulative weights.
+    /// </summary>
+    private sealed class WeightedSampling
+    {
+        private readonly double[] _cumulative;
+
+        public WeightedSampling(IReadOnlyList<float> weights, int[]? labels, int classes, string network)
+        {
+            if (labels is null)
+            {
+                throw new ArgumentException($"{network}: class weights need class labels; a regression network has none.", "options");
+            }
+            if (weights.Count != classes || weights.Any(w => !(w >= 0 && float.IsFinite(w))))
+            {
+                throw new ArgumentException($"{network}: ClassWeights needs {classes} finite weights >= 0 (one per class), not [{string.Join(", ", weights)}].", "options");
+            }
+            _cumulative = new double[labels.Length];
+            double total = 0;
+            for (int i = 0; i < labels.Length; i++)
+            {
+                total += (uint)labels[i] < (uint)classes ? weights[labels[i]] : 0;
+                _cumulative[i] = total;
+            }
+            if (!(total > 0))
+            {
+                throw new ArgumentException($"{network}: the class weights give every training row weight 0.", "options");
+            }
+        }
+
+        public void Draw(int[] order, int seed, int epoch)
+        {
+            var random = new Random(unchecked(seed * 1_000_003 + epoch));
+            double total = _cumulative[^1];
+            for (int i = 0; i < order.Length; i++)
+            {
+                int row = Array.BinarySearch(_cumulative, random.NextDouble() * total);
+                row = row >= 0 ? row + 1 : ~row; // the first row whose cumulative weight exceeds the draw
+                while (row < _cumulative.Length - 1 && (row == 0 ? _cumulative[0] : _cumulative[row] - _cumulative[row - 1]) == 0)
+                {
+                    row++; // never a row of weight 0
+                }
+                order[i] = Math.Min(row, _cumulative.Length - 1);
+            }
+        }
     }
 
     /// <summary>Gathers one batch of rows in <paramref name="rows"/>' order and takes a training step on it.</summary>
@@ -522,5 +589,35 @@ public static class Metrics
         {
             throw new ArgumentException($"{predictions.Length} predictions for {targets.Length} targets.");
         }
+    }
+}
+
+/// <summary>Class weights for imbalanced labels (<see cref="FitOptions.ClassWeights"/>).</summary>
+public static class ClassWeights
+{
+    /// <summary>
+    /// scikit-learn's <c>compute_class_weight("balanced")</c>: <c>rows / (classes × rows of the class)</c>, 0 for a class
+    /// with no rows; sampled by these weights, every class is drawn equally often.
+    /// </summary>
+    /// <exception cref="ArgumentException">A label is outside [0, <paramref name="classes"/>).</exception>
+    public static float[] Balanced(ReadOnlySpan<int> labels, int classes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
+        var counts = new int[classes];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if ((uint)labels[i] >= (uint)classes)
+            {
+                throw new ArgumentException($"Label {labels[i]} at row {i} is not in [0, {classes}).", nameof(labels));
+            }
+            counts[labels[i]]++;
+        }
+        var weights = new float[classes];
+        int present = counts.Count(count => count > 0);
+        for (int c = 0; c < classes; c++)
+        {
+            weights[c] = counts[c] == 0 ? 0f : (float)labels.Length / (present * counts[c]);
+        }
+        return weights;
     }
 }
