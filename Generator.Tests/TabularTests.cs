@@ -24,6 +24,22 @@ public partial class TableClassifier;
 [Dense(1)]
 public partial class TableRegressor;
 
+/// <summary>A tabular classifier that scales its own inputs: a normalization layer first (TabularModel writes it).</summary>
+[Network(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(8)]
+[Normalization]
+[Dense(16, Activation = Activation.Relu)]
+[Dense(4)]
+public partial class ScaledTableClassifier;
+
+/// <summary>A tabular regression network that scales its own inputs.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(8)]
+[Normalization]
+[Dense(16, Activation = Activation.Tanh)]
+[Dense(1)]
+public partial class ScaledTableRegressor;
+
 /// <summary>A normalization in front of an identity-initialized dense layer: its outputs are the standardized inputs.</summary>
 [Network(Loss = Loss.MeanSquaredError)]
 [Input(3)]
@@ -374,6 +390,83 @@ public sealed class TabularTests : IDisposable
         Assert.InRange(balanced, 0.4f, 0.6f);
         var error = Assert.Throws<ArgumentException>(() => new TableClassifier(maxBatch: 32, seed: 3).Fit(new Adam(), x, y, x, y, new FitOptions { ClassWeights = [1f, 1f] }));
         Assert.Contains("4 finite weights", error.Message);
+    }
+
+    /// <summary>
+    /// A table with a text label, a text feature and missing values, through TabularModel: the scaling fitted on the
+    /// training rows sits in the network's normalization layer, missing values take the training mean, predictions come
+    /// back as class names, and the saved file brings all of it back into a fresh network.
+    /// </summary>
+    [Fact]
+    public void A_tabular_model_keeps_its_classes_fills_and_scaling_through_a_file()
+    {
+        var rows = new System.Text.StringBuilder("size,weight,color,kind\n");
+        var random = new Random(4);
+        string[] kinds = ["cat", "dog", "bird"];
+        for (int i = 0; i < 90; i++)
+        {
+            int k = i % 3;
+            double size = 10 * k + random.NextDouble() * 3, weight = 100 + 40 * k + random.NextDouble() * 10;
+            string sizeText = i % 17 == 5 ? "" : size.ToString("F2", CultureInfo.InvariantCulture);
+            rows.Append(CultureInfo.InvariantCulture, $"{sizeText},{weight:F1},{(i % 2 == 0 ? "red" : "blue")},{kinds[k]}\n");
+        }
+        var table = TabularData.LoadCsv(Csv(rows.ToString()), "kind");
+        var (train, validation, test) = table.Split(0.2, 0.2, seed: 1);
+        var model = TabularModel.Create(new ScaledTableClassifier(maxBatch: 64, seed: 1), train);
+
+        // The normalization layer holds the training rows' means (missing sizes left out of the size's).
+        var mean = new float[8];
+        model.Network.CopyTensor("normalization1.mean", mean);
+        var sizes = Enumerable.Range(0, train.Count).Select(r => train.Features[r * train.FeatureCount]).Where(v => !float.IsNaN(v)).ToArray();
+        Assert.Equal(sizes.Average(), mean[0], 4);
+        Assert.Equal(0f, mean[7]); // padding: mean 0 (variance 1)
+        Assert.Contains(Enumerable.Range(0, train.Count), r => float.IsNaN(train.Features[r * train.FeatureCount]));
+        var inputs = model.Inputs(train);
+        Assert.All(inputs, v => Assert.False(float.IsNaN(v)));
+
+        model.Fit(new Adam(0.01f), train, validation, new FitOptions { Epochs = 60, BatchSize = 16, Patience = 0, Seed = 2 });
+        var result = model.Evaluate(test);
+        Assert.True(result.Accuracy >= 0.9f, result.ToString());
+        Assert.Equal(3, result.Classes); // this table's classes, not the network's four outputs
+        var predicted = model.PredictClasses(test);
+        Assert.Equal(test.Labels!.Select(l => model.Classes[l]).Zip(predicted).Count(p => p.First == p.Second) / (float)test.Count, result.Accuracy);
+
+        string path = Path.Combine(_directory, "animals.safetensors");
+        model.Save(path);
+        var loaded = TabularModel.Load(path, new ScaledTableClassifier(maxBatch: 64, seed: 9));
+        Assert.Equal(model.Classes, loaded.Classes);
+        Assert.Equal(model.FeatureNames, loaded.FeatureNames);
+        Assert.Equal(predicted, loaded.PredictClasses(test));
+        Assert.Equal(model.Inputs(test), loaded.Inputs(test));
+        Assert.Throws<InvalidDataException>(() => TabularModel.Load(path, new ScaledTableRegressor(maxBatch: 4, seed: 1)));
+
+        var other = TabularData.LoadCsv(Csv("size,kind\n1,cat\n2,dog\n", "other.csv"), "kind");
+        Assert.Throws<ArgumentException>(() => model.Evaluate(other));
+        Assert.Throws<ArgumentException>(() => TabularModel.Create(new TableClassifier(maxBatch: 4, seed: 1), train)); // no normalization layer
+    }
+
+    [Fact]
+    public void A_tabular_regression_model_answers_in_the_targets_units()
+    {
+        var rows = new System.Text.StringBuilder("x,y\n");
+        for (int i = 0; i < 120; i++)
+        {
+            double x = i / 12.0;
+            rows.Append(CultureInfo.InvariantCulture, $"{x:F4},{1000 + 250 * x:F2}\n");
+        }
+        var table = TabularData.LoadCsv(Csv(rows.ToString(), "line.csv"), "y");
+        var (train, validation, test) = table.Split(0.2, 0.2, seed: 3);
+        var model = TabularModel.Create(new ScaledTableRegressor(maxBatch: 64, seed: 1), train);
+        Assert.Equal(train.Targets!.Average(), model.TargetMean, 1);
+        model.Fit(new Adam(0.01f), train, validation, new FitOptions { Epochs = 200, BatchSize = 16, Patience = 0, Seed = 1 });
+        var result = model.Evaluate(test);
+        Assert.True(result.RSquared > 0.99f && result.RootMeanSquaredError < 50f, result.ToString());
+        Assert.Equal(result.RootMeanSquaredError * result.RootMeanSquaredError, result.Loss, 2);
+        var values = model.PredictValues(test);
+        Assert.Equal(Metrics.RootMeanSquaredError(values, test.Targets), result.RootMeanSquaredError);
+        string path = Path.Combine(_directory, "line.safetensors");
+        model.Save(path);
+        Assert.Equal(values, TabularModel.Load(path, new ScaledTableRegressor(maxBatch: 64, seed: 2)).PredictValues(test));
     }
 
     [Fact]

@@ -1,7 +1,8 @@
 // Trains a classifier or a regression network on any CSV file with a header row: numeric feature columns (text columns
-// with few values are one-hot encoded), one label column. It splits the rows 70/15/15 (stratified for classes),
-// standardizes the features with the training rows' statistics, trains with validation and early stopping, and
-// evaluates on the held-out test rows. The last line is `test accuracy 0.xxxx`, or `test rmse X` then `test r2 0.xxxx`.
+// with few values are one-hot encoded), one label column. It splits the rows 70/15/15 (stratified for classes), fits
+// the features' scaling on the training rows into the network's Normalization layer, trains with validation and early
+// stopping, evaluates on the held-out test rows, and with --save keeps the model with its table mapping in one file.
+// The last line is `test accuracy 0.xxxx`, or `test rmse X` then `test r2 0.xxxx`.
 using System;
 using System.Collections.Generic;
 using System.CommandLine;
@@ -15,12 +16,13 @@ var task = new Option<TabularTask>("--task") { Description = "classification, re
 var epochs = new Option<int>("--epochs") { Description = "The most epochs (early stopping usually ends sooner).", DefaultValueFactory = _ => 300 };
 var seed = new Option<int>("--seed") { Description = "Seed of the split, the initialization and the shuffling.", DefaultValueFactory = _ => 1 };
 var minMax = new Option<bool>("--min-max") { Description = "Scale features into [0, 1] by the training rows' range instead of standardizing them." };
-var command = new RootCommand("Train and evaluate a network on a CSV file.") { data, label, task, epochs, seed, minMax };
+var save = new Option<string?>("--save") { Description = "Save the model with its table mapping (classes, missing-value fills, scaling) to this file." };
+var command = new RootCommand("Train and evaluate a network on a CSV file.") { data, label, task, epochs, seed, minMax, save };
 command.SetAction(parsed =>
 {
     try
     {
-        return Run(parsed.GetValue(data)!.FullName, parsed.GetValue(label)!, parsed.GetValue(task), parsed.GetValue(epochs), parsed.GetValue(seed), parsed.GetValue(minMax));
+        return Run(parsed.GetValue(data)!.FullName, parsed.GetValue(label)!, parsed.GetValue(task), parsed.GetValue(epochs), parsed.GetValue(seed), parsed.GetValue(minMax), parsed.GetValue(save));
     }
     catch (Exception e) when (e is IOException or ArgumentException or InvalidDataException)
     {
@@ -30,39 +32,24 @@ command.SetAction(parsed =>
 });
 return command.Parse(args).Invoke();
 
-static int Run(string path, string labelColumn, TabularTask task, int epochs, int seed, bool minMax)
+static int Run(string path, string labelColumn, TabularTask task, int epochs, int seed, bool minMax, string? save)
 {
-    // The whole workflow: load, split, standardize, fit with early stopping, evaluate.
     var table = TabularData.LoadCsv(path, labelColumn, task);
     Describe(table);
     var (train, validation, test) = table.Split(validation: 0.15, test: 0.15, seed);
-    var scale = minMax ? Standardization.FitMinMax(train) : Standardization.Fit(train);
-    bool classes = table.Task == TabularTask.Classification;
-    INetwork net = classes ? new TabularClassifier(maxBatch: 256, seed) : new TabularRegressor(maxBatch: 256, seed);
-    float[] x = scale.Transform(train, net.InputSize), xValidation = scale.Transform(validation, net.InputSize), xTest = scale.Transform(test, net.InputSize);
-    var options = new FitOptions { Epochs = epochs, BatchSize = 32, Patience = 25, Seed = seed, Schedule = LearningRateSchedule.ReduceOnPlateau(0.5f, patience: 8), OnEpoch = Progress };
-    var (mean, deviation) = classes ? (0f, 1f) : Moments(train.Targets!);
-    var history = classes
-        ? net.Fit(new Adam(1e-3f), x, train.Labels!, xValidation, validation.Labels!, options)
-        : net.Fit(new Adam(1e-3f), x, Scale(train.Targets!, mean, deviation), xValidation, Scale(validation.Targets!, mean, deviation), options);
-    Console.WriteLine($"best epoch {history.BestEpoch} of {history.Epochs.Count}{(history.StoppedEarly ? " (stopped early)" : "")}; {train.Count} training, {validation.Count} validation, {test.Count} test rows");
-    var outputs = new float[test.Count * net.OutputSize];
-    Trainer.Predict(net, xTest, outputs);
-    if (classes)
+    INetwork net = table.Task == TabularTask.Classification ? new TabularClassifier(maxBatch: 256, seed) : new TabularRegressor(maxBatch: 256, seed);
+    var model = TabularModel.Create(net, train, minMax);  // scaling, missing values, classes or target scale: from the training rows
+    var history = model.Fit(new Adam(1e-3f), train, validation, new FitOptions
     {
-        float[] logits = Logits(outputs, net.OutputSize, table.Classes.Count);
-        Report(table.Classes, Metrics.ConfusionMatrix(logits, test.Labels, table.Classes.Count));
-        Console.WriteLine($"test accuracy {Metrics.Accuracy(logits, test.Labels, table.Classes.Count):F4}");
-    }
-    else
+        Epochs = epochs, Patience = 25, Seed = seed, Schedule = LearningRateSchedule.ReduceOnPlateau(0.5f, patience: 8), OnEpoch = Progress,
+    });
+    var result = model.Evaluate(test);
+    if (save is not null)
     {
-        for (int i = 0; i < outputs.Length; i++)
-        {
-            outputs[i] = outputs[i] * deviation + mean;
-        }
-        Console.WriteLine($"test rmse {Metrics.RootMeanSquaredError(outputs, test.Targets):G6}");
-        Console.WriteLine($"test r2 {Metrics.RSquared(outputs, test.Targets):F4}");
+        model.Save(save);
     }
+    Report(history, result, model.Classes);
+    Console.WriteLine(result.IsClassification ? $"test accuracy {result.Accuracy:F4}" : $"test rmse {result.RootMeanSquaredError:G6}\ntest r2 {result.RSquared:F4}");
     return 0;
 }
 
@@ -92,38 +79,24 @@ static void Progress(EpochResult e)
     }
 }
 
-// The test rows' confusion matrix (rows: the truth, columns: the prediction) and each class's precision, recall and F1.
-static void Report(IReadOnlyList<string> names, int[] confusion)
+// How training went, and for classes the test rows' confusion matrix (rows: the truth, columns: the prediction) with each
+// class's precision, recall and F1.
+static void Report(FitHistory history, EvaluationMetrics test, IReadOnlyList<string> names)
 {
+    Console.WriteLine($"best epoch {history.BestEpoch} of {history.Epochs.Count}{(history.StoppedEarly ? " (stopped early)" : "")}; test {test}");
+    if (!test.IsClassification)
+    {
+        return;
+    }
     int classes = names.Count;
-    var (precision, recall, f1) = Metrics.PrecisionRecallF1(confusion, classes);
+    var confusion = test.ConfusionMatrix!;
     int width = Math.Max(6, names.Max(n => n.Length) + 1);
     Console.WriteLine("confusion (rows: truth, columns: predicted)  precision  recall  f1");
     for (int c = 0; c < classes; c++)
     {
         var row = string.Concat(Enumerable.Range(0, classes).Select(p => confusion[c * classes + p].ToString().PadLeft(5)));
-        Console.WriteLine($"  {names[c].PadRight(width)}{row}  {precision[c],9:F3}  {recall[c],6:F3}  {f1[c]:F3}");
+        Console.WriteLine($"  {names[c].PadRight(width)}{row}  {test.Precision![c],9:F3}  {test.Recall![c],6:F3}  {test.F1![c]:F3}");
     }
-}
-
-static (float Mean, float Deviation) Moments(float[] values)
-{
-    var s = Standardization.Fit(values, values.Length, 1);
-    return (s.Means[0], s.Deviations[0]);
-}
-
-static float[] Scale(float[] values, float mean, float deviation) => Array.ConvertAll(values, v => (v - mean) / deviation);
-
-// The classifier has TabularLimits.Classes outputs; a table with fewer classes reads only its own.
-static float[] Logits(float[] outputs, int width, int classes)
-{
-    int rows = outputs.Length / width;
-    var result = new float[rows * classes];
-    for (int i = 0; i < rows; i++)
-    {
-        outputs.AsSpan(i * width, classes).CopyTo(result.AsSpan(i * classes));
-    }
-    return result;
 }
 
 /// <summary>
@@ -137,17 +110,19 @@ internal static class TabularLimits
     public const int Classes = 32;
 }
 
-/// <summary>Two ReLU layers of 64 units and one logit per class.</summary>
+/// <summary>The features' scaling (fitted from the training rows), two ReLU layers of 64 units and one logit per class.</summary>
 [Network(Loss = Loss.SoftmaxCrossEntropy)]
 [Input(TabularLimits.Features)]
+[Normalization]
 [Dense(64, Activation = Activation.Relu)]
 [Dense(64, Activation = Activation.Relu)]
 [Dense(TabularLimits.Classes)]
 public partial class TabularClassifier;
 
-/// <summary>Two ReLU layers of 64 units and one output (the standardized target).</summary>
+/// <summary>The features' scaling, two ReLU layers of 64 units and one output (the standardized target).</summary>
 [Network(Loss = Loss.MeanSquaredError)]
 [Input(TabularLimits.Features)]
+[Normalization]
 [Dense(64, Activation = Activation.Relu)]
 [Dense(64, Activation = Activation.Relu)]
 [Dense(1)]
