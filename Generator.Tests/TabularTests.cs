@@ -356,6 +356,10 @@ public sealed class TabularTests : IDisposable
             Assert.Equal(12, epoch.Training!.Rows); // a training sample as large as the validation set
             Assert.Equal(12, epoch.Training.ConfusionMatrix!.Sum());
         }
+        var byAccuracy = new TableClassifier(maxBatch: 16, seed: 2).Fit(new Adam(0.01f), x, y, vx, vy,
+            new FitOptions { Epochs = 3, BatchSize = 8, Patience = 0, Monitor = FitMonitor.ValidationMetric });
+        float bestAccuracy = byAccuracy.Epochs.Max(e => e.ValidationMetric);
+        Assert.Equal(byAccuracy.Epochs.First(e => e.ValidationMetric == bestAccuracy).Epoch, byAccuracy.BestEpoch);
         var last = history.Epochs[^1];
         Assert.Equal(net.Evaluate(vx, vy).Accuracy, history.Best!.Validation!.Accuracy);
         var without = new TableClassifier(maxBatch: 16, seed: 2).Fit(new Adam(0.01f), x, y, vx, vy, new FitOptions { Epochs = 3, BatchSize = 8, Patience = 0, TrainingMetrics = false });

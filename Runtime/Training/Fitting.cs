@@ -9,7 +9,7 @@ using System.Threading;
 namespace Backprop;
 
 /// <summary>The settings of <see cref="Fitting.Fit(INetwork, Optimizer, float[], int[], float[], int[], FitOptions?)"/>.</summary>
-public sealed class FitOptions
+public sealed record FitOptions
 {
     /// <summary>The most epochs (passes over the training rows).</summary>
     public int Epochs { get; init; } = 100;
@@ -18,13 +18,20 @@ public sealed class FitOptions
     public int BatchSize { get; init; } = 32;
 
     /// <summary>
-    /// Early stopping: stop after this many epochs without a validation loss lower than the best by more than
-    /// <see cref="MinDelta"/>, and restore the best epoch's model. 0 trains every epoch (and still restores the best).
+    /// Early stopping: stop after this many epochs without the monitored figure (<see cref="Monitor"/>: the validation loss
+    /// by default) better than the best by more than <see cref="MinDelta"/>, and restore the best epoch's model. 0 trains
+    /// every epoch (and still restores the best).
     /// </summary>
     public int Patience { get; init; } = 10;
 
-    /// <summary>How much lower than the best a validation loss must be to count as an improvement.</summary>
+    /// <summary>How much better than the best the monitored figure must be to count as an improvement (in its units).</summary>
     public float MinDelta { get; init; }
+
+    /// <summary>
+    /// What early stopping and the best epoch go by: the validation loss (the default, as Keras's <c>val_loss</c>), or the
+    /// validation metric (accuracy for a classifier, higher is better; RMSE for regression, lower is better).
+    /// </summary>
+    public FitMonitor Monitor { get; init; }
 
     /// <summary>The seed of the shuffling (one order per epoch).</summary>
     public int Seed { get; init; }
@@ -83,6 +90,16 @@ public sealed class FitOptions
     public bool Resume { get; init; }
 }
 
+/// <summary>What <see cref="FitOptions.Monitor"/> watches for early stopping and the best epoch.</summary>
+public enum FitMonitor
+{
+    /// <summary>The validation loss, lower is better.</summary>
+    ValidationLoss,
+
+    /// <summary>The validation metric: accuracy (higher is better) for a classifier, RMSE (lower is better) for regression.</summary>
+    ValidationMetric,
+}
+
 /// <summary>One epoch of <c>Fit</c>.</summary>
 /// <param name="Epoch">1-based.</param>
 /// <param name="TrainingLoss">The mean of the epoch's step losses (training mode).</param>
@@ -126,7 +143,7 @@ public sealed class FitHistory
     /// <summary>Every epoch run, in order.</summary>
     public IReadOnlyList<EpochResult> Epochs { get; }
 
-    /// <summary>The epoch with the lowest validation loss (0 if none finished); the network holds its model.</summary>
+    /// <summary>The epoch with the best monitored figure (0 if none finished); the network holds its model.</summary>
     public int BestEpoch { get; }
 
     /// <summary>The best epoch's results.</summary>
@@ -192,6 +209,10 @@ public static class Fitting
         {
             throw new ArgumentOutOfRangeException(nameof(options), "Epochs must be at least 1, Patience and MinDelta not negative.");
         }
+        if (options.Checkpoint is { } checkpoint && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(checkpoint))))
+        {
+            throw new DirectoryNotFoundException($"The checkpoint's directory does not exist: '{Path.GetDirectoryName(Path.GetFullPath(checkpoint))}' (FitOptions.Checkpoint = '{checkpoint}').");
+        }
         if (count == 0 || validationCount == 0)
         {
             throw new ArgumentException("Fit needs at least one training row and one validation row.");
@@ -209,7 +230,7 @@ public static class Fitting
         // Where the run stands: fresh, or as the checkpoint left it (model, optimizer and schedule included).
         var state = new FitState { InitialRate = optimizer.LearningRate };
         string settings = string.Create(CultureInfo.InvariantCulture,
-            $"seed {options.Seed}, batch size {options.BatchSize}, {(options.Augmentation is null ? "no augmentation" : "augmentation")}, " +
+            $"seed {options.Seed}, batch size {options.BatchSize}, monitor {options.Monitor}, {(options.Augmentation is null ? "no augmentation" : "augmentation")}, " +
             $"class weights [{(options.ClassWeights is null ? "" : string.Join(", ", options.ClassWeights.Select(w => w.ToString("R", CultureInfo.InvariantCulture))))}], " +
             $"frozen [{string.Join(", ", network.FrozenTensors)}]");
         string? data = options.Checkpoint is null ? null : FitCheckpoint.DataChecksum(inputs, labels, targets, validationInputs, validationLabels, validationTargets);
@@ -277,9 +298,12 @@ public static class Fitting
                 Validation = validated,
             };
             state.History.Add(result);
-            if (validationLoss < state.BestLoss - options.MinDelta || state.BestEpoch == 0)
+            // The monitored figure, lower is better: the validation loss, or the accuracy's negative, or the RMSE.
+            float score = options.Monitor == FitMonitor.ValidationLoss ? validationLoss
+                : validated.IsClassification ? -validated.Accuracy : validated.RootMeanSquaredError;
+            if (score < state.BestLoss - options.MinDelta || state.BestEpoch == 0)
             {
-                state.BestLoss = validationLoss;
+                state.BestLoss = score;
                 state.BestEpoch = epoch;
                 state.SinceBest = 0;
                 state.Best.SetLength(0);

@@ -22,7 +22,7 @@ var model = new Option<string>("--model")
 model.AcceptOnlyFromAmong("mlp", "cnn", "cnn-bn", "gru", "lstm");
 var augment = new Option<bool>("--augment") { Description = "Augment the training images: random shifts of up to 1 pixel in each direction (ImageAugmentation)." };
 var validation = new Option<double>("--validation") { Description = "The share of the training images held out for validation (stratified).", DefaultValueFactory = _ => 0.1 };
-var patience = new Option<int>("--patience") { Description = "Early stopping: epochs without a better validation loss before stopping (0: never).", DefaultValueFactory = _ => 3 };
+var patience = new Option<int>("--patience") { Description = "Early stopping: epochs without a better validation accuracy before stopping (0: never).", DefaultValueFactory = _ => 3 };
 var output = new Option<string>("--output") { Description = "Where to save the trained model.", DefaultValueFactory = _ => "fashion.safetensors" };
 var checkpoint = new Option<string>("--checkpoint") { Description = "The checkpoint file, written after every epoch and on Ctrl+C.", DefaultValueFactory = _ => "fashion.checkpoint" };
 var resume = new Option<bool>("--resume") { Description = "Go on from the checkpoint (same options and data) instead of starting afresh." };
@@ -86,6 +86,7 @@ static int Train(string directory, string model, FashionRun run)
             Epochs = run.Epochs,
             BatchSize = run.BatchSize,
             Patience = run.Patience,
+            Monitor = FitMonitor.ValidationMetric,
             Seed = run.Seed,
             Schedule = LearningRateSchedule.Cosine(),
             Augmentation = run.Augment ? new ImageAugmentation(1, train.Rows, train.Columns, maxShift: 1, horizontalFlip: false, seed: run.Seed) : null,

@@ -59,21 +59,8 @@ internal static class TrainingDisplay
         => $"{e.Epoch,5}  {e.LearningRate,-7:G3}  {e.TrainingLoss,6:F4}  {e.Training?.Accuracy,9:P2}  {e.ValidationLoss,8:F4}  {e.ValidationMetric,7:P2}  " +
            $"{e.Validation?.MacroF1,6:F4}  {rows / e.Seconds,9:N0}  {e.Seconds,4:F1}";
 
-    private static FitOptions With(FitOptions options, Action<StepProgress>? onStep, Action<EpochResult> onEpoch) => new()
-    {
-        Epochs = options.Epochs,
-        BatchSize = options.BatchSize,
-        Patience = options.Patience,
-        MinDelta = options.MinDelta,
-        Seed = options.Seed,
-        Schedule = options.Schedule,
-        Augmentation = options.Augmentation,
-        Checkpoint = options.Checkpoint,
-        Resume = options.Resume,
-        Cancellation = options.Cancellation,
-        OnStep = onStep,
-        OnEpoch = onEpoch,
-    };
+    private static FitOptions With(FitOptions options, Action<StepProgress>? onStep, Action<EpochResult> onEpoch)
+        => options with { OnStep = onStep, OnEpoch = onEpoch };
 
     /// <summary>Writes the loss curves (left axis) and the validation accuracy (right axis) of every epoch as a PNG.</summary>
     public static void Plot(FitHistory history, string path, string title)
@@ -107,7 +94,8 @@ internal static class TrainingDisplay
         plot.XLabel("epoch");
         plot.YLabel("loss");
         plot.Axes.Right.Label.Text = "accuracy (%)";
-        plot.ShowLegend(ScottPlot.Alignment.MiddleRight);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        plot.ShowLegend(ScottPlot.Edge.Bottom);
         plot.SavePng(path, 900, 540);
     }
 }
