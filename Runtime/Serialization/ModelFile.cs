@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
 using System.ComponentModel;
 using System.IO;
@@ -156,7 +157,22 @@ public static class ModelFile
         // The data section as it will be on disk, as words: each counter's low and high 32 bits (8-byte aligned at the
         // start), then the floats.
         int start = 2 * counters.Length;
-        float[] data = new float[start + floats];
+        // Pooled: a model's staging copy is usually on the large-object heap, and a fresh one per call (Fit keeps its
+        // best epoch's model with Save after every improving epoch) cost more in collections than the copy itself.
+        float[] pooled = ArrayPool<float>.Shared.Rent(start + floats);
+        try
+        {
+            Save(stream, network, name, architecture, counterNames, counters, pooled.AsSpan(0, start + floats), start);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(pooled);
+        }
+    }
+
+    private static void Save(Stream stream, INetwork network, string name, string architecture, IReadOnlyList<string> counterNames, long[] counters, Span<float> data, int start)
+    {
+        var tensors = network.Tensors;
         var pairs = new KeyValuePair<string, long>[counters.Length];
         for (int i = 0; i < counters.Length; i++)
         {
@@ -167,7 +183,7 @@ public static class ModelFile
         int offset = start;
         foreach (var tensor in tensors)
         {
-            network.CopyTensor(tensor.Name, data.AsSpan(offset, tensor.Length));
+            network.CopyTensor(tensor.Name, data.Slice(offset, tensor.Length));
             offset += tensor.Length;
         }
         var metadata = new Dictionary<string, string>
@@ -178,7 +194,7 @@ public static class ModelFile
             ["architecture"] = architecture,
             ["checksum"] = Checksum(data),
         };
-        SafeTensorsFile.Write(stream, tensors, data.AsSpan(start), metadata, pairs);
+        SafeTensorsFile.Write(stream, tensors, data[start..], metadata, pairs);
     }
 
     /// <summary>Reads a file into the network; on any error throws and leaves the parameters unchanged.</summary>
@@ -271,12 +287,33 @@ public static class ModelFile
             }
         }
 
-        // The data, into a staging buffer; the checksum covers it byte for byte.
-        float[] data = SafeTensorsFile.ReadData(stream, dataBytes);
-        string checksum = Checksum(data);
-        if (Meta("checksum") != checksum)
+        // The data, into a staging buffer (pooled when the stream's length is known: see Save); the checksum covers it
+        // byte for byte.
+        float[]? pooled = null;
+        try
         {
-            throw new InvalidDataException($"The file is corrupt: its data checksum is {checksum}, but the metadata records {Meta("checksum")}.");
+            float[] data = stream.CanSeek && dataBytes % sizeof(float) == 0 && dataBytes / sizeof(float) <= Array.MaxLength
+                ? SafeTensorsFile.ReadData(stream, dataBytes, pooled = ArrayPool<float>.Shared.Rent((int)(dataBytes / sizeof(float))))
+                : SafeTensorsFile.ReadData(stream, dataBytes);
+            Apply(network, name, counterNames, counters, Meta("checksum"), offsets, byName, expected, data, (int)(dataBytes / sizeof(float)));
+        }
+        finally
+        {
+            if (pooled is not null)
+            {
+                ArrayPool<float>.Shared.Return(pooled);
+            }
+        }
+    }
+
+    /// <summary>Checks the staged data (checksum, values) and, when everything holds, sets the network's tensors and counters.</summary>
+    private static void Apply(INetwork network, string name, IReadOnlyList<string> counterNames, long[] counters, string recorded,
+        List<long> offsets, Dictionary<string, int> byName, IReadOnlyList<TensorInfo> expected, float[] data, int words)
+    {
+        string checksum = Checksum(data.AsSpan(0, words));
+        if (recorded != checksum)
+        {
+            throw new InvalidDataException($"The file is corrupt: its data checksum is {checksum}, but the metadata records {recorded}.");
         }
 
         foreach (var tensor in expected)

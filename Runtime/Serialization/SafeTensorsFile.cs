@@ -275,6 +275,31 @@ public sealed class SafeTensorsFile
         return (new TensorInfo(name, dimensions.ToArray()), begin, end, type);
     }
 
+    /// <summary>
+    /// <see cref="ReadData(Stream, long)"/> from a seekable stream into the first <paramref name="dataBytes"/> bytes of
+    /// <paramref name="buffer"/> (a pooled array, possibly longer); returns <paramref name="buffer"/>.
+    /// </summary>
+    internal static float[] ReadData(Stream stream, long dataBytes, float[] buffer)
+    {
+        long remaining = Math.Max(0, stream.Length - stream.Position);
+        if (dataBytes % sizeof(float) != 0 || dataBytes > (long)buffer.Length * sizeof(float))
+        {
+            throw new InvalidDataException($"A data section of {dataBytes} bytes cannot be read.");
+        }
+        Span<float> data = buffer.AsSpan(0, (int)(dataBytes / sizeof(float)));
+        int read = remaining < dataBytes ? (int)remaining : BoundedRead.Fully(stream, MemoryMarshal.AsBytes(data));
+        if (read != dataBytes)
+        {
+            throw new InvalidDataException($"The file is truncated: the header describes {dataBytes} bytes of data, but only {read} follow.");
+        }
+        if (!BitConverter.IsLittleEndian)
+        {
+            Span<int> words = MemoryMarshal.Cast<float, int>(data);
+            BinaryPrimitives.ReverseEndianness(words, words);
+        }
+        return buffer;
+    }
+
     /// <summary>Reads exactly <paramref name="dataBytes"/> bytes of little-endian floats, and checks nothing follows.</summary>
     internal static float[] ReadData(Stream stream, long dataBytes)
     {
