@@ -347,19 +347,7 @@ public static class Fitting
             var x = new float[rows * size];
             var y = labels is null ? null : new int[rows];
             var t = targets is null ? null : new float[rows * outputs];
-            for (int i = 0; i < rows; i++)
-            {
-                int row = order[i];
-                inputs.AsSpan(row * size, size).CopyTo(x.AsSpan(i * size));
-                if (y is not null)
-                {
-                    y[i] = labels![row];
-                }
-                else
-                {
-                    targets.AsSpan(row * outputs, outputs).CopyTo(t.AsSpan(i * outputs));
-                }
-            }
+            Gather(inputs, labels, targets, size, outputs, order.AsSpan(0, rows), x, y, t);
             return new Probe(x, y, t, new float[rows * outputs]);
         }
     }
@@ -430,23 +418,30 @@ public static class Fitting
         float[] batchInputs, int[]? batchLabels, float[]? batchTargets, ImageAugmentation? augmentation)
     {
         int size = network.InputSize, outputs = network.OutputSize, batch = rows.Length;
-        for (int i = 0; i < batch; i++)
-        {
-            int row = rows[i];
-            inputs.AsSpan(row * size, size).CopyTo(batchInputs.AsSpan(i * size));
-            if (batchLabels is not null)
-            {
-                batchLabels[i] = labels![row];
-            }
-            else
-            {
-                targets.AsSpan(row * outputs, outputs).CopyTo(batchTargets.AsSpan(i * outputs));
-            }
-        }
+        Gather(inputs, labels, targets, size, outputs, rows, batchInputs, batchLabels, batchTargets);
         augmentation?.Apply(batchInputs.AsSpan(0, batch * size), batch);
         return batchLabels is not null
             ? network.TrainStep(batchInputs.AsSpan(0, batch * size), batchLabels.AsSpan(0, batch), optimizer)
             : network.TrainStep(batchInputs.AsSpan(0, batch * size), batchTargets.AsSpan(0, batch * outputs), optimizer);
+    }
+
+    /// <summary>Copies <paramref name="rows"/>' inputs and labels (or targets) into the first rows of the destination arrays.</summary>
+    private static void Gather(float[] inputs, int[]? labels, float[]? targets, int size, int outputs, ReadOnlySpan<int> rows,
+        float[] toInputs, int[]? toLabels, float[]? toTargets)
+    {
+        for (int i = 0; i < rows.Length; i++)
+        {
+            int row = rows[i];
+            inputs.AsSpan(row * size, size).CopyTo(toInputs.AsSpan(i * size));
+            if (toLabels is not null)
+            {
+                toLabels[i] = labels![row];
+            }
+            else
+            {
+                targets.AsSpan(row * outputs, outputs).CopyTo(toTargets.AsSpan(i * outputs));
+            }
+        }
     }
 
     private static void Restore(INetwork network, FitState state)
