@@ -215,6 +215,12 @@ public sealed class CheckpointTests : IDisposable
         network.Freeze("dense1");
         Refused(good, "frozen [dense1.weight, dense1.bias]");
         network.Unfreeze();
+        // An optimizer that already steps another network of the same size: refused before anything changes.
+        var busy = new Adam(0.01f);
+        var (bx, by) = Classification(8, 9);
+        new ResumableNet(maxBatch: 8, seed: 3).TrainStep(bx, by, busy);
+        Refused(good, "steps another network", otherOptimizer: busy);
+        Assert.Equal(1, busy.StepCount);
         var (x2, _) = Classification(96, 7);
         string otherData = Path.Combine(_directory, "other-data.ckpt");
         File.WriteAllBytes(otherData, good);

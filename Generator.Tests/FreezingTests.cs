@@ -306,4 +306,63 @@ public class FreezingTests
         Assert.Throws<ArgumentException>(() => data.SelectClasses([1, 1]));
         Assert.Throws<ArgumentException>(() => data.SelectClasses([1], perClass: 0));
     }
+
+    [Fact]
+    public void Running_statistics_and_counters_follow_their_layer_not_its_weight()
+    {
+        var network = new BatchNormCnn(maxBatch: 16, seed: 2);
+        long Counter()
+        {
+            using var file = new MemoryStream();
+            network.Save(file);
+            file.Position = 0;
+            return SafeTensorsFile.Read(file).GetInt64("bn1.num_batches_tracked")[0];
+        }
+        var random = new Random(6);
+        void Steps(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var (inputs, labels, targets) = TestData.Batch(network, random, 16);
+                TestData.TrainStep(network, inputs, labels, targets, new Sgd(0.05f));
+            }
+        }
+
+        // The weight frozen alone: the statistics and the counter still move.
+        network.Freeze("bn1.weight");
+        Assert.False(network.IsFrozen("bn1.running_mean"));
+        var before = Snapshot(network, t => t.Name == "bn1.running_mean");
+        Steps(2);
+        Assert.NotEqual(before["bn1.running_mean"], Snapshot(network, t => t.Name == "bn1.running_mean")["bn1.running_mean"]);
+        Assert.Equal(2, Counter());
+
+        // The layer frozen: statistics and counter stay; unfreezing its weight alone does not release them.
+        network.Freeze("bn1");
+        network.Unfreeze("bn1.weight");
+        Assert.True(network.IsFrozen("bn1.running_var"));
+        before = Snapshot(network, t => InLayer(t, "bn1") && !t.Trainable);
+        Steps(2);
+        foreach (var (tensor, values) in Snapshot(network, t => InLayer(t, "bn1") && !t.Trainable))
+        {
+            Bitwise.AssertEqual(before[tensor], values);
+        }
+        Assert.Equal(2, Counter());
+        Assert.Throws<ArgumentNullException>(() => network.Freeze(null!));
+    }
+
+    [Fact]
+    public void A_source_holding_a_nan_transfers_nothing()
+    {
+        var source = new SmallCnn(maxBatch: 4, seed: 1);
+        var target = new SmallCnnFiveClasses(maxBatch: 4, seed: 2);
+        var before = Snapshot(target, _ => true);
+        int conv2Bias = source.Tensors.Where(t => t.Trainable).TakeWhile(t => t.Name != "conv2.bias").Sum(t => t.Length);
+        source.Parameters[conv2Bias + 1] = float.NaN; // through the raw span: SetTensor would refuse it
+        var error = Assert.Throws<ArgumentException>(() => target.CopyMatching(source));
+        Assert.Contains("'conv2.bias' holds NaN at index 1", error.Message);
+        foreach (var (tensor, values) in Snapshot(target, _ => true))
+        {
+            Bitwise.AssertEqual(before[tensor], values);
+        }
+    }
 }

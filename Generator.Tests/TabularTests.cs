@@ -446,6 +446,10 @@ public sealed class TabularTests : IDisposable
 
         var other = TabularData.LoadCsv(Csv("size,kind\n1,cat\n2,dog\n", "other.csv"), "kind");
         Assert.Throws<ArgumentException>(() => model.Evaluate(other));
+        // The same features but only two of the classes: its labels count from its own list, so it is refused.
+        var twoKinds = TabularData.LoadCsv(Csv("size,weight,color,kind\n1,100,red,cat\n20,180,blue,dog\n", "two.csv"), "kind");
+        var classes = Assert.Throws<ArgumentException>(() => model.Evaluate(twoKinds));
+        Assert.Contains("[cat, dog]", classes.Message);
         Assert.Throws<ArgumentException>(() => TabularModel.Create(new TableClassifier(maxBatch: 4, seed: 1), train)); // no normalization layer
     }
 

@@ -615,12 +615,12 @@ namespace Demo
         /// </summary>
         private void CommitPass()
         {
-            for (int i = 0; i < _counters.Length; i++)
+            if (!_frozen[6])
             {
-                _counters[i]++;
+                _counters[0]++; // bn1.num_batches_tracked
             }
             global::System.Span<float> state = _state;
-            if (!_frozen[4])
+            if (!_frozen[6])
             {
                 global::System.Span<float> bn1Statistics = _training.Bn1Statistics;
                 // bn1: the running statistics move 0.1f of the way toward this batch's.
@@ -710,6 +710,7 @@ namespace Demo
         /// below the last layer that still trains. A layer's name covers all its tensors; no names freezes every tensor.
         /// </summary>
         /// <param name="names">Layer names (<c>conv1</c>) or parameter tensor names (<c>conv1.weight</c>).</param>
+        /// <exception cref="global::System.ArgumentNullException"><paramref name="names"/> is null (pass no names to freeze everything).</exception>
         /// <exception cref="global::System.ArgumentException">A name is neither a layer's nor a parameter tensor's; nothing was frozen.</exception>
         /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
         public void Freeze(params string[] names)
@@ -717,7 +718,7 @@ namespace Demo
             _gate.EnterWrite("Freeze");
             try
             {
-                _frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: true);
+                _frozen.Set(NetworkName, names, frozen: true);
             }
             finally
             {
@@ -734,7 +735,7 @@ namespace Demo
             _gate.EnterWrite("Unfreeze");
             try
             {
-                _frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: false);
+                _frozen.Set(NetworkName, names, frozen: false);
             }
             finally
             {
@@ -759,7 +760,22 @@ namespace Demo
         }
 
         /// <summary>The names of the frozen tensors, in <see cref="Tensors"/> order.</summary>
-        public global::System.Collections.Generic.IReadOnlyList<string> FrozenTensors => _frozen.Names;
+        /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+        public global::System.Collections.Generic.IReadOnlyList<string> FrozenTensors
+        {
+            get
+            {
+                _gate.EnterRead(nameof(FrozenTensors));
+                try
+                {
+                    return _frozen.Names;
+                }
+                finally
+                {
+                    _gate.ExitRead();
+                }
+            }
+        }
 
         private void CopyIn(string name, global::System.ReadOnlySpan<float> source)
         {

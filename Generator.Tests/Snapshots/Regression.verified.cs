@@ -571,6 +571,7 @@ namespace Forecasts.Models
                 /// below the last layer that still trains. A layer's name covers all its tensors; no names freezes every tensor.
                 /// </summary>
                 /// <param name="names">Layer names (<c>conv1</c>) or parameter tensor names (<c>conv1.weight</c>).</param>
+                /// <exception cref="global::System.ArgumentNullException"><paramref name="names"/> is null (pass no names to freeze everything).</exception>
                 /// <exception cref="global::System.ArgumentException">A name is neither a layer's nor a parameter tensor's; nothing was frozen.</exception>
                 /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
                 public void Freeze(params string[] names)
@@ -578,7 +579,7 @@ namespace Forecasts.Models
                     _gate.EnterWrite("Freeze");
                     try
                     {
-                        _frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: true);
+                        _frozen.Set(NetworkName, names, frozen: true);
                     }
                     finally
                     {
@@ -595,7 +596,7 @@ namespace Forecasts.Models
                     _gate.EnterWrite("Unfreeze");
                     try
                     {
-                        _frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: false);
+                        _frozen.Set(NetworkName, names, frozen: false);
                     }
                     finally
                     {
@@ -620,7 +621,22 @@ namespace Forecasts.Models
                 }
 
                 /// <summary>The names of the frozen tensors, in <see cref="Tensors"/> order.</summary>
-                public global::System.Collections.Generic.IReadOnlyList<string> FrozenTensors => _frozen.Names;
+                /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+                public global::System.Collections.Generic.IReadOnlyList<string> FrozenTensors
+                {
+                    get
+                    {
+                        _gate.EnterRead(nameof(FrozenTensors));
+                        try
+                        {
+                            return _frozen.Names;
+                        }
+                        finally
+                        {
+                            _gate.ExitRead();
+                        }
+                    }
+                }
 
                 private void CopyIn(string name, global::System.ReadOnlySpan<float> source)
                 {

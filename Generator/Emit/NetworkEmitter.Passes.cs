@@ -86,6 +86,18 @@ internal static partial class NetworkEmitter
         writer.Line();
     }
 
+    /// <summary>
+    /// The index in <c>Tensors</c> whose frozen flag stands for layer <paramref name="layer"/>'s state (running statistics
+    /// and counters): its first state tensor, or its first tensor if it has none.
+    /// </summary>
+    private static int StateFlag(NetworkPlan plan, int layer)
+    {
+        int first = TensorEnd(plan, layer - 1);
+        var tensors = Unit(plan.Layers[layer]).Tensors(plan.Layers[layer]).ToList();
+        int state = tensors.FindIndex(tensor => !tensor.Trainable);
+        return first + System.Math.Max(0, state);
+    }
+
     /// <summary>The index in <c>Tensors</c> one past the last tensor of layer <paramref name="layer"/> (the tensors of layers 0..layer).</summary>
     private static int TensorEnd(NetworkPlan plan, int layer)
         => plan.Layers.Take(layer + 1).Sum(l => Unit(l).Tensors(l).Count());
@@ -143,11 +155,17 @@ internal static partial class NetworkEmitter
             "the update taken): the counters of training passes and the running statistics. A refused step changes neither.");
         using (writer.Block("private void CommitPass()"))
         {
-            if (Counters(plan).Count > 0)
+            // A frozen layer's counters and running statistics stay as they are: its first state tensor's flag says
+            // (its state tensors freeze together, with the layer).
+            int counter = 0;
+            for (int i = 0; i < plan.Layers.Count; i++)
             {
-                using (writer.Block("for (int i = 0; i < _counters.Length; i++)"))
+                foreach (string name in Unit(plan.Layers[i]).Counters(plan.Layers[i]))
                 {
-                    writer.Line("_counters[i]++;");
+                    using (writer.Block($"if (!_frozen[{Number(StateFlag(plan, i))}])"))
+                    {
+                        writer.Line($"_counters[{Number(counter++)}]++; // {name}");
+                    }
                 }
             }
             if (plan.StateCount > 0)
@@ -161,8 +179,7 @@ internal static partial class NetworkEmitter
                 {
                     continue;
                 }
-                // A frozen layer's state does not move either (its tensors freeze together): the first one's flag says.
-                using (writer.Block($"if (!_frozen[{Number(TensorEnd(plan, i) - Unit(wired.Layer).Tensors(wired.Layer).Count())}])"))
+                using (writer.Block($"if (!_frozen[{Number(StateFlag(plan, i))}])"))
                 {
                     foreach (var buffer in wired.Unit.Buffers(wired.Layer).Where(buffer => buffer.PerPass && buffer.Role == BufferRole.Saved))
                     {

@@ -66,15 +66,16 @@ internal static partial class NetworkEmitter
             "update, no weight decay, no momentum) and a frozen layer's running statistics stop moving. The backward pass stops",
             "below the last layer that still trains. A layer's name covers all its tensors; no names freezes every tensor.");
         writer.Line("/// <param name=\"names\">Layer names (<c>conv1</c>) or parameter tensor names (<c>conv1.weight</c>).</param>");
+        writer.Line("/// <exception cref=\"global::System.ArgumentNullException\"><paramref name=\"names\"/> is null (pass no names to freeze everything).</exception>");
         writer.Line("/// <exception cref=\"global::System.ArgumentException\">A name is neither a layer's nor a parameter tensor's; nothing was frozen.</exception>");
         writer.Line(WritingCall);
-        WriteGated(writer, "public void Freeze(params string[] names)", "Freeze", writes: true, "_frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: true);");
+        WriteGated(writer, "public void Freeze(params string[] names)", "Freeze", writes: true, "_frozen.Set(NetworkName, names, frozen: true);");
         writer.Line();
         writer.Summary("Unfreezes layers or parameter tensors frozen by <see cref=\"Freeze\"/>; no names unfreezes every tensor.");
         writer.Line("/// <param name=\"names\">Layer names or parameter tensor names.</param>");
         writer.Line("/// <exception cref=\"global::System.ArgumentException\">A name is neither a layer's nor a parameter tensor's; nothing was unfrozen.</exception>");
         writer.Line(WritingCall);
-        WriteGated(writer, "public void Unfreeze(params string[] names)", "Unfreeze", writes: true, "_frozen.Set(NetworkName, names ?? global::System.Array.Empty<string>(), frozen: false);");
+        WriteGated(writer, "public void Unfreeze(params string[] names)", "Unfreeze", writes: true, "_frozen.Set(NetworkName, names, frozen: false);");
         writer.Line();
         writer.Summary("Whether a tensor is frozen, or, for a layer's name, whether all its tensors are.");
         writer.Line("/// <exception cref=\"global::System.ArgumentException\">The name is neither a layer's nor a tensor's.</exception>");
@@ -93,7 +94,34 @@ internal static partial class NetworkEmitter
         }
         writer.Line();
         writer.Summary("The names of the frozen tensors, in <see cref=\"Tensors\"/> order.");
-        writer.Line("public global::System.Collections.Generic.IReadOnlyList<string> FrozenTensors => _frozen.Names;");
+        writer.Line(ReadingCall);
+        writer.Line("public global::System.Collections.Generic.IReadOnlyList<string> FrozenTensors");
+        writer.Line("{");
+        using (writer.Indent())
+        {
+            writer.Line("get");
+            writer.Line("{");
+            using (writer.Indent())
+            {
+                writer.Line("_gate.EnterRead(nameof(FrozenTensors));");
+                writer.Line("try");
+                writer.Line("{");
+                using (writer.Indent())
+                {
+                    writer.Line("return _frozen.Names;");
+                }
+                writer.Line("}");
+                writer.Line("finally");
+                writer.Line("{");
+                using (writer.Indent())
+                {
+                    writer.Line("_gate.ExitRead();");
+                }
+                writer.Line("}");
+            }
+            writer.Line("}");
+        }
+        writer.Line("}");
         writer.Line();
     }
 

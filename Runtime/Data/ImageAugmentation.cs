@@ -49,9 +49,13 @@ public sealed class ImageAugmentation
         Width = width;
         MaxShift = maxShift;
         HorizontalFlip = horizontalFlip;
+        Seed = seed;
         _seed = Mix((ulong)(uint)seed ^ 0x6A09E667F3BCC909UL);
         _sample = new float[channels * height * width];
     }
+
+    /// <summary>The seed of the draws.</summary>
+    public int Seed { get; }
 
     /// <summary>Channels per sample.</summary>
     public int Channels { get; }

@@ -179,6 +179,13 @@ public sealed class TabularModel
             throw new ArgumentException(
                 $"{data.Source} has the features [{string.Join(", ", data.FeatureNames)}]; the model was trained on [{string.Join(", ", FeatureNames)}].", nameof(data));
         }
+        if (data.Task != Task || !data.Classes.SequenceEqual(Classes))
+        {
+            // Labels are class indices into the table's own Classes: another list would renumber them silently.
+            throw new ArgumentException(data.Task != Task
+                ? $"{data.Source}'s label '{data.LabelName}' was read for {data.Task}; the model does {Task} (load it with the task given)."
+                : $"{data.Source} has the classes [{string.Join(", ", data.Classes)}]; the model's are [{string.Join(", ", Classes)}] (split one table, or load with the same classes).", nameof(data));
+        }
         int width = FeatureNames.Count, size = Network.InputSize;
         var inputs = new float[data.Count * size];
         for (int row = 0; row < data.Count; row++)
@@ -241,6 +248,7 @@ public sealed class TabularModel
             var fill = Meta("fill").Length == 0 ? [] : Meta("fill").Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             var target = Meta("target").Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             if (task is not (TabularTask.Classification or TabularTask.Regression) || fill.Length != features.Length || target.Length != 2
+                || (task == TabularTask.Classification) != (classes.Length > 0)
                 || fill.Any(v => !float.IsFinite(v)) || !float.IsFinite(target[0]) || !(target[1] > 0 && float.IsFinite(target[1])))
             {
                 throw new FormatException("the values do not fit together");

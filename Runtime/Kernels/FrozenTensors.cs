@@ -70,9 +70,11 @@ public sealed class FrozenTensors
     /// <param name="network">The network's name, for messages.</param>
     /// <param name="names">Layer names (<c>conv1</c>) or parameter tensor names (<c>conv1.weight</c>).</param>
     /// <param name="frozen">True to freeze, false to unfreeze.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="names"/> is null.</exception>
     /// <exception cref="ArgumentException">A name is neither a layer's nor a parameter tensor's (the message lists the layers).</exception>
-    public void Set(string network, ReadOnlySpan<string> names, bool frozen)
+    public void Set(string network, string[] names, bool frozen)
     {
+        ArgumentNullException.ThrowIfNull(names);
         var chosen = new bool[_tensors.Count];
         if (names.Length == 0)
         {

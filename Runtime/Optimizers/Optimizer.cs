@@ -165,7 +165,14 @@ public abstract class Optimizer
     /// whichever network it is given. Use it to go on training a copy of the network (for example one restored with
     /// <c>Load</c> into a new instance) with the same momentum or moments; the copy must have the same parameter count.
     /// </summary>
-    public void Detach() => Volatile.Write(ref _network, null);
+    public void Detach()
+    {
+        _frozen = null;
+        Volatile.Write(ref _network, null);
+    }
+
+    /// <summary>The network this optimizer is bound to (<see cref="Attach(INetwork)"/>), or null.</summary>
+    internal INetwork? BoundNetwork => Volatile.Read(ref _network);
 
     /// <summary>
     /// Begins a step that is applied part by part, each part as soon as its gradient is complete (generated

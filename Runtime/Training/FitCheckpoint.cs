@@ -254,6 +254,10 @@ internal static class FitCheckpoint
                 optimizerState[name] = Floats("optimizer/" + name, (int)length) ?? throw Invalid($"the optimizer state 'optimizer/{name}' is missing.");
             }
         }
+        if (optimizer.BoundNetwork is { } bound && !ReferenceEquals(bound, network))
+        {
+            throw Invalid($"the optimizer steps another network ({bound.GetType().Name}); give this run a fresh optimizer, or Detach it first.");
+        }
         if (optimizer.StateBlockLength >= 0 && optimizer.StateBlockLength != network.ParameterCount)
         {
             throw Invalid($"the optimizer holds state for {optimizer.StateBlockLength} parameters, not this network's {network.ParameterCount}.");

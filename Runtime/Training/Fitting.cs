@@ -230,7 +230,7 @@ public static class Fitting
         // Where the run stands: fresh, or as the checkpoint left it (model, optimizer and schedule included).
         var state = new FitState { InitialRate = optimizer.LearningRate };
         string settings = string.Create(CultureInfo.InvariantCulture,
-            $"seed {options.Seed}, batch size {options.BatchSize}, monitor {options.Monitor}, {(options.Augmentation is null ? "no augmentation" : "augmentation")}, " +
+            $"seed {options.Seed}, batch size {options.BatchSize}, monitor {options.Monitor}, {(options.Augmentation is { } a ? $"augmentation (shifts up to {a.MaxShift}, flips {a.HorizontalFlip}, seed {a.Seed})" : "no augmentation")}, " +
             $"class weights [{(options.ClassWeights is null ? "" : string.Join(", ", options.ClassWeights.Select(w => w.ToString("R", CultureInfo.InvariantCulture))))}], " +
             $"frozen [{string.Join(", ", network.FrozenTensors)}]");
         string? data = options.Checkpoint is null ? null : FitCheckpoint.DataChecksum(inputs, labels, targets, validationInputs, validationLabels, validationTargets);

@@ -25,7 +25,13 @@ public sealed record TransferReport(IReadOnlyList<string> Loaded, IReadOnlyList<
 public static class TransferLearning
 {
     /// <summary>Copies every tensor of <paramref name="source"/> that <paramref name="network"/> has with the same name and shape.</summary>
-    /// <exception cref="ArgumentException">The two are the same instance, or no tensor matches (nothing to transfer).</exception>
+    /// <remarks>
+    /// Every matching tensor is copied out and checked before the first is set, so a bad source changes nothing; the
+    /// tensors are then set one after the other (each <c>SetTensor</c> alone), so a <c>Predict</c> running at the same
+    /// time on another thread may see some copied and others not yet: transfer before serving.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The two are the same instance, no tensor matches (nothing to transfer), or a
+    /// matching tensor of the source holds NaN, an infinity or a negative variance (nothing changed).</exception>
     public static TransferReport CopyMatching(this INetwork network, INetwork source)
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -36,11 +42,18 @@ public static class TransferLearning
         }
         var available = source.Tensors.ToDictionary(tensor => tensor.Name, StringComparer.Ordinal);
         var plan = Plan(network, name => available.TryGetValue(name, out var tensor) ? tensor.Shape : null, source.GetType().Name);
+        // Every tensor copied out and checked before the first is set: a source holding a NaN changes nothing.
+        var staged = new List<float[]>(plan.Count);
         foreach (var tensor in plan)
         {
             var values = new float[tensor.Length];
             source.CopyTensor(tensor.Name, values);
-            network.SetTensor(tensor.Name, values);
+            Check(source.GetType().Name, tensor.Name, values, e => new ArgumentException(e, nameof(source)));
+            staged.Add(values);
+        }
+        for (int i = 0; i < plan.Count; i++)
+        {
+            network.SetTensor(plan[i].Name, staged[i]);
         }
         return Report(network, plan, name => available.TryGetValue(name, out var tensor) ? tensor.Shape : null);
     }
@@ -69,24 +82,27 @@ public static class TransferLearning
         }
         foreach (var tensor in plan)
         {
-            var values = file.Get(tensor.Name);
-            int bad = NetworkGuard.IndexOfNonFinite(values);
-            if (bad >= 0)
-            {
-                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                    $"{path}: '{tensor.Name}' holds {values[bad]} at index {bad}; nothing was loaded."));
-            }
-            if (NetworkGuard.IsVariance(tensor.Name) && NetworkGuard.IndexOfNegative(values) is int negative and >= 0)
-            {
-                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                    $"{path}: '{tensor.Name}' holds the negative variance {values[negative]} at index {negative}; nothing was loaded."));
-            }
+            Check(path, tensor.Name, file.Get(tensor.Name), message => new InvalidDataException(message));
         }
         foreach (var tensor in plan)
         {
             network.SetTensor(tensor.Name, file.Get(tensor.Name));
         }
         return Report(network, plan, name => shapes.TryGetValue(name, out var shape) ? shape : null);
+    }
+
+    /// <summary>Refuses a tensor holding NaN or an infinity, or a negative variance: <paramref name="error"/> builds the exception from the message.</summary>
+    private static void Check(string source, string name, ReadOnlySpan<float> values, Func<string, Exception> error)
+    {
+        int bad = NetworkGuard.IndexOfNonFinite(values);
+        if (bad >= 0)
+        {
+            throw error(string.Create(CultureInfo.InvariantCulture, $"{source}: '{name}' holds {values[bad]} at index {bad}; nothing was copied."));
+        }
+        if (NetworkGuard.IsVariance(name) && NetworkGuard.IndexOfNegative(values) is int negative and >= 0)
+        {
+            throw error(string.Create(CultureInfo.InvariantCulture, $"{source}: '{name}' holds the negative variance {values[negative]} at index {negative}; nothing was copied."));
+        }
     }
 
     /// <summary>The network's tensors that the source has with the same shape; refuses a transfer of nothing.</summary>
