@@ -444,6 +444,22 @@ public sealed class TabularTests : IDisposable
         Assert.Equal(model.Inputs(test), loaded.Inputs(test));
         Assert.Throws<InvalidDataException>(() => TabularModel.Load(path, new ScaledTableRegressor(maxBatch: 4, seed: 1)));
 
+        // New data in the model's encoding: columns in another order, a colour the training rows never had, a missing
+        // size; with the label column (mapped onto the model's classes) and without it (rows to predict).
+        var fresh = loaded.LoadCsv(Csv("kind,color,weight,size\ncat,green,104,1.5\ndog,red,146,\nbird,blue,185,20.7\n", "new.csv"));
+        Assert.Equal(model.FeatureNames, fresh.FeatureNames);
+        Assert.Equal([Array.IndexOf(kinds.Order().ToArray(), "cat"), Array.IndexOf(kinds.Order().ToArray(), "dog"), Array.IndexOf(kinds.Order().ToArray(), "bird")], fresh.Labels!);
+        int blue = model.FeatureNames.ToList().IndexOf("color=blue"), red = model.FeatureNames.ToList().IndexOf("color=red");
+        Assert.Equal([0f, 0f], new[] { fresh.Features[blue], fresh.Features[red] });   // green: neither
+        Assert.True(float.IsNaN(fresh.Features[fresh.FeatureCount + 0]));               // the missing size
+        Assert.Equal(3, loaded.Evaluate(fresh).Rows);
+        var unlabelled = loaded.LoadCsv(Csv("size,weight,color\n1.2,102,red\n20.1,181,blue\n", "unlabelled.csv"));
+        Assert.Null(unlabelled.Labels);
+        Assert.Equal(2, loaded.PredictClasses(unlabelled).Length);
+        Assert.Throws<ArgumentException>(() => loaded.Evaluate(unlabelled));
+        Assert.Throws<InvalidDataException>(() => loaded.LoadCsv(Csv("size,weight,color,kind\n1,100,red,fish\n", "fish.csv")));
+        Assert.Throws<InvalidDataException>(() => loaded.LoadCsv(Csv("size,color,kind\n1,red,cat\n", "noweight.csv")));
+
         var other = TabularData.LoadCsv(Csv("size,kind\n1,cat\n2,dog\n", "other.csv"), "kind");
         Assert.Throws<ArgumentException>(() => model.Evaluate(other));
         // The same features but only two of the classes: its labels count from its own list, so it is refused.

@@ -129,6 +129,92 @@ public sealed class TabularData
         {
             throw new FileNotFoundException($"{path}: no such file.", path);
         }
+        var (names, rows) = ReadRows(path);
+        int labelColumn = Array.IndexOf(names, label);
+        if (labelColumn < 0)
+        {
+            labelColumn = Array.FindIndex(names, n => string.Equals(n, label, StringComparison.OrdinalIgnoreCase));
+        }
+        if (labelColumn < 0)
+        {
+            throw new ArgumentException($"{path}: no column '{label}'; the columns are {string.Join(", ", names)}.", nameof(label));
+        }
+        return Build(path, names, rows, labelColumn, task);
+    }
+
+    /// <summary>
+    /// Reads a CSV file in the encoding of a trained model (<see cref="TabularModel.LoadCsv"/>): the features named
+    /// <paramref name="featureNames"/> (a column of that name, or <c>column=value</c> for a one-hot feature: 1 where the
+    /// column holds that value; an unseen value, like a missing one, leaves its column's features 0), the label mapped
+    /// onto <paramref name="classes"/>. A file without the label column gives rows to predict (no labels or targets).
+    /// </summary>
+    /// <exception cref="InvalidDataException">A feature's column is missing, a numeric feature holds text, or a label is not one of the classes.</exception>
+    internal static TabularData LoadCsv(string path, string label, TabularTask task, IReadOnlyList<string> featureNames, IReadOnlyList<string> classes)
+    {
+        var (names, rows) = ReadRows(path);
+        int labelColumn = Array.FindIndex(names, n => string.Equals(n, label, StringComparison.OrdinalIgnoreCase));
+        var plan = new List<(int Column, string? Category)>();
+        foreach (string feature in featureNames)
+        {
+            int column = Array.IndexOf(names, feature);
+            string? category = null;
+            if (column < 0 && feature.IndexOf('=') is int equals and > 0)
+            {
+                column = Array.IndexOf(names, feature[..equals]);
+                category = feature[(equals + 1)..];
+            }
+            if (column < 0 || column == labelColumn)
+            {
+                throw new InvalidDataException($"{path}: no column for the model's feature '{feature}'; the columns are {string.Join(", ", names)}.");
+            }
+            plan.Add((column, category));
+        }
+        var kept = labelColumn < 0 ? rows : rows.FindAll(r => !IsMissing(r[labelColumn]));
+        var features = new float[kept.Count * plan.Count];
+        int[]? labels = labelColumn >= 0 && task == TabularTask.Classification ? new int[kept.Count] : null;
+        float[]? targets = labelColumn >= 0 && task == TabularTask.Regression ? new float[kept.Count] : null;
+        var classIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int c = 0; c < classes.Count; c++)
+        {
+            classIndex[classes[c]] = c;
+        }
+        for (int i = 0; i < kept.Count; i++)
+        {
+            for (int f = 0; f < plan.Count; f++)
+            {
+                var (column, category) = plan[f];
+                string field = kept[i][column];
+                if (category is not null)
+                {
+                    features[i * plan.Count + f] = !IsMissing(field) && field.Trim() == category ? 1f : 0f;
+                }
+                else if (IsMissing(field))
+                {
+                    features[i * plan.Count + f] = float.NaN;
+                }
+                else
+                {
+                    features[i * plan.Count + f] = TryNumber(field, out double v) ? (float)v
+                        : throw new InvalidDataException($"{path}, data row {i + 1}: '{names[column]}' holds '{field}'; the model reads it as a number.");
+                }
+            }
+            if (labels is not null)
+            {
+                labels[i] = classIndex.TryGetValue(kept[i][labelColumn].Trim(), out int index) ? index
+                    : throw new InvalidDataException($"{path}, data row {i + 1}: the label '{kept[i][labelColumn]}' is not one of the model's classes ({string.Join(", ", classes)}).");
+            }
+            else if (targets is not null)
+            {
+                targets[i] = TryNumber(kept[i][labelColumn], out double v) ? (float)v
+                    : throw new InvalidDataException($"{path}, data row {i + 1}: the label '{kept[i][labelColumn]}' is not a number.");
+            }
+        }
+        return new TabularData(path, labelColumn >= 0 ? names[labelColumn] : label, task, [.. featureNames], features, kept.Count, labels, [.. classes], targets, [], rows.Count - kept.Count);
+    }
+
+    /// <summary>The header's column names and every data row's fields (blank lines skipped; a row of another width refused).</summary>
+    private static (string[] Names, List<string[]> Rows) ReadRows(string path)
+    {
         string[] names;
         var rows = new List<string[]>();
         using (var reader = Sep.Reader(o => o with { Unescape = true, DisableColCountCheck = true, Trim = SepTrim.Outer }).FromFile(path))
@@ -157,16 +243,7 @@ public sealed class TabularData
                 rows.Add(fields);
             }
         }
-        int labelColumn = Array.IndexOf(names, label);
-        if (labelColumn < 0)
-        {
-            labelColumn = Array.FindIndex(names, n => string.Equals(n, label, StringComparison.OrdinalIgnoreCase));
-        }
-        if (labelColumn < 0)
-        {
-            throw new ArgumentException($"{path}: no column '{label}'; the columns are {string.Join(", ", names)}.", nameof(label));
-        }
-        return Build(path, names, rows, labelColumn, task);
+        return (names, rows);
     }
 
     private static TabularData Build(string source, string[] names, List<string[]> allRows, int labelColumn, TabularTask task)

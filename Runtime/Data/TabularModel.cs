@@ -103,6 +103,8 @@ public sealed class TabularModel
     {
         ArgumentNullException.ThrowIfNull(training);
         ArgumentNullException.ThrowIfNull(validation);
+        Labelled(training);
+        Labelled(validation);
         return Task == TabularTask.Classification
             ? Network.Fit(optimizer, Inputs(training), training.Labels!, Inputs(validation), validation.Labels!, options)
             : Network.Fit(optimizer, Inputs(training), Scaled(training.Targets!), Inputs(validation), Scaled(validation.Targets!), options);
@@ -116,6 +118,7 @@ public sealed class TabularModel
     public EvaluationMetrics Evaluate(TabularData data)
     {
         ArgumentNullException.ThrowIfNull(data);
+        Labelled(data);
         float[] inputs = Inputs(data);
         if (Task == TabularTask.Classification)
         {
@@ -128,6 +131,24 @@ public sealed class TabularModel
         float[] predictions = PredictValues(data);
         float rmse = Metrics.RootMeanSquaredError(predictions, data.Targets);
         return new EvaluationMetrics(data.Count, rmse * rmse, 0, null, Metrics.MeanAbsoluteError(predictions, data.Targets), rmse, Metrics.RSquared(predictions, data.Targets));
+    }
+
+    /// <summary>
+    /// Reads a CSV file with a header row in this model's encoding, for predictions or an evaluation on new data: each
+    /// feature from its column (one-hot features from their text column; a value the training rows did not have, like a
+    /// missing one, sets none of them), the label, if the file has that column, mapped onto this model's classes. A file
+    /// without the label column gives rows to predict.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">A feature's column is missing, a numeric feature holds text, a label is not one of the classes, or a row is malformed.</exception>
+    public TabularData LoadCsv(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path}: no such file.", path);
+        }
+        return TabularData.LoadCsv(path, LabelName, Task, FeatureNames, Classes);
     }
 
     /// <summary>Classification: each row's class name (the largest output among this table's classes).</summary>
@@ -278,6 +299,15 @@ public sealed class TabularModel
             outputs.AsSpan(i * width, classes).CopyTo(scores.AsSpan(i * classes));
         }
         return scores;
+    }
+
+    /// <summary>Refuses rows without labels or targets (a file read without its label column) where they are needed.</summary>
+    private void Labelled(TabularData data)
+    {
+        if (data.Labels is null && data.Targets is null)
+        {
+            throw new ArgumentException($"{data.Source} has no '{LabelName}' column: its rows can be predicted (PredictClasses, PredictValues), not trained on or evaluated.", nameof(data));
+        }
     }
 
     private float[] Scaled(float[] targets) => Array.ConvertAll(targets, v => (v - TargetMean) / TargetScale);
