@@ -593,7 +593,7 @@ namespace Demo
         /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
         public bool IsFrozen(string name)
         {
-            _gate.EnterRead(nameof(IsFrozen));
+            _gate.EnterRead("IsFrozen");
             try
             {
                 return _frozen.IsFrozen(NetworkName, name);

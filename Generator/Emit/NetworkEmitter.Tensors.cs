@@ -80,18 +80,7 @@ internal static partial class NetworkEmitter
         writer.Summary("Whether a tensor is frozen, or, for a layer's name, whether all its tensors are.");
         writer.Line("/// <exception cref=\"global::System.ArgumentException\">The name is neither a layer's nor a tensor's.</exception>");
         writer.Line(ReadingCall);
-        using (writer.Block("public bool IsFrozen(string name)"))
-        {
-            writer.Line("_gate.EnterRead(nameof(IsFrozen));");
-            using (writer.Block("try"))
-            {
-                writer.Line("return _frozen.IsFrozen(NetworkName, name);");
-            }
-            using (writer.Block("finally"))
-            {
-                writer.Line("_gate.ExitRead();");
-            }
-        }
+        WriteGated(writer, "public bool IsFrozen(string name)", "IsFrozen", writes: false, "return _frozen.IsFrozen(NetworkName, name);");
         writer.Line();
         writer.Summary("The names of the frozen tensors, in <see cref=\"Tensors\"/> order.");
         writer.Line(ReadingCall);

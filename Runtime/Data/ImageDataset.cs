@@ -94,7 +94,7 @@ public sealed class ImageDataset
         {
             throw new ArgumentException("Select at least one class, and at least one image of each.");
         }
-        var position = new System.Collections.Generic.Dictionary<int, int>();
+        var position = new Dictionary<int, int>();
         foreach (int label in classes)
         {
             if (label < 0 || !position.TryAdd(label, position.Count))
@@ -103,35 +103,17 @@ public sealed class ImageDataset
             }
         }
         // Each class's images, in a seeded random order; the first perClass of each are kept, in dataset order.
-        var order = new int[Count];
-        for (int i = 0; i < order.Length; i++)
-        {
-            order[i] = i;
-        }
-        new Random(seed).Shuffle(order);
         var taken = new int[classes.Length];
-        var keep = new bool[Count];
-        int kept = 0;
-        foreach (int image in order)
+        var chosen = new bool[Count];
+        foreach (int image in RandomOrder(seed))
         {
             if (position.TryGetValue(Labels[image], out int index) && taken[index] < perClass)
             {
                 taken[index]++;
-                keep[image] = true;
-                kept++;
+                chosen[image] = true;
             }
         }
-        var pixels = new float[kept * SampleSize];
-        var labels = new int[kept];
-        for (int image = 0, at = 0; image < Count; image++)
-        {
-            if (keep[image])
-            {
-                Pixels.AsSpan(image * SampleSize, SampleSize).CopyTo(pixels.AsSpan(at * SampleSize));
-                labels[at++] = position[Labels[image]];
-            }
-        }
-        return new ImageDataset(pixels, labels, Rows, Columns);
+        return Subset(chosen, keep: true, label => position[label]);
     }
 
     /// <summary>
@@ -145,20 +127,14 @@ public sealed class ImageDataset
         {
             throw new ArgumentOutOfRangeException(nameof(validation), validation, "The validation share must be in (0, 1).");
         }
-        var order = new int[Count];
-        for (int i = 0; i < order.Length; i++)
-        {
-            order[i] = i;
-        }
-        new Random(seed).Shuffle(order);
-        var perClass = new System.Collections.Generic.Dictionary<int, int>();
+        var perClass = new Dictionary<int, int>();
         foreach (int label in Labels)
         {
             perClass[label] = perClass.GetValueOrDefault(label) + 1;
         }
         var held = new bool[Count];
-        var taken = new System.Collections.Generic.Dictionary<int, int>();
-        foreach (int image in order)
+        var taken = new Dictionary<int, int>();
+        foreach (int image in RandomOrder(seed))
         {
             int label = Labels[image];
             int quota = (int)Math.Round(perClass[label] * validation);
@@ -168,10 +144,23 @@ public sealed class ImageDataset
                 held[image] = true;
             }
         }
-        return (Subset(held, keep: false), Subset(held, keep: true));
+        return (Subset(held, keep: false, label => label), Subset(held, keep: true, label => label));
     }
 
-    private ImageDataset Subset(bool[] marked, bool keep)
+    /// <summary>The images in a random order drawn from <paramref name="seed"/>.</summary>
+    private int[] RandomOrder(int seed)
+    {
+        var order = new int[Count];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+        new Random(seed).Shuffle(order);
+        return order;
+    }
+
+    /// <summary>The images whose mark is <paramref name="keep"/>, in dataset order, their labels through <paramref name="relabel"/>.</summary>
+    private ImageDataset Subset(bool[] marked, bool keep, Func<int, int> relabel)
     {
         int count = 0;
         foreach (bool mark in marked)
@@ -185,7 +174,7 @@ public sealed class ImageDataset
             if (marked[image] == keep)
             {
                 Pixels.AsSpan(image * SampleSize, SampleSize).CopyTo(pixels.AsSpan(at * SampleSize));
-                labels[at++] = Labels[image];
+                labels[at++] = relabel(Labels[image]);
             }
         }
         return new ImageDataset(pixels, labels, Rows, Columns);

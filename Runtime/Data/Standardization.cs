@@ -37,6 +37,20 @@ public sealed class Standardization
     /// <summary>The features per row.</summary>
     public int Width => Means.Length;
 
+    /// <summary>What a missing value of each feature stands for, unscaled: its training mean.</summary>
+    internal float[] MissingValues
+    {
+        get
+        {
+            var values = new float[Width];
+            for (int f = 0; f < values.Length; f++)
+            {
+                values[f] = Means[f] + _missing[f] * Deviations[f];
+            }
+            return values;
+        }
+    }
+
     /// <summary>Fits the statistics of <paramref name="count"/> rows of <paramref name="width"/> features, in double precision.</summary>
     public static Standardization Fit(ReadOnlySpan<float> features, int count, int width)
     {

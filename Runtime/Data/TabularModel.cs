@@ -47,23 +47,9 @@ public sealed class TabularModel
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(training);
         Check(network, training.Task, training.FeatureCount, training.Classes.Count);
-        (minMax ? Standardization.FitMinMax(training) : Standardization.Fit(training)).WriteTo(network, normalizationLayer);
-        var fill = new float[training.FeatureCount];
-        for (int f = 0; f < fill.Length; f++)
-        {
-            double sum = 0;
-            int present = 0;
-            for (int row = 0; row < training.Count; row++)
-            {
-                float value = training.Features[row * training.FeatureCount + f];
-                if (!float.IsNaN(value))
-                {
-                    sum += value;
-                    present++;
-                }
-            }
-            fill[f] = present == 0 ? 0f : (float)(sum / present);
-        }
+        var scaling = minMax ? Standardization.FitMinMax(training) : Standardization.Fit(training);
+        scaling.WriteTo(network, normalizationLayer);
+        float[] fill = scaling.MissingValues;
         float mean = 0, scale = 1;
         if (training.Task == TabularTask.Regression)
         {
@@ -237,10 +223,7 @@ public sealed class TabularModel
             [Prefix + "fill"] = string.Join(",", _fill.Select(v => v.ToString("R", CultureInfo.InvariantCulture))),
             [Prefix + "target"] = string.Create(CultureInfo.InvariantCulture, $"{TargetMean:R},{TargetScale:R}"),
         };
-        var counters = file.Tensors.Where(t => file.DType(t.Name) == SafeTensorsFile.Int64).Select(t => new KeyValuePair<string, long>(t.Name, file.GetInt64(t.Name)[0])).ToList();
-        var tensors = file.Tensors.Where(t => file.DType(t.Name) == SafeTensorsFile.Float32).ToList();
-        var data = tensors.SelectMany(t => file.Get(t.Name).ToArray()).ToArray();
-        ModelFile.WriteAtomically(path, Network.GetType().Name, stream => SafeTensorsFile.Write(stream, tensors, data, metadata, counters));
+        ModelFile.WriteAtomically(path, Network.GetType().Name, stream => file.Write(stream, metadata));
     }
 
     /// <summary>

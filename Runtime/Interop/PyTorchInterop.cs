@@ -156,7 +156,8 @@ public static class PyTorchInterop
     /// </summary>
     private static bool IsCounter(string name) => name.EndsWith(".num_batches_tracked", StringComparison.Ordinal);
 
-    private static string Shape(IReadOnlyList<int> shape) => "[" + string.Join(", ", shape) + "]";
+    /// <summary>A shape as messages write it: <c>[3, 36]</c>.</summary>
+    internal static string Shape(IReadOnlyList<int> shape) => "[" + string.Join(", ", shape) + "]";
 
     private static void Append(StringBuilder message, string heading, List<string> items)
     {

@@ -87,6 +87,32 @@ public sealed class SafeTensorsFile
         return (long)(((ulong)high << 32) | low);
     }
 
+    /// <summary>
+    /// Writes this file's tensors again, with <paramref name="metadata"/> in place of its own: the I64 scalars first,
+    /// then the F32 tensors, each group in this file's order (the layout <c>ModelFile.Save</c> writes, so its data
+    /// checksum still holds).
+    /// </summary>
+    internal void Write(Stream stream, IReadOnlyDictionary<string, string> metadata)
+    {
+        var counters = new List<KeyValuePair<string, long>>();
+        var tensors = new List<TensorInfo>();
+        var values = new List<float>();
+        foreach (var tensor in Tensors)
+        {
+            var (offset, length, type) = _index[tensor.Name];
+            if (type == Int64)
+            {
+                counters.Add(new(tensor.Name, ReadInt64(_data, offset)));
+            }
+            else
+            {
+                tensors.Add(tensor);
+                values.AddRange(_data.AsSpan(offset, length));
+            }
+        }
+        Write(stream, tensors, CollectionsMarshal.AsSpan(values), metadata, counters);
+    }
+
     /// <summary>Whether the file has a tensor of that name.</summary>
     public bool Contains(string name) => _index.ContainsKey(name);
 

@@ -128,13 +128,7 @@ public static class Evaluation
             throw new ArgumentException($"{network.GetType().Name}: {inputs.Length} input values for {rows} labels; each row needs {size}.", nameof(inputs));
         }
         Trainer.Predict(network, inputs, outputs);
-        double total = 0;
-        for (int start = 0; start < rows; start += network.MaxBatch)
-        {
-            int batch = Math.Min(network.MaxBatch, rows - start);
-            total += (double)network.ComputeLoss(inputs.AsSpan(start * size, batch * size), labels.AsSpan(start, batch)) * batch;
-        }
-        float loss = rows == 0 ? 0f : (float)(total / rows);
+        float loss = MeanLoss(network, rows, (start, batch) => network.ComputeLoss(inputs.AsSpan(start * size, batch * size), labels.AsSpan(start, batch)));
         return new EvaluationMetrics(rows, loss, classes, Metrics.ConfusionMatrix(outputs, labels, classes), float.NaN, float.NaN, float.NaN);
     }
 
@@ -147,13 +141,19 @@ public static class Evaluation
             throw new ArgumentException($"{network.GetType().Name}: {inputs.Length} input values and {targets.Length} targets are not whole rows of {size} and {width}.", nameof(inputs));
         }
         Trainer.Predict(network, inputs, outputs);
+        float loss = MeanLoss(network, rows, (start, batch) => network.ComputeLoss(inputs.AsSpan(start * size, batch * size), targets.AsSpan(start * width, batch * width)));
+        return new EvaluationMetrics(rows, loss, 0, null, Metrics.MeanAbsoluteError(outputs, targets), Metrics.RootMeanSquaredError(outputs, targets), Metrics.RSquared(outputs, targets));
+    }
+
+    /// <summary>The mean loss over <paramref name="rows"/> rows, batch by batch of <c>MaxBatch</c> (each batch's mean weighted by its rows).</summary>
+    private static float MeanLoss(INetwork network, int rows, Func<int, int, float> batchLoss)
+    {
         double total = 0;
         for (int start = 0; start < rows; start += network.MaxBatch)
         {
             int batch = Math.Min(network.MaxBatch, rows - start);
-            total += (double)network.ComputeLoss(inputs.AsSpan(start * size, batch * size), targets.AsSpan(start * width, batch * width)) * batch;
+            total += (double)batchLoss(start, batch) * batch;
         }
-        float loss = rows == 0 ? 0f : (float)(total / rows);
-        return new EvaluationMetrics(rows, loss, 0, null, Metrics.MeanAbsoluteError(outputs, targets), Metrics.RootMeanSquaredError(outputs, targets), Metrics.RSquared(outputs, targets));
+        return rows == 0 ? 0f : (float)(total / rows);
     }
 }

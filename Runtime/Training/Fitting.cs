@@ -362,8 +362,11 @@ public static class Fitting
         {
             order[i] = i;
         }
-        new Random(unchecked(seed * 1_000_003 + epoch)).Shuffle(order);
+        EpochRandom(seed, epoch).Shuffle(order);
     }
+
+    /// <summary>The random stream of one epoch's order: from the seed and the epoch alone (so a resumed run draws it again).</summary>
+    private static Random EpochRandom(int seed, int epoch) => new(unchecked(seed * 1_000_003 + epoch));
 
     /// <summary>
     /// The rows of an epoch drawn with replacement, each with probability proportional to its class's weight (from the
@@ -398,7 +401,7 @@ public static class Fitting
 
         public void Draw(int[] order, int seed, int epoch)
         {
-            var random = new Random(unchecked(seed * 1_000_003 + epoch));
+            var random = EpochRandom(seed, epoch);
             double total = _cumulative[^1];
             for (int i = 0; i < order.Length; i++)
             {

@@ -112,7 +112,7 @@ public static class TransferLearning
         if (plan.Count == 0)
         {
             throw new ArgumentException(
-                $"{source} has no tensor of {network.GetType().Name}'s names and shapes ({string.Join(", ", network.Tensors.Select(t => t.Name + " " + Shape(t.Shape)))}); nothing to transfer.");
+                $"{source} has no tensor of {network.GetType().Name}'s names and shapes ({string.Join(", ", network.Tensors.Select(t => t.Name + " " + PyTorchInterop.Shape(t.Shape)))}); nothing to transfer.");
         }
         return plan;
     }
@@ -122,11 +122,9 @@ public static class TransferLearning
         var loaded = plan.Select(tensor => tensor.Name).ToHashSet(StringComparer.Ordinal);
         var skipped = network.Tensors.Where(tensor => !loaded.Contains(tensor.Name))
             .Select(tensor => shapeOf(tensor.Name) is { } shape
-                ? $"{tensor.Name}: {Shape(shape)} in the source, {Shape(tensor.Shape)} here"
+                ? $"{tensor.Name}: {PyTorchInterop.Shape(shape)} in the source, {PyTorchInterop.Shape(tensor.Shape)} here"
                 : $"{tensor.Name}: not in the source")
             .ToArray();
         return new TransferReport(plan.Select(tensor => tensor.Name).ToArray(), skipped);
     }
-
-    private static string Shape(IReadOnlyList<int> shape) => "[" + string.Join(", ", shape) + "]";
 }
