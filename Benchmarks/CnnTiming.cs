@@ -100,6 +100,17 @@ internal static class CnnTiming
             double weights = Best(() => Gemm.MultiplyTransposed(filters, patch, plane, d, plane, cols, plane, g, patch), 1);
             double input = Best(() => Gemm.Multiply(patch, plane, filters, w, 1, patch, d, plane, dcols, plane, default, accumulate: false), 1);
             double fold = Best(() => Convolution.Fold(dcols, dx, window), 1);
+            // The layer's kernels as the network calls them (the direct path at these stride-1 shapes), batch 32, per sample.
+            const int B = 32;
+            AlignedBuffer bx = Make(B * window.InputLength), bb = Make(filters), bc = Make(B * patch * plane), by = Make(B * filters * plane), bd = Make(B * filters * plane);
+            AlignedBuffer bdx = Make(B * window.InputLength), bs = Make(Convolution.ScratchLength(window, filters, true)), bg = Make(filters);
+            double layerForward = Best(() => Convolution.Forward<Identity>(bx, w, bb, bc, by, by, B, window, filters, 1), 1) / B;
+            double layerBackward = Best(() => Convolution.Backward<Identity>(bx, w, bc, by, by, bd, g, bg, bdx, bs, B, window, filters, default), 1) / B;
+            double weightBackward = Best(() => Convolution.Backward<Identity>(bx, w, bc, by, by, bd, g, bg, default, bs, B, window, filters, default), 1) / B;
+            double inputBackward = layerBackward - weightBackward;
+            Console.WriteLine($"{name} layer, batch {B}, per sample: Forward {layerForward * 1e3,6:F2} us ({flops / layerForward,5:F1} GFLOP/s), " +
+                $"Backward with both gradients {layerBackward * 1e3,6:F2} us ({2 * flops / layerBackward,5:F1} GFLOP/s): " +
+                $"weight gradient {weightBackward * 1e3,6:F2} us ({flops / weightBackward,5:F1}), input gradient (the difference) {inputBackward * 1e3,6:F2} us ({flops / inputBackward,5:F1})");
             Console.WriteLine($"{name} {window.Channels}x{window.Height}x{window.Width} -> {filters}x{window.OutputHeight}x{window.OutputWidth}, per sample: " +
                 $"im2col {unfold * 1e3,6:F2} us; W·cols {forward * 1e3,6:F2} us ({flops / forward,5:F1} GFLOP/s); ΔZ·colsᵀ {weights * 1e3,6:F2} us ({flops / weights,5:F1}); " +
                 $"Wᵀ·ΔZ {input * 1e3,6:F2} us ({flops / input,5:F1}); col2im {fold * 1e3,6:F2} us");

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Backprop.Kernels;
 using Xunit;
 
@@ -62,6 +63,236 @@ public class ConvolutionKernelTests
         Assert.True(Math.Abs(left - right) <= 1e-4 * Math.Max(1, Math.Abs(left)), $"⟨Unfold x, c⟩ = {left}, ⟨x, Fold c⟩ = {right}");
     }
 
+    public static TheoryData<int, int, int, int, int, int, int> Convolutions => new()
+    {
+        // channels, height, width, kernel, stride, padding, filters: direct (stride 1) and unfolded windows
+        { 1, 28, 28, 3, 1, 1, 16 },  // the CNN's conv1: one channel, rows of two segments (16 + 12)
+        { 16, 14, 14, 3, 1, 1, 32 }, // conv2: one segment per row, two lanes over
+        { 3, 7, 5, 3, 1, 0, 9 },     // H ≠ W, no padding, filters past a block of eight and of four
+        { 2, 6, 9, 3, 1, 2, 5 },     // padding 2: the input gradient's padding is 0
+        { 5, 4, 19, 2, 1, 1, 12 },   // an even kernel; rows longer than a vector
+        { 3, 9, 7, 5, 1, 2, 3 },     // 5×5, fewer filters than a block
+        { 17, 5, 6, 3, 1, 1, 1 },    // channels not a multiple of the vector width, one filter
+        { 3, 7, 6, 3, 2, 0, 4 },     // stride 2: the unfolded path
+        { 4, 8, 5, 1, 2, 1, 6 },     // 1×1 with stride and padding: unfolded
+        { 6, 5, 5, 1, 1, 0, 7 },     // pointwise
+        { 2, 3, 3, 3, 1, 0, 8 },     // a 1×1 output: the padded sample does not fit the slot, unfolded
+    };
+
+    /// <summary>
+    /// <see cref="Convolution.Forward"/> and <see cref="Convolution.Backward"/> (both paths, with and without a bias, the
+    /// input gradient, a fused and an unfused activation) against the definition summed in double.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Convolutions))]
+    public void Convolution_forward_and_backward_match_the_definition(int channels, int height, int width, int kernel, int stride, int padding, int filters)
+    {
+        var window = new Window2D(channels, height, width, kernel, stride, padding);
+        const int batch = 3;
+        int oh = window.OutputHeight, ow = window.OutputWidth, plane = window.OutputPlane, output = filters * plane;
+        var random = new Random(channels * 1000 + height * 100 + width * 10 + filters);
+        var x = Random(random, batch * window.InputLength);
+        var w = Random(random, filters * window.Patch);
+        var b = Random(random, filters);
+        var dy = Random(random, batch * output);
+        foreach (bool bias in new[] { true, false })
+        {
+            // The definition, in double: z = W ⋆ x + b; with ReLU, ∂L/∂z = ∂L/∂y where z > 0.
+            var z = new double[batch * output];
+            for (int n = 0; n < batch; n++)
+            {
+                for (int f = 0; f < filters; f++)
+                {
+                    for (int oy = 0; oy < oh; oy++)
+                    {
+                        for (int ox = 0; ox < ow; ox++)
+                        {
+                            double sum = bias ? b[f] : 0;
+                            for (int c = 0; c < channels; c++)
+                            {
+                                for (int ky = 0; ky < kernel; ky++)
+                                {
+                                    for (int kx = 0; kx < kernel; kx++)
+                                    {
+                                        int iy = oy * stride - padding + ky, ix = ox * stride - padding + kx;
+                                        if (iy >= 0 && iy < height && ix >= 0 && ix < width)
+                                        {
+                                            sum += (double)w[((f * channels + c) * kernel + ky) * kernel + kx] * x[((n * channels + c) * height + iy) * width + ix];
+                                        }
+                                    }
+                                }
+                            }
+                            z[n * output + f * plane + oy * ow + ox] = sum;
+                        }
+                    }
+                }
+            }
+            var dz = new double[dy.Length];
+            for (int i = 0; i < dz.Length; i++)
+            {
+                dz[i] = z[i] > 0 ? dy[i] : 0;
+            }
+            var dw = new double[w.Length];
+            var db = new double[filters];
+            var dx = new double[x.Length];
+            for (int n = 0; n < batch; n++)
+            {
+                for (int f = 0; f < filters; f++)
+                {
+                    for (int oy = 0; oy < oh; oy++)
+                    {
+                        for (int ox = 0; ox < ow; ox++)
+                        {
+                            double g = dz[n * output + f * plane + oy * ow + ox];
+                            db[f] += g;
+                            for (int c = 0; c < channels; c++)
+                            {
+                                for (int ky = 0; ky < kernel; ky++)
+                                {
+                                    for (int kx = 0; kx < kernel; kx++)
+                                    {
+                                        int iy = oy * stride - padding + ky, ix = ox * stride - padding + kx;
+                                        if (iy >= 0 && iy < height && ix >= 0 && ix < width)
+                                        {
+                                            int wi = ((f * channels + c) * kernel + ky) * kernel + kx, xi = ((n * channels + c) * height + iy) * width + ix;
+                                            dw[wi] += g * x[xi];
+                                            dx[xi] += g * w[wi];
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+
+            // ReLU fused into the product (z and y the same memory), then unfused (Tanh's buffers: z kept apart).
+            var columns = Poisoned(window.IsPointwise ? 0 : batch * window.Patch * plane);
+            var y = Poisoned(batch * output);
+            ReadOnlySpan<float> biasSpan = bias ? b : default;
+            Convolution.Forward<Relu>(x, w, biasSpan, columns, y, y, batch, window, filters, threads: 1);
+            var zSeparate = Poisoned(batch * output);
+            var ySeparate = Poisoned(batch * output);
+            Convolution.Forward<Relu>(x, w, biasSpan, columns, zSeparate, ySeparate, batch, window, filters, threads: 1);
+            for (int i = 0; i < z.Length; i++)
+            {
+                Close(Math.Max(0, z[i]), y[i], $"y[{i}] (fused, bias {bias})");
+                Close(z[i], zSeparate[i], $"z[{i}] (bias {bias})");
+                Close(Math.Max(0, z[i]), ySeparate[i], $"y[{i}] (bias {bias})");
+            }
+
+            foreach (bool inputGradient in new[] { true, false })
+            {
+                var delta = (float[])dy.Clone();
+                var weightGradient = Poisoned(w.Length);
+                var biasGradient = bias ? Poisoned(filters) : Array.Empty<float>();
+                var inputDelta = inputGradient ? Poisoned(x.Length) : Array.Empty<float>();
+                var scratch = Poisoned(Convolution.ScratchLength(window, filters, inputGradient));
+                Convolution.Backward<Relu>(x, w, columns, y, y, delta, weightGradient, biasGradient, inputDelta, scratch, batch, window, filters, default);
+                for (int i = 0; i < dz.Length; i++)
+                {
+                    Close(dz[i], delta[i], $"∂L/∂z[{i}]");
+                }
+                for (int i = 0; i < dw.Length; i++)
+                {
+                    Close(dw[i], weightGradient[i], $"∂L/∂W[{i}] (bias {bias}, input gradient {inputGradient})");
+                }
+                for (int f = 0; bias && f < filters; f++)
+                {
+                    Close(db[f], biasGradient[f], $"∂L/∂b[{f}]");
+                }
+                for (int i = 0; inputGradient && i < dx.Length; i++)
+                {
+                    Close(dx[i], inputDelta[i], $"∂L/∂x[{i}] (bias {bias})");
+                }
+            }
+        }
+
+        static float[] Poisoned(int length)
+        {
+            var buffer = new float[length];
+            Array.Fill(buffer, float.NaN);
+            return buffer;
+        }
+
+        static void Close(double expected, float actual, string what)
+            => Assert.True(Math.Abs(expected - actual) <= 1e-4 * Math.Max(1, Math.Abs(expected)), $"{what}: expected {expected}, got {actual}");
+    }
+
+    /// <summary>The generator sizes each convolution's scratch as the runtime does (it takes the same path for the same window).</summary>
+    [Fact]
+    public void Generator_and_runtime_agree_on_the_scratch_and_the_path()
+    {
+        var random = new Random(7);
+        for (int i = 0; i < 3000; i++)
+        {
+            int channels = random.Next(1, 40), height = random.Next(1, 40), width = random.Next(1, 40), kernel = random.Next(1, 8);
+            int stride = random.Next(1, 3), padding = random.Next(0, 4), filters = random.Next(1, 70);
+            if (height + 2 * padding < kernel || width + 2 * padding < kernel)
+            {
+                continue;
+            }
+            var window = new Window2D(channels, height, width, kernel, stride, padding);
+            var plan = new Backprop.Generator.Layers.Conv2DPlan("conv1", Backprop.Generator.Model.Shape.Of(channels, height, width), filters, kernel, stride, padding, true, 0, 0);
+            var unit = new Backprop.Generator.Layers.Conv2DUnit();
+            foreach (bool inputGradient in new[] { true, false })
+            {
+                Assert.Equal(Convolution.ScratchLength(window, filters, inputGradient), unit.ScratchLength(plan, inputGradient));
+            }
+            Assert.Equal(DirectConvolution.Applies(window, filters), Backprop.Generator.Layers.Conv2DUnit.DirectScratch(channels, height, width, kernel, stride, padding, filters, true) is not null);
+        }
+    }
+
+    /// <summary>A NaN in a window is the window's maximum and its index points at a NaN, on the vector path and the scalar tail.</summary>
+    [Theory]
+    [InlineData(3, 28, 28)]
+    [InlineData(2, 12, 70)]
+    public void Max_pooling_propagates_NaN(int channels, int height, int width)
+    {
+        var window = new Window2D(channels, height, width, 2, 2, 0);
+        var random = new Random(height + width);
+        const int Batch = 2;
+        var x = Random(random, Batch * window.InputLength);
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (random.Next(13) == 0)
+            {
+                x[i] = float.NaN;
+            }
+        }
+        int outputs = channels * window.OutputPlane;
+        var y = new float[Batch * outputs];
+        var at = new int[Batch * outputs];
+        Pooling.MaxForward(x, y, at, Batch, window);
+        int nan = 0;
+        for (int n = 0; n < Batch; n++)
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                for (int oy = 0; oy < window.OutputHeight; oy++)
+                {
+                    for (int ox = 0; ox < window.OutputWidth; ox++)
+                    {
+                        int corner = (c * height + 2 * oy) * width + 2 * ox, o = n * outputs + (c * window.OutputHeight + oy) * window.OutputWidth + ox;
+                        var window4 = new[] { corner, corner + 1, corner + width, corner + width + 1 };
+                        bool any = Array.Exists(window4, i => float.IsNaN(x[n * window.InputLength + i]));
+                        Assert.Contains(at[o], window4);
+                        if (any)
+                        {
+                            nan++;
+                            Assert.True(float.IsNaN(y[o]) && float.IsNaN(x[n * window.InputLength + at[o]]), $"output {o}: {y[o]} at {at[o]}");
+                        }
+                        else
+                        {
+                            Assert.Equal(window4.Max(i => x[n * window.InputLength + i]), y[o]);
+                        }
+                    }
+                }
+            }
+        }
+        Assert.True(nan > 10);
+    }
+
     /// <summary>Max pooling returns the window's maximum and the index of its first occurrence (ties included), for the 2×2 fast path and the general one.</summary>
     [Theory]
     [InlineData(3, 6, 6, 2, 2)]
@@ -70,6 +301,9 @@ public class ConvolutionKernelTests
     [InlineData(1, 9, 8, 3, 2)]
     [InlineData(4, 5, 5, 5, 1)]
     [InlineData(2, 6, 7, 3, 3)]
+    [InlineData(4, 28, 28, 2, 2)] // the vector path: rows of 14 outputs, one vector each
+    [InlineData(3, 10, 70, 2, 2)] // rows of 35: two vectors and a scalar tail
+    [InlineData(2, 9, 35, 2, 2)]  // odd height and width (the last row and column dropped)
     public void Max_pooling_keeps_the_first_maximum_and_routes_its_gradient_there(int channels, int height, int width, int size, int stride)
     {
         var window = new Window2D(channels, height, width, size, stride, 0);

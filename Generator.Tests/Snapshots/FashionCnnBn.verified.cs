@@ -1039,13 +1039,13 @@ namespace Demo
             private readonly FashionCnnBn _network;
             private global::Backprop.Kernels.DataParallelForward? _parallel;
 
-            public readonly global::Backprop.Kernels.AlignedBuffer Conv1Columns; // conv1 unfolded input (im2col), [9, 784] per sample, kept for the weight gradient
+            public readonly global::Backprop.Kernels.AlignedBuffer Conv1Columns; // conv1 input zero-padded for the direct convolution, in a slot of 7056 per sample, kept for the weight gradient
             public readonly global::Backprop.Kernels.AlignedBuffer Conv1Output; // conv1 output [16, 28, 28], Relu
             public readonly global::Backprop.Kernels.AlignedBuffer Conv1Delta; // conv1 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
             public readonly global::Backprop.Kernels.AlignedBuffer Pool1Output; // pool1 output [16, 14, 14]
             public readonly int[] Pool1Indices; // pool1 where each output's maximum is in the sample
             public readonly global::Backprop.Kernels.AlignedBuffer Pool1Delta; // pool1 delta: ∂L/∂y (training only)
-            public readonly global::Backprop.Kernels.AlignedBuffer Conv2Columns; // conv2 unfolded input (im2col), [144, 196] per sample, kept for the weight gradient
+            public readonly global::Backprop.Kernels.AlignedBuffer Conv2Columns; // conv2 input zero-padded for the direct convolution, in a slot of 28224 per sample, kept for the weight gradient
             public readonly global::Backprop.Kernels.AlignedBuffer Conv2Output; // conv2 output [32, 14, 14]
             public readonly global::Backprop.Kernels.AlignedBuffer Conv2Delta; // conv2 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
             public readonly global::Backprop.Kernels.AlignedBuffer Bn1Output; // bn1 output [32, 14, 14], Relu

@@ -33,8 +33,9 @@ internal sealed record Conv2DPlan(string Name, Shape In, int Filters, int Kernel
 /// <summary>
 /// <c>[Conv2D(filters, kernel, stride, padding, Activation = ..., Bias = ...)]</c>, as PyTorch's <c>nn.Conv2d</c>: weight
 /// [filters, channels, kernel, kernel] and bias [filters], stored in PyTorch's layout (the kernels read the weight as
-/// [filters, channels × kernel × kernel]). The forward pass unfolds each sample (im2col, kept for the weight gradient)
-/// and multiplies on the packed matrix kernels.
+/// [filters, channels × kernel × kernel]). With stride 1 the runtime convolves directly from a zero-padded copy of each
+/// sample; otherwise it unfolds each sample (im2col) and multiplies on the packed matrix kernels. Either way the
+/// per-sample copy is kept, in the layer's column buffer, for the weight gradient.
 /// </summary>
 internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
 {
@@ -93,7 +94,9 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
         if (!plan.Pointwise)
         {
             yield return new BufferPlan(BufferRole.Saved, "_" + plan.Camel + "Columns", plan.Patch * plan.Plane,
-                $"{plan.Name} unfolded input (im2col), [{plan.Patch}, {plan.Plane}] per sample, kept for the weight gradient", Key: "columns");
+                DirectScratch(plan.Channels, plan.InputShape[1], plan.InputShape[2], plan.Kernel, plan.Stride, plan.Padding, plan.Filters, true) is null
+                    ? $"{plan.Name} unfolded input (im2col), [{plan.Patch}, {plan.Plane}] per sample, kept for the weight gradient"
+                    : $"{plan.Name} input zero-padded for the direct convolution, in a slot of {plan.Patch * plan.Plane} per sample, kept for the weight gradient", Key: "columns");
         }
         if (DenseUnit.KeepsPreActivation(plan.Activation))
         {
@@ -104,8 +107,38 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
         yield return BufferPlan.Delta("_" + plan.Camel + "Delta", plan.OutputSize, $"{plan.Name} delta: ∂L/∂y, then ∂L/∂z in the backward pass");
     }
 
+    /// <summary>
+    /// The runtime's <c>Convolution.ScratchLength</c>, computed here for the constant: the direct path (stride 1, the padded
+    /// input in the column slot) needs the flipped weight, the padded output gradient and a group of output gradients on the
+    /// input's grid; the unfolded path a weight-gradient product and an unfolded input gradient. Tests hold the two equal.
+    /// </summary>
     public override int ScratchLength(Conv2DPlan plan, bool inputGradient)
-        => plan.Filters * plan.Patch + (inputGradient && !plan.Pointwise ? plan.Patch * plan.Plane : 0);
+        => DirectScratch(plan.Channels, plan.InputShape[1], plan.InputShape[2], plan.Kernel, plan.Stride, plan.Padding, plan.Filters, inputGradient)
+            is long direct
+            ? (int)direct
+            : plan.Filters * plan.Patch + (inputGradient && !plan.Pointwise ? plan.Patch * plan.Plane : 0);
+
+    /// <summary>The direct path's scratch, or null where the runtime takes the unfolded path (mirrors <c>DirectConvolution.Applies</c>).</summary>
+    internal static long? DirectScratch(int channels, int height, int width, int kernel, int stride, int padding, int filters, bool inputGradient)
+    {
+        if (stride != 1 || (kernel == 1 && padding == 0) || padding > kernel - 1)
+        {
+            return null;
+        }
+        int outHeight = Conv2DPlan.Out(height, kernel, 1, padding), outWidth = Conv2DPlan.Out(width, kernel, 1, padding);
+        long patch = (long)channels * kernel * kernel, slack = 16 + kernel;
+        long padded = (long)channels * (height + 2 * padding) * (width + 2 * padding) + slack;
+        long grid = ((long)outHeight * (width + 2 * padding) + 15) / 16 * 16;
+        long group = System.Math.Min(8, System.Math.Max(1, (64 * 16 + grid - 1) / grid));
+        int q = kernel - 1 - padding;
+        long deltaPadded = (long)filters * (outHeight + 2 * q) * (outWidth + 2 * q) + slack;
+        long full = filters * patch + deltaPadded + group * filters * grid;
+        if (padded > patch * outHeight * outWidth || full > int.MaxValue / 2)
+        {
+            return null;
+        }
+        return filters * patch + (inputGradient ? deltaPadded : 0) + group * filters * grid;
+    }
 
     private static string Window(Conv2DPlan plan)
     {

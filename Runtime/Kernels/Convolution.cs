@@ -51,11 +51,17 @@ public readonly record struct Window2D(int Channels, int Height, int Width, int 
 }
 
 /// <summary>
-/// 2-D convolution (<c>nn.Conv2d</c>) as products on the packed matrix kernels: each sample's input is unfolded
-/// into a column matrix (im2col, [channels × k × k, output positions]), so the forward pass is
-/// <c>Z = W · cols</c>, the weight gradient <c>ΔZ · colsᵀ</c>, and the input gradient <c>Wᵀ · ΔZ</c> folded back
-/// (col2im). Batches are NCHW, the weight [filters, channels, k, k] as PyTorch's. The column matrices are kept from
-/// the forward pass for the weight gradient; a 1×1 convolution with stride 1 and no padding uses the input itself.
+/// 2-D convolution (<c>nn.Conv2d</c>), batches NCHW, the weight [filters, channels, k, k] as PyTorch's, by one of two
+/// methods chosen from the window alone (the generator makes the same choice to size the scratch):
+/// <list type="bullet">
+/// <item>Stride 1 (the usual 3×3 "same" convolution): the direct method of <see cref="DirectConvolution"/>. Each sample is
+/// copied once into zero-padded planes (kept in the layer's column slot for the weight gradient) and the products read
+/// shifted views of it, with no column matrix; about twice as fast as unfolding at the Fashion-MNIST CNN's shapes.</item>
+/// <item>Otherwise: each sample's input is unfolded into a column matrix (im2col, [channels × k × k, output positions]),
+/// so the forward pass is <c>Z = W · cols</c>, the weight gradient <c>ΔZ · colsᵀ</c>, and the input gradient
+/// <c>Wᵀ · ΔZ</c> folded back (col2im), on the packed matrix kernels. A 1×1 convolution with stride 1 and no padding
+/// uses the input itself.</item>
+/// </list>
 /// </summary>
 public static class Convolution
 {
@@ -84,6 +90,16 @@ public static class Convolution
         Require(input.Length >= batch * window.InputLength && weights.Length == filters * patch
             && (bias.IsEmpty || bias.Length == filters) && z.Length >= batch * output && y.Length >= batch * output
             && (window.IsPointwise || columns.Length >= batch * patch * plane), "Convolution.Forward");
+        if (DirectConvolution.Applies(window, filters))
+        {
+            if (threads > 1 && batch > 1 && (long)batch * output * patch >= Workers.MinimumWork
+                && DirectJob<TActivation>.TryRun(input, weights, bias, columns, z, y, batch, window, filters, threads))
+            {
+                return;
+            }
+            ForwardDirect<TActivation>(input, weights, bias, columns, z, y, 0, batch, window, filters);
+            return;
+        }
         for (int n = 0; n < batch; n++)
         {
             ReadOnlySpan<float> cols = Columns(input.Slice(n * window.InputLength, window.InputLength), columns, n, window);
@@ -136,6 +152,164 @@ public static class Convolution
             && scratch.Length >= ScratchLength(window, filters, !inputDelta.IsEmpty)
             && (window.IsPointwise || columns.Length >= batch * patch * plane), "Convolution.Backward");
 
+        if (DirectConvolution.Applies(window, filters))
+        {
+            BackwardDirect<TActivation>(weights, columns, z, y, delta, weightGradient, biasGradient, inputDelta, scratch, batch, window, filters);
+        }
+        else
+        {
+            BackwardUnfolded<TActivation>(input, weights, columns, z, y, delta, weightGradient, biasGradient, inputDelta, scratch, batch, window, filters);
+        }
+
+        if (update.Optimizer is { } optimizer)
+        {
+            optimizer.UpdatePart(update.Parameters.Slice(update.WeightOffset, filters * patch), weightGradient, update.WeightOffset);
+            if (!biasGradient.IsEmpty)
+            {
+                optimizer.UpdatePart(update.Parameters.Slice(update.BiasOffset, filters), biasGradient, update.BiasOffset);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The direct path's forward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>):
+    /// each sample padded into its slot of <paramref name="columns"/> (kept for the weight gradient) and correlated with the
+    /// weight, the bias and a fusing activation applied as the results leave the registers.
+    /// </summary>
+    private static void ForwardDirect<TActivation>(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias,
+        Span<float> columns, Span<float> z, Span<float> y, int first, int count, Window2D window, int filters)
+        where TActivation : struct, IActivation
+    {
+        int slot = window.Patch * window.OutputPlane, output = filters * window.OutputPlane, p = window.Padding;
+        int pitch = window.Width + 2 * p, planeStride = (window.Height + 2 * p) * pitch, padded = (int)DirectConvolution.PaddedLength(window);
+        bool fused = TActivation.FusesIntoProduct && Unsafe.AreSame(ref MemoryMarshal.GetReference(z), ref MemoryMarshal.GetReference(y));
+        for (int n = first; n < first + count; n++)
+        {
+            Span<float> xp = columns.Slice(n * slot, padded);
+            DirectConvolution.Pad(input.Slice(n * window.InputLength, window.InputLength), xp, window.Channels, window.Height, window.Width, p, window.Kernel);
+            Span<float> yn = y.Slice(n * output, output);
+            if (fused)
+            {
+                DirectConvolution.Correlate<TActivation>(xp, window.Channels, planeStride, pitch, window.Kernel, weights, bias, filters, yn, window.OutputHeight, window.OutputWidth);
+            }
+            else
+            {
+                Span<float> zn = z.Slice(n * output, output);
+                DirectConvolution.Correlate<Identity>(xp, window.Channels, planeStride, pitch, window.Kernel, weights, bias, filters, zn, window.OutputHeight, window.OutputWidth);
+                TActivation.Forward(zn, yn, 1, output);
+            }
+        }
+    }
+
+    /// <summary>The direct forward pass split by samples over the worker threads (each sample's slots are its own).</summary>
+    private sealed unsafe class DirectJob<TActivation> : Workers.Job where TActivation : struct, IActivation
+    {
+        [ThreadStatic]
+        private static DirectJob<TActivation>? s_job;
+
+        private float* _input, _weights, _bias, _columns, _z, _y;
+        private int _inputLength, _weightLength, _biasLength, _columnLength, _outputLength, _batch, _filters;
+        private Window2D _window;
+
+        public static bool TryRun(ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias,
+            Span<float> columns, Span<float> z, Span<float> y, int batch, Window2D window, int filters, int threads)
+        {
+            var job = s_job ??= new DirectJob<TActivation>();
+            // The callers' buffers stay pinned while the helpers read and write them; the job forgets them on return.
+            fixed (float* pi = input, pw = weights, pb = bias, pc = columns, pz = z, py = y)
+            {
+                job._input = pi; job._weights = pw; job._bias = pb; job._columns = pc; job._z = pz; job._y = py;
+                job._inputLength = input.Length; job._weightLength = weights.Length; job._biasLength = bias.Length;
+                job._columnLength = columns.Length; job._outputLength = Math.Min(z.Length, y.Length);
+                job._batch = batch; job._window = window; job._filters = filters;
+                try
+                {
+                    return Workers.TryRun(job, Math.Min(threads, batch));
+                }
+                finally
+                {
+                    job._input = job._weights = job._bias = job._columns = job._z = job._y = null;
+                }
+            }
+        }
+
+        public override void Execute(int part)
+        {
+            var (start, count) = Workers.Split(_batch, part, Parts, 1);
+            if (count > 0)
+            {
+                var z = new Span<float>(_z, _outputLength);
+                var y = _z == _y ? z : new Span<float>(_y, _outputLength);
+                ForwardDirect<TActivation>(new ReadOnlySpan<float>(_input, _inputLength), new ReadOnlySpan<float>(_weights, _weightLength),
+                    new ReadOnlySpan<float>(_bias, _biasLength), new Span<float>(_columns, _columnLength), z, y, start, count, _window, _filters);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The direct path's backward pass: per sample ∂L/∂z, the bias gradient, the output gradient laid on the padded input's
+    /// grid for the weight gradient (a group of samples per pass), and the input gradient as the correlation of the output
+    /// gradient, padded by <c>k - 1 - p</c>, with the flipped, transposed weight.
+    /// </summary>
+    private static void BackwardDirect<TActivation>(
+        ReadOnlySpan<float> weights, ReadOnlySpan<float> columns, ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta,
+        Span<float> weightGradient, Span<float> biasGradient, Span<float> inputDelta, Span<float> scratch,
+        int batch, Window2D window, int filters)
+        where TActivation : struct, IActivation
+    {
+        int patch = window.Patch, plane = window.OutputPlane, output = filters * plane, slot = patch * plane;
+        int k = window.Kernel, p = window.Padding, q = k - 1 - p, oh = window.OutputHeight, ow = window.OutputWidth;
+        int pitch = window.Width + 2 * p, planeStride = (window.Height + 2 * p) * pitch;
+        int deltaPitch = ow + 2 * q, deltaPlane = (oh + 2 * q) * deltaPitch;
+        int deltaPadded = inputDelta.IsEmpty ? 0 : filters * deltaPlane + DirectConvolution.Slack(k);
+        int group = DirectConvolution.Group(window), gridLength = DirectConvolution.GridLength(window);
+        Span<float> flipped = scratch[..(filters * patch)];
+        Span<float> paddedDelta = scratch.Slice(filters * patch, deltaPadded);
+        Span<float> grids = scratch.Slice(filters * patch + deltaPadded, group * filters * gridLength);
+        if (!inputDelta.IsEmpty)
+        {
+            DirectConvolution.FlipTranspose(weights, flipped, filters, window.Channels, k);
+        }
+        biasGradient.Clear();
+        weightGradient.Clear();
+        for (int n0 = 0; n0 < batch; n0 += group)
+        {
+            int samples = Math.Min(group, batch - n0);
+            for (int i = 0; i < samples; i++)
+            {
+                int n = n0 + i;
+                Span<float> dz = delta.Slice(n * output, output);
+                TActivation.Backward(z.Slice(n * output, output), y.Slice(n * output, output), dz, 1, output);
+                if (!biasGradient.IsEmpty)
+                {
+                    for (int f = 0; f < filters; f++)
+                    {
+                        biasGradient[f] += Vectors.Sum(dz.Slice(f * plane, plane));
+                    }
+                }
+                DirectConvolution.ToGrid(dz, grids.Slice(i * filters * gridLength, filters * gridLength), filters, oh, ow, pitch, gridLength);
+                if (!inputDelta.IsEmpty)
+                {
+                    DirectConvolution.Pad(dz, paddedDelta, filters, oh, ow, q, k);
+                    DirectConvolution.Correlate<Identity>(paddedDelta, filters, deltaPlane, deltaPitch, k, flipped, default, window.Channels,
+                        inputDelta.Slice(n * window.InputLength, window.InputLength), window.Height, window.Width);
+                }
+            }
+            DirectConvolution.AccumulateWeightGradient(grids, gridLength, columns[(n0 * slot)..], slot, samples,
+                window.Channels, planeStride, pitch, k, filters, weightGradient);
+        }
+    }
+
+    /// <summary>The unfolded (im2col) path's backward pass, for strides above 1 and windows the direct path does not take.</summary>
+    private static void BackwardUnfolded<TActivation>(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> columns,
+        ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta,
+        Span<float> weightGradient, Span<float> biasGradient, Span<float> inputDelta, Span<float> scratch,
+        int batch, Window2D window, int filters)
+        where TActivation : struct, IActivation
+    {
+        int patch = window.Patch, plane = window.OutputPlane, output = filters * plane;
         // Sample by sample, each sample's ∂L/∂z used while it is in cache: the bias (the sum of ∂L/∂z over the
         // positions of each filter), the weight (Σ_n ΔZ_n · cols_nᵀ, each sample's product into scratch, then added in
         // sample order) and the input (Wᵀ · ΔZ_n, folded back onto the input positions: col2im).
@@ -171,20 +345,17 @@ public static class Convolution
                 }
             }
         }
-
-        if (update.Optimizer is { } optimizer)
-        {
-            optimizer.UpdatePart(update.Parameters.Slice(update.WeightOffset, filters * patch), weightGradient, update.WeightOffset);
-            if (!biasGradient.IsEmpty)
-            {
-                optimizer.UpdatePart(update.Parameters.Slice(update.BiasOffset, filters), biasGradient, update.BiasOffset);
-            }
-        }
     }
 
-    /// <summary>Scratch floats <see cref="Backward"/> needs: one weight-gradient product, and one unfolded input gradient when it computes ∂L/∂x.</summary>
+    /// <summary>
+    /// Scratch floats <see cref="Backward"/> needs. Direct path: the flipped weight and the padded output gradient (for ∂L/∂x)
+    /// and a group of output gradients on the input's grid. Unfolded path: one weight-gradient product, and one unfolded
+    /// input gradient when it computes ∂L/∂x.
+    /// </summary>
     public static int ScratchLength(Window2D window, int filters, bool inputGradient)
-        => filters * window.Patch + (inputGradient && !window.IsPointwise ? window.Patch * window.OutputPlane : 0);
+        => DirectConvolution.Applies(window, filters)
+            ? (int)DirectConvolution.ScratchLength(window, filters, inputGradient)
+            : filters * window.Patch + (inputGradient && !window.IsPointwise ? window.Patch * window.OutputPlane : 0);
 
     /// <summary>Sample <paramref name="n"/>'s column matrix: unfolded into its rows of <paramref name="columns"/>, or the input itself when pointwise.</summary>
     private static ReadOnlySpan<float> Columns(ReadOnlySpan<float> x, Span<float> columns, int n, Window2D window)

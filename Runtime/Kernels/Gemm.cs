@@ -426,7 +426,7 @@ public static class Gemm
 
     /// <summary>Stores a vector of results through the epilogue <typeparamref name="TA"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put<TS, TV, TA>(TV value, ref float destination)
+    internal static void Put<TS, TV, TA>(TV value, ref float destination)
         where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
     {
         if (typeof(TA) == typeof(Identity))

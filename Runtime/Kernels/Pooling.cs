@@ -1,6 +1,8 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
@@ -45,7 +47,15 @@ public static class Pooling
                     int top = plane + oy * s * w;
                     if (k == 2)
                     {
-                        Max2x2Row(ref xs, ref Unsafe.Add(ref ys, o), ref Unsafe.Add(ref ats, o), top, w, s, ow);
+                        int done = 0;
+                        if (s == 2 && Avx512F.IsSupported)
+                        {
+                            // Reads stay inside the input span; writes inside this call's outputs (a data-parallel shard
+                            // owns only its rows).
+                            done = Max2x2Stride2Row512(ref xs, ref Unsafe.Add(ref ys, o), ref Unsafe.Add(ref ats, o), top, w, ow,
+                                input.Length - n * sample, (batch - n) * outputs - o);
+                        }
+                        Max2x2Row(ref xs, ref Unsafe.Add(ref ys, o + done), ref Unsafe.Add(ref ats, o + done), top + done * s, w, s, ow - done);
                         o += ow;
                         continue;
                     }
@@ -76,10 +86,58 @@ public static class Pooling
     }
 
     /// <summary>
+    /// One output row of 2×2 windows with stride 2, sixteen outputs a vector: the row pair's 32 inputs de-interleaved into
+    /// even and odd columns, the first maximum kept as the scalar loop does (a later element only when strictly greater,
+    /// or NaN). A row shorter than a vector is still one vector: the lanes past the row read the next row (or the next
+    /// plane) and their results fall on outputs that a later row overwrites. Returns how many outputs it wrote; the
+    /// scalar loop does the rest (the last row of a call, whose lanes would read or write past its buffers).
+    /// </summary>
+    /// <param name="x">The sample's input.</param>
+    /// <param name="y">The row's first output.</param>
+    /// <param name="at">The row's first index.</param>
+    /// <param name="top">The row's first window's top-left input.</param>
+    /// <param name="w">The input's width.</param>
+    /// <param name="count">Outputs in the row.</param>
+    /// <param name="readable">Floats readable from <paramref name="x"/>.</param>
+    /// <param name="writable">Outputs writable from <paramref name="y"/>.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Max2x2Stride2Row512(ref float x, ref float y, ref int at, int top, int w, int count, int readable, int writable)
+    {
+        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odd = even + Vector512<int>.One;
+        int ox = 0;
+        for (; ox < count; ox += 16)
+        {
+            int a = top + 2 * ox;
+            if (a + w + 32 > readable || ox + 16 > writable)
+            {
+                break;
+            }
+            Vector512<float> a0 = Vector512.LoadUnsafe(ref x, (nuint)a), a1 = Vector512.LoadUnsafe(ref x, (nuint)(a + 16));
+            Vector512<float> b0 = Vector512.LoadUnsafe(ref x, (nuint)(a + w)), b1 = Vector512.LoadUnsafe(ref x, (nuint)(a + w + 16));
+            Vector512<float> ae = Avx512F.PermuteVar16x32x2(a0, even, a1), ao = Avx512F.PermuteVar16x32x2(a0, odd, a1);
+            Vector512<float> be = Avx512F.PermuteVar16x32x2(b0, even, b1), bo = Avx512F.PermuteVar16x32x2(b0, odd, b1);
+            Vector512<int> corner = Vector512.Create(a) + even;
+            Vector512<int> right = Vector512.GreaterThan(ao, ae).AsInt32() | IsNaN(ao);
+            Vector512<float> upper = Vector512.ConditionalSelect(right.AsSingle(), ao, ae);
+            Vector512<int> upperAt = corner - right; // right is -1 where the odd column wins
+            Vector512<int> lowerRight = Vector512.GreaterThan(bo, be).AsInt32() | IsNaN(bo);
+            Vector512<float> lower = Vector512.ConditionalSelect(lowerRight.AsSingle(), bo, be);
+            Vector512<int> lowerAt = corner + Vector512.Create(w) - lowerRight;
+            Vector512<int> down = Vector512.GreaterThan(lower, upper).AsInt32() | IsNaN(lower);
+            Vector512.ConditionalSelect(down.AsSingle(), lower, upper).StoreUnsafe(ref y, (nuint)ox);
+            Vector512.ConditionalSelect(down, lowerAt, upperAt).StoreUnsafe(ref at, (nuint)ox);
+        }
+        return Math.Min(ox, count);
+
+        static Vector512<int> IsNaN(Vector512<float> v) => (~Vector512.Equals(v, v)).AsInt32();
+    }
+
+    /// <summary>
     /// One output row of 2×2 windows without a branch per element: which element wins is unpredictable on real data,
     /// and a mispredicted branch per comparison made the general loop 8x slower than the loads. The first maximum wins
-    /// as in PyTorch (a later element only when strictly greater); a NaN propagates to the value (its index is then one
-    /// of the window's).
+    /// as in PyTorch (a later element only when strictly greater, or NaN: a NaN propagates to the value, and its index
+    /// is the NaN's).
     /// </summary>
     private static void Max2x2Row(ref float x, ref float y, ref int at, int top, int w, int s, int count)
     {
@@ -87,11 +145,13 @@ public static class Pooling
         {
             int i = top + ox * s;
             float a = Unsafe.Add(ref x, i), b = Unsafe.Add(ref x, i + 1), c = Unsafe.Add(ref x, i + w), d = Unsafe.Add(ref x, i + w + 1);
-            int upper = i + (b > a ? 1 : 0), lower = i + w + (d > c ? 1 : 0);
-            float first = MathF.Max(a, b), second = MathF.Max(c, d);
-            int take = second > first ? -1 : 0;
-            Unsafe.Add(ref y, ox) = MathF.Max(first, second);
-            Unsafe.Add(ref at, ox) = upper + ((lower - upper) & take);
+            // As PyTorch: a later element wins when strictly greater or NaN (so a NaN's index is kept, and its value).
+            bool right = (b > a) | float.IsNaN(b), lowerRight = (d > c) | float.IsNaN(d);
+            float first = right ? b : a, second = lowerRight ? d : c;
+            int upper = i + (right ? 1 : 0), lower = i + w + (lowerRight ? 1 : 0);
+            bool down = (second > first) | float.IsNaN(second);
+            Unsafe.Add(ref y, ox) = down ? second : first;
+            Unsafe.Add(ref at, ox) = down ? lower : upper;
         }
     }
 

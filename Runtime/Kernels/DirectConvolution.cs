@@ -1,0 +1,469 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// Stride-1 convolutions without a column matrix. Each sample's input is copied once into a zero-padded plane per
+/// channel (pitch <c>W + 2p</c>), and an output row segment of one vector, <c>y[f, oy, ox..ox+w)</c>, is
+/// <c>Σ_(c, ky, kx) W[f, c, ky, kx] · xp[c, oy + ky, ox + kx .. ox + kx + w)</c>: every term is a contiguous load from
+/// the padded input at a constant offset, so the product runs straight from it (an implicit GEMM whose B rows are shifted
+/// views of the input), register-tiled over filters × output segments. The same kernel gives the input gradient (the
+/// output gradient padded by <c>k - 1 - p</c>, correlated with the weights flipped and transposed), and the weight
+/// gradient is the dot product of the output gradient, laid on the padded input's grid, with the same shifted views.
+/// </summary>
+/// <remarks>
+/// Compared with unfolding (im2col, nine copies of each input value for a 3×3 kernel, in lines as short as an output row)
+/// and folding back (col2im), this reads and writes each activation about once. Every padded buffer ends with
+/// <see cref="Slack"/> zeros: vector loads of the last segments run past the last plane, and those lanes only ever feed
+/// results that are discarded (or, in the weight gradient, are multiplied by zeros).
+/// </remarks>
+internal static class DirectConvolution
+{
+    /// <summary>Zeros after a padded buffer's last plane: the widest vector plus the kernel's reach.</summary>
+    public static int Slack(int kernel) => 16 + kernel;
+
+    /// <summary>Whether <see cref="Convolution"/> takes this path: stride 1, a window wider than one pixel or with padding,
+    /// padding below the kernel (so the input gradient's padding <c>k - 1 - p</c> is not negative), a padded sample that
+    /// fits the column-matrix slot the layer already has, and a scratch that fits one buffer. The generator's
+    /// <c>Conv2DUnit</c> makes the same choice to size the scratch.</summary>
+    public static bool Applies(Window2D w, int filters)
+        => w.Stride == 1 && !w.IsPointwise && w.Padding <= w.Kernel - 1 && PaddedLength(w) <= (long)w.Patch * w.OutputPlane
+            && ScratchLength(w, filters, inputGradient: true) <= int.MaxValue / 2;
+
+    /// <summary>Floats of one padded sample: the planes and the slack.</summary>
+    public static long PaddedLength(Window2D w)
+        => (long)w.Channels * (w.Height + 2 * w.Padding) * (w.Width + 2 * w.Padding) + Slack(w.Kernel);
+
+    /// <summary>The output gradient of one sample and filter on the padded input's grid: <c>outHeight × pitch</c>, rounded up to 16.</summary>
+    public static int GridLength(Window2D w) => (w.OutputHeight * (w.Width + 2 * w.Padding) + 15) / 16 * 16;
+
+    /// <summary>Samples whose weight-gradient products share one pass (so each dot product is summed over enough vectors
+    /// to pay for its horizontal reduction): about 64 vectors of 16, at most 8 samples.</summary>
+    public static int Group(Window2D w) => Math.Clamp((64 * 16 + GridLength(w) - 1) / GridLength(w), 1, 8);
+
+    /// <summary>Floats of the backward pass's scratch: the flipped weight, the padded output gradient (both only for the
+    /// input gradient) and one group's output gradients on the grid.</summary>
+    public static long ScratchLength(Window2D w, int filters, bool inputGradient)
+        => (long)filters * w.Patch
+            + (inputGradient ? DeltaPaddedLength(w, filters) : 0)
+            + (long)Group(w) * filters * GridLength(w);
+
+    private static long DeltaPaddedLength(Window2D w, int filters)
+    {
+        int q = w.Kernel - 1 - w.Padding;
+        return (long)filters * (w.OutputHeight + 2 * q) * (w.OutputWidth + 2 * q) + Slack(w.Kernel);
+    }
+
+    /// <summary>Copies [channels, height, width] into planes of <c>(height + 2p) × (width + 2p)</c> with a zero border, then the slack zeros.</summary>
+    public static void Pad(ReadOnlySpan<float> x, Span<float> padded, int channels, int height, int width, int padding, int kernel)
+    {
+        int pitch = width + 2 * padding, rows = height + 2 * padding, plane = rows * pitch;
+        for (int c = 0; c < channels; c++)
+        {
+            Span<float> target = padded.Slice(c * plane, plane);
+            target[..(padding * pitch + padding)].Clear();
+            for (int y = 0; y < height; y++)
+            {
+                int at = (y + padding) * pitch + padding;
+                x.Slice((c * height + y) * width, width).CopyTo(target.Slice(at, width));
+                // The right border of this row and the left border of the next are adjacent.
+                target.Slice(at + width, Math.Min(2 * padding, plane - at - width)).Clear();
+            }
+            target[((height + padding) * pitch)..].Clear();
+        }
+        padded.Slice(channels * plane, Slack(kernel)).Clear();
+    }
+
+    /// <summary>
+    /// <c>y[f, oy, ox] = f(bias[f] + Σ_(c, ky, kx) w[f, (c k + ky) k + kx] · xp[c, oy + ky, ox + kx])</c> over a padded input
+    /// (<paramref name="planeStride"/> floats per channel, rows of <paramref name="pitch"/>, <see cref="Slack"/> zeros after),
+    /// <c>y</c> compact [filters, outHeight, outWidth], overwritten.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Correlate<TA>(
+        ReadOnlySpan<float> padded, int channels, int planeStride, int pitch, int kernel,
+        ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, int filters, Span<float> y, int outHeight, int outWidth)
+        where TA : struct, IActivation
+    {
+        if (padded.Length < (long)channels * planeStride + Slack(kernel) || weights.Length < filters * channels * kernel * kernel
+            || (!bias.IsEmpty && bias.Length < filters) || y.Length < filters * outHeight * outWidth
+            || (outHeight - 1 + kernel - 1) * pitch + outWidth + kernel - 1 > planeStride || outWidth + kernel - 1 > pitch)
+        {
+            throw new ArgumentException("DirectConvolution.Correlate: a buffer does not fit the window.");
+        }
+        ref float x = ref MemoryMarshal.GetReference(padded);
+        ref float w = ref MemoryMarshal.GetReference(weights);
+        ref float b = ref MemoryMarshal.GetReference(bias);
+        ref float o = ref MemoryMarshal.GetReference(y);
+        var shape = new Shape(channels, planeStride, pitch, kernel, outHeight, outWidth, !bias.IsEmpty);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Correlate<Simd512, Vector512<float>, TA>(ref x, ref w, ref b, filters, ref o, shape);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Correlate<Simd256, Vector256<float>, TA>(ref x, ref w, ref b, filters, ref o, shape);
+        }
+        else
+        {
+            Correlate<Simd128, Vector128<float>, TA>(ref x, ref w, ref b, filters, ref o, shape);
+        }
+    }
+
+    /// <summary>The geometry the tiles share.</summary>
+    private readonly record struct Shape(int Channels, int PlaneStride, int Pitch, int Kernel, int OutHeight, int OutWidth, bool HasBias)
+    {
+        public int Depth => Channels * Kernel * Kernel;
+    }
+
+    private static void Correlate<TS, TV, TA>(ref float x, ref float w, ref float bias, int filters, ref float y, Shape s)
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
+    {
+        int width = TS.Count, perRow = (s.OutWidth + width - 1) / width, segments = s.OutHeight * perRow, depth = s.Depth;
+        int plane = s.OutHeight * s.OutWidth;
+        int f = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; f + 8 <= filters; f += 8)
+            {
+                for (int t = 0; t < segments; t += 2)
+                {
+                    Tile8x2<TS, TV, TA>(ref x, ref Unsafe.Add(ref w, f * depth), ref Unsafe.Add(ref bias, f), ref Unsafe.Add(ref y, f * plane), s, perRow, t, Math.Min(t + 1, segments - 1), plane);
+                }
+            }
+        }
+        for (; f + 4 <= filters; f += 4)
+        {
+            for (int t = 0; t < segments; t += 2)
+            {
+                Tile4x2<TS, TV, TA>(ref x, ref Unsafe.Add(ref w, f * depth), ref Unsafe.Add(ref bias, f), ref Unsafe.Add(ref y, f * plane), s, perRow, t, Math.Min(t + 1, segments - 1), plane);
+            }
+        }
+        for (; f < filters; f++)
+        {
+            for (int t = 0; t < segments; t++)
+            {
+                Tile1x1<TS, TV, TA>(ref x, ref Unsafe.Add(ref w, f * depth), ref Unsafe.Add(ref bias, f), ref Unsafe.Add(ref y, f * plane), s, perRow, t, plane);
+            }
+        }
+    }
+
+    /// <summary>Segment <paramref name="t"/>'s offset on the padded grid, in the compact output, and its valid lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (int Grid, int Output, int Valid) Segment(int t, int perRow, int width, in Shape s)
+    {
+        int oy = t / perRow, ox = (t - oy * perRow) * width;
+        return (oy * s.Pitch + ox, oy * s.OutWidth + ox, Math.Min(width, s.OutWidth - ox));
+    }
+
+    /// <summary>
+    /// Stores a segment. A full vector is stored whenever it stays inside the filter's plane: lanes past the row's end fall
+    /// on the next row's first outputs, which a later segment overwrites. Near the plane's end the valid lanes go through
+    /// the stack.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TS, TV, TA>(TV value, ref float plane, int output, int valid, int planeLength)
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
+    {
+        if (output + TS.Count <= planeLength)
+        {
+            Gemm.Put<TS, TV, TA>(value, ref Unsafe.Add(ref plane, output));
+            return;
+        }
+        // Not stackalloc, and no call: either would keep this from inlining, and a call after the tile's loop makes the
+        // register allocator spill every accumulator inside the loop.
+        Lanes lanes = default;
+        ref float first = ref Unsafe.As<Lanes, float>(ref lanes);
+        Gemm.Put<TS, TV, TA>(value, ref first);
+        for (int i = 0; i < valid; i++)
+        {
+            Unsafe.Add(ref plane, output + i) = Unsafe.Add(ref first, i);
+        }
+    }
+
+    /// <summary>One vector's lanes on the stack (the widest vector).</summary>
+    [InlineArray(16)]
+    private struct Lanes
+    {
+        private float _element;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Start<TS, TV>(ref float bias, int row, bool hasBias) where TS : struct, ISimd<TV> where TV : struct
+        => hasBias ? TS.Broadcast(Unsafe.Add(ref bias, row)) : TS.Zero;
+
+    // Eight filters × two segments: sixteen accumulators, two loads of the padded input and eight broadcast weights per
+    // term (512-bit path, 32 registers).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile8x2<TS, TV, TA>(ref float x, ref float w, ref float bias, ref float y, in Shape s, int perRow, int t0, int t1, int plane)
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
+    {
+        var (g0, o0, v0) = Segment(t0, perRow, TS.Count, s);
+        var (g1, o1, v1) = Segment(t1, perRow, TS.Count, s);
+        int depth = s.Depth, k = s.Kernel;
+        TV c00 = Start<TS, TV>(ref bias, 0, s.HasBias), c10 = Start<TS, TV>(ref bias, 1, s.HasBias), c20 = Start<TS, TV>(ref bias, 2, s.HasBias), c30 = Start<TS, TV>(ref bias, 3, s.HasBias);
+        TV c40 = Start<TS, TV>(ref bias, 4, s.HasBias), c50 = Start<TS, TV>(ref bias, 5, s.HasBias), c60 = Start<TS, TV>(ref bias, 6, s.HasBias), c70 = Start<TS, TV>(ref bias, 7, s.HasBias);
+        TV c01 = c00, c11 = c10, c21 = c20, c31 = c30, c41 = c40, c51 = c50, c61 = c60, c71 = c70;
+        ref float w1 = ref Unsafe.Add(ref w, depth);
+        ref float w2 = ref Unsafe.Add(ref w, 2 * depth);
+        ref float w3 = ref Unsafe.Add(ref w, 3 * depth);
+        ref float w4 = ref Unsafe.Add(ref w, 4 * depth);
+        ref float w5 = ref Unsafe.Add(ref w, 5 * depth);
+        ref float w6 = ref Unsafe.Add(ref w, 6 * depth);
+        ref float w7 = ref Unsafe.Add(ref w, 7 * depth);
+        int p = 0;
+        for (int c = 0; c < s.Channels; c++)
+        {
+            for (int ky = 0; ky < k; ky++)
+            {
+                ref float row = ref Unsafe.Add(ref x, c * s.PlaneStride + ky * s.Pitch);
+                for (int kx = 0; kx < k; kx++, p++)
+                {
+                    TV b0 = TS.Load(ref Unsafe.Add(ref row, g0 + kx));
+                    TV b1 = TS.Load(ref Unsafe.Add(ref row, g1 + kx));
+                    TV a = TS.Broadcast(Unsafe.Add(ref w, p)); c00 = TS.MultiplyAdd(a, b0, c00); c01 = TS.MultiplyAdd(a, b1, c01);
+                    a = TS.Broadcast(Unsafe.Add(ref w1, p)); c10 = TS.MultiplyAdd(a, b0, c10); c11 = TS.MultiplyAdd(a, b1, c11);
+                    a = TS.Broadcast(Unsafe.Add(ref w2, p)); c20 = TS.MultiplyAdd(a, b0, c20); c21 = TS.MultiplyAdd(a, b1, c21);
+                    a = TS.Broadcast(Unsafe.Add(ref w3, p)); c30 = TS.MultiplyAdd(a, b0, c30); c31 = TS.MultiplyAdd(a, b1, c31);
+                    a = TS.Broadcast(Unsafe.Add(ref w4, p)); c40 = TS.MultiplyAdd(a, b0, c40); c41 = TS.MultiplyAdd(a, b1, c41);
+                    a = TS.Broadcast(Unsafe.Add(ref w5, p)); c50 = TS.MultiplyAdd(a, b0, c50); c51 = TS.MultiplyAdd(a, b1, c51);
+                    a = TS.Broadcast(Unsafe.Add(ref w6, p)); c60 = TS.MultiplyAdd(a, b0, c60); c61 = TS.MultiplyAdd(a, b1, c61);
+                    a = TS.Broadcast(Unsafe.Add(ref w7, p)); c70 = TS.MultiplyAdd(a, b0, c70); c71 = TS.MultiplyAdd(a, b1, c71);
+                }
+            }
+        }
+        // Segment t0 before t1 in every plane: t0's lanes past its row fall where t1 (or a later segment) writes.
+        Store<TS, TV, TA>(c00, ref y, o0, v0, plane); Store<TS, TV, TA>(c01, ref y, o1, v1, plane);
+        Store<TS, TV, TA>(c10, ref Unsafe.Add(ref y, plane), o0, v0, plane); Store<TS, TV, TA>(c11, ref Unsafe.Add(ref y, plane), o1, v1, plane);
+        Store<TS, TV, TA>(c20, ref Unsafe.Add(ref y, 2 * plane), o0, v0, plane); Store<TS, TV, TA>(c21, ref Unsafe.Add(ref y, 2 * plane), o1, v1, plane);
+        Store<TS, TV, TA>(c30, ref Unsafe.Add(ref y, 3 * plane), o0, v0, plane); Store<TS, TV, TA>(c31, ref Unsafe.Add(ref y, 3 * plane), o1, v1, plane);
+        Store<TS, TV, TA>(c40, ref Unsafe.Add(ref y, 4 * plane), o0, v0, plane); Store<TS, TV, TA>(c41, ref Unsafe.Add(ref y, 4 * plane), o1, v1, plane);
+        Store<TS, TV, TA>(c50, ref Unsafe.Add(ref y, 5 * plane), o0, v0, plane); Store<TS, TV, TA>(c51, ref Unsafe.Add(ref y, 5 * plane), o1, v1, plane);
+        Store<TS, TV, TA>(c60, ref Unsafe.Add(ref y, 6 * plane), o0, v0, plane); Store<TS, TV, TA>(c61, ref Unsafe.Add(ref y, 6 * plane), o1, v1, plane);
+        Store<TS, TV, TA>(c70, ref Unsafe.Add(ref y, 7 * plane), o0, v0, plane); Store<TS, TV, TA>(c71, ref Unsafe.Add(ref y, 7 * plane), o1, v1, plane);
+    }
+
+    // Four filters × two segments (the 256- and 128-bit paths, 16 registers, and the 512-bit path's last filters).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x2<TS, TV, TA>(ref float x, ref float w, ref float bias, ref float y, in Shape s, int perRow, int t0, int t1, int plane)
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
+    {
+        var (g0, o0, v0) = Segment(t0, perRow, TS.Count, s);
+        var (g1, o1, v1) = Segment(t1, perRow, TS.Count, s);
+        int depth = s.Depth, k = s.Kernel;
+        TV c00 = Start<TS, TV>(ref bias, 0, s.HasBias), c10 = Start<TS, TV>(ref bias, 1, s.HasBias), c20 = Start<TS, TV>(ref bias, 2, s.HasBias), c30 = Start<TS, TV>(ref bias, 3, s.HasBias);
+        TV c01 = c00, c11 = c10, c21 = c20, c31 = c30;
+        ref float w1 = ref Unsafe.Add(ref w, depth);
+        ref float w2 = ref Unsafe.Add(ref w, 2 * depth);
+        ref float w3 = ref Unsafe.Add(ref w, 3 * depth);
+        int p = 0;
+        for (int c = 0; c < s.Channels; c++)
+        {
+            for (int ky = 0; ky < k; ky++)
+            {
+                ref float row = ref Unsafe.Add(ref x, c * s.PlaneStride + ky * s.Pitch);
+                for (int kx = 0; kx < k; kx++, p++)
+                {
+                    TV b0 = TS.Load(ref Unsafe.Add(ref row, g0 + kx));
+                    TV b1 = TS.Load(ref Unsafe.Add(ref row, g1 + kx));
+                    TV a = TS.Broadcast(Unsafe.Add(ref w, p)); c00 = TS.MultiplyAdd(a, b0, c00); c01 = TS.MultiplyAdd(a, b1, c01);
+                    a = TS.Broadcast(Unsafe.Add(ref w1, p)); c10 = TS.MultiplyAdd(a, b0, c10); c11 = TS.MultiplyAdd(a, b1, c11);
+                    a = TS.Broadcast(Unsafe.Add(ref w2, p)); c20 = TS.MultiplyAdd(a, b0, c20); c21 = TS.MultiplyAdd(a, b1, c21);
+                    a = TS.Broadcast(Unsafe.Add(ref w3, p)); c30 = TS.MultiplyAdd(a, b0, c30); c31 = TS.MultiplyAdd(a, b1, c31);
+                }
+            }
+        }
+        Store<TS, TV, TA>(c00, ref y, o0, v0, plane); Store<TS, TV, TA>(c01, ref y, o1, v1, plane);
+        Store<TS, TV, TA>(c10, ref Unsafe.Add(ref y, plane), o0, v0, plane); Store<TS, TV, TA>(c11, ref Unsafe.Add(ref y, plane), o1, v1, plane);
+        Store<TS, TV, TA>(c20, ref Unsafe.Add(ref y, 2 * plane), o0, v0, plane); Store<TS, TV, TA>(c21, ref Unsafe.Add(ref y, 2 * plane), o1, v1, plane);
+        Store<TS, TV, TA>(c30, ref Unsafe.Add(ref y, 3 * plane), o0, v0, plane); Store<TS, TV, TA>(c31, ref Unsafe.Add(ref y, 3 * plane), o1, v1, plane);
+    }
+
+    // One filter × one segment: the filters past the last block of four.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x1<TS, TV, TA>(ref float x, ref float w, ref float bias, ref float y, in Shape s, int perRow, int t, int plane)
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
+    {
+        var (g, o, v) = Segment(t, perRow, TS.Count, s);
+        int k = s.Kernel, p = 0;
+        TV acc = Start<TS, TV>(ref bias, 0, s.HasBias);
+        for (int c = 0; c < s.Channels; c++)
+        {
+            for (int ky = 0; ky < k; ky++)
+            {
+                ref float row = ref Unsafe.Add(ref x, c * s.PlaneStride + ky * s.Pitch + g);
+                for (int kx = 0; kx < k; kx++, p++)
+                {
+                    acc = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref w, p)), TS.Load(ref Unsafe.Add(ref row, kx)), acc);
+                }
+            }
+        }
+        Store<TS, TV, TA>(acc, ref y, o, v, plane);
+    }
+
+    /// <summary>
+    /// <c>dw[f, (c k + ky) k + kx] += Σ_n Σ_j grid[n, f, j] · xp[n, c, ky pitch + kx + j]</c>: the weight gradient of a group
+    /// of samples, from their output gradients on the padded input's grid (<c>j = oy pitch + ox</c>, zero where
+    /// <c>ox ≥ outWidth</c> and past the last row, <paramref name="gridLength"/> a multiple of 16) and their padded inputs
+    /// (<paramref name="sampleStride"/> floats apart).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AccumulateWeightGradient(
+        ReadOnlySpan<float> grid, int gridLength, ReadOnlySpan<float> padded, int sampleStride, int samples,
+        int channels, int planeStride, int pitch, int kernel, int filters, Span<float> weightGradient)
+    {
+        int depth = channels * kernel * kernel;
+        if (gridLength % 16 != 0 || grid.Length < (long)samples * filters * gridLength || weightGradient.Length < filters * depth
+            || padded.Length < (long)(samples - 1) * sampleStride + (long)channels * planeStride + Slack(kernel)
+            || (long)(channels - 1) * planeStride + (kernel - 1) * (pitch + 1) + gridLength > (long)channels * planeStride + Slack(kernel))
+        {
+            throw new ArgumentException("DirectConvolution.AccumulateWeightGradient: a buffer does not fit the window.");
+        }
+        var shape = new Shape(channels, planeStride, pitch, kernel, 0, 0, false);
+        ref float g = ref MemoryMarshal.GetReference(grid);
+        ref float x = ref MemoryMarshal.GetReference(padded);
+        ref float dw = ref MemoryMarshal.GetReference(weightGradient);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            WeightGradient<Simd512, Vector512<float>>(ref g, gridLength, ref x, sampleStride, samples, filters, ref dw, shape);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            WeightGradient<Simd256, Vector256<float>>(ref g, gridLength, ref x, sampleStride, samples, filters, ref dw, shape);
+        }
+        else
+        {
+            WeightGradient<Simd128, Vector128<float>>(ref g, gridLength, ref x, sampleStride, samples, filters, ref dw, shape);
+        }
+    }
+
+    /// <summary>The padded input's offset of weight-gradient row <paramref name="p"/> = (c, ky, kx).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Offset(int p, in Shape s)
+    {
+        int area = s.Kernel * s.Kernel, c = p / area, r = p - c * area, ky = r / s.Kernel;
+        return c * s.PlaneStride + ky * s.Pitch + (r - ky * s.Kernel);
+    }
+
+    private static void WeightGradient<TS, TV>(ref float grid, int gridLength, ref float x, int sampleStride, int samples, int filters, ref float dw, in Shape s)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        int depth = s.Depth, f = 0;
+        for (; f + 4 <= filters; f += 4)
+        {
+            int p = 0;
+            for (; p + 3 <= depth; p += 3)
+            {
+                Dot4x3<TS, TV>(ref Unsafe.Add(ref grid, f * gridLength), filters * gridLength, gridLength, ref x, sampleStride, samples,
+                    Offset(p, s), Offset(p + 1, s), Offset(p + 2, s), ref Unsafe.Add(ref dw, f * depth + p), depth);
+            }
+            for (; p < depth; p++)
+            {
+                for (int r = 0; r < 4; r++)
+                {
+                    Unsafe.Add(ref dw, (f + r) * depth + p) += Dot1x1<TS, TV>(ref Unsafe.Add(ref grid, (f + r) * gridLength), filters * gridLength, gridLength,
+                        ref Unsafe.Add(ref x, Offset(p, s)), sampleStride, samples);
+                }
+            }
+        }
+        for (; f < filters; f++)
+        {
+            for (int p = 0; p < depth; p++)
+            {
+                Unsafe.Add(ref dw, f * depth + p) += Dot1x1<TS, TV>(ref Unsafe.Add(ref grid, f * gridLength), filters * gridLength, gridLength,
+                    ref Unsafe.Add(ref x, Offset(p, s)), sampleStride, samples);
+            }
+        }
+    }
+
+    // Four filters × three weight rows: twelve accumulators, four gradient loads and three shifted input loads per vector.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot4x3<TS, TV>(ref float grid, int gridSample, int gridLength, ref float x, int sampleStride, int samples,
+        int offset0, int offset1, int offset2, ref float dw, int depth)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        int w = TS.Count;
+        TV c00 = TS.Zero, c01 = TS.Zero, c02 = TS.Zero, c10 = TS.Zero, c11 = TS.Zero, c12 = TS.Zero;
+        TV c20 = TS.Zero, c21 = TS.Zero, c22 = TS.Zero, c30 = TS.Zero, c31 = TS.Zero, c32 = TS.Zero;
+        for (int n = 0; n < samples; n++)
+        {
+            ref float d0 = ref Unsafe.Add(ref grid, n * gridSample);
+            ref float d1 = ref Unsafe.Add(ref d0, gridLength);
+            ref float d2 = ref Unsafe.Add(ref d0, 2 * gridLength);
+            ref float d3 = ref Unsafe.Add(ref d0, 3 * gridLength);
+            ref float xn = ref Unsafe.Add(ref x, n * sampleStride);
+            ref float x0 = ref Unsafe.Add(ref xn, offset0);
+            ref float x1 = ref Unsafe.Add(ref xn, offset1);
+            ref float x2 = ref Unsafe.Add(ref xn, offset2);
+            for (int j = 0; j < gridLength; j += w)
+            {
+                TV b0 = TS.Load(ref Unsafe.Add(ref x0, j)), b1 = TS.Load(ref Unsafe.Add(ref x1, j)), b2 = TS.Load(ref Unsafe.Add(ref x2, j));
+                TV a = TS.Load(ref Unsafe.Add(ref d0, j)); c00 = TS.MultiplyAdd(a, b0, c00); c01 = TS.MultiplyAdd(a, b1, c01); c02 = TS.MultiplyAdd(a, b2, c02);
+                a = TS.Load(ref Unsafe.Add(ref d1, j)); c10 = TS.MultiplyAdd(a, b0, c10); c11 = TS.MultiplyAdd(a, b1, c11); c12 = TS.MultiplyAdd(a, b2, c12);
+                a = TS.Load(ref Unsafe.Add(ref d2, j)); c20 = TS.MultiplyAdd(a, b0, c20); c21 = TS.MultiplyAdd(a, b1, c21); c22 = TS.MultiplyAdd(a, b2, c22);
+                a = TS.Load(ref Unsafe.Add(ref d3, j)); c30 = TS.MultiplyAdd(a, b0, c30); c31 = TS.MultiplyAdd(a, b1, c31); c32 = TS.MultiplyAdd(a, b2, c32);
+            }
+        }
+        dw += TS.Sum(c00); Unsafe.Add(ref dw, 1) += TS.Sum(c01); Unsafe.Add(ref dw, 2) += TS.Sum(c02);
+        ref float r1 = ref Unsafe.Add(ref dw, depth);
+        r1 += TS.Sum(c10); Unsafe.Add(ref r1, 1) += TS.Sum(c11); Unsafe.Add(ref r1, 2) += TS.Sum(c12);
+        ref float r2 = ref Unsafe.Add(ref dw, 2 * depth);
+        r2 += TS.Sum(c20); Unsafe.Add(ref r2, 1) += TS.Sum(c21); Unsafe.Add(ref r2, 2) += TS.Sum(c22);
+        ref float r3 = ref Unsafe.Add(ref dw, 3 * depth);
+        r3 += TS.Sum(c30); Unsafe.Add(ref r3, 1) += TS.Sum(c31); Unsafe.Add(ref r3, 2) += TS.Sum(c32);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Dot1x1<TS, TV>(ref float grid, int gridSample, int gridLength, ref float x, int sampleStride, int samples)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        TV acc = TS.Zero;
+        for (int n = 0; n < samples; n++)
+        {
+            ref float d = ref Unsafe.Add(ref grid, n * gridSample);
+            ref float xn = ref Unsafe.Add(ref x, n * sampleStride);
+            for (int j = 0; j < gridLength; j += TS.Count)
+            {
+                acc = TS.MultiplyAdd(TS.Load(ref Unsafe.Add(ref d, j)), TS.Load(ref Unsafe.Add(ref xn, j)), acc);
+            }
+        }
+        return TS.Sum(acc);
+    }
+
+    /// <summary>Lays one sample's output gradient [filters, outHeight, outWidth] on the padded input's grid (rows of
+    /// <paramref name="pitch"/>, zeros past each row's outputs and past the last row, <paramref name="gridLength"/> per filter).</summary>
+    public static void ToGrid(ReadOnlySpan<float> delta, Span<float> grid, int filters, int outHeight, int outWidth, int pitch, int gridLength)
+    {
+        for (int f = 0; f < filters; f++)
+        {
+            Span<float> target = grid.Slice(f * gridLength, gridLength);
+            for (int oy = 0; oy < outHeight; oy++)
+            {
+                delta.Slice((f * outHeight + oy) * outWidth, outWidth).CopyTo(target.Slice(oy * pitch, outWidth));
+                target.Slice(oy * pitch + outWidth, pitch - outWidth).Clear();
+            }
+            target[(outHeight * pitch)..].Clear();
+        }
+    }
+
+    /// <summary>The weight for the input gradient: <c>flipped[c, (f k + ky) k + kx] = w[f, (c k + k-1-ky) k + k-1-kx]</c>.</summary>
+    public static void FlipTranspose(ReadOnlySpan<float> weights, Span<float> flipped, int filters, int channels, int kernel)
+    {
+        int area = kernel * kernel;
+        for (int f = 0; f < filters; f++)
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                ReadOnlySpan<float> source = weights.Slice((f * channels + c) * area, area);
+                Span<float> target = flipped.Slice((c * filters + f) * area, area);
+                for (int i = 0; i < area; i++)
+                {
+                    target[i] = source[area - 1 - i];
+                }
+            }
+        }
+    }
+}
