@@ -167,7 +167,7 @@ public class ConvolutionKernelTests
             }
 
             // ReLU fused into the product (z and y the same memory), then unfused (Tanh's buffers: z kept apart).
-            var columns = Poisoned(window.IsPointwise ? 0 : batch * window.Patch * plane);
+            var columns = Poisoned(batch * Convolution.ColumnLength(window, filters));
             var y = Poisoned(batch * output);
             ReadOnlySpan<float> biasSpan = bias ? b : default;
             Convolution.Forward<Relu>(x, w, biasSpan, columns, y, y, batch, window, filters, threads: 1);
@@ -219,7 +219,7 @@ public class ConvolutionKernelTests
             => Assert.True(Math.Abs(expected - actual) <= 1e-4 * Math.Max(1, Math.Abs(expected)), $"{what}: expected {expected}, got {actual}");
     }
 
-    /// <summary>The generator sizes each convolution's scratch as the runtime does (it takes the same path for the same window).</summary>
+    /// <summary>The generator sizes each convolution's scratch and column buffer as the runtime does (it takes the same path for the same window).</summary>
     [Fact]
     public void Generator_and_runtime_agree_on_the_scratch_and_the_path()
     {
@@ -240,6 +240,7 @@ public class ConvolutionKernelTests
                 Assert.Equal(Convolution.ScratchLength(window, filters, inputGradient), unit.ScratchLength(plan, inputGradient));
             }
             Assert.Equal(DirectConvolution.Applies(window, filters), Backprop.Generator.Layers.Conv2DUnit.DirectScratch(channels, height, width, kernel, stride, padding, filters, true) is not null);
+            Assert.Equal(Convolution.ColumnLength(window, filters), Backprop.Generator.Layers.Conv2DUnit.ColumnLength(plan));
         }
     }
 

@@ -109,7 +109,7 @@ namespace Demo
         private int _maxThreads = global::System.Environment.ProcessorCount;
 
         // Scratch for the backward pass (a transposed weight, a weight-gradient product), shared by the layers; each data-parallel shard has its own.
-        private const int ScratchLength = 48659;
+        private const int ScratchLength = 48672;
         private readonly global::Backprop.Kernels.AlignedBuffer _scratch = new(ScratchLength);
 
         // Data-parallel training (shard buffers), created by the first training call whose batch is cut into shards.
@@ -135,8 +135,8 @@ namespace Demo
         /// <exception cref="global::System.ArgumentOutOfRangeException"><paramref name="maxBatch"/> is less than 1, or so large that an activation buffer would not fit in an array.</exception>
         public FashionCnn(int maxBatch = 32, int seed = 0)
         {
-            // The largest activation buffer holds 28224 floats per sample.
-            global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch, 28224);
+            // The largest activation buffer holds 12544 floats per sample.
+            global::Backprop.NetworkGuard.MaxBatch(NetworkName, maxBatch, 12544);
             _maxBatch = maxBatch;
             _seed = seed;
             _training = new(this, maxBatch, training: true);
@@ -454,11 +454,11 @@ namespace Demo
         {
             global::System.ReadOnlySpan<float> parameters = _parameters;
             // This pass's rows of the activation buffers.
-            global::System.Span<float> conv1Columns = activations.Conv1Columns.Slice(first * 7056, batch * 7056);
+            global::System.Span<float> conv1Columns = activations.Conv1Columns.Slice(first * 928, batch * 928);
             global::System.Span<float> conv1Output = activations.Conv1Output.Slice(first * 12544, batch * 12544);
             global::System.Span<float> pool1Output = activations.Pool1Output.Slice(first * 3136, batch * 3136);
             global::System.Span<int> pool1Indices = new(activations.Pool1Indices, first * 3136, batch * 3136);
-            global::System.Span<float> conv2Columns = activations.Conv2Columns.Slice(first * 28224, batch * 28224);
+            global::System.Span<float> conv2Columns = activations.Conv2Columns.Slice(first * 4128, batch * 4128);
             global::System.Span<float> conv2PreActivation = activations.Conv2PreActivation.Slice(first * 6272, batch * 6272);
             global::System.Span<float> conv2Output = activations.Conv2Output.Slice(first * 6272, batch * 6272);
             global::System.Span<float> avgpool1Output = activations.Avgpool1Output.Slice(first * 5408, batch * 5408);
@@ -508,13 +508,13 @@ namespace Demo
         {
             global::System.Span<float> parameters = _parameters;
             // This pass's rows of the activation buffers.
-            global::System.Span<float> conv1Columns = activations.Conv1Columns.Slice(first * 7056, batch * 7056);
+            global::System.Span<float> conv1Columns = activations.Conv1Columns.Slice(first * 928, batch * 928);
             global::System.Span<float> conv1Output = activations.Conv1Output.Slice(first * 12544, batch * 12544);
             global::System.Span<float> conv1Delta = activations.Conv1Delta.Slice(first * 12544, batch * 12544);
             global::System.Span<float> pool1Output = activations.Pool1Output.Slice(first * 3136, batch * 3136);
             global::System.Span<int> pool1Indices = new(activations.Pool1Indices, first * 3136, batch * 3136);
             global::System.Span<float> pool1Delta = activations.Pool1Delta.Slice(first * 3136, batch * 3136);
-            global::System.Span<float> conv2Columns = activations.Conv2Columns.Slice(first * 28224, batch * 28224);
+            global::System.Span<float> conv2Columns = activations.Conv2Columns.Slice(first * 4128, batch * 4128);
             global::System.Span<float> conv2PreActivation = activations.Conv2PreActivation.Slice(first * 6272, batch * 6272);
             global::System.Span<float> conv2Output = activations.Conv2Output.Slice(first * 6272, batch * 6272);
             global::System.Span<float> conv2Delta = activations.Conv2Delta.Slice(first * 6272, batch * 6272);
@@ -916,13 +916,13 @@ namespace Demo
             private readonly FashionCnn _network;
             private global::Backprop.Kernels.DataParallelForward? _parallel;
 
-            public readonly global::Backprop.Kernels.AlignedBuffer Conv1Columns; // conv1 input zero-padded for the direct convolution, in a slot of 7056 per sample, kept for the weight gradient
+            public readonly global::Backprop.Kernels.AlignedBuffer Conv1Columns; // conv1 input zero-padded for the direct convolution, [1, 30, 30] and slack per sample, kept for the weight gradient
             public readonly global::Backprop.Kernels.AlignedBuffer Conv1Output; // conv1 output [16, 28, 28], Relu
             public readonly global::Backprop.Kernels.AlignedBuffer Conv1Delta; // conv1 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
             public readonly global::Backprop.Kernels.AlignedBuffer Pool1Output; // pool1 output [16, 14, 14]
             public readonly int[] Pool1Indices; // pool1 where each output's maximum is in the sample
             public readonly global::Backprop.Kernels.AlignedBuffer Pool1Delta; // pool1 delta: ∂L/∂y (training only)
-            public readonly global::Backprop.Kernels.AlignedBuffer Conv2Columns; // conv2 input zero-padded for the direct convolution, in a slot of 28224 per sample, kept for the weight gradient
+            public readonly global::Backprop.Kernels.AlignedBuffer Conv2Columns; // conv2 input zero-padded for the direct convolution, [16, 16, 16] and slack per sample, kept for the weight gradient
             public readonly global::Backprop.Kernels.AlignedBuffer Conv2PreActivation; // conv2 pre-activation z = W ⋆ x + b
             public readonly global::Backprop.Kernels.AlignedBuffer Conv2Output; // conv2 output [32, 14, 14], Tanh
             public readonly global::Backprop.Kernels.AlignedBuffer Conv2Delta; // conv2 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
@@ -939,13 +939,13 @@ namespace Demo
             {
                 _network = network;
                 LossScratch = training ? global::Backprop.Kernels.AlignedBuffer.Empty : new(maxBatch * OutputSize);
-                Conv1Columns = new(maxBatch * 7056);
+                Conv1Columns = new(maxBatch * 928);
                 Conv1Output = new(maxBatch * 12544);
                 Conv1Delta = training ? new(maxBatch * 12544) : global::Backprop.Kernels.AlignedBuffer.Empty;
                 Pool1Output = new(maxBatch * 3136);
                 Pool1Indices = new int[maxBatch * 3136];
                 Pool1Delta = training ? new(maxBatch * 3136) : global::Backprop.Kernels.AlignedBuffer.Empty;
-                Conv2Columns = new(maxBatch * 28224);
+                Conv2Columns = new(maxBatch * 4128);
                 Conv2PreActivation = new(maxBatch * 6272);
                 Conv2Output = new(maxBatch * 6272);
                 Conv2Delta = training ? new(maxBatch * 6272) : global::Backprop.Kernels.AlignedBuffer.Empty;

@@ -93,10 +93,11 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
     {
         if (!plan.Pointwise)
         {
-            yield return new BufferPlan(BufferRole.Saved, "_" + plan.Camel + "Columns", plan.Patch * plan.Plane,
-                DirectScratch(plan.Channels, plan.InputShape[1], plan.InputShape[2], plan.Kernel, plan.Stride, plan.Padding, plan.Filters, true) is null
-                    ? $"{plan.Name} unfolded input (im2col), [{plan.Patch}, {plan.Plane}] per sample, kept for the weight gradient"
-                    : $"{plan.Name} input zero-padded for the direct convolution, in a slot of {plan.Patch * plan.Plane} per sample, kept for the weight gradient", Key: "columns");
+            yield return ColumnLength(plan) is var columns && columns != plan.Patch * plan.Plane
+                ? new BufferPlan(BufferRole.Saved, "_" + plan.Camel + "Columns", columns,
+                    $"{plan.Name} input zero-padded for the direct convolution, [{plan.Channels}, {plan.InputShape[1] + 2 * plan.Padding}, {plan.InputShape[2] + 2 * plan.Padding}] and slack per sample, kept for the weight gradient", Key: "columns")
+                : new BufferPlan(BufferRole.Saved, "_" + plan.Camel + "Columns", columns,
+                    $"{plan.Name} unfolded input (im2col), [{plan.Patch}, {plan.Plane}] per sample, kept for the weight gradient", Key: "columns");
         }
         if (DenseUnit.KeepsPreActivation(plan.Activation))
         {
@@ -118,6 +119,18 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
             ? (int)direct
             : plan.Filters * plan.Patch + (inputGradient && !plan.Pointwise ? plan.Patch * plan.Plane : 0);
 
+    /// <summary>The runtime's <c>Convolution.ColumnLength</c>: floats per sample of the column buffer (the padded input on the
+    /// direct path, rounded up to a cache line; the column matrix otherwise).</summary>
+    internal static int ColumnLength(Conv2DPlan plan)
+    {
+        if (DirectScratch(plan.Channels, plan.InputShape[1], plan.InputShape[2], plan.Kernel, plan.Stride, plan.Padding, plan.Filters, true) is null)
+        {
+            return plan.Pointwise ? 0 : plan.Patch * plan.Plane;
+        }
+        long padded = (long)plan.Channels * (plan.InputShape[1] + 2 * plan.Padding) * (plan.InputShape[2] + 2 * plan.Padding) + 16 + plan.Kernel;
+        return (int)((padded + 15) / 16 * 16);
+    }
+
     /// <summary>The direct path's scratch, or null where the runtime takes the unfolded path (mirrors <c>DirectConvolution.Applies</c>).</summary>
     internal static long? DirectScratch(int channels, int height, int width, int kernel, int stride, int padding, int filters, bool inputGradient)
     {
@@ -131,13 +144,15 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
         long grid = ((long)outHeight * (width + 2 * padding) + 15) / 16 * 16;
         long group = System.Math.Min(8, System.Math.Max(1, (64 * 16 + grid - 1) / grid));
         int q = kernel - 1 - padding;
-        long deltaPadded = (long)filters * (outHeight + 2 * q) * (outWidth + 2 * q) + slack;
-        long full = filters * patch + deltaPadded + group * filters * grid;
-        if (padded > patch * outHeight * outWidth || full > int.MaxValue / 2)
+        // Regions rounded up to cache lines, as the runtime lays them out.
+        long deltaPadded = ((long)filters * (outHeight + 2 * q) * (outWidth + 2 * q) + slack + 15) / 16 * 16;
+        long weight = (filters * patch + 15) / 16 * 16;
+        long full = weight + deltaPadded + group * filters * grid;
+        if ((padded + 15) / 16 * 16 > int.MaxValue / 2 || full > int.MaxValue / 2)
         {
             return null;
         }
-        return filters * patch + (inputGradient ? deltaPadded : 0) + group * filters * grid;
+        return weight + (inputGradient ? deltaPadded : 0) + group * filters * grid;
     }
 
     private static string Window(Conv2DPlan plan)

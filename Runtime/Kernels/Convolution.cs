@@ -55,8 +55,9 @@ public readonly record struct Window2D(int Channels, int Height, int Width, int 
 /// methods chosen from the window alone (the generator makes the same choice to size the scratch):
 /// <list type="bullet">
 /// <item>Stride 1 (the usual 3×3 "same" convolution): the direct method of <see cref="DirectConvolution"/>. Each sample is
-/// copied once into zero-padded planes (kept in the layer's column slot for the weight gradient) and the products read
-/// shifted views of it, with no column matrix; about twice as fast as unfolding at the Fashion-MNIST CNN's shapes.</item>
+/// copied once into zero-padded planes (kept in the layer's column buffer for the weight gradient, about 1.3x the input
+/// rather than the column matrix's k² times) and the products read shifted views of it; about twice as fast as
+/// unfolding at the Fashion-MNIST CNN's shapes.</item>
 /// <item>Otherwise: each sample's input is unfolded into a column matrix (im2col, [channels × k × k, output positions]),
 /// so the forward pass is <c>Z = W · cols</c>, the weight gradient <c>ΔZ · colsᵀ</c>, and the input gradient
 /// <c>Wᵀ · ΔZ</c> folded back (col2im), on the packed matrix kernels. A 1×1 convolution with stride 1 and no padding
@@ -89,7 +90,7 @@ public static class Convolution
         int patch = window.Patch, plane = window.OutputPlane, output = filters * plane;
         Require(input.Length >= batch * window.InputLength && weights.Length == filters * patch
             && (bias.IsEmpty || bias.Length == filters) && z.Length >= batch * output && y.Length >= batch * output
-            && (window.IsPointwise || columns.Length >= batch * patch * plane), "Convolution.Forward");
+            && columns.Length >= (long)batch * ColumnLength(window, filters), "Convolution.Forward");
         if (DirectConvolution.Applies(window, filters))
         {
             if (threads > 1 && batch > 1 && (long)batch * output * patch >= Workers.MinimumWork
@@ -150,7 +151,7 @@ public static class Convolution
             && weightGradient.Length == filters * patch && delta.Length >= batch * output
             && (inputDelta.IsEmpty || inputDelta.Length >= batch * window.InputLength)
             && scratch.Length >= ScratchLength(window, filters, !inputDelta.IsEmpty)
-            && (window.IsPointwise || columns.Length >= batch * patch * plane), "Convolution.Backward");
+            && columns.Length >= (long)batch * ColumnLength(window, filters), "Convolution.Backward");
 
         if (DirectConvolution.Applies(window, filters))
         {
@@ -181,7 +182,7 @@ public static class Convolution
         Span<float> columns, Span<float> z, Span<float> y, int first, int count, Window2D window, int filters)
         where TActivation : struct, IActivation
     {
-        int slot = window.Patch * window.OutputPlane, output = filters * window.OutputPlane, p = window.Padding;
+        int slot = ColumnLength(window, filters), output = filters * window.OutputPlane, p = window.Padding;
         int pitch = window.Width + 2 * p, planeStride = (window.Height + 2 * p) * pitch, padded = (int)DirectConvolution.PaddedLength(window);
         bool fused = TActivation.FusesIntoProduct && Unsafe.AreSame(ref MemoryMarshal.GetReference(z), ref MemoryMarshal.GetReference(y));
         for (int n = first; n < first + count; n++)
@@ -258,15 +259,16 @@ public static class Convolution
         int batch, Window2D window, int filters)
         where TActivation : struct, IActivation
     {
-        int patch = window.Patch, plane = window.OutputPlane, output = filters * plane, slot = patch * plane;
+        int patch = window.Patch, plane = window.OutputPlane, output = filters * plane, slot = ColumnLength(window, filters);
         int k = window.Kernel, p = window.Padding, q = k - 1 - p, oh = window.OutputHeight, ow = window.OutputWidth;
         int pitch = window.Width + 2 * p, planeStride = (window.Height + 2 * p) * pitch;
         int deltaPitch = ow + 2 * q, deltaPlane = (oh + 2 * q) * deltaPitch;
-        int deltaPadded = inputDelta.IsEmpty ? 0 : filters * deltaPlane + DirectConvolution.Slack(k);
-        int group = DirectConvolution.Group(window), gridLength = DirectConvolution.GridLength(window);
+        // The regions start on cache lines (the scratch does), so the grids' loads are aligned.
+        int deltaPadded = inputDelta.IsEmpty ? 0 : (int)DirectConvolution.DeltaPaddedLength(window, filters);
+        int group = DirectConvolution.Group(window), gridLength = DirectConvolution.GridLength(window), weight = (filters * patch + 15) / 16 * 16;
         Span<float> flipped = scratch[..(filters * patch)];
-        Span<float> paddedDelta = scratch.Slice(filters * patch, deltaPadded);
-        Span<float> grids = scratch.Slice(filters * patch + deltaPadded, group * filters * gridLength);
+        Span<float> paddedDelta = scratch.Slice(weight, deltaPadded);
+        Span<float> grids = scratch.Slice(weight + deltaPadded, group * filters * gridLength);
         if (!inputDelta.IsEmpty)
         {
             DirectConvolution.FlipTranspose(weights, flipped, filters, window.Channels, k);
@@ -346,6 +348,15 @@ public static class Convolution
             }
         }
     }
+
+    /// <summary>
+    /// Floats per sample of the column buffer that <see cref="Forward"/> fills and <see cref="Backward"/> reads: the
+    /// zero-padded input (rounded up to a cache line) on the direct path, the column matrix
+    /// (<c>channels × k × k × output positions</c>) on the unfolded path, none for a pointwise window.
+    /// </summary>
+    public static int ColumnLength(Window2D window, int filters)
+        => DirectConvolution.Applies(window, filters) ? (int)DirectConvolution.PaddedSlot(window)
+            : window.IsPointwise ? 0 : window.Patch * window.OutputPlane;
 
     /// <summary>
     /// Scratch floats <see cref="Backward"/> needs. Direct path: the flipped weight and the padded output gradient (for ∂L/∂x)

@@ -26,12 +26,15 @@ internal static class DirectConvolution
     public static int Slack(int kernel) => 16 + kernel;
 
     /// <summary>Whether <see cref="Convolution"/> takes this path: stride 1, a window wider than one pixel or with padding,
-    /// padding below the kernel (so the input gradient's padding <c>k - 1 - p</c> is not negative), a padded sample that
-    /// fits the column-matrix slot the layer already has, and a scratch that fits one buffer. The generator's
+    /// padding below the kernel (so the input gradient's padding <c>k - 1 - p</c> is not negative), and buffers that fit. The generator's
     /// <c>Conv2DUnit</c> makes the same choice to size the scratch.</summary>
     public static bool Applies(Window2D w, int filters)
-        => w.Stride == 1 && !w.IsPointwise && w.Padding <= w.Kernel - 1 && PaddedLength(w) <= (long)w.Patch * w.OutputPlane
-            && ScratchLength(w, filters, inputGradient: true) <= int.MaxValue / 2;
+        => w.Stride == 1 && !w.IsPointwise && w.Padding <= w.Kernel - 1
+            && PaddedSlot(w) <= int.MaxValue / 2 && ScratchLength(w, filters, inputGradient: true) <= int.MaxValue / 2;
+
+    /// <summary>One sample's slot in the column buffer: the padded length rounded up to a cache line (so every sample's
+    /// padded planes start aligned).</summary>
+    public static long PaddedSlot(Window2D w) => (PaddedLength(w) + 15) / 16 * 16;
 
     /// <summary>Floats of one padded sample: the planes and the slack.</summary>
     public static long PaddedLength(Window2D w)
@@ -47,34 +50,66 @@ internal static class DirectConvolution
     /// <summary>Floats of the backward pass's scratch: the flipped weight, the padded output gradient (both only for the
     /// input gradient) and one group's output gradients on the grid.</summary>
     public static long ScratchLength(Window2D w, int filters, bool inputGradient)
-        => (long)filters * w.Patch
+        => ((long)filters * w.Patch + 15) / 16 * 16
             + (inputGradient ? DeltaPaddedLength(w, filters) : 0)
             + (long)Group(w) * filters * GridLength(w);
 
-    private static long DeltaPaddedLength(Window2D w, int filters)
+    /// <summary>The padded output gradient's floats, rounded up to a cache line so that the grids after it stay aligned.</summary>
+    public static long DeltaPaddedLength(Window2D w, int filters)
     {
         int q = w.Kernel - 1 - w.Padding;
-        return (long)filters * (w.OutputHeight + 2 * q) * (w.OutputWidth + 2 * q) + Slack(w.Kernel);
+        return ((long)filters * (w.OutputHeight + 2 * q) * (w.OutputWidth + 2 * q) + Slack(w.Kernel) + 15) / 16 * 16;
     }
 
     /// <summary>Copies [channels, height, width] into planes of <c>(height + 2p) × (width + 2p)</c> with a zero border, then the slack zeros.</summary>
+    /// <remarks>Row by row with short vector copies: the rows are short (14 floats in the CNN's conv2), and a call to the
+    /// runtime's copy and clear per row cost as much as the convolution's products.</remarks>
     public static void Pad(ReadOnlySpan<float> x, Span<float> padded, int channels, int height, int width, int padding, int kernel)
     {
-        int pitch = width + 2 * padding, rows = height + 2 * padding, plane = rows * pitch;
+        int pitch = width + 2 * padding, rows = height + 2 * padding, plane = rows * pitch, total = channels * height * width;
+        int length = channels * plane + Slack(kernel);
+        if (x.Length < total || padded.Length < length)
+        {
+            throw new ArgumentException("DirectConvolution.Pad: a buffer does not fit the window.");
+        }
+        ref float source = ref MemoryMarshal.GetReference(x);
+        ref float target = ref MemoryMarshal.GetReference(padded);
         for (int c = 0; c < channels; c++)
         {
-            Span<float> target = padded.Slice(c * plane, plane);
-            target[..(padding * pitch + padding)].Clear();
+            int at = c * plane;
+            padded.Slice(at, padding * pitch + padding).Clear();
             for (int y = 0; y < height; y++)
             {
-                int at = (y + padding) * pitch + padding;
-                x.Slice((c * height + y) * width, width).CopyTo(target.Slice(at, width));
-                // The right border of this row and the left border of the next are adjacent.
-                target.Slice(at + width, Math.Min(2 * padding, plane - at - width)).Clear();
+                int from = (c * height + y) * width, to = at + (y + padding) * pitch + padding;
+                CopyRow(ref Unsafe.Add(ref source, from), ref Unsafe.Add(ref target, to), width, x.Length - from, length - to);
+                // The right border of this row and the left border of the next are adjacent; written after the row, whose
+                // last vector may have run over them (the next row's values are written later still).
+                for (int i = width; i < width + 2 * padding; i++)
+                {
+                    Unsafe.Add(ref target, to + i) = 0f;
+                }
             }
-            target[((height + padding) * pitch)..].Clear();
+            padded[(at + (height + padding) * pitch)..(at + plane)].Clear();
         }
         padded.Slice(channels * plane, Slack(kernel)).Clear();
+    }
+
+    /// <summary>
+    /// Copies <paramref name="count"/> floats, four at a time while the source has <paramref name="readable"/> floats and the
+    /// target <paramref name="writable"/> (so the last vector may write up to three floats past the count), then one by one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow(ref float source, ref float target, int count, int readable, int writable)
+    {
+        int limit = Math.Min(readable, writable), i = 0;
+        for (; i < count && i + 4 <= limit; i += 4)
+        {
+            Vector128.LoadUnsafe(ref source, (nuint)i).StoreUnsafe(ref target, (nuint)i);
+        }
+        for (; i < count; i++)
+        {
+            Unsafe.Add(ref target, i) = Unsafe.Add(ref source, i);
+        }
     }
 
     /// <summary>
@@ -352,6 +387,26 @@ internal static class DirectConvolution
         where TS : struct, ISimd<TV> where TV : struct
     {
         int depth = s.Depth, f = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; f + 8 <= filters; f += 8)
+            {
+                int p = 0;
+                for (; p + 3 <= depth; p += 3)
+                {
+                    Dot8x3<TS, TV>(ref Unsafe.Add(ref grid, f * gridLength), filters * gridLength, gridLength, ref x, sampleStride, samples,
+                        Offset(p, s), Offset(p + 1, s), Offset(p + 2, s), ref Unsafe.Add(ref dw, f * depth + p), depth);
+                }
+                for (; p < depth; p++)
+                {
+                    for (int r = 0; r < 8; r++)
+                    {
+                        Unsafe.Add(ref dw, (f + r) * depth + p) += Dot1x1<TS, TV>(ref Unsafe.Add(ref grid, (f + r) * gridLength), filters * gridLength, gridLength,
+                            ref Unsafe.Add(ref x, Offset(p, s)), sampleStride, samples);
+                    }
+                }
+            }
+        }
         for (; f + 4 <= filters; f += 4)
         {
             int p = 0;
@@ -377,6 +432,57 @@ internal static class DirectConvolution
                     ref Unsafe.Add(ref x, Offset(p, s)), sampleStride, samples);
             }
         }
+    }
+
+    // Eight filters × three weight rows (512-bit path, 32 registers): twenty-four accumulators, eight aligned gradient loads
+    // and three shifted input loads per vector.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot8x3<TS, TV>(ref float grid, int gridSample, int gridLength, ref float x, int sampleStride, int samples,
+        int offset0, int offset1, int offset2, ref float dw, int depth)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        int w = TS.Count;
+        TV c00 = TS.Zero, c01 = TS.Zero, c02 = TS.Zero, c10 = TS.Zero, c11 = TS.Zero, c12 = TS.Zero;
+        TV c20 = TS.Zero, c21 = TS.Zero, c22 = TS.Zero, c30 = TS.Zero, c31 = TS.Zero, c32 = TS.Zero;
+        TV c40 = TS.Zero, c41 = TS.Zero, c42 = TS.Zero, c50 = TS.Zero, c51 = TS.Zero, c52 = TS.Zero;
+        TV c60 = TS.Zero, c61 = TS.Zero, c62 = TS.Zero, c70 = TS.Zero, c71 = TS.Zero, c72 = TS.Zero;
+        for (int n = 0; n < samples; n++)
+        {
+            ref float d0 = ref Unsafe.Add(ref grid, n * gridSample);
+            ref float xn = ref Unsafe.Add(ref x, n * sampleStride);
+            ref float x0 = ref Unsafe.Add(ref xn, offset0);
+            ref float x1 = ref Unsafe.Add(ref xn, offset1);
+            ref float x2 = ref Unsafe.Add(ref xn, offset2);
+            for (int j = 0; j < gridLength; j += w)
+            {
+                TV b0 = TS.Load(ref Unsafe.Add(ref x0, j)), b1 = TS.Load(ref Unsafe.Add(ref x1, j)), b2 = TS.Load(ref Unsafe.Add(ref x2, j));
+                ref float d = ref Unsafe.Add(ref d0, j);
+                TV a = TS.Load(ref d); c00 = TS.MultiplyAdd(a, b0, c00); c01 = TS.MultiplyAdd(a, b1, c01); c02 = TS.MultiplyAdd(a, b2, c02);
+                a = TS.Load(ref Unsafe.Add(ref d, gridLength)); c10 = TS.MultiplyAdd(a, b0, c10); c11 = TS.MultiplyAdd(a, b1, c11); c12 = TS.MultiplyAdd(a, b2, c12);
+                a = TS.Load(ref Unsafe.Add(ref d, 2 * gridLength)); c20 = TS.MultiplyAdd(a, b0, c20); c21 = TS.MultiplyAdd(a, b1, c21); c22 = TS.MultiplyAdd(a, b2, c22);
+                a = TS.Load(ref Unsafe.Add(ref d, 3 * gridLength)); c30 = TS.MultiplyAdd(a, b0, c30); c31 = TS.MultiplyAdd(a, b1, c31); c32 = TS.MultiplyAdd(a, b2, c32);
+                a = TS.Load(ref Unsafe.Add(ref d, 4 * gridLength)); c40 = TS.MultiplyAdd(a, b0, c40); c41 = TS.MultiplyAdd(a, b1, c41); c42 = TS.MultiplyAdd(a, b2, c42);
+                a = TS.Load(ref Unsafe.Add(ref d, 5 * gridLength)); c50 = TS.MultiplyAdd(a, b0, c50); c51 = TS.MultiplyAdd(a, b1, c51); c52 = TS.MultiplyAdd(a, b2, c52);
+                a = TS.Load(ref Unsafe.Add(ref d, 6 * gridLength)); c60 = TS.MultiplyAdd(a, b0, c60); c61 = TS.MultiplyAdd(a, b1, c61); c62 = TS.MultiplyAdd(a, b2, c62);
+                a = TS.Load(ref Unsafe.Add(ref d, 7 * gridLength)); c70 = TS.MultiplyAdd(a, b0, c70); c71 = TS.MultiplyAdd(a, b1, c71); c72 = TS.MultiplyAdd(a, b2, c72);
+            }
+        }
+        AddRow<TS, TV>(ref dw, c00, c01, c02);
+        AddRow<TS, TV>(ref Unsafe.Add(ref dw, depth), c10, c11, c12);
+        AddRow<TS, TV>(ref Unsafe.Add(ref dw, 2 * depth), c20, c21, c22);
+        AddRow<TS, TV>(ref Unsafe.Add(ref dw, 3 * depth), c30, c31, c32);
+        AddRow<TS, TV>(ref Unsafe.Add(ref dw, 4 * depth), c40, c41, c42);
+        AddRow<TS, TV>(ref Unsafe.Add(ref dw, 5 * depth), c50, c51, c52);
+        AddRow<TS, TV>(ref Unsafe.Add(ref dw, 6 * depth), c60, c61, c62);
+        AddRow<TS, TV>(ref Unsafe.Add(ref dw, 7 * depth), c70, c71, c72);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow<TS, TV>(ref float dw, TV first, TV second, TV third) where TS : struct, ISimd<TV> where TV : struct
+    {
+        dw += TS.Sum(first);
+        Unsafe.Add(ref dw, 1) += TS.Sum(second);
+        Unsafe.Add(ref dw, 2) += TS.Sum(third);
     }
 
     // Four filters × three weight rows: twelve accumulators, four gradient loads and three shifted input loads per vector.
@@ -437,15 +543,25 @@ internal static class DirectConvolution
     /// <paramref name="pitch"/>, zeros past each row's outputs and past the last row, <paramref name="gridLength"/> per filter).</summary>
     public static void ToGrid(ReadOnlySpan<float> delta, Span<float> grid, int filters, int outHeight, int outWidth, int pitch, int gridLength)
     {
+        int length = filters * gridLength;
+        if (delta.Length < filters * outHeight * outWidth || grid.Length < length || outHeight * pitch > gridLength || outWidth > pitch)
+        {
+            throw new ArgumentException("DirectConvolution.ToGrid: a buffer does not fit the window.");
+        }
+        ref float source = ref MemoryMarshal.GetReference(delta);
+        ref float target = ref MemoryMarshal.GetReference(grid);
         for (int f = 0; f < filters; f++)
         {
-            Span<float> target = grid.Slice(f * gridLength, gridLength);
             for (int oy = 0; oy < outHeight; oy++)
             {
-                delta.Slice((f * outHeight + oy) * outWidth, outWidth).CopyTo(target.Slice(oy * pitch, outWidth));
-                target.Slice(oy * pitch + outWidth, pitch - outWidth).Clear();
+                int from = (f * outHeight + oy) * outWidth, to = f * gridLength + oy * pitch;
+                CopyRow(ref Unsafe.Add(ref source, from), ref Unsafe.Add(ref target, to), outWidth, delta.Length - from, length - to);
+                for (int i = outWidth; i < pitch; i++)
+                {
+                    Unsafe.Add(ref target, to + i) = 0f;
+                }
             }
-            target[(outHeight * pitch)..].Clear();
+            grid[(f * gridLength + outHeight * pitch)..((f + 1) * gridLength)].Clear();
         }
     }
 
