@@ -101,6 +101,30 @@ public class ConcurrencyTests
         Assert.True(calls >= threads * 2 * batches.Length, $"{calls} calls");
     }
 
+    /// <summary>
+    /// A network with image layers predicts eight samples per pass (in the first rows of its buffers, and of each shard's):
+    /// a batch of several passes and a partial last one gives, on one thread and on two, exactly what each sample gives alone.
+    /// </summary>
+    [Fact]
+    public void Image_networks_predict_a_batch_in_tiles_exactly_as_sample_by_sample()
+    {
+        const int Batch = 21;
+        var net = new SmallCnn(maxBatch: Batch, seed: 3);
+        var inputs = Random(Batch * SmallCnn.InputSize, 11);
+        var alone = new float[Batch * SmallCnn.OutputSize];
+        for (int n = 0; n < Batch; n++)
+        {
+            net.Predict(inputs.AsSpan(n * SmallCnn.InputSize, SmallCnn.InputSize), alone.AsSpan(n * SmallCnn.OutputSize, SmallCnn.OutputSize));
+        }
+        foreach (int threads in new[] { 1, 2 })
+        {
+            net.MaxThreads = threads;
+            var outputs = new float[alone.Length];
+            net.Predict(inputs, outputs);
+            Assert.Equal(alone, outputs);
+        }
+    }
+
     [Fact]
     public void Concurrent_predictions_allocate_nothing_once_the_pool_holds_a_set_per_thread()
     {
