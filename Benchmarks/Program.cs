@@ -35,12 +35,22 @@ public static class Program
         if (args.Length > 0 && args[0] == "--scaling")
         {
             int batch = 256;
-            if (args.Length > 1 && (!int.TryParse(args[1], out batch) || batch < 1 || batch > 4096))
+            if (args.Length > 1 && (!int.TryParse(args[1], out batch) || batch < 1 || batch > 4096) || args.Length > 2 && args[2] != "cnn")
             {
-                Console.Error.WriteLine("--scaling takes a batch from 1 to 4096.");
+                Console.Error.WriteLine("--scaling takes a batch from 1 to 4096, then optionally 'cnn' (the PERF.md CNN instead of the MLP).");
                 return 2;
             }
-            return Scaling(batch);
+            return args.Length > 2
+                ? Scaling(batch, "CNN", threads =>
+                {
+                    var cnn = new CnnBenchmarks { Batch = batch, Threads = threads };
+                    return (cnn.Setup, () => cnn.TrainStep(), cnn.Cleanup);
+                })
+                : Scaling(batch, "MLP", threads =>
+                {
+                    var mlp = new MlpBenchmarks { Batch = batch, Threads = threads };
+                    return (mlp.Setup, () => mlp.TrainStep(), mlp.Cleanup);
+                });
         }
         if (args.Length > 0 && args[0] == "--idle")
         {
@@ -63,23 +73,24 @@ public static class Program
     }
 
     /// <summary>
-    /// Two threads against one on the training step, alternated round by round in one process (31 rounds of 40 steps
-    /// each, the first of the pair alternating), so both see the same machine state: the ratio of the median rounds and of the best rounds. A check
+    /// Two threads against one on the training step of the MLP or the CNN, alternated round by round in one process
+    /// (31 rounds of 40 steps each, 8 for the CNN, the first of the pair alternating), so both see the same machine state: the ratio of the median rounds and of the best rounds. A check
     /// between BenchmarkDotNet runs, whose two-thread medians follow the second vCPU's availability.
     /// </summary>
-    private static int Scaling(int batch)
+    private static int Scaling(int batch, string network, Func<int, (Action Setup, Action Step, Action Cleanup)> create)
     {
-        var one = new MlpBenchmarks { Batch = batch, Threads = 1 };
-        var two = new MlpBenchmarks { Batch = batch, Threads = 2 };
+        var one = create(1);
+        var two = create(2);
         one.Setup();
         two.Setup();
-        const int Rounds = 31, Steps = 40;
+        const int Rounds = 31;
+        int steps = network == "CNN" ? 8 : 40;
         var times = new double[2][] { new double[Rounds], new double[Rounds] };
         var benches = new[] { one, two };
         for (int warm = 0; warm < 50; warm++)
         {
-            one.TrainStep();
-            two.TrainStep();
+            one.Step();
+            two.Step();
         }
         if (Kernels.DataParallel.Shards(batch, 2) < 2)
         {
@@ -92,16 +103,16 @@ public static class Program
             {
                 int t = (round + i) % 2;
                 var watch = Stopwatch.StartNew();
-                for (int step = 0; step < Steps; step++)
+                for (int step = 0; step < steps; step++)
                 {
-                    benches[t].TrainStep();
+                    benches[t].Step();
                 }
-                times[t][round] = watch.Elapsed.TotalMicroseconds / Steps;
+                times[t][round] = watch.Elapsed.TotalMicroseconds / steps;
             }
         }
         Array.Sort(times[0]);
         Array.Sort(times[1]);
-        Console.WriteLine($"training step, batch {batch}: one thread median {times[0][Rounds / 2]:F1} us (best {times[0][0]:F1}), two threads median {times[1][Rounds / 2]:F1} us (best {times[1][0]:F1})");
+        Console.WriteLine($"{network} training step, batch {batch}: one thread median {times[0][Rounds / 2]:F1} us (best {times[0][0]:F1}), two threads median {times[1][Rounds / 2]:F1} us (best {times[1][0]:F1})");
         Console.WriteLine($"two threads / one: {times[0][Rounds / 2] / times[1][Rounds / 2]:F2}x by the medians, {times[0][0] / times[1][0]:F2}x by the best rounds");
         one.Cleanup();
         two.Cleanup();
