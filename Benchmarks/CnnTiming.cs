@@ -108,6 +108,10 @@ internal static class CnnTiming
             double layerBackward = Best(() => Convolution.Backward<Identity>(bx, w, bc, by, by, bd, g, bg, bdx, bs, B, window, filters, default), 1) / B;
             double weightBackward = Best(() => Convolution.Backward<Identity>(bx, w, bc, by, by, bd, g, bg, default, bs, B, window, filters, default), 1) / B;
             double inputBackward = layerBackward - weightBackward;
+            double forwardOne = Best(() => Convolution.Forward<Identity>(bx, w, bb, bc, by, by, 1, window, filters, 1), 1);
+            double backwardOne = Best(() => Convolution.Backward<Identity>(bx, w, bc, by, by, bd, g, bg, bdx, bs, 1, window, filters, default), 1);
+            double weightOne = Best(() => Convolution.Backward<Identity>(bx, w, bc, by, by, bd, g, bg, default, bs, 1, window, filters, default), 1);
+            Console.WriteLine($"{name} layer, batch 1: Forward {forwardOne * 1e3,6:F2} us, Backward with both gradients {backwardOne * 1e3,6:F2} us, weight gradient only {weightOne * 1e3,6:F2} us");
             Console.WriteLine($"{name} layer, batch {B}, per sample: Forward {layerForward * 1e3,6:F2} us ({flops / layerForward,5:F1} GFLOP/s), " +
                 $"Backward with both gradients {layerBackward * 1e3,6:F2} us ({2 * flops / layerBackward,5:F1} GFLOP/s): " +
                 $"weight gradient {weightBackward * 1e3,6:F2} us ({flops / weightBackward,5:F1}), input gradient (the difference) {inputBackward * 1e3,6:F2} us ({flops / inputBackward,5:F1})");

@@ -64,6 +64,7 @@ internal static class DirectConvolution
     /// <summary>Copies [channels, height, width] into planes of <c>(height + 2p) × (width + 2p)</c> with a zero border, then the slack zeros.</summary>
     /// <remarks>Row by row with short vector copies: the rows are short (14 floats in the CNN's conv2), and a call to the
     /// runtime's copy and clear per row cost as much as the convolution's products.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pad(ReadOnlySpan<float> x, Span<float> padded, int channels, int height, int width, int padding, int kernel)
     {
         int pitch = width + 2 * padding, rows = height + 2 * padding, plane = rows * pitch, total = channels * height * width;
@@ -154,6 +155,7 @@ internal static class DirectConvolution
         public int Depth => Channels * Kernel * Kernel;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Correlate<TS, TV, TA>(ref float x, ref float w, ref float bias, int filters, ref float y, Shape s)
         where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
     {
@@ -383,6 +385,7 @@ internal static class DirectConvolution
         return c * s.PlaneStride + ky * s.Pitch + (r - ky * s.Kernel);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightGradient<TS, TV>(ref float grid, int gridLength, ref float x, int sampleStride, int samples, int filters, ref float dw, in Shape s)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -541,6 +544,7 @@ internal static class DirectConvolution
 
     /// <summary>Lays one sample's output gradient [filters, outHeight, outWidth] on the padded input's grid (rows of
     /// <paramref name="pitch"/>, zeros past each row's outputs and past the last row, <paramref name="gridLength"/> per filter).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ToGrid(ReadOnlySpan<float> delta, Span<float> grid, int filters, int outHeight, int outWidth, int pitch, int gridLength)
     {
         int length = filters * gridLength;
@@ -566,6 +570,7 @@ internal static class DirectConvolution
     }
 
     /// <summary>The weight for the input gradient: <c>flipped[c, (f k + ky) k + kx] = w[f, (c k + k-1-ky) k + k-1-kx]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FlipTranspose(ReadOnlySpan<float> weights, Span<float> flipped, int filters, int channels, int kernel)
     {
         int area = kernel * kernel;
