@@ -177,7 +177,6 @@ public static class Convolution
     /// each sample padded into its slot of <paramref name="columns"/> (kept for the weight gradient) and correlated with the
     /// weight, the bias and a fusing activation applied as the results leave the registers.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardDirect<TActivation>(
         ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias,
         Span<float> columns, Span<float> z, Span<float> y, int first, int count, Window2D window, int filters)
@@ -254,7 +253,6 @@ public static class Convolution
     /// grid for the weight gradient (a group of samples per pass), and the input gradient as the correlation of the output
     /// gradient, padded by <c>k - 1 - p</c>, with the flipped, transposed weight.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardDirect<TActivation>(
         ReadOnlySpan<float> weights, ReadOnlySpan<float> columns, ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta,
         Span<float> weightGradient, Span<float> biasGradient, Span<float> inputDelta, Span<float> scratch,
@@ -306,7 +304,6 @@ public static class Convolution
     }
 
     /// <summary>The unfolded (im2col) path's backward pass, for strides above 1 and windows the direct path does not take.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardUnfolded<TActivation>(
         ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> columns,
         ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta,

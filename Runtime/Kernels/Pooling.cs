@@ -145,13 +145,14 @@ public static class Pooling
         {
             int i = top + ox * s;
             float a = Unsafe.Add(ref x, i), b = Unsafe.Add(ref x, i + 1), c = Unsafe.Add(ref x, i + w), d = Unsafe.Add(ref x, i + w + 1);
-            // As PyTorch: a later element wins when strictly greater or NaN (so a NaN's index is kept, and its value).
-            bool right = (b > a) | float.IsNaN(b), lowerRight = (d > c) | float.IsNaN(d);
-            float first = right ? b : a, second = lowerRight ? d : c;
-            int upper = i + (right ? 1 : 0), lower = i + w + (lowerRight ? 1 : 0);
-            bool down = (second > first) | float.IsNaN(second);
-            Unsafe.Add(ref y, ox) = down ? second : first;
-            Unsafe.Add(ref at, ox) = down ? lower : upper;
+            // As PyTorch: a later element wins when strictly greater or NaN (so a NaN's index is kept). Integer flags and
+            // MathF.Max (which propagates NaN) rather than conditional expressions, which may compile to branches.
+            int right = (b > a ? 1 : 0) | (float.IsNaN(b) ? 1 : 0), lowerRight = (d > c ? 1 : 0) | (float.IsNaN(d) ? 1 : 0);
+            float first = MathF.Max(a, b), second = MathF.Max(c, d);
+            int upper = i + right, lower = i + w + lowerRight;
+            int take = -((second > first ? 1 : 0) | (float.IsNaN(second) ? 1 : 0));
+            Unsafe.Add(ref y, ox) = MathF.Max(first, second);
+            Unsafe.Add(ref at, ox) = upper + ((lower - upper) & take);
         }
     }
 
