@@ -183,7 +183,7 @@ public class ThreadingTests
             var net = new FashionMlp(maxBatch: 64, seed: 3) { MaxThreads = 2 };
             var (inputs, labels) = Batch(64, 9);
             net.TrainStep(inputs, labels, new Sgd(0.01f));
-            // Prediction last: its job's delegate is the network's PredictShard.
+            // Prediction last: its job's delegate is the set's PredictShard (the network's PredictRows).
             net.Predict(inputs, new float[64 * FashionMlp.OutputSize]);
             return new WeakReference<FashionMlp>(net);
         }

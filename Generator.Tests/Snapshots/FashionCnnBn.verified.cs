@@ -188,7 +188,7 @@ namespace Demo
             set
             {
                 global::System.ArgumentOutOfRangeException.ThrowIfNegative(value);
-                _gate.EnterWrite(nameof(TrainingPasses));
+                _gate.EnterWrite("TrainingPasses");
                 try
                 {
                     _passes = value;
@@ -262,19 +262,12 @@ namespace Demo
                 int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
                 if (shards > 1)
                 {
-                    // Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictShard).
+                    // Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictRows).
                     activations.PredictShards(inputs, outputs, batch, shards);
                 }
                 else
                 {
-                    // Image layers: 8 samples at a time through the whole network, in rows 0..8 of every buffer, so that
-                    // each layer's output is still in the core's cache when the next layer reads it.
-                    for (int first = 0; first < batch; first += 8)
-                    {
-                        int count = global::System.Math.Min(8, batch - first);
-                        Forward(activations, inputs.Slice(first * InputSize, count * InputSize), 0, count, _maxThreads, training: false);
-                        activations.Dense2Output.Slice(0, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
-                    }
+                    PredictRows(activations, inputs, outputs, 0, batch, _maxThreads);
                 }
             }
             finally
@@ -285,16 +278,18 @@ namespace Demo
         }
 
         /// <summary>
-        /// One shard of a data-parallel prediction (<see cref="global::Backprop.Kernels.ForwardShard"/>), on the calling thread:
-        /// the forward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>), their outputs into the same rows of <paramref name="outputs"/>.
+        /// The forward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) in inference mode,
+        /// their outputs into the same rows of <paramref name="outputs"/>, products on up to <paramref name="threads"/> threads: the whole
+        /// prediction on one core, or one shard of a data-parallel one (<see cref="global::Backprop.Kernels.ForwardShard"/>, one thread).
         /// </summary>
-        private void PredictShard(Activations activations, global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count)
+        private void PredictRows(Activations activations, global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count, int threads)
         {
-            // 8 samples at a time, in the shard's first rows (see Predict).
+            // Image layers: 8 samples at a time through the whole network, in the first 8 of these rows of every
+            // buffer, so that each layer's output is still in the core's cache when the next layer reads it.
             for (int done = 0; done < count; done += 8)
             {
                 int part = global::System.Math.Min(8, count - done);
-                Forward(activations, inputs.Slice((first + done) * InputSize, part * InputSize), first, part, threads: 1, training: false);
+                Forward(activations, inputs.Slice((first + done) * InputSize, part * InputSize), first, part, threads, training: false);
                 activations.Dense2Output.Slice(first * OutputSize, part * OutputSize).CopyTo(outputs.Slice((first + done) * OutputSize, part * OutputSize));
             }
         }
@@ -776,7 +771,7 @@ namespace Demo
         {
             get
             {
-                _gate.EnterRead(nameof(FrozenTensors));
+                _gate.EnterRead("FrozenTensors");
                 try
                 {
                     return _frozen.Names;
@@ -1109,7 +1104,7 @@ namespace Demo
                 (_parallel ??= new global::Backprop.Kernels.DataParallelForward(PredictShard)).Run(inputs, outputs, batch, shards);
             }
 
-            private void PredictShard(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count) => _network.PredictShard(this, inputs, outputs, first, count);
+            private void PredictShard(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count) => _network.PredictRows(this, inputs, outputs, first, count, threads: 1);
         }
     }
 }

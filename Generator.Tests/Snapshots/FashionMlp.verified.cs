@@ -134,7 +134,7 @@ namespace Demo
             set
             {
                 global::System.ArgumentOutOfRangeException.ThrowIfNegative(value);
-                _gate.EnterWrite(nameof(TrainingPasses));
+                _gate.EnterWrite("TrainingPasses");
                 try
                 {
                     _passes = value;
@@ -208,13 +208,12 @@ namespace Demo
                 int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);
                 if (shards > 1)
                 {
-                    // Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictShard).
+                    // Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictRows).
                     activations.PredictShards(inputs, outputs, batch, shards);
                 }
                 else
                 {
-                    Forward(activations, inputs, 0, batch, _maxThreads, training: false);
-                    activations.Dense3Output.Slice(0, batch * OutputSize).CopyTo(outputs);
+                    PredictRows(activations, inputs, outputs, 0, batch, _maxThreads);
                 }
             }
             finally
@@ -225,12 +224,13 @@ namespace Demo
         }
 
         /// <summary>
-        /// One shard of a data-parallel prediction (<see cref="global::Backprop.Kernels.ForwardShard"/>), on the calling thread:
-        /// the forward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>), their outputs into the same rows of <paramref name="outputs"/>.
+        /// The forward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) in inference mode,
+        /// their outputs into the same rows of <paramref name="outputs"/>, products on up to <paramref name="threads"/> threads: the whole
+        /// prediction on one core, or one shard of a data-parallel one (<see cref="global::Backprop.Kernels.ForwardShard"/>, one thread).
         /// </summary>
-        private void PredictShard(Activations activations, global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count)
+        private void PredictRows(Activations activations, global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count, int threads)
         {
-            Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1, training: false);
+            Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads, training: false);
             activations.Dense3Output.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
         }
 
@@ -618,7 +618,7 @@ namespace Demo
         {
             get
             {
-                _gate.EnterRead(nameof(FrozenTensors));
+                _gate.EnterRead("FrozenTensors");
                 try
                 {
                     return _frozen.Names;
@@ -849,7 +849,7 @@ namespace Demo
                 (_parallel ??= new global::Backprop.Kernels.DataParallelForward(PredictShard)).Run(inputs, outputs, batch, shards);
             }
 
-            private void PredictShard(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count) => _network.PredictShard(this, inputs, outputs, first, count);
+            private void PredictShard(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> outputs, int first, int count) => _network.PredictRows(this, inputs, outputs, first, count, threads: 1);
         }
     }
 }

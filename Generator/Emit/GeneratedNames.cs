@@ -18,7 +18,7 @@ internal static class GeneratedNames
         "s_tensors", "s_inputShape", "s_outputShape", "_parameters", "_gradients", "_scratch", "_maxBatch", "_seed", "_passes", "_maxThreads", "_dataParallel",
         "_training", "_predictions", "_gate", "_frozen",
         "InputShape", "OutputShape", "MaxBatch", "MaxThreads", "Loss", "Parameters", "Gradients", "Tensors",
-        "Predict", "ComputeGradients", "TrainStep", "ComputeLoss", "Pass", "RunPass", "Shard", "PredictShard", "Forward", "Backward",
+        "Predict", "ComputeGradients", "TrainStep", "ComputeLoss", "Pass", "RunPass", "Shard", "PredictRows", "Forward", "Backward",
         "BackwardLayers", "Freeze", "Unfreeze", "IsFrozen", "FrozenTensors", "TrainingPasses",
         "Initialize", "CopyTensor", "CopyGradient", "SetTensor", "CopyOut", "CopyIn", "Save", "Load", "ExportOnnx", "BuildOnnx",
         "Activations",

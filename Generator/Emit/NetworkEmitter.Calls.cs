@@ -39,27 +39,12 @@ internal static partial class NetworkEmitter
                 writer.Line("int shards = global::Backprop.Kernels.DataParallel.Shards(batch, _maxThreads);");
                 using (writer.Block("if (shards > 1)"))
                 {
-                    writer.Line("// Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictShard).");
+                    writer.Line("// Data parallelism: each core runs the whole forward pass on its shard of the samples (PredictRows).");
                     writer.Line("activations.PredictShards(inputs, outputs, batch, shards);");
                 }
                 using (writer.Block("else"))
                 {
-                    if (PredictionTile(plan) is int tile)
-                    {
-                        writer.Line($"// Image layers: {tile} samples at a time through the whole network, in rows 0..{tile} of every buffer, so that");
-                        writer.Line("// each layer's output is still in the core's cache when the next layer reads it.");
-                        using (writer.Block($"for (int first = 0; first < batch; first += {tile})"))
-                        {
-                            writer.Line($"int count = global::System.Math.Min({tile}, batch - first);");
-                            writer.Line("Forward(activations, inputs.Slice(first * InputSize, count * InputSize), 0, count, _maxThreads, training: false);");
-                            writer.Line($"{InSet(LastOutput(wiring))}.Slice(0, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
-                        }
-                    }
-                    else
-                    {
-                        writer.Line("Forward(activations, inputs, 0, batch, _maxThreads, training: false);");
-                        writer.Line($"{InSet(LastOutput(wiring))}.Slice(0, batch * OutputSize).CopyTo(outputs);");
-                    }
+                    writer.Line("PredictRows(activations, inputs, outputs, 0, batch, _maxThreads);");
                 }
             }
             using (writer.Block("finally"))
@@ -70,23 +55,25 @@ internal static partial class NetworkEmitter
         }
         writer.Line();
         writer.Summary(
-            "One shard of a data-parallel prediction (<see cref=\"global::Backprop.Kernels.ForwardShard\"/>), on the calling thread:",
-            "the forward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"count\"/>), their outputs into the same rows of <paramref name=\"outputs\"/>.");
-        using (writer.Block($"private void PredictShard(Activations activations, {ReadOnlySpan} inputs, {Span} outputs, int first, int count)"))
+            "The forward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"count\"/>) in inference mode,",
+            "their outputs into the same rows of <paramref name=\"outputs\"/>, products on up to <paramref name=\"threads\"/> threads: the whole",
+            "prediction on one core, or one shard of a data-parallel one (<see cref=\"global::Backprop.Kernels.ForwardShard\"/>, one thread).");
+        using (writer.Block($"private void PredictRows(Activations activations, {ReadOnlySpan} inputs, {Span} outputs, int first, int count, int threads)"))
         {
             if (PredictionTile(plan) is int tile)
             {
-                writer.Line($"// {tile} samples at a time, in the shard's first rows (see Predict).");
+                writer.Line($"// Image layers: {tile} samples at a time through the whole network, in the first {tile} of these rows of every");
+                writer.Line("// buffer, so that each layer's output is still in the core's cache when the next layer reads it.");
                 using (writer.Block($"for (int done = 0; done < count; done += {tile})"))
                 {
                     writer.Line($"int part = global::System.Math.Min({tile}, count - done);");
-                    writer.Line("Forward(activations, inputs.Slice((first + done) * InputSize, part * InputSize), first, part, threads: 1, training: false);");
+                    writer.Line("Forward(activations, inputs.Slice((first + done) * InputSize, part * InputSize), first, part, threads, training: false);");
                     writer.Line($"{InSet(LastOutput(wiring))}.Slice(first * OutputSize, part * OutputSize).CopyTo(outputs.Slice((first + done) * OutputSize, part * OutputSize));");
                 }
             }
             else
             {
-                writer.Line("Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads: 1, training: false);");
+                writer.Line("Forward(activations, inputs.Slice(first * InputSize, count * InputSize), first, count, threads, training: false);");
                 writer.Line($"{InSet(LastOutput(wiring))}.Slice(first * OutputSize, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
             }
         }

@@ -223,35 +223,11 @@ internal static partial class NetworkEmitter
             "uninterrupted run would have drawn.");
         writer.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">The value is negative.</exception>");
         writer.Line(WritingCall.Replace("runs alone", "setting runs alone"));
-        writer.Line("public long TrainingPasses");
-        writer.Line("{");
-        using (writer.Indent())
+        using (writer.Block("public long TrainingPasses"))
         {
             writer.Line("get => global::System.Threading.Interlocked.Read(ref _passes);");
-            writer.Line("set");
-            writer.Line("{");
-            using (writer.Indent())
-            {
-                writer.Line("global::System.ArgumentOutOfRangeException.ThrowIfNegative(value);");
-                writer.Line("_gate.EnterWrite(nameof(TrainingPasses));");
-                writer.Line("try");
-                writer.Line("{");
-                using (writer.Indent())
-                {
-                    writer.Line("_passes = value;");
-                }
-                writer.Line("}");
-                writer.Line("finally");
-                writer.Line("{");
-                using (writer.Indent())
-                {
-                    writer.Line("_gate.ExitWrite();");
-                }
-                writer.Line("}");
-            }
-            writer.Line("}");
+            WriteGated(writer, "set", "TrainingPasses", writes: true, "_passes = value;", check: "global::System.ArgumentOutOfRangeException.ThrowIfNegative(value);");
         }
-        writer.Line("}");
         writer.Line();
         foreach (var (name, field, summary) in new[]
         {
@@ -337,7 +313,7 @@ internal static partial class NetworkEmitter
                 writer.Line("(_parallel ??= new global::Backprop.Kernels.DataParallelForward(PredictShard)).Run(inputs, outputs, batch, shards);");
             }
             writer.Line();
-            writer.Line($"private void PredictShard({ReadOnlySpan} inputs, {Span} outputs, int first, int count) => _network.PredictShard(this, inputs, outputs, first, count);");
+            writer.Line($"private void PredictShard({ReadOnlySpan} inputs, {Span} outputs, int first, int count) => _network.PredictRows(this, inputs, outputs, first, count, threads: 1);");
         }
     }
 }

@@ -84,33 +84,10 @@ internal static partial class NetworkEmitter
         writer.Line();
         writer.Summary("The names of the frozen tensors, in <see cref=\"Tensors\"/> order.");
         writer.Line(ReadingCall);
-        writer.Line("public global::System.Collections.Generic.IReadOnlyList<string> FrozenTensors");
-        writer.Line("{");
-        using (writer.Indent())
+        using (writer.Block("public global::System.Collections.Generic.IReadOnlyList<string> FrozenTensors"))
         {
-            writer.Line("get");
-            writer.Line("{");
-            using (writer.Indent())
-            {
-                writer.Line("_gate.EnterRead(nameof(FrozenTensors));");
-                writer.Line("try");
-                writer.Line("{");
-                using (writer.Indent())
-                {
-                    writer.Line("return _frozen.Names;");
-                }
-                writer.Line("}");
-                writer.Line("finally");
-                writer.Line("{");
-                using (writer.Indent())
-                {
-                    writer.Line("_gate.ExitRead();");
-                }
-                writer.Line("}");
-            }
-            writer.Line("}");
+            WriteGated(writer, "get", "FrozenTensors", writes: false, "return _frozen.Names;");
         }
-        writer.Line("}");
         writer.Line();
     }
 

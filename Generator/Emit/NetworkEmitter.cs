@@ -202,11 +202,15 @@ internal static partial class NetworkEmitter
     private static string InSet(string field) => "activations." + LayerUnit.Member(field);
 
     /// <summary>A public member whose body runs inside the gate: as a reading call, or as a writing one.</summary>
-    private static void WriteGated(SourceWriter writer, string signature, string operation, bool writes, string statement)
+    private static void WriteGated(SourceWriter writer, string signature, string operation, bool writes, string statement, string? check = null)
     {
         string kind = writes ? "Write" : "Read";
         using (writer.Block(signature))
         {
+            if (check is not null)
+            {
+                writer.Line(check);
+            }
             writer.Line($"_gate.Enter{kind}(\"{operation}\");");
             using (writer.Block("try"))
             {

@@ -87,11 +87,12 @@ public static class Convolution
         where TActivation : struct, IActivation
     {
         window.Check("Convolution.Forward");
+        bool direct = DirectConvolution.Applies(window, filters);
         int patch = window.Patch, plane = window.OutputPlane, output = filters * plane;
         Require(input.Length >= batch * window.InputLength && weights.Length == filters * patch
             && (bias.IsEmpty || bias.Length == filters) && z.Length >= batch * output && y.Length >= batch * output
-            && columns.Length >= (long)batch * ColumnLength(window, filters), "Convolution.Forward");
-        if (DirectConvolution.Applies(window, filters))
+            && columns.Length >= (long)batch * ColumnsFor(window, direct), "Convolution.Forward");
+        if (direct)
         {
             if (threads > 1 && batch > 1 && (long)batch * output * patch >= Workers.MinimumWork
                 && DirectJob<TActivation>.TryRun(input, weights, bias, columns, z, y, batch, window, filters, threads))
@@ -146,14 +147,15 @@ public static class Convolution
         where TActivation : struct, IActivation
     {
         window.Check("Convolution.Backward");
+        bool direct = DirectConvolution.Applies(window, filters);
         int patch = window.Patch, plane = window.OutputPlane, output = filters * plane;
         Require(input.Length >= batch * window.InputLength && weights.Length == filters * patch
             && weightGradient.Length == filters * patch && delta.Length >= batch * output
             && (inputDelta.IsEmpty || inputDelta.Length >= batch * window.InputLength)
-            && scratch.Length >= ScratchLength(window, filters, !inputDelta.IsEmpty)
-            && columns.Length >= (long)batch * ColumnLength(window, filters), "Convolution.Backward");
+            && scratch.Length >= ScratchFor(window, filters, !inputDelta.IsEmpty, direct)
+            && columns.Length >= (long)batch * ColumnsFor(window, direct), "Convolution.Backward");
 
-        if (DirectConvolution.Applies(window, filters))
+        if (direct)
         {
             BackwardDirect<TActivation>(weights, columns, z, y, delta, weightGradient, biasGradient, inputDelta, scratch, batch, window, filters);
         }
@@ -182,7 +184,7 @@ public static class Convolution
         Span<float> columns, Span<float> z, Span<float> y, int first, int count, Window2D window, int filters)
         where TActivation : struct, IActivation
     {
-        int slot = ColumnLength(window, filters), output = filters * window.OutputPlane, p = window.Padding;
+        int slot = (int)DirectConvolution.PaddedSlot(window), output = filters * window.OutputPlane, p = window.Padding;
         int pitch = window.Width + 2 * p, planeStride = (window.Height + 2 * p) * pitch, padded = (int)DirectConvolution.PaddedLength(window);
         bool fused = TActivation.FusesIntoProduct && Unsafe.AreSame(ref MemoryMarshal.GetReference(z), ref MemoryMarshal.GetReference(y));
         for (int n = first; n < first + count; n++)
@@ -259,16 +261,15 @@ public static class Convolution
         int batch, Window2D window, int filters)
         where TActivation : struct, IActivation
     {
-        int patch = window.Patch, plane = window.OutputPlane, output = filters * plane, slot = ColumnLength(window, filters);
+        int patch = window.Patch, plane = window.OutputPlane, output = filters * plane, slot = (int)DirectConvolution.PaddedSlot(window);
         int k = window.Kernel, p = window.Padding, q = k - 1 - p, oh = window.OutputHeight, ow = window.OutputWidth;
         int pitch = window.Width + 2 * p, planeStride = (window.Height + 2 * p) * pitch;
         int deltaPitch = ow + 2 * q, deltaPlane = (oh + 2 * q) * deltaPitch;
-        // The regions start on cache lines (the scratch does), so the grids' loads are aligned.
-        int deltaPadded = inputDelta.IsEmpty ? 0 : (int)DirectConvolution.DeltaPaddedLength(window, filters);
-        int group = DirectConvolution.Group(window), gridLength = DirectConvolution.GridLength(window), weight = (filters * patch + 15) / 16 * 16;
+        var (deltaAt, gridsAt, _) = DirectConvolution.ScratchLayout(window, filters, !inputDelta.IsEmpty);
+        int group = DirectConvolution.Group(window), gridLength = DirectConvolution.GridLength(window);
         Span<float> flipped = scratch[..(filters * patch)];
-        Span<float> paddedDelta = scratch.Slice(weight, deltaPadded);
-        Span<float> grids = scratch.Slice(weight + deltaPadded, group * filters * gridLength);
+        Span<float> paddedDelta = scratch[(int)deltaAt..(int)gridsAt];
+        Span<float> grids = scratch.Slice((int)gridsAt, group * filters * gridLength);
         if (!inputDelta.IsEmpty)
         {
             DirectConvolution.FlipTranspose(weights, flipped, filters, window.Channels, k);
@@ -354,9 +355,10 @@ public static class Convolution
     /// zero-padded input (rounded up to a cache line) on the direct path, the column matrix
     /// (<c>channels × k × k × output positions</c>) on the unfolded path, none for a pointwise window.
     /// </summary>
-    public static int ColumnLength(Window2D window, int filters)
-        => DirectConvolution.Applies(window, filters) ? (int)DirectConvolution.PaddedSlot(window)
-            : window.IsPointwise ? 0 : window.Patch * window.OutputPlane;
+    public static int ColumnLength(Window2D window, int filters) => ColumnsFor(window, DirectConvolution.Applies(window, filters));
+
+    private static int ColumnsFor(Window2D window, bool direct)
+        => direct ? (int)DirectConvolution.PaddedSlot(window) : window.IsPointwise ? 0 : window.Patch * window.OutputPlane;
 
     /// <summary>
     /// Scratch floats <see cref="Backward"/> needs. Direct path: the flipped weight and the padded output gradient (for ∂L/∂x)
@@ -364,8 +366,11 @@ public static class Convolution
     /// input gradient when it computes ∂L/∂x.
     /// </summary>
     public static int ScratchLength(Window2D window, int filters, bool inputGradient)
-        => DirectConvolution.Applies(window, filters)
-            ? (int)DirectConvolution.ScratchLength(window, filters, inputGradient)
+        => ScratchFor(window, filters, inputGradient, DirectConvolution.Applies(window, filters));
+
+    private static int ScratchFor(Window2D window, int filters, bool inputGradient, bool direct)
+        => direct
+            ? (int)DirectConvolution.ScratchLayout(window, filters, inputGradient).Length
             : filters * window.Patch + (inputGradient && !window.IsPointwise ? window.Patch * window.OutputPlane : 0);
 
     /// <summary>Sample <paramref name="n"/>'s column matrix: unfolded into its rows of <paramref name="columns"/>, or the input itself when pointwise.</summary>

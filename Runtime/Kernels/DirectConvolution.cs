@@ -33,36 +33,44 @@ internal static class DirectConvolution
     /// <c>Conv2DUnit</c> makes the same choice to size the scratch.</summary>
     public static bool Applies(Window2D w, int filters)
         => w.Stride == 1 && !w.IsPointwise && w.Padding <= w.Kernel - 1
-            && PaddedSlot(w) <= int.MaxValue / 2 && ScratchLength(w, filters, inputGradient: true) <= int.MaxValue / 2;
+            && PaddedSlot(w) <= int.MaxValue / 2 && ScratchLayout(w, filters, inputGradient: true).Length <= int.MaxValue / 2;
 
     /// <summary>One sample's slot in the column buffer: the padded length rounded up to a cache line (so every sample's
     /// padded planes start aligned).</summary>
-    public static long PaddedSlot(Window2D w) => (PaddedLength(w) + 15) / 16 * 16;
+    public static long PaddedSlot(Window2D w) => ToLine(PaddedLength(w));
 
     /// <summary>Floats of one padded sample: the planes and the slack.</summary>
     public static long PaddedLength(Window2D w)
         => (long)w.Channels * (w.Height + 2 * w.Padding) * (w.Width + 2 * w.Padding) + Slack(w.Kernel);
 
     /// <summary>The output gradient of one sample and filter on the padded input's grid: <c>outHeight × pitch</c>, rounded up to 16.</summary>
-    public static int GridLength(Window2D w) => (w.OutputHeight * (w.Width + 2 * w.Padding) + 15) / 16 * 16;
+    public static int GridLength(Window2D w) => (int)ToLine((long)w.OutputHeight * (w.Width + 2 * w.Padding));
 
     /// <summary>Samples whose weight-gradient products share one pass (so each dot product is summed over enough vectors
     /// to pay for its horizontal reduction): about 64 vectors of 16, at most 8 samples.</summary>
     public static int Group(Window2D w) => Math.Clamp((64 * 16 + GridLength(w) - 1) / GridLength(w), 1, 8);
 
-    /// <summary>Floats of the backward pass's scratch: the flipped weight, the padded output gradient (both only for the
-    /// input gradient) and one group's output gradients on the grid.</summary>
-    public static long ScratchLength(Window2D w, int filters, bool inputGradient)
-        => ((long)filters * w.Patch + 15) / 16 * 16
-            + (inputGradient ? DeltaPaddedLength(w, filters) : 0)
-            + (long)Group(w) * filters * GridLength(w);
+    /// <summary>
+    /// The backward pass's scratch, each region on a cache line (so the grids' loads are aligned): the flipped weight at 0,
+    /// the padded output gradient at <c>Delta</c> (both only for the input gradient), one group's output gradients on the
+    /// grid at <c>Grids</c>, <c>Length</c> floats in all.
+    /// </summary>
+    public static (long Delta, long Grids, long Length) ScratchLayout(Window2D w, int filters, bool inputGradient)
+    {
+        long delta = ToLine((long)filters * w.Patch);
+        long grids = delta + (inputGradient ? DeltaPaddedLength(w, filters) : 0);
+        return (delta, grids, grids + (long)Group(w) * filters * GridLength(w));
+    }
 
-    /// <summary>The padded output gradient's floats, rounded up to a cache line so that the grids after it stay aligned.</summary>
+    /// <summary>The padded output gradient's floats, rounded up to a cache line.</summary>
     public static long DeltaPaddedLength(Window2D w, int filters)
     {
         int q = w.Kernel - 1 - w.Padding;
-        return ((long)filters * (w.OutputHeight + 2 * q) * (w.OutputWidth + 2 * q) + Slack(w.Kernel) + 15) / 16 * 16;
+        return ToLine((long)filters * (w.OutputHeight + 2 * q) * (w.OutputWidth + 2 * q) + Slack(w.Kernel));
     }
+
+    /// <summary>Floats rounded up to a whole number of 64-byte lines.</summary>
+    private static long ToLine(long floats) => (floats + 15) / 16 * 16;
 
     /// <summary>Copies [channels, height, width] into planes of <c>(height + 2p) × (width + 2p)</c> with a zero border, then the slack zeros.</summary>
     /// <remarks>Row by row with short vector copies: the rows are short (14 floats in the CNN's conv2), and a call to the
