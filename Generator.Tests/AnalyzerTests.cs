@@ -374,18 +374,79 @@ public class AnalyzerTests
     }
 
     [Fact]
-    public void Every_descriptor_has_a_help_link_to_its_docs_section_and_a_release_entry()
+    public Task BPG0019_networks_too_large_for_one_buffer() => Verify("""
+        [Network] [Input({|BPG0019:100000|}, 100000)] [Dense(2)]
+        public partial class A;
+
+        [Network] [Input(60000)] [Dense({|BPG0019:60000|})] [Dense(2)]
+        public partial class B;
+
+        [Network] [Input(1, 5, 40000)] [{|BPG0019:Conv2D(40000, 3, padding: 1)|}] [Flatten] [Dense(2)]
+        public partial class C;
+        """);
+
+    [Fact]
+    public void Too_large_is_not_reported_as_a_non_positive_size()
+    {
+        var result = Analysis.Run("""
+            using Backprop;
+            [Network] [Input(60000)] [Dense(60000)] [Dense(2)]
+            public partial class N;
+            """);
+        var diagnostic = Assert.Single(result.Diagnostics, d => d.Id.StartsWith("BPG0", System.StringComparison.Ordinal));
+        Assert.Equal("BPG0019", diagnostic.Id);
+        Assert.Equal("Dense 'dense1' (60000 inputs x 60000 units) makes the network too large for one parameter block.", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// The table is the one source: every rule has a docs section, a help link to it, and exactly its line in
+    /// AnalyzerReleases.Unshipped.md (the release-tracking analyzer cannot follow the table, so this test does its job);
+    /// every message is a format with numbered arguments, and every row is used by the generator.
+    /// </summary>
+    [Fact]
+    public void The_diagnostics_table_matches_the_docs_the_release_file_and_the_descriptors()
     {
         string root = System.IO.Path.GetFullPath(System.IO.Path.Combine(System.AppContext.BaseDirectory, "../../../.."));
         string docs = System.IO.File.ReadAllText(System.IO.Path.Combine(root, "docs", "diagnostics.md"));
-        string releases = System.IO.File.ReadAllText(System.IO.Path.Combine(root, "Generator", "AnalyzerReleases.Unshipped.md"));
-        var descriptors = new NetworkAnalyzer().SupportedDiagnostics.Concat(new CallSiteAnalyzer().SupportedDiagnostics).ToList();
-        Assert.Equal(19, descriptors.Count);
-        foreach (var descriptor in descriptors)
+        var releases = System.IO.File.ReadAllLines(System.IO.Path.Combine(root, "Generator", "AnalyzerReleases.Unshipped.md"))
+            .Where(line => line.StartsWith("BPG", System.StringComparison.Ordinal)).ToList();
+        var rules = Backprop.Generator.Diagnostics.DiagnosticTable.Rules;
+
+        Assert.Equal(rules.Select(r => r.Id).Distinct().Count(), rules.Length);
+        Assert.Equal(releases.Count, rules.Length);
+        foreach (var rule in rules)
         {
-            Assert.EndsWith("docs/diagnostics.md#" + descriptor.Id.ToLowerInvariant(), descriptor.HelpLinkUri);
-            Assert.Contains("## " + descriptor.Id, docs);
-            Assert.Contains(descriptor.Id + " |", releases);
+            Assert.Contains("## " + rule.Id + "\n", docs);
+            Assert.Contains($"[{rule.Id}](#{rule.Id.ToLowerInvariant()})", docs);
+            Assert.EndsWith("docs/diagnostics.md#" + rule.Id.ToLowerInvariant(), rule.HelpLink);
+            string severity = rule.EnabledByDefault ? rule.Severity.ToString() : "Disabled";
+            Assert.Contains($"{rule.Id} | {rule.Category} | {severity} | {rule.Title}", releases);
+            Assert.NotEmpty(rule.Messages);
+            foreach (var message in rule.Messages)
+            {
+                var descriptor = message.Descriptor;
+                Assert.Equal((rule.Id, rule.Title, rule.Category, rule.Severity, rule.HelpLink),
+                    (descriptor.Id, descriptor.Title.ToString(System.Globalization.CultureInfo.InvariantCulture), descriptor.Category, descriptor.DefaultSeverity, descriptor.HelpLinkUri));
+                // Arguments {0}..{n-1}, each used, and words around them (not a bare "{0}").
+                var used = System.Text.RegularExpressions.Regex.Matches(message.Format, @"\{(\d+)\}").Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).Distinct().OrderBy(i => i).ToList();
+                Assert.Equal(Enumerable.Range(0, used.Count), used);
+                Assert.True(message.Format.Length > 20, message.Format);
+            }
         }
+
+        // Each message of the table is reported somewhere (its field is named outside the table).
+        string sources = string.Join("\n", System.IO.Directory.GetFiles(System.IO.Path.Combine(root, "Generator"), "*.cs", System.IO.SearchOption.AllDirectories)
+            .Where(path => !path.Contains(System.IO.Path.DirectorySeparatorChar + "obj" + System.IO.Path.DirectorySeparatorChar, System.StringComparison.Ordinal)
+                && !path.EndsWith("DiagnosticTable.cs", System.StringComparison.Ordinal))
+            .Select(System.IO.File.ReadAllText));
+        var fields = typeof(Backprop.Generator.Diagnostics.DiagnosticTable).GetFields()
+            .Where(f => f.FieldType == typeof(Backprop.Generator.Diagnostics.DiagnosticMessage)).ToList();
+        Assert.Equal(rules.Sum(r => r.Messages.Count), fields.Count);
+        Assert.All(fields, field => Assert.Matches(@"\b" + field.Name + @"\b", sources));
+
+        // The analyzers support exactly the table's descriptors.
+        var supported = new NetworkAnalyzer().SupportedDiagnostics.Concat(new CallSiteAnalyzer().SupportedDiagnostics).ToList();
+        Assert.Equal(fields.Count, supported.Count);
+        Assert.Equal(rules.Select(r => r.Id).OrderBy(id => id), supported.Select(d => d.Id).Distinct().OrderBy(id => id));
     }
 }

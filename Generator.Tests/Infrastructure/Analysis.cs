@@ -69,6 +69,8 @@ internal sealed class AnalyzerTest<TAnalyzer> : CSharpAnalyzerTest<TAnalyzer, De
         Harness.Configure(TestState);
         TestBehaviors |= TestBehaviors.SkipGeneratedSourcesCheck;
         DisabledDiagnostics.Add("BPG0100"); // off by default in real builds; the harness would turn it on
+        // A rule has one descriptor per message (the diagnostics table); {|BPG0017:...|} names the rule, not the wording.
+        MarkupOptions = MarkupOptions.UseFirstDescriptor;
     }
 
     protected override IEnumerable<Type> GetSourceGenerators() => [typeof(Backprop.Generator.NetworkGenerator)];
@@ -86,6 +88,7 @@ internal sealed class CodeFixTest<TAnalyzer, TFix> : CSharpCodeFixTest<TAnalyzer
         Harness.Configure(FixedState);
         TestBehaviors |= TestBehaviors.SkipGeneratedSourcesCheck;
         DisabledDiagnostics.Add("BPG0100");
+        MarkupOptions = MarkupOptions.UseFirstDescriptor;
     }
 
     protected override IEnumerable<Type> GetSourceGenerators() => [typeof(Backprop.Generator.NetworkGenerator)];

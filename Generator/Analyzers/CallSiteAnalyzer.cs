@@ -16,7 +16,7 @@ namespace Backprop.Generator.Analyzers;
 public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
 {
     /// <inheritdoc/>
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Descriptors.CallSiteLength);
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => Descriptors.CallSiteRules;
 
     /// <inheritdoc/>
     public override void Initialize(AnalysisContext context)
@@ -65,7 +65,7 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
                 case "inputs":
                     if (length == 0 || length % inputSize != 0)
                     {
-                        Report(context, argument, $"{call} takes inputs in whole samples of InputSize = {inputSize} values, but this buffer has {length}.");
+                        Report(context, argument, DiagnosticTable.InputsNotWholeSamples, call, inputSize, length);
                     }
                     else
                     {
@@ -76,17 +76,17 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
                     string what = argument.Parameter.Name;
                     if (batch is int rows && length != rows * outputSize)
                     {
-                        Report(context, argument, $"{call} gets {rows} sample(s), so {what} needs {rows} x OutputSize {outputSize} = {rows * outputSize} values, but this buffer has {length}.");
+                        Report(context, argument, DiagnosticTable.OutputsDoNotMatchInputs, call, rows, what, outputSize, rows * outputSize, length);
                     }
                     else if (batch is null && (length == 0 || length % outputSize != 0))
                     {
-                        Report(context, argument, $"{call} needs {what} in whole samples of OutputSize = {outputSize} values, but this buffer has {length}.");
+                        Report(context, argument, DiagnosticTable.OutputsNotWholeSamples, call, what, outputSize, length);
                     }
                     break;
                 case "labels":
                     if (batch is int samples && length != samples)
                     {
-                        Report(context, argument, $"{call} gets {samples} sample(s) and needs one label each, but this buffer has {length} labels.");
+                        Report(context, argument, DiagnosticTable.LabelsDoNotMatchInputs, call, samples, length);
                     }
                     break;
             }
@@ -140,6 +140,6 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
         }
     }
 
-    private static void Report(OperationAnalysisContext context, IArgumentOperation argument, string message)
-        => context.ReportDiagnostic(Diagnostic.Create(Descriptors.CallSiteLength, argument.Syntax.GetLocation(), message));
+    private static void Report(OperationAnalysisContext context, IArgumentOperation argument, DiagnosticMessage message, params object[] arguments)
+        => context.ReportDiagnostic(Diagnostic.Create(message.Descriptor, argument.Syntax.GetLocation(), arguments));
 }

@@ -70,8 +70,7 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
             {
                 if (IsLayerOrInput(attribute, layer, input) && attribute.ApplicationSyntaxReference is { } reference)
                 {
-                    Report(context, Descriptors.LayerWithoutNetwork, reference.GetSyntax(context.CancellationToken).GetLocation(),
-                        $"[{Display(attribute)}] has no effect: '{type.Name}' has no [Network] attribute; add [Network] to compile it into a network.");
+                    Report(context, DiagnosticTable.AttributeWithoutNetwork, reference.GetSyntax(context.CancellationToken).GetLocation(), Display(attribute), type.Name);
                 }
             }
             return;
@@ -89,7 +88,7 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         {
             if (error.Id == DiagnosticIds.SplitDeclaration)
             {
-                ReportStrayAttributes(context, type, declaration, layer, input, error.Message);
+                ReportStrayAttributes(context, type, declaration, layer, input);
                 continue;
             }
             var properties = ImmutableDictionary<string, string?>.Empty;
@@ -97,7 +96,7 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
             {
                 properties = properties.Add(FixProperty, error.Fix).Add(ArgumentProperty, error.ArgumentName);
             }
-            Report(context, Descriptors.ById(error.Id), Locate(error, ordered, declaration, context), error.Message, properties);
+            context.ReportDiagnostic(Diagnostic.Create(error.Rule.Descriptor, Locate(error, ordered, declaration, context), properties, Arguments(error)));
         }
 
         if (result.Plan is { } plan)
@@ -106,9 +105,9 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
             if (plan.Weights is not null && WeightsHeader.Check(plan, WeightsHeader.Find(weights.Value, plan.Weights)) is { } problem)
             {
                 var argument = networkSyntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "Weights");
-                Report(context, Descriptors.EmbeddedWeights, (argument ?? (SyntaxNode)networkSyntax).GetLocation(), problem);
+                context.ReportDiagnostic(Diagnostic.Create(problem.Rule.Descriptor, (argument ?? (SyntaxNode)networkSyntax).GetLocation(), Arguments(problem)));
             }
-            Report(context, Descriptors.NetworkSummary, declaration.Identifier.GetLocation(), Summary(plan));
+            Report(context, DiagnosticTable.Shapes, declaration.Identifier.GetLocation(), Summary(plan));
         }
     }
 
@@ -150,12 +149,17 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
             {
                 continue;
             }
-            string message = member is IMethodSymbol { MethodKind: MethodKind.Constructor }
-                ? $"The generated half of '{type.Name}' declares the constructor ({Parameters(clash)}); yours has the same parameters. Give yours other parameters and chain to it with ': this(maxBatch, seed)'."
-                : $"'{member.Name}' is a member of the generated half of '{type.Name}' too; rename yours (docs/user-guide.md lists the names the generator uses).";
+            bool constructor = member is IMethodSymbol { MethodKind: MethodKind.Constructor };
             foreach (var location in member.Locations.Where(l => l.IsInSource && !IsGeneratedTree(l.SourceTree)))
             {
-                Report(context, Descriptors.GeneratedMemberCollision, location, message);
+                if (constructor)
+                {
+                    Report(context, DiagnosticTable.ConstructorCollides, location, type.Name, Parameters(clash));
+                }
+                else
+                {
+                    Report(context, DiagnosticTable.MemberCollides, location, member.Name, type.Name);
+                }
             }
         }
     }
@@ -225,7 +229,7 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         return syntax.GetLocation();
     }
 
-    private static void ReportStrayAttributes(SymbolAnalysisContext context, INamedTypeSymbol type, TypeDeclarationSyntax declaration, INamedTypeSymbol layer, INamedTypeSymbol input, string message)
+    private static void ReportStrayAttributes(SymbolAnalysisContext context, INamedTypeSymbol type, TypeDeclarationSyntax declaration, INamedTypeSymbol layer, INamedTypeSymbol input)
     {
         foreach (var attribute in type.GetAttributes())
         {
@@ -233,8 +237,7 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
                 && attribute.ApplicationSyntaxReference is { } reference
                 && !(reference.SyntaxTree == declaration.SyntaxTree && declaration.Span.Contains(reference.Span)))
             {
-                Report(context, Descriptors.SplitDeclaration, reference.GetSyntax(context.CancellationToken).GetLocation(),
-                    $"[{Display(attribute)}] is on another partial declaration of '{type.Name}' than [Network]; " + message);
+                Report(context, DiagnosticTable.AttributeOnAnotherDeclaration, reference.GetSyntax(context.CancellationToken).GetLocation(), Display(attribute), type.Name);
             }
         }
     }
@@ -262,19 +265,30 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         return name.EndsWith("Attribute", StringComparison.Ordinal) ? name.Substring(0, name.Length - "Attribute".Length) : name;
     }
 
-    /// <summary>The shapes after each layer and the parameter count, e.g. <c>input [784] → dense1 [256] → …</c>.</summary>
-    internal static string Summary(NetworkPlan plan)
+    /// <summary>
+    /// The arguments of BPG0100 (<see cref="DiagnosticTable.Shapes"/>): the class, the input shape, the shape after each
+    /// layer (<c> → dense1 [256] → …</c>), the parameter count and the loss.
+    /// </summary>
+    internal static object[] Summary(NetworkPlan plan)
     {
-        var text = new StringBuilder();
-        text.Append(plan.ClassName).Append(": input ").Append(plan.InputShape.ToString());
+        var layers = new StringBuilder();
         foreach (var layer in plan.Layers)
         {
-            text.Append(" → ").Append(layer.Name).Append(' ').Append(layer.OutputShape.ToString());
+            layers.Append(" → ").Append(layer.Name).Append(' ').Append(layer.OutputShape.ToString());
         }
-        text.Append("; ").Append(plan.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)).Append(" parameters, loss ").Append(Names.Loss(plan.Loss));
-        return text.ToString();
+        return new object[] { plan.ClassName, plan.InputShape.ToString(), layers.ToString(), plan.ParameterCount.ToString("N0", CultureInfo.InvariantCulture), Names.Loss(plan.Loss) };
     }
 
-    private static void Report(SymbolAnalysisContext context, DiagnosticDescriptor descriptor, Location location, string message, ImmutableDictionary<string, string?>? properties = null)
-        => context.ReportDiagnostic(Diagnostic.Create(descriptor, location, properties, message));
+    private static object[] Arguments(ShapeError error)
+    {
+        var arguments = new object[error.Arguments.Count];
+        for (int i = 0; i < arguments.Length; i++)
+        {
+            arguments[i] = error.Arguments[i];
+        }
+        return arguments;
+    }
+
+    private static void Report(SymbolAnalysisContext context, DiagnosticMessage message, Location location, params object[] arguments)
+        => context.ReportDiagnostic(Diagnostic.Create(message.Descriptor, location, arguments));
 }

@@ -1,15 +1,14 @@
 using System.Collections.Generic;
-using System.Globalization;
 using Backprop.Generator.Model;
+using Backprop.Generator.Diagnostics;
 using Backprop.Generator.Shapes;
+using static Backprop.Generator.Diagnostics.DiagnosticTable;
 
 namespace Backprop.Generator.Layers;
 
 /// <summary>The argument rules layer kinds share: counts and sizes, the activation, the image shape a 2-D layer needs.</summary>
 internal static class Arguments
 {
-    private static string Text(double value) => value.ToString(CultureInfo.InvariantCulture);
-
     /// <summary>
     /// A constant integer argument of at least <paramref name="minimum"/>; null (after adding an error) when it is missing,
     /// not a constant integer, or smaller. <paramref name="fallback"/> is used when the argument is absent and optional.
@@ -23,23 +22,24 @@ internal static class Arguments
         }
         if (value is null || value.Kind != ArgumentKind.Integer)
         {
-            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument, $"{layer} needs a constant {what}.", attribute.Ordinal, value is null ? null : argument));
+            errors.Add(NotConstant.At(attribute.Ordinal, value is null ? null : argument, layer, what));
             return null;
         }
         if (value.Number < minimum)
         {
-            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
-                minimum == 0
-                    ? $"{layer} has {what} {Text(value.Number)}; it cannot be negative."
-                    : $"{layer} has {what} {Text(value.Number)}; it must be at least {minimum.ToString(CultureInfo.InvariantCulture)}.",
-                attribute.Ordinal, argument));
+            errors.Add(minimum == 0
+                ? Negative.At(attribute.Ordinal, argument, layer, what, value.Number)
+                : BelowMinimum.At(attribute.Ordinal, argument, layer, what, value.Number, minimum));
             return null;
         }
         return (int)value.Number;
     }
 
-    /// <summary>The <c>Activation</c> property: Linear when absent; Softmax only where <paramref name="softmax"/> allows it.</summary>
-    public static int Activation(AttributeSpec attribute, string layer, List<ShapeError> errors, string? softmax)
+    /// <summary>
+    /// The <c>Activation</c> property: Linear when absent. Softmax is refused with <paramref name="softmax"/> (the
+    /// layer's reason) when one is given.
+    /// </summary>
+    public static int Activation(AttributeSpec attribute, string layer, List<ShapeError> errors, DiagnosticMessage? softmax)
     {
         var argument = attribute.Find("Activation");
         if (argument is null)
@@ -48,13 +48,12 @@ internal static class Arguments
         }
         if (argument.Kind != ArgumentKind.Enum || argument.Number < 0 || argument.Number >= Names.Activations.Length)
         {
-            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
-                $"{layer} has an Activation that is not one of {string.Join(", ", Names.Activations)}.", attribute.Ordinal, "Activation"));
+            errors.Add(UnknownActivation.At(attribute.Ordinal, "Activation", layer, string.Join(", ", Names.Activations)));
             return Names.Linear;
         }
         if ((int)argument.Number == Names.Softmax && softmax is not null)
         {
-            errors.Add(new ShapeError(DiagnosticIds.SoftmaxNotLast, $"{layer} uses Softmax, {softmax}", attribute.Ordinal, "Activation"));
+            errors.Add(softmax.At(attribute.Ordinal, "Activation", layer));
         }
         return (int)argument.Number;
     }
@@ -73,9 +72,7 @@ internal static class Arguments
         {
             return true;
         }
-        errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
-            $"{layer} needs [channels, height, width] samples, but {input.From} gives {input.Shape}; declare the input as [Input(channels, height, width)], or put the layer before Flatten and Dense.",
-            attribute.Ordinal, null));
+        errors.Add(NotAnImage.At(attribute.Ordinal, null, layer, input.From, input.Shape));
         return false;
     }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using Backprop.Generator.Emit;
 using Backprop.Generator.Model;
 using Backprop.Generator.Shapes;
+using static Backprop.Generator.Diagnostics.DiagnosticTable;
 
 namespace Backprop.Generator.Layers;
 
@@ -60,23 +61,16 @@ internal sealed class BatchNormUnit : LayerUnit<BatchNormPlan>
         float epsilon = Real(attribute, "Epsilon", 1e-5f, layer, errors);
         if (errors.Count == before && !(momentum >= 0 && momentum <= 1))
         {
-            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
-                $"{layer} has Momentum {momentum.ToString("R", CultureInfo.InvariantCulture)}; it is the share of each batch's statistics in the running ones, in [0, 1] (PyTorch's default is 0.1).",
-                attribute.Ordinal, "Momentum"));
+            errors.Add(MomentumOutOfRange.At(attribute.Ordinal, "Momentum", layer, momentum));
         }
         if (errors.Count == before && !(epsilon > 0 && !float.IsInfinity(epsilon)))
         {
-            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
-                $"{layer} has Epsilon {epsilon.ToString("R", CultureInfo.InvariantCulture)}; it keeps the division by √(variance + ε) finite, so it must be positive (PyTorch's default is 1e-5).",
-                attribute.Ordinal, "Epsilon"));
+            errors.Add(EpsilonNotPositive.At(attribute.Ordinal, "Epsilon", layer, epsilon));
         }
-        int activation = Arguments.Activation(attribute, layer, errors,
-            "which normalizes over classes; normalized features feed further layers. Use Relu here, and end the network with Dense(classes, Activation = Activation.Softmax).");
+        int activation = Arguments.Activation(attribute, layer, errors, SoftmaxOnNormalized);
         if (input.Shape.Rank is not (1 or 3))
         {
-            errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
-                $"{layer} needs [features] (BatchNorm1d) or [channels, height, width] (BatchNorm2d) samples, but {input.From} gives {input.Shape}; put it after a Dense or Conv2D layer.",
-                attribute.Ordinal, null));
+            errors.Add(NotBatchNormShape.At(attribute.Ordinal, null, layer, input.From, input.Shape));
         }
         if (errors.Count > before)
         {
@@ -84,7 +78,7 @@ internal sealed class BatchNormUnit : LayerUnit<BatchNormPlan>
         }
         if ((long)input.ParameterOffset + 2L * input.Shape[0] > int.MaxValue / 2)
         {
-            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize, $"{layer} on {input.Shape} is too large for one buffer.", attribute.Ordinal, null));
+            errors.Add(LayerTooLarge.At(attribute.Ordinal, null, layer, input.Shape));
             return null;
         }
         return new BatchNormPlan(name, input.Shape, momentum, epsilon, input.ParameterOffset, input.StateOffset, activation);
@@ -100,7 +94,7 @@ internal sealed class BatchNormUnit : LayerUnit<BatchNormPlan>
         }
         if (value.Kind is not (ArgumentKind.Real or ArgumentKind.Integer))
         {
-            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument, $"{layer} needs a constant {argument}, e.g. {argument} = {fallback.ToString("R", CultureInfo.InvariantCulture)}f.", attribute.Ordinal, argument));
+            errors.Add(RealNotConstant.At(attribute.Ordinal, argument, layer, argument, fallback));
             return float.NaN;
         }
         return (float)value.Number;

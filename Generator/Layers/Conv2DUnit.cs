@@ -3,6 +3,7 @@ using System.Globalization;
 using Backprop.Generator.Emit;
 using Backprop.Generator.Model;
 using Backprop.Generator.Shapes;
+using static Backprop.Generator.Diagnostics.DiagnosticTable;
 
 namespace Backprop.Generator.Layers;
 
@@ -53,8 +54,7 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
         int? kernel = Arguments.Integer(attribute, "kernel", "kernel size", layer, 1, errors);
         int? stride = Arguments.Integer(attribute, "stride", "stride", layer, 1, errors, fallback: 1);
         int? padding = Arguments.Integer(attribute, "padding", "padding", layer, 0, errors, fallback: 0);
-        int activation = Arguments.Activation(attribute, layer, errors,
-            "which normalizes over classes; a convolution's outputs are feature maps. Use Relu here, and end the network with Flatten and Dense(classes, Activation = Activation.Softmax).");
+        int activation = Arguments.Activation(attribute, layer, errors, SoftmaxOnFeatureMaps);
         bool bias = Arguments.Boolean(attribute, "Bias", true);
         if (!Arguments.IsImage(input, layer, attribute, errors) || errors.Count > before)
         {
@@ -63,9 +63,10 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
         var shape = input.Shape;
         if (shape[1] + 2 * padding!.Value < kernel!.Value || shape[2] + 2 * padding.Value < kernel.Value)
         {
-            errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
-                $"{layer} has a {kernel}×{kernel} kernel, larger than its {shape[1] + 2 * padding.Value}×{shape[2] + 2 * padding.Value} input ({input.From} gives {shape}{(padding.Value > 0 ? $", padded by {padding} on each side" : "")}); use a smaller kernel or more padding.",
-                attribute.Ordinal, "kernel"));
+            int height = shape[1] + 2 * padding.Value, width = shape[2] + 2 * padding.Value;
+            errors.Add(padding.Value > 0
+                ? KernelLargerThanPaddedInput.At(attribute.Ordinal, "kernel", layer, kernel.Value, height, width, input.From, shape, padding.Value)
+                : KernelLargerThanInput.At(attribute.Ordinal, "kernel", layer, kernel.Value, height, width, input.From, shape));
             return null;
         }
         long parameters = (long)filters!.Value * shape[0] * kernel.Value * kernel.Value + filters.Value;
@@ -73,8 +74,7 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
         long unfolded = (long)shape[0] * kernel.Value * kernel.Value * outHeight * outWidth;
         if (parameters + input.ParameterOffset > int.MaxValue / 2 || unfolded > int.MaxValue / 2 || (long)filters.Value * outHeight * outWidth > int.MaxValue / 2)
         {
-            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
-                $"{layer} ({filters} filters of {shape[0]}×{kernel}×{kernel} on {shape}) is too large for one buffer.", attribute.Ordinal, null));
+            errors.Add(ConvolutionTooLarge.At(attribute.Ordinal, null, layer, filters.Value, shape[0], kernel.Value, shape));
             return null;
         }
         return new Conv2DPlan(name, shape, filters.Value, kernel.Value, stride.Value, padding.Value, bias, input.ParameterOffset, activation);

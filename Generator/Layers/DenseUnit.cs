@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using Backprop.Generator.Emit;
 using Backprop.Generator.Model;
 using Backprop.Generator.Shapes;
+using static Backprop.Generator.Diagnostics.DiagnosticTable;
 
 namespace Backprop.Generator.Layers;
 
@@ -43,17 +44,15 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
         var units = attribute.Find("units");
         if (units is null || units.Kind != ArgumentKind.Integer)
         {
-            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument, $"Dense '{name}' needs a constant number of units.", attribute.Ordinal, null));
+            errors.Add(NotConstant.At(attribute.Ordinal, null, $"Dense '{name}'", "number of units"));
         }
         else if (units.Number < 1)
         {
-            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
-                $"Dense '{name}' has {units.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)} units; a layer needs at least 1.", attribute.Ordinal, "units"));
+            errors.Add(UnitsBelowOne.At(attribute.Ordinal, "units", $"Dense '{name}'", units.Number));
         }
         else if (input.Shape.LongSize * (long)units.Number + (long)units.Number + input.ParameterOffset > int.MaxValue / 2)
         {
-            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
-                $"Dense '{name}' ({input.Size.ToString(System.Globalization.CultureInfo.InvariantCulture)} inputs x {units.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)} units) makes the network too large for one parameter block.", attribute.Ordinal, "units"));
+            errors.Add(DenseTooLarge.At(attribute.Ordinal, "units", $"Dense '{name}'", input.Size, units.Number));
         }
 
         int activation = Names.Linear;
@@ -62,8 +61,7 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
         {
             if (argument.Kind != ArgumentKind.Enum || argument.Number < 0 || argument.Number >= Names.Activations.Length)
             {
-                errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
-                    $"Dense '{name}' has an Activation that is not one of {string.Join(", ", Names.Activations)}.", attribute.Ordinal, "Activation"));
+                errors.Add(UnknownActivation.At(attribute.Ordinal, "Activation", $"Dense '{name}'", string.Join(", ", Names.Activations)));
             }
             else
             {
@@ -73,21 +71,15 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
         bool perStep = Arguments.Boolean(attribute, "PerStep", false);
         if (activation == Names.Softmax && !input.IsLast)
         {
-            errors.Add(new ShapeError(DiagnosticIds.SoftmaxNotLast,
-                $"Dense '{name}' uses Softmax, which is allowed on the last layer only; use Relu (or another element-wise activation) here.",
-                attribute.Ordinal, "Activation"));
+            errors.Add(SoftmaxBeforeLast.At(attribute.Ordinal, "Activation", $"Dense '{name}'"));
         }
         else if (activation == Names.Softmax && perStep)
         {
-            errors.Add(new ShapeError(DiagnosticIds.SoftmaxNotLast,
-                $"Dense '{name}' applies per step, so Softmax would give one distribution per step, but the losses take one class (or one target vector) per sample; drop PerStep, or end with a linear or Sigmoid layer.",
-                attribute.Ordinal, "Activation"));
+            errors.Add(SoftmaxPerStep.At(attribute.Ordinal, "Activation", $"Dense '{name}'"));
         }
         if (perStep && input.Shape.Rank != 2)
         {
-            errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
-                $"Dense '{name}' with PerStep = true needs [steps, features] samples, but {input.From} gives {input.Shape}; apply it after a recurrent layer with ReturnSequences = true, or to an [Input(steps, features)].",
-                attribute.Ordinal, "PerStep"));
+            errors.Add(PerStepWithoutSteps.At(attribute.Ordinal, "PerStep", $"Dense '{name}'", input.From, input.Shape));
         }
 
         return errors.Count > before ? null : new DensePlan(name, input.Shape, (int)units!.Number, input.ParameterOffset, activation, perStep);

@@ -3,6 +3,7 @@ using System.Globalization;
 using Backprop.Generator.Emit;
 using Backprop.Generator.Model;
 using Backprop.Generator.Shapes;
+using static Backprop.Generator.Diagnostics.DiagnosticTable;
 
 namespace Backprop.Generator.Layers;
 
@@ -32,20 +33,17 @@ internal sealed class DropoutUnit : LayerUnit<DropoutPlan>
         var rate = attribute.Find("rate");
         if (rate is null || rate.Kind is not (ArgumentKind.Real or ArgumentKind.Integer))
         {
-            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument, $"Dropout '{name}' needs a constant rate, e.g. [Dropout(0.25f)].", attribute.Ordinal, rate is null ? null : "rate"));
+            errors.Add(RateNotConstant.At(attribute.Ordinal, rate is null ? null : "rate", $"Dropout '{name}'"));
             return null;
         }
         if (!(rate.Number >= 0 && rate.Number < 1))
         {
-            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
-                $"Dropout '{name}' has rate {((float)rate.Number).ToString("R", CultureInfo.InvariantCulture)}; the probability of zeroing a value must be in [0, 1) (1 would zero everything).",
-                attribute.Ordinal, "rate"));
+            errors.Add(RateOutOfRange.At(attribute.Ordinal, "rate", $"Dropout '{name}'", (float)rate.Number));
             return null;
         }
         if (input.IsLast)
         {
-            errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
-                $"Dropout '{name}' is the last layer; the loss would read randomly zeroed outputs. Put it before the last layer.", attribute.Ordinal, null));
+            errors.Add(DropoutLast.At(attribute.Ordinal, null, $"Dropout '{name}'"));
             return null;
         }
         return new DropoutPlan(name, input.Shape, (float)rate.Number, input.ParameterOffset);

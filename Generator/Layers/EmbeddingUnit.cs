@@ -3,6 +3,7 @@ using System.Globalization;
 using Backprop.Generator.Emit;
 using Backprop.Generator.Model;
 using Backprop.Generator.Shapes;
+using static Backprop.Generator.Diagnostics.DiagnosticTable;
 
 namespace Backprop.Generator.Layers;
 
@@ -41,28 +42,22 @@ internal sealed class EmbeddingUnit : LayerUnit<EmbeddingPlan>
         }
         if (vocabulary!.Value > MaximumVocabulary)
         {
-            errors.Add(new ShapeError(DiagnosticIds.InvalidArgument,
-                $"{layer} has a vocabulary of {vocabulary.Value.ToString(CultureInfo.InvariantCulture)}; token ids arrive as floats, which hold integers exactly only up to {MaximumVocabulary.ToString(CultureInfo.InvariantCulture)} (2^24).",
-                attribute.Ordinal, "vocabulary"));
+            errors.Add(VocabularyBeyondFloats.At(attribute.Ordinal, "vocabulary", layer, vocabulary.Value, MaximumVocabulary));
             return null;
         }
         if (!input.IsFirst)
         {
-            errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
-                $"{layer} must be the first layer: it reads token ids from the input, but here it follows {input.From}.", attribute.Ordinal, null));
+            errors.Add(EmbeddingNotFirst.At(attribute.Ordinal, null, layer, input.From));
             return null;
         }
         if (input.Shape.Rank != 1)
         {
-            errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
-                $"{layer} reads one token id per step, [steps], but the input is {input.Shape}; declare it as [Input(steps)].", attribute.Ordinal, null));
+            errors.Add(EmbeddingNeedsSteps.At(attribute.Ordinal, null, layer, input.Shape));
             return null;
         }
         if ((long)vocabulary.Value * dimensions!.Value + input.ParameterOffset > int.MaxValue / 2 || (long)input.Shape[0] * dimensions.Value > int.MaxValue / 64)
         {
-            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
-                $"{layer} ({vocabulary.Value.ToString(CultureInfo.InvariantCulture)} x {dimensions.Value.ToString(CultureInfo.InvariantCulture)}) makes the network too large for one parameter block.",
-                attribute.Ordinal, "dimensions"));
+            errors.Add(EmbeddingTooLarge.At(attribute.Ordinal, "dimensions", layer, vocabulary.Value, dimensions.Value));
             return null;
         }
         return new EmbeddingPlan(name, input.Shape, vocabulary.Value, dimensions.Value, input.ParameterOffset);

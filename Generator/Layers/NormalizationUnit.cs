@@ -3,6 +3,7 @@ using System.Globalization;
 using Backprop.Generator.Emit;
 using Backprop.Generator.Model;
 using Backprop.Generator.Shapes;
+using static Backprop.Generator.Diagnostics.DiagnosticTable;
 
 namespace Backprop.Generator.Layers;
 
@@ -36,13 +37,12 @@ internal sealed class NormalizationUnit : LayerUnit<NormalizationPlan>
     {
         if (input.IsLast)
         {
-            errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
-                $"Normalization '{name}' is the last layer; it standardizes inputs for the layers after it. Put it first.", attribute.Ordinal, null));
+            errors.Add(NormalizationLast.At(attribute.Ordinal, null, $"Normalization '{name}'"));
             return null;
         }
         if (input.StateOffset + 2L * input.Size > int.MaxValue / 2)
         {
-            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize, $"Normalization '{name}' on {input.Shape} is too large for one buffer.", attribute.Ordinal, null));
+            errors.Add(LayerTooLarge.At(attribute.Ordinal, null, $"Normalization '{name}'", input.Shape));
             return null;
         }
         return new NormalizationPlan(name, input.Shape, input.ParameterOffset, input.StateOffset);

@@ -3,6 +3,7 @@ using System.Globalization;
 using Backprop.Generator.Emit;
 using Backprop.Generator.Model;
 using Backprop.Generator.Shapes;
+using static Backprop.Generator.Diagnostics.DiagnosticTable;
 
 namespace Backprop.Generator.Layers;
 
@@ -42,9 +43,7 @@ internal sealed class Pool2DUnit(string kind, string prefix) : LayerUnit<Pool2DP
         var shape = input.Shape;
         if (shape[1] < size!.Value || shape[2] < size.Value)
         {
-            errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
-                $"{layer} has a {size}×{size} window, larger than the {shape[1]}×{shape[2]} planes {input.From} gives ({shape}); use a smaller window or remove the layer.",
-                attribute.Ordinal, "size"));
+            errors.Add(WindowLargerThanInput.At(attribute.Ordinal, "size", layer, size.Value, shape[1], shape[2], input.From, shape));
             return null;
         }
         return new Pool2DPlan(kind, name, shape, size.Value, stride!.Value, input.ParameterOffset);
@@ -161,9 +160,7 @@ internal sealed class FlattenUnit : LayerUnit<ReshapePlan>
     {
         if (input.IsLast)
         {
-            errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
-                $"Flatten '{name}' is the last layer; it only reshapes, so the loss would read {input.From}'s values directly. End the network with a layer that computes its outputs, e.g. [Dense(classes)].",
-                attribute.Ordinal, null));
+            errors.Add(FlattenLast.At(attribute.Ordinal, null, $"Flatten '{name}'", input.From));
             return null;
         }
         return new ReshapePlan(Kind, name, input.Shape, Shape.Of(input.Shape.Size), input.ParameterOffset);

@@ -3,6 +3,7 @@ using System.Globalization;
 using Backprop.Generator.Emit;
 using Backprop.Generator.Model;
 using Backprop.Generator.Shapes;
+using static Backprop.Generator.Diagnostics.DiagnosticTable;
 
 namespace Backprop.Generator.Layers;
 
@@ -56,13 +57,9 @@ internal sealed class RecurrentUnit(string kind, string prefix, int gates, strin
         }
         if (input.Shape.Rank != 2)
         {
-            string hint = input.Shape.Rank == 1
-                ? input.IsFirst
-                    ? $" Declare the input as [Input(steps, features)] (for example [Input({input.Shape[0].ToString(CultureInfo.InvariantCulture)}, 1)] for one value per step), or put an Embedding first for token ids."
-                    : " Give the layer before it ReturnSequences = true, or feed it [steps, features] inputs."
-                : " Declare the input as [Input(steps, features)]: an image of 28 x 28 pixels reads as 28 steps of 28 features.";
-            errors.Add(new ShapeError(DiagnosticIds.ShapeMismatch,
-                $"{layer} needs [steps, features] samples, but {input.From} gives {input.Shape}, which has no step dimension.{hint}", attribute.Ordinal, null));
+            errors.Add(input.Shape.Rank != 1 ? RecurrentOnImage.At(attribute.Ordinal, null, layer, input.From, input.Shape)
+                : input.IsFirst ? RecurrentOnFlatInput.At(attribute.Ordinal, null, layer, input.Shape, input.Shape[0])
+                : RecurrentAfterFlatLayer.At(attribute.Ordinal, null, layer, input.From, input.Shape));
             return null;
         }
         long width = (long)gates * units.Value;
@@ -70,9 +67,7 @@ internal sealed class RecurrentUnit(string kind, string prefix, int gates, strin
             || input.ParameterOffset + (input.Shape[1] + (long)units.Value + 2) * width > int.MaxValue / 2
             || (long)input.Shape[0] * width > int.MaxValue / 64)
         {
-            errors.Add(new ShapeError(DiagnosticIds.NonPositiveSize,
-                $"{layer} ({input.Shape[0].ToString(CultureInfo.InvariantCulture)} steps x {input.Shape[1].ToString(CultureInfo.InvariantCulture)} features, {units.Value.ToString(CultureInfo.InvariantCulture)} units) makes the network too large for one parameter block.",
-                attribute.Ordinal, "units"));
+            errors.Add(RecurrentTooLarge.At(attribute.Ordinal, "units", layer, input.Shape[0], input.Shape[1], units.Value));
             return null;
         }
         bool sequences = Arguments.Boolean(attribute, "ReturnSequences", false);

@@ -4,6 +4,8 @@ using System.Linq;
 using System.Text;
 using Backprop.Generator.Emit;
 using Backprop.Generator.Layers;
+using Backprop.Generator.Shapes;
+using static Backprop.Generator.Diagnostics.DiagnosticTable;
 
 namespace Backprop.Generator.Model;
 
@@ -97,24 +99,24 @@ internal sealed record WeightsHeader(string DeclaredPath, string Resource, strin
     }
 
     /// <summary>
-    /// Why <paramref name="plan"/>'s <c>Weights</c> file cannot be embedded, or null when it can:
-    /// <paramref name="header"/> is the file's header (null when the project does not list it).
+    /// Why <paramref name="plan"/>'s <c>Weights</c> file cannot be embedded (a BPG0018 on the <c>Weights</c> argument), or
+    /// null when it can: <paramref name="header"/> is the file's header (null when the project does not list it).
     /// </summary>
-    public static string? Check(NetworkPlan plan, WeightsHeader? header)
+    public static ShapeError? Check(NetworkPlan plan, WeightsHeader? header)
     {
         string declared = plan.Weights!;
         string network = plan.ClassName;
         if (header is null)
         {
-            return $"'{declared}' is not among the project's embedded weights: add <BackpropWeights Include=\"{declared}\" /> to the project file (the Backprop.Gen package then embeds the file and checks it against {network}).";
+            return WeightsNotListed.At(-1, "Weights", declared, network);
         }
         if (header.Status == "missing")
         {
-            return $"The weights file '{declared}' of {network} does not exist (the path is relative to the project directory).";
+            return WeightsMissing.At(-1, "Weights", declared, network);
         }
         if (header.Status != "ok")
         {
-            return $"The weights file '{declared}' of {network} is not a readable safetensors file: {header.Reason}.";
+            return WeightsUnreadable.At(-1, "Weights", declared, network, header.Reason);
         }
         var file = new Dictionary<string, WeightsTensor>();
         foreach (var tensor in header.Tensors)
@@ -153,23 +155,19 @@ internal sealed record WeightsHeader(string DeclaredPath, string Resource, strin
             string architecture = NetworkEmitter.Architecture(plan);
             return !header.IsModelFile || header.Architecture == architecture
                 ? null
-                : $"The weights file '{declared}' holds another network with the same tensors: its architecture is {header.Architecture ?? "missing"}, but {network} is {architecture}.";
+                : WeightsOfAnotherArchitecture.At(-1, "Weights", declared, network, header.Architecture ?? "missing", architecture);
         }
-        var message = new StringBuilder($"The weights file '{declared}' does not match {network}:");
+        var problems = new List<string>();
         if (missing.Count > 0)
         {
-            message.Append(" missing ").Append(string.Join(", ", missing)).Append(';');
+            problems.Add("missing " + string.Join(", ", missing));
         }
-        if (mismatched.Count > 0)
-        {
-            message.Append(' ').Append(string.Join("; ", mismatched)).Append(';');
-        }
+        problems.AddRange(mismatched);
         if (extra.Count > 0)
         {
-            message.Append(" extra ").Append(string.Join(", ", extra)).Append(';');
+            problems.Add("extra " + string.Join(", ", extra));
         }
-        message.Length--;
-        return message.Append('.').ToString();
+        return WeightsDoNotMatch.At(-1, "Weights", declared, network, string.Join("; ", problems));
     }
 
     /// <summary>The header of <paramref name="declared"/> among <paramref name="headers"/>, or null.</summary>
