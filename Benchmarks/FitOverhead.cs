@@ -127,7 +127,53 @@ internal static class FitOverhead
         double save = Time(() => { copy.SetLength(0); fitted.Save(copy); });
         double load = Time(() => { copy.Position = 0; fitted.Load(copy); });
         Console.WriteLine($"the best model's copy (warm): Save {save:F2} ms, Load {load:F2} ms");
+        EvaluationTiming(fitted, inputs, labels, Time);
+        EvaluationTiming(new BenchCnn(maxBatch: 256, seed: 1) { MaxThreads = 1 }, RandomRows(10_000 * BenchCnn.InputSize, 3), RandomLabels(10_000, BenchCnn.OutputSize, 4), Time);
         return 0;
+    }
+
+    /// <summary>
+    /// One evaluation (Fit's validation) on a dataset against one prediction of it and against the two passes it took
+    /// before <c>ComputeLoss(inputs, labels, outputs)</c> (a prediction, then the loss batch by batch).
+    /// </summary>
+    private static void EvaluationTiming(INetwork network, float[] inputs, int[] labels, Func<Action, double> time)
+    {
+        int rows = labels.Length, size = network.InputSize, width = network.OutputSize;
+        var outputs = new float[rows * width];
+        double predict = time(() => Trainer.Predict(network, inputs, outputs));
+        double twoPasses = time(() =>
+        {
+            Trainer.Predict(network, inputs, outputs);
+            for (int start = 0; start < rows; start += network.MaxBatch)
+            {
+                int batch = Math.Min(network.MaxBatch, rows - start);
+                network.ComputeLoss(inputs.AsSpan(start * size, batch * size), labels.AsSpan(start, batch));
+            }
+        });
+        double evaluate = time(() => network.Evaluate(inputs, labels));
+        Console.WriteLine($"{network.GetType().Name}, {rows} rows: Evaluate {evaluate:F2} ms; Predict {predict:F2} ms; Predict then ComputeLoss {twoPasses:F2} ms (Evaluate / Predict {evaluate / predict:F2}x)");
+    }
+
+    private static float[] RandomRows(int count, int seed)
+    {
+        var random = new Random(seed);
+        var values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = random.NextSingle();
+        }
+        return values;
+    }
+
+    private static int[] RandomLabels(int count, int classes, int seed)
+    {
+        var random = new Random(seed);
+        var labels = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            labels[i] = random.Next(classes);
+        }
+        return labels;
     }
 
     private static void RawEpochs(BenchMlp net, Sgd sgd, float[] inputs, int[] labels, int batch, int steps, int epochs)

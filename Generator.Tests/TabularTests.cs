@@ -332,6 +332,43 @@ public sealed class TabularTests : IDisposable
         Assert.False(metrics.IsClassification);
     }
 
+    public static TheoryData<string> EveryNetwork() => new(TestData.GradientCheckNetworks.Append(nameof(FashionCnnBn)));
+
+    /// <summary>
+    /// The evaluation's one pass: <c>ComputeLoss(inputs, targets, outputs)</c> writes exactly what Predict writes and the loss
+    /// ComputeLoss gives (bit for bit where the batch goes through at once; image networks go 8 samples at a time, so their
+    /// sum's order differs), touching nothing else. A batch of 19 leaves a partial pass of 3 on the image networks.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(EveryNetwork))]
+    public void The_loss_with_outputs_is_one_prediction_and_the_loss_of_the_same_batch(string name)
+    {
+        const int Batch = 19;
+        var net = TestData.Create(name, maxBatch: 32, seed: 3);
+        var (inputs, labels, targets) = TestData.Batch(net, new Random(4), Batch);
+        var predicted = new float[Batch * net.OutputSize];
+        net.Predict(inputs, predicted);
+        float expected = labels is not null ? net.ComputeLoss(inputs, labels) : net.ComputeLoss(inputs, targets!);
+        var parameters = net.Parameters.ToArray();
+
+        var outputs = new float[Batch * net.OutputSize];
+        float loss = labels is not null ? net.ComputeLoss(inputs, labels, outputs) : net.ComputeLoss(inputs, targets!, outputs);
+
+        Assert.Equal(predicted, outputs);
+        bool images = net.InputShape.Count == 3 || net.Tensors.Any(t => t.Shape.Count == 4);
+        if (images)
+        {
+            Assert.True(Math.Abs(loss - expected) <= 1e-6f * Math.Max(1f, Math.Abs(expected)), $"{loss} against {expected}");
+        }
+        else
+        {
+            Assert.Equal(expected, loss);
+        }
+        Assert.Equal(parameters, net.Parameters.ToArray());
+        Assert.Throws<ArgumentException>(() => labels is not null ? net.ComputeLoss(inputs, labels, outputs.AsSpan(1)) : net.ComputeLoss(inputs, targets!, outputs.AsSpan(1)));
+        Assert.Throws<InvalidOperationException>(() => labels is not null ? net.ComputeLoss(inputs, new float[outputs.Length], outputs) : net.ComputeLoss(inputs, new int[Batch], outputs));
+    }
+
     [Fact]
     public void Fit_reports_training_and_validation_figures_every_epoch()
     {

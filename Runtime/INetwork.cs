@@ -110,6 +110,20 @@ public interface INetwork
     /// <returns>The batch loss.</returns>
     float ComputeLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
 
+    /// <summary>
+    /// The loss of a batch with class labels in inference mode, and its predictions into <paramref name="outputs"/> (as
+    /// <see cref="Predict"/> writes them), from one forward pass: an evaluation's loss and metrics at the cost of one prediction.
+    /// </summary>
+    /// <returns>The batch loss (as the two-argument overload gives it, up to the order of the sum).</returns>
+    float ComputeLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> outputs);
+
+    /// <summary>
+    /// The loss of a batch with float targets in inference mode, and its predictions into <paramref name="outputs"/> (as
+    /// <see cref="Predict"/> writes them), from one forward pass.
+    /// </summary>
+    /// <returns>The batch loss (as the two-argument overload gives it, up to the order of the sum).</returns>
+    float ComputeLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Span<float> outputs);
+
     /// <summary><c>ComputeGradients</c> with labels, then one optimizer update.</summary>
     /// <returns>The batch loss before the update.</returns>
     float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Optimizer optimizer);

@@ -353,6 +353,7 @@ partial class MultiLabel : global::Backprop.INetwork
     {
         throw global::Backprop.NetworkGuard.WrongTargets(NetworkName, global::Backprop.Loss.BinaryCrossEntropy, labels: true);
     }
+
     /// <summary>
     /// The loss of a batch in inference mode (<c>model.eval()</c>: no dropout), as <c>ComputeGradients</c> would return it
     /// there, without touching <see cref="Gradients"/> or anything else: for validation data.
@@ -372,6 +373,51 @@ partial class MultiLabel : global::Backprop.INetwork
             Forward(activations, inputs, 0, batch, _maxThreads, training: false);
             global::System.ReadOnlySpan<float> logits = activations.HeadPreActivation.Slice(0, batch * OutputSize);
             return global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogits(logits, targets, activations.LossScratch, batch * OutputSize);
+        }
+        finally
+        {
+            _predictions.Return(activations);
+            _gate.ExitRead();
+        }
+    }
+
+    /// <summary>
+    /// The loss of a batch in inference mode, as <see cref="ComputeLoss(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int})"/> gives it
+    /// (up to the order of the sum), and the predictions into <paramref name="outputs"/> exactly as <see cref="Predict"/> writes them,
+    /// from one forward pass: what an evaluation needs (the loss and the metrics) at the cost of one prediction.
+    /// </summary>
+    /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with BinaryCrossEntropy.</exception>
+    [global::System.Obsolete("MultiLabel is trained with BinaryCrossEntropy, which takes float targets: call ComputeLoss(inputs, targets) with a ReadOnlySpan<float> of batch × OutputSize values.", error: true)]
+    public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> outputs)
+    {
+        throw global::Backprop.NetworkGuard.WrongTargets(NetworkName, global::Backprop.Loss.BinaryCrossEntropy, labels: true);
+    }
+
+    /// <summary>
+    /// The loss of a batch in inference mode, as <see cref="ComputeLoss(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float})"/> gives it
+    /// (up to the order of the sum), and the predictions into <paramref name="outputs"/> exactly as <see cref="Predict"/> writes them,
+    /// from one forward pass: what an evaluation needs (the loss and the metrics) at the cost of one prediction.
+    /// </summary>
+    /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, a label is out of range or a value is not finite.</exception>
+    /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+    public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> outputs)
+    {
+        int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
+        global::Backprop.NetworkGuard.Length(NetworkName, "targets", targets.Length, batch, OutputSize, nameof(targets));
+        global::Backprop.NetworkGuard.Finite(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
+        global::Backprop.NetworkGuard.Finite(NetworkName, "targets", targets, OutputSize, nameof(targets));
+        global::Backprop.NetworkGuard.Length(NetworkName, "outputs", outputs.Length, batch, OutputSize, nameof(outputs));
+        _gate.EnterRead(nameof(ComputeLoss));
+        Activations activations = _predictions.Rent();
+        try
+        {
+            double loss = 0;
+            // The whole batch in one pass.
+            int first = 0, count = batch;
+            Forward(activations, inputs.Slice(first * InputSize, count * InputSize), 0, count, _maxThreads, training: false);
+            activations.HeadOutput.Slice(0, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
+            loss += global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogitsPart(activations.HeadPreActivation.Slice(0, count * OutputSize), targets.Slice(first * OutputSize, count * OutputSize), activations.LossScratch.Slice(0, count * OutputSize), count * OutputSize, batch * OutputSize);
+            return (float)loss;
         }
         finally
         {

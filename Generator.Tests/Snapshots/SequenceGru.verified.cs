@@ -383,6 +383,51 @@ namespace Demo
         {
             throw global::Backprop.NetworkGuard.WrongTargets(NetworkName, global::Backprop.Loss.SoftmaxCrossEntropy, labels: false);
         }
+
+        /// <summary>
+        /// The loss of a batch in inference mode, as <see cref="ComputeLoss(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int})"/> gives it
+        /// (up to the order of the sum), and the predictions into <paramref name="outputs"/> exactly as <see cref="Predict"/> writes them,
+        /// from one forward pass: what an evaluation needs (the loss and the metrics) at the cost of one prediction.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, a label is out of range or a value is not finite.</exception>
+        /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
+        public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> outputs)
+        {
+            int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
+            global::Backprop.NetworkGuard.Labels(NetworkName, labels, batch, OutputSize);
+            global::Backprop.NetworkGuard.Finite(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
+            global::Backprop.NetworkGuard.Length(NetworkName, "outputs", outputs.Length, batch, OutputSize, nameof(outputs));
+            _gate.EnterRead(nameof(ComputeLoss));
+            Activations activations = _predictions.Rent();
+            try
+            {
+                double loss = 0;
+                // The whole batch in one pass.
+                int first = 0, count = batch;
+                Forward(activations, inputs.Slice(first * InputSize, count * InputSize), 0, count, _maxThreads, training: false);
+                activations.Dense1Output.Slice(0, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));
+                loss += global::Backprop.Kernels.Losses.SoftmaxCrossEntropyPart(activations.Dense1Output.Slice(0, count * OutputSize), labels.Slice(first, count), activations.LossScratch.Slice(0, count * OutputSize), count, OutputSize, batch);
+                return (float)loss;
+            }
+            finally
+            {
+                _predictions.Return(activations);
+                _gate.ExitRead();
+            }
+        }
+
+        /// <summary>
+        /// The loss of a batch in inference mode, as <see cref="ComputeLoss(global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float})"/> gives it
+        /// (up to the order of the sum), and the predictions into <paramref name="outputs"/> exactly as <see cref="Predict"/> writes them,
+        /// from one forward pass: what an evaluation needs (the loss and the metrics) at the cost of one prediction.
+        /// </summary>
+        /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with SoftmaxCrossEntropy.</exception>
+        [global::System.Obsolete("SequenceGru is trained with SoftmaxCrossEntropy, which takes integer class labels: call ComputeLoss(inputs, labels) with a ReadOnlySpan<int>.", error: true)]
+        public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> outputs)
+        {
+            throw global::Backprop.NetworkGuard.WrongTargets(NetworkName, global::Backprop.Loss.SoftmaxCrossEntropy, labels: false);
+        }
+
         /// <summary>
         /// One shard of a data-parallel pass (<see cref="global::Backprop.Kernels.ShardPass{TTarget}"/>), on the calling thread:
         /// forward pass, loss and backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of a batch

@@ -316,24 +316,106 @@ internal static partial class NetworkEmitter
                 if (!fits)
                 {
                     writer.Line($"throw {Guard}.WrongTargets(NetworkName, global::Backprop.Loss.{loss.Name}, labels: {(labels ? "true" : "false")});");
-                    continue;
                 }
-                WriteBatchChecks(writer, plan, loss);
-                writer.Line("_gate.EnterRead(nameof(ComputeLoss));");
-                writer.Line("Activations activations = _predictions.Rent();");
-                using (writer.Block("try"))
+                else
                 {
-                    writer.Line("Forward(activations, inputs, 0, batch, _maxThreads, training: false);");
-                    writer.Line($"{ReadOnlySpan} logits = {logits}.Slice(0, batch * OutputSize);");
-                    writer.Line($"return {loss.Batch("logits", "activations.LossScratch")};");
-                }
-                using (writer.Block("finally"))
-                {
-                    writer.Line("_predictions.Return(activations);");
-                    writer.Line("_gate.ExitRead();");
+                    WriteBatchChecks(writer, plan, loss);
+                    writer.Line("_gate.EnterRead(nameof(ComputeLoss));");
+                    writer.Line("Activations activations = _predictions.Rent();");
+                    using (writer.Block("try"))
+                    {
+                        writer.Line("Forward(activations, inputs, 0, batch, _maxThreads, training: false);");
+                        writer.Line($"{ReadOnlySpan} logits = {logits}.Slice(0, batch * OutputSize);");
+                        writer.Line($"return {loss.Batch("logits", "activations.LossScratch")};");
+                    }
+                    using (writer.Block("finally"))
+                    {
+                        writer.Line("_predictions.Return(activations);");
+                        writer.Line("_gate.ExitRead();");
+                    }
                 }
             }
             writer.Line();
+        }
+        foreach (bool labels in new[] { true, false })
+        {
+            WriteComputeLossWithOutputs(writer, plan, wiring, labels);
+        }
+    }
+
+    /// <summary>
+    /// <c>ComputeLoss(inputs, labels | targets, outputs)</c>: the loss and the predictions of one inference pass, so that an
+    /// evaluation (Fit's validation after every epoch) runs the network once, not once for <c>Predict</c> and once for the
+    /// loss. Image networks go through in passes of <see cref="PredictionTile"/> samples as <c>Predict</c> does, each
+    /// pass adding its share of the batch's mean loss.
+    /// </summary>
+    private static void WriteComputeLossWithOutputs(SourceWriter writer, NetworkPlan plan, BufferWiring wiring, bool labels)
+    {
+        var loss = Loss(plan);
+        var wired = wiring.Layers[wiring.Layers.Count - 1];
+        string logits = InSet((loss.Fuses(plan.Last) ? wired.PreActivation : wired.Output)!);
+        bool fits = loss.TakesLabels == labels;
+        string targets = labels ? "global::System.ReadOnlySpan<int> labels" : $"{ReadOnlySpan} targets";
+        writer.Summary(
+            "The loss of a batch in inference mode, as <see cref=\"ComputeLoss(" + (labels ? "global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{int}" : "global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}") + ")\"/> gives it",
+            "(up to the order of the sum), and the predictions into <paramref name=\"outputs\"/> exactly as <see cref=\"Predict\"/> writes them,",
+            "from one forward pass: what an evaluation needs (the loss and the metrics) at the cost of one prediction.");
+        writer.Line(fits
+            ? "/// <exception cref=\"global::System.ArgumentException\">A length does not fit, the batch exceeds <see cref=\"MaxBatch\"/>, a label is out of range or a value is not finite.</exception>"
+            : $"/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with {loss.Name}.</exception>");
+        writer.Line(fits ? ReadingCall : WrongOverload(plan, "ComputeLoss"));
+        using (writer.Block($"public float ComputeLoss({ReadOnlySpan} inputs, {targets}, {Span} outputs)"))
+        {
+            if (!fits)
+            {
+                writer.Line($"throw {Guard}.WrongTargets(NetworkName, global::Backprop.Loss.{loss.Name}, labels: {(labels ? "true" : "false")});");
+            }
+            else
+            {
+                WriteLossWithOutputsBody(writer, plan, wiring, loss, logits);
+            }
+        }
+        writer.Line();
+    }
+
+    /// <summary>The body of <c>ComputeLoss(inputs, targets, outputs)</c> for the network's own targets.</summary>
+    private static void WriteLossWithOutputsBody(SourceWriter writer, NetworkPlan plan, BufferWiring wiring, LossUnit loss, string logits)
+    {
+        WriteBatchChecks(writer, plan, loss);
+        writer.Line($"{Guard}.Length(NetworkName, \"outputs\", outputs.Length, batch, OutputSize, nameof(outputs));");
+        writer.Line("_gate.EnterRead(nameof(ComputeLoss));");
+        writer.Line("Activations activations = _predictions.Rent();");
+        using (writer.Block("try"))
+        {
+            void Pass()
+            {
+                writer.Line("Forward(activations, inputs.Slice(first * InputSize, count * InputSize), 0, count, _maxThreads, training: false);");
+                writer.Line($"{InSet(LastOutput(wiring))}.Slice(0, count * OutputSize).CopyTo(outputs.Slice(first * OutputSize, count * OutputSize));");
+                writer.Line($"loss += global::Backprop.Kernels.Losses.{loss.PartMethod}({loss.PartArguments($"{logits}.Slice(0, count * OutputSize)", "activations.LossScratch.Slice(0, count * OutputSize)")});");
+            }
+            writer.Line("double loss = 0;");
+            if (PredictionTile(plan) is int tile)
+            {
+                writer.Line($"// Image layers: {tile} samples at a time, in the first {tile} rows of every buffer (as PredictRows), each");
+                writer.Line("// pass adding its share of the batch's mean loss.");
+                using (writer.Block($"for (int first = 0; first < batch; first += {tile})"))
+                {
+                    writer.Line($"int count = global::System.Math.Min({tile}, batch - first);");
+                    Pass();
+                }
+            }
+            else
+            {
+                writer.Line("// The whole batch in one pass.");
+                writer.Line("int first = 0, count = batch;");
+                Pass();
+            }
+            writer.Line("return (float)loss;");
+        }
+        using (writer.Block("finally"))
+        {
+            writer.Line("_predictions.Return(activations);");
+            writer.Line("_gate.ExitRead();");
         }
     }
 

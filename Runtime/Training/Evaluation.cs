@@ -127,8 +127,7 @@ public static class Evaluation
         {
             throw new ArgumentException($"{network.GetType().Name}: {inputs.Length} input values for {rows} labels; each row needs {size}.", nameof(inputs));
         }
-        Trainer.Predict(network, inputs, outputs);
-        float loss = MeanLoss(network, rows, (start, batch) => network.ComputeLoss(inputs.AsSpan(start * size, batch * size), labels.AsSpan(start, batch)));
+        float loss = MeanLoss(network, rows, (start, batch) => network.ComputeLoss(inputs.AsSpan(start * size, batch * size), labels.AsSpan(start, batch), outputs.AsSpan(start * classes, batch * classes)));
         return new EvaluationMetrics(rows, loss, classes, Metrics.ConfusionMatrix(outputs, labels, classes), float.NaN, float.NaN, float.NaN);
     }
 
@@ -140,12 +139,14 @@ public static class Evaluation
         {
             throw new ArgumentException($"{network.GetType().Name}: {inputs.Length} input values and {targets.Length} targets are not whole rows of {size} and {width}.", nameof(inputs));
         }
-        Trainer.Predict(network, inputs, outputs);
-        float loss = MeanLoss(network, rows, (start, batch) => network.ComputeLoss(inputs.AsSpan(start * size, batch * size), targets.AsSpan(start * width, batch * width)));
+        float loss = MeanLoss(network, rows, (start, batch) => network.ComputeLoss(inputs.AsSpan(start * size, batch * size), targets.AsSpan(start * width, batch * width), outputs.AsSpan(start * width, batch * width)));
         return new EvaluationMetrics(rows, loss, 0, null, Metrics.MeanAbsoluteError(outputs, targets), Metrics.RootMeanSquaredError(outputs, targets), Metrics.RSquared(outputs, targets));
     }
 
-    /// <summary>The mean loss over <paramref name="rows"/> rows, batch by batch of <c>MaxBatch</c> (each batch's mean weighted by its rows).</summary>
+    /// <summary>
+    /// The mean loss over <paramref name="rows"/> rows, batch by batch of <c>MaxBatch</c> (each batch's mean weighted by its
+    /// rows); each batch's call also writes its predictions, so the dataset goes through the network once.
+    /// </summary>
     private static float MeanLoss(INetwork network, int rows, Func<int, int, float> batchLoss)
     {
         double total = 0;
