@@ -66,9 +66,87 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(expected.StoppedEarly, actual.StoppedEarly);
         Assert.Equal(expected.Epochs.Select(e => (e.Epoch, e.TrainingLoss, e.ValidationLoss, e.ValidationMetric, e.LearningRate)),
             actual.Epochs.Select(e => (e.Epoch, e.TrainingLoss, e.ValidationLoss, e.ValidationMetric, e.LearningRate)));
+        // The detailed figures too, for the epochs before the cut (read back from the checkpoint) as for those after.
+        Assert.Equal(expected.Epochs.Select(e => Figures(e.Validation)), actual.Epochs.Select(e => Figures(e.Validation)));
+        Assert.Equal(expected.Epochs.Select(e => Figures(e.Training)), actual.Epochs.Select(e => Figures(e.Training)));
     }
 
+    private static string Figures(EvaluationMetrics? metrics) => metrics is null ? "none" : string.Join(" ",
+        metrics.Rows, metrics.Loss.ToString("R"), metrics.Classes, metrics.Accuracy.ToString("R"), metrics.MacroF1.ToString("R"),
+        metrics.MeanAbsoluteError.ToString("R"), metrics.RootMeanSquaredError.ToString("R"), metrics.RSquared.ToString("R"),
+        string.Join(",", metrics.ConfusionMatrix ?? []), string.Join(",", metrics.Precision ?? []));
+
     public enum Stop { AfterEpoch, MidEpoch }
+
+    /// <summary>A schedule of a user's own with state: halves the rate after every epoch that does not lower the validation loss by 10%.</summary>
+    private sealed class HalvingSchedule : LearningRateSchedule
+    {
+        private float _best = float.PositiveInfinity, _scale = 1f;
+
+        public override float Rate(int epoch, int epochs, float initial) => initial * _scale;
+
+        public override void Observe(int epoch, float validationLoss)
+        {
+            if (validationLoss < 0.9f * _best)
+            {
+                _best = validationLoss;
+            }
+            else
+            {
+                _scale /= 2;
+            }
+        }
+
+        public override float[] SaveState() => [_best, _scale];
+
+        public override bool RestoreState(ReadOnlySpan<float> state, bool apply)
+        {
+            if (state.Length != 2 || !(state[1] > 0 && state[1] <= 1))
+            {
+                return false;
+            }
+            if (apply)
+            {
+                (_best, _scale) = (state[0], state[1]);
+            }
+            return true;
+        }
+    }
+
+    /// <summary>A custom schedule's state (SaveState/RestoreState) goes into the checkpoint: the resumed run halves where the whole one did.</summary>
+    [Fact]
+    public void A_custom_schedule_with_state_resumes_bit_for_bit_and_a_mismatched_one_is_refused()
+    {
+        var (x, y) = Classification(300, 1);
+        var (vx, vy) = Classification(90, 2);
+        FitOptions Options(string path, bool resume, LearningRateSchedule schedule, CancellationTokenSource? cancel = null) => new()
+        {
+            Epochs = 9, BatchSize = 32, Patience = 0, Seed = 3, Checkpoint = path, Resume = resume, Schedule = schedule,
+            Cancellation = cancel?.Token ?? default,
+            OnEpoch = cancel is not null ? e => { if (e.Epoch == 6) { cancel.Cancel(); } } : null,
+        };
+        var whole = new ResumableNet(maxBatch: 90, seed: 5) { MaxThreads = 1 };
+        var expected = whole.Fit(new Adam(0.05f), x, y, vx, vy, Options(Path.Combine(_directory, "whole.ckpt"), resume: false, new HalvingSchedule()));
+        Assert.True(expected.Epochs.Take(6).Any(e => e.LearningRate < 0.05f), string.Join("; ", expected.Epochs.Select(e => $"{e.ValidationLoss} {e.LearningRate}"))); // the state before the cut matters
+
+        string path = Path.Combine(_directory, "custom.ckpt");
+        using var cancel = new CancellationTokenSource();
+        new ResumableNet(maxBatch: 90, seed: 5) { MaxThreads = 1 }.Fit(new Adam(0.05f), x, y, vx, vy, Options(path, resume: false, new HalvingSchedule(), cancel));
+        byte[] written = File.ReadAllBytes(path);
+
+        // A schedule that keeps no state cannot take this checkpoint's: refused before anything changes.
+        var refused = new ResumableNet(maxBatch: 90, seed: 5) { MaxThreads = 1 };
+        var before = refused.Parameters.ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => refused.Fit(new Adam(0.05f), x, y, vx, vy, Options(path, resume: true, LearningRateSchedule.Cosine())));
+        Assert.Contains("schedule", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, refused.Parameters.ToArray());
+        Assert.Equal(written, File.ReadAllBytes(path));
+
+        var second = new ResumableNet(maxBatch: 90, seed: 5) { MaxThreads = 1 };
+        var resumed = second.Fit(new Adam(0.05f), x, y, vx, vy, Options(path, resume: true, new HalvingSchedule()));
+        AssertSameHistory(expected, resumed);
+        AssertSameModel(whole, second);
+    }
 
     [Theory]
     [InlineData(Stop.AfterEpoch)]

@@ -102,6 +102,16 @@ internal static class FitCheckpoint
                 row.CopyTo(history.AsSpan(i * HistoryColumns, HistoryColumns));
             }
             floats.Add(("fit/history", [state.History.Count, HistoryColumns], history));
+            int width = MetricsWidth(network);
+            foreach (var (name, part) in new (string, Func<EpochResult, EvaluationMetrics?>)[] { ("validation", e => e.Validation), ("training", e => e.Training) })
+            {
+                var rows = new float[state.History.Count * width];
+                for (int i = 0; i < state.History.Count; i++)
+                {
+                    WriteMetrics(part(state.History[i]), rows.AsSpan(i * width, width));
+                }
+                floats.Add(("fit/metrics/" + name, [state.History.Count, width], rows));
+            }
         }
 
         // The data section as it will be on disk: the integers' words first (8-byte aligned), then the floats.
@@ -246,6 +256,18 @@ internal static class FitCheckpoint
         }
         var losses = Floats("fit/losses", 4) ?? throw Invalid("'fit/losses' is missing.");
         var history = epoch > 1 ? Floats("fit/history", (int)epoch - 1, HistoryColumns) ?? throw Invalid("'fit/history' is missing.") : [];
+        int width = MetricsWidth(network);
+        var validationMetrics = epoch > 1 ? Floats("fit/metrics/validation", (int)epoch - 1, width) : null;
+        var trainingMetrics = epoch > 1 ? Floats("fit/metrics/training", (int)epoch - 1, width) : null;
+        var restoredMetrics = new List<(EvaluationMetrics? Validation, EvaluationMetrics? Training)>();
+        for (int i = 0; i < epoch - 1; i++)
+        {
+            if (!ReadMetrics(validationMetrics, i, width, network, out var validated) || !ReadMetrics(trainingMetrics, i, width, network, out var trained))
+            {
+                throw Invalid($"the detailed metrics of epoch {i + 1} are out of range.");
+            }
+            restoredMetrics.Add((validated, trained));
+        }
         var optimizerState = new Dictionary<string, float[]>(StringComparer.Ordinal);
         if (length >= 0)
         {
@@ -306,8 +328,78 @@ internal static class FitCheckpoint
         for (int i = 0; i < epoch - 1; i++)
         {
             var row = history.AsSpan(i * HistoryColumns, HistoryColumns);
-            state.History.Add(new EpochResult((int)row[0], row[1], row[2], row[3], row[4], row[5]));
+            state.History.Add(new EpochResult((int)row[0], row[1], row[2], row[3], row[4], row[5])
+            {
+                Validation = restoredMetrics[i].Validation,
+                Training = restoredMetrics[i].Training,
+            });
         }
+    }
+
+    /// <summary>
+    /// The floats of one epoch's <see cref="EvaluationMetrics"/> in a checkpoint: present (1 or 0), rows, loss, classes,
+    /// MAE, RMSE, R², then a classifier's confusion matrix (its counts are exact in a float up to 2^24 rows; larger
+    /// evaluations are not kept). The precision, recall and F1 follow from the matrix.
+    /// </summary>
+    private static int MetricsWidth(INetwork network)
+        => 7 + (network.Loss == Loss.SoftmaxCrossEntropy ? network.OutputSize * network.OutputSize : 0);
+
+    private static void WriteMetrics(EvaluationMetrics? metrics, Span<float> row)
+    {
+        row.Clear();
+        if (metrics is null || metrics.Rows > 1 << 24 || 7 + (metrics.ConfusionMatrix?.Count ?? 0) != row.Length)
+        {
+            return;
+        }
+        row[0] = 1;
+        row[1] = metrics.Rows;
+        row[2] = metrics.Loss;
+        row[3] = metrics.Classes;
+        row[4] = metrics.MeanAbsoluteError;
+        row[5] = metrics.RootMeanSquaredError;
+        row[6] = metrics.RSquared;
+        for (int i = 0; i < (metrics.ConfusionMatrix?.Count ?? 0); i++)
+        {
+            row[7 + i] = metrics.ConfusionMatrix![i];
+        }
+    }
+
+    /// <summary>Epoch <paramref name="epoch"/>'s metrics from <paramref name="rows"/> (null when absent); false when they are out of range.</summary>
+    private static bool ReadMetrics(float[]? rows, int epoch, int width, INetwork network, out EvaluationMetrics? metrics)
+    {
+        metrics = null;
+        if (rows is null || rows[epoch * width] == 0)
+        {
+            return true;
+        }
+        var row = rows.AsSpan(epoch * width, width);
+        static bool Count(float value) => value >= 0 && value <= 1 << 24 && value == MathF.Floor(value);
+        int classes = width - 7 == 0 ? 0 : network.OutputSize;
+        if (row[0] != 1 || !Count(row[1]) || row[3] != classes)
+        {
+            return false;
+        }
+        int[]? confusion = null;
+        if (classes > 0)
+        {
+            confusion = new int[classes * classes];
+            long total = 0;
+            for (int i = 0; i < confusion.Length; i++)
+            {
+                if (!Count(row[7 + i]))
+                {
+                    return false;
+                }
+                confusion[i] = (int)row[7 + i];
+                total += confusion[i];
+            }
+            if (total != (long)row[1])
+            {
+                return false;
+            }
+        }
+        metrics = new EvaluationMetrics((int)row[1], row[2], classes, confusion, row[4], row[5], row[6]);
+        return true;
     }
 
     /// <summary>The model file stored under <paramref name="prefix"/>, rebuilt byte for byte in its data (so its checksum holds); null if absent.</summary>

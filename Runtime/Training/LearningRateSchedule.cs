@@ -16,11 +16,19 @@ public abstract class LearningRateSchedule
     {
     }
 
-    /// <summary>The state a checkpoint keeps (what <see cref="Observe"/> has learned); empty for a schedule that keeps none.</summary>
-    internal virtual float[] SaveState() => [];
+    /// <summary>
+    /// The state a <c>Fit</c> checkpoint keeps: what <see cref="Observe"/> has learned, as floats; empty (the default) for
+    /// a schedule whose rate depends on the epoch alone. A schedule of your own that keeps state overrides this and
+    /// <see cref="RestoreState"/>, so that a resumed run continues exactly as the uninterrupted one.
+    /// </summary>
+    public virtual float[] SaveState() => [];
 
-    /// <summary>Whether <see cref="SaveState"/>'s values fit this schedule; with <paramref name="apply"/>, also puts them back.</summary>
-    internal virtual bool RestoreState(ReadOnlySpan<float> state, bool apply) => state.Length == 0;
+    /// <summary>
+    /// Whether <paramref name="state"/> (what <see cref="SaveState"/> returned when the checkpoint was written) fits this
+    /// schedule; with <paramref name="apply"/>, also puts it back. <c>Fit</c> first asks with <paramref name="apply"/> false,
+    /// before anything changes, and refuses the checkpoint on false; then applies it with the rest of the checkpoint.
+    /// </summary>
+    public virtual bool RestoreState(ReadOnlySpan<float> state, bool apply) => state.Length == 0;
 
     /// <summary><c>initial × factor^⌊(epoch − 1) / every⌋</c>, as <c>StepLR(step_size=every, gamma=factor)</c>.</summary>
     public static LearningRateSchedule Step(int every, float factor)
@@ -92,9 +100,9 @@ public abstract class LearningRateSchedule
 
         public override float Rate(int epoch, int epochs, float initial) => Math.Max(minimum, initial * _scale);
 
-        internal override float[] SaveState() => [_best, _bad, _scale];
+        public override float[] SaveState() => [_best, _bad, _scale];
 
-        internal override bool RestoreState(ReadOnlySpan<float> state, bool apply)
+        public override bool RestoreState(ReadOnlySpan<float> state, bool apply)
         {
             if (state.Length != 3 || float.IsNaN(state[0]) || !(state[1] >= 0 && state[1] <= int.MaxValue && state[1] == MathF.Floor(state[1])) || !(state[2] >= 0 && state[2] <= 1))
             {
