@@ -294,6 +294,67 @@ public class ConvolutionKernelTests
         Assert.True(nan > 10);
     }
 
+    /// <summary>
+    /// Inference's fused pass (<c>Convolution.ForwardPooled</c>: the convolution's tiles pooled in registers) gives the values
+    /// of the two layers' own kernels, <c>Forward</c> then <c>Pooling.MaxForward</c>, bit for bit: NaN, ties and zeros of
+    /// either sign included, for activations that fuse (Identity, Relu, LeakyRelu) and one that does not (Tanh: the two
+    /// kernels run), rows of one, two and three vectors, odd sizes, filters in eights and not, and a strided window (not direct).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 28, 28, 3, 1, 16, 1)]  // the CNN's conv1 and pool1
+    [InlineData(16, 14, 14, 3, 1, 32, 1)] // conv2 and pool2
+    [InlineData(3, 9, 37, 3, 1, 20, 1)]   // odd height, rows of 37 (three vectors), 8 + 8 + 4 filters
+    [InlineData(2, 7, 5, 3, 0, 3, 1)]     // padding 0: 5×3 outputs pooled to 2×1
+    [InlineData(2, 6, 6, 5, 2, 9, 1)]     // a 5×5 kernel, padding 2
+    [InlineData(3, 12, 11, 3, 1, 5, 2)]   // stride 2: the unfolded path, then the pooling
+    public void A_convolution_pooled_in_one_pass_equals_the_two_layers(int channels, int height, int width, int kernel, int padding, int filters, int stride)
+    {
+        PooledEqualsTwoLayers<Relu>(channels, height, width, kernel, padding, filters, stride);
+        PooledEqualsTwoLayers<Identity>(channels, height, width, kernel, padding, filters, stride);
+        PooledEqualsTwoLayers<LeakyRelu>(channels, height, width, kernel, padding, filters, stride);
+        PooledEqualsTwoLayers<Tanh>(channels, height, width, kernel, padding, filters, stride);
+    }
+
+    private static void PooledEqualsTwoLayers<TA>(int channels, int height, int width, int kernel, int padding, int filters, int stride)
+        where TA : struct, IActivation
+    {
+        const int Batch = 3;
+        var window = new Window2D(channels, height, width, kernel, stride, padding);
+        var pool = new Window2D(filters, window.OutputHeight, window.OutputWidth, 2, 2, 0);
+        var random = new Random(channels * 1000 + height * 10 + width);
+        var x = Random(random, Batch * window.InputLength);
+        var w = Random(random, filters * window.Patch);
+        var b = Random(random, filters);
+        for (int i = 0; i < x.Length; i += 97)
+        {
+            x[i] = float.NaN; // spreads to every output whose window reads it
+        }
+        // The last sample's weights are zero for the first filter: its outputs are all zeros (ties of signed zeros).
+        for (int i = 0; i < window.Patch; i++)
+        {
+            w[i] = i % 2 == 0 ? 0f : -0f;
+        }
+        b[0] = -0f;
+        int outputs = filters * window.OutputPlane, pooledOutputs = filters * pool.OutputPlane;
+        var columns = new float[Batch * Convolution.ColumnLength(window, filters)];
+        float[] z = new float[Batch * outputs], y = new float[Batch * outputs], expected = new float[Batch * pooledOutputs], actual = new float[Batch * pooledOutputs];
+        int[] indices = new int[Batch * pooledOutputs];
+        bool fuses = TA.FusesIntoProduct;
+        Convolution.Forward<TA>(x, w, b, columns, fuses ? y : z, y, Batch, window, filters, threads: 1);
+        Pooling.MaxForward(y, expected, indices, Batch, pool);
+
+        Array.Fill(actual, 12345f);
+        var z2 = new float[z.Length];
+        var y2 = new float[y.Length];
+        Convolution.ForwardPooled<TA>(x, w, b, new float[columns.Length], fuses ? y2 : z2, y2, actual, new int[indices.Length], Batch, window, filters, threads: 1);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]) || (float.IsNaN(expected[i]) && float.IsNaN(actual[i])),
+                $"{typeof(TA).Name}, output {i}: {actual[i]} (bits {BitConverter.SingleToInt32Bits(actual[i]):x8}), the two layers give {expected[i]} (bits {BitConverter.SingleToInt32Bits(expected[i]):x8})");
+        }
+        Assert.Contains(expected, float.IsNaN);
+    }
+
     /// <summary>Max pooling returns the window's maximum and the index of its first occurrence (ties included), for the 2×2 fast path and the general one.</summary>
     [Theory]
     [InlineData(3, 6, 6, 2, 2)]

@@ -519,12 +519,23 @@ namespace Demo
             global::System.Span<float> avgpool1Output = activations.Avgpool1Output.Slice(first * 5408, batch * 5408);
             global::System.Span<float> conv3Output = activations.Conv3Output.Slice(first * 1352, batch * 1352);
             global::System.Span<float> dense1Output = activations.Dense1Output.Slice(first * 10, batch * 10);
-            // conv1: Conv2D [1, 28, 28] → [16, 28, 28], 3×3 padding 1, Relu
-            global::Backprop.Kernels.Convolution.Forward<global::Backprop.Kernels.Relu>(
-                inputs, parameters.Slice(Conv1Weight, Conv1Filters * Conv1Patch), parameters.Slice(Conv1Bias, Conv1Filters),
-                conv1Columns, conv1Output, conv1Output, batch, new global::Backprop.Kernels.Window2D(Conv1Channels, Conv1Height, Conv1Width, Conv1Kernel, Conv1Stride, Conv1Padding), Conv1Filters, threads);
-            // pool1: MaxPool2D [16, 28, 28] → [16, 14, 14], 2×2
-            global::Backprop.Kernels.Pooling.MaxForward(conv1Output, pool1Output, pool1Indices, batch, new global::Backprop.Kernels.Window2D(Pool1Channels, Pool1Height, Pool1Width, Pool1Size, Pool1Stride, 0));
+            if (training)
+            {
+                // conv1: Conv2D [1, 28, 28] → [16, 28, 28], 3×3 padding 1, Relu
+                global::Backprop.Kernels.Convolution.Forward<global::Backprop.Kernels.Relu>(
+                    inputs, parameters.Slice(Conv1Weight, Conv1Filters * Conv1Patch), parameters.Slice(Conv1Bias, Conv1Filters),
+                    conv1Columns, conv1Output, conv1Output, batch, new global::Backprop.Kernels.Window2D(Conv1Channels, Conv1Height, Conv1Width, Conv1Kernel, Conv1Stride, Conv1Padding), Conv1Filters, threads);
+                // pool1: MaxPool2D [16, 28, 28] → [16, 14, 14], 2×2
+                global::Backprop.Kernels.Pooling.MaxForward(conv1Output, pool1Output, pool1Indices, batch, new global::Backprop.Kernels.Window2D(Pool1Channels, Pool1Height, Pool1Width, Pool1Size, Pool1Stride, 0));
+            }
+            else
+            {
+                // conv1 and pool1 in one pass (inference): the convolution's tiles pooled in registers.
+                global::Backprop.Kernels.Convolution.ForwardPooled<global::Backprop.Kernels.Relu>(
+                    inputs, parameters.Slice(Conv1Weight, Conv1Filters * Conv1Patch), parameters.Slice(Conv1Bias, Conv1Filters),
+                    conv1Columns, conv1Output, conv1Output, pool1Output, pool1Indices,
+                    batch, new global::Backprop.Kernels.Window2D(Conv1Channels, Conv1Height, Conv1Width, Conv1Kernel, Conv1Stride, Conv1Padding), Conv1Filters, threads);
+            }
             // conv2: Conv2D [16, 14, 14] → [32, 14, 14], 3×3 padding 1, Tanh
             global::Backprop.Kernels.Convolution.Forward<global::Backprop.Kernels.Tanh>(
                 pool1Output, parameters.Slice(Conv2Weight, Conv2Filters * Conv2Patch), parameters.Slice(Conv2Bias, Conv2Filters),

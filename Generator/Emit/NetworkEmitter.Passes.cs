@@ -32,9 +32,28 @@ internal static partial class NetworkEmitter
                     ? $"{Span} {LayerUnit.Local(buffer.Field)} = training ? {InSet(buffer.Field)}.Span : default; // training only, for the whole batch"
                     : $"{Span} {LayerUnit.Local(buffer.Field)} = training ? {InSet(buffer.Field)}.Slice(first * {size}, batch * {size}) : default; // training only");
             }
-            foreach (var wired in wiring.Layers)
+            var layers = wiring.Layers;
+            for (int i = 0; i < layers.Count; i++)
             {
-                wired.Unit.EmitForward(writer, wired.Layer, BufferWiring.Buffers(wired, training: false));
+                var wired = layers[i];
+                var buffers = BufferWiring.Buffers(wired, training: false);
+                if (i + 1 < layers.Count && wired.Unit.FusesForward(wired.Layer, layers[i + 1].Layer))
+                {
+                    // Two layers in one pass for inference; in training each keeps what its backward pass reads.
+                    var next = layers[++i];
+                    var nextBuffers = BufferWiring.Buffers(next, training: false);
+                    using (writer.Block("if (training)"))
+                    {
+                        wired.Unit.EmitForward(writer, wired.Layer, buffers);
+                        next.Unit.EmitForward(writer, next.Layer, nextBuffers);
+                    }
+                    using (writer.Block("else"))
+                    {
+                        wired.Unit.EmitFusedForward(writer, wired.Layer, buffers, next.Layer, nextBuffers);
+                    }
+                    continue;
+                }
+                wired.Unit.EmitForward(writer, wired.Layer, buffers);
             }
         }
         writer.Line();

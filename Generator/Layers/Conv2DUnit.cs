@@ -216,6 +216,27 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
         }
     }
 
+    /// <summary>
+    /// A 2×2, stride-2 max pooling right after the convolution: in inference the kernel pools each tile's outputs while
+    /// they are in registers (<c>Convolution.ForwardPooled</c>, which falls back to the two layers' own kernels where its
+    /// path does not apply), so the convolution's output never goes to memory.
+    /// </summary>
+    public override bool FusesForward(Conv2DPlan plan, LayerPlan next)
+        => next is Pool2DPlan { IsMax: true, Size: 2, Stride: 2 };
+
+    public override void EmitFusedForward(SourceWriter writer, Conv2DPlan plan, LayerBuffers buffers, LayerPlan next, LayerBuffers nextBuffers)
+    {
+        string p = plan.Pascal;
+        writer.Line($"// {plan.Name} and {next.Name} in one pass (inference): the convolution's tiles pooled in registers.");
+        writer.Line($"global::Backprop.Kernels.Convolution.ForwardPooled<{DenseUnit.ActivationType(plan.Activation)}>(");
+        using (writer.Indent())
+        {
+            writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Filters * {p}Patch), {(plan.HasBias ? $"parameters.Slice({p}Bias, {p}Filters)" : "default")},");
+            writer.Line($"{(plan.Pointwise ? "default" : buffers.Saved("columns"))}, {buffers.PreActivation}, {buffers.Output}, {nextBuffers.Output}, {nextBuffers.Saved("indices")},");
+            writer.Line($"batch, {Window(plan)}, {p}Filters, threads);");
+        }
+    }
+
     public override void EmitBackward(SourceWriter writer, Conv2DPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
     {
         string p = plan.Pascal;

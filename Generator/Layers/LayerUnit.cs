@@ -56,6 +56,20 @@ internal abstract class LayerUnit
     public abstract void EmitForward(SourceWriter writer, LayerPlan plan, LayerBuffers buffers);
 
     /// <summary>
+    /// Whether this layer's inference forward pass also does <paramref name="next"/>'s, in one pass over the data (a
+    /// convolution and the 2×2 max pooling after it): then the emitter writes <see cref="EmitFusedForward"/> for inference
+    /// and both layers' own <see cref="EmitForward"/> for training, where the backward pass needs every buffer.
+    /// </summary>
+    public virtual bool FusesForward(LayerPlan plan, LayerPlan next) => false;
+
+    /// <summary>
+    /// The inference statements of this layer and <paramref name="next"/> together (<see cref="FusesForward"/>): from
+    /// <paramref name="buffers"/>' input into <paramref name="nextBuffers"/>' output, equal to the two layers' own statements.
+    /// </summary>
+    public virtual void EmitFusedForward(SourceWriter writer, LayerPlan plan, LayerBuffers buffers, LayerPlan next, LayerBuffers nextBuffers)
+        => throw new System.InvalidOperationException(Kind + " fuses no forward pass.");
+
+    /// <summary>
     /// The backward statements: from the delta buffer to the parameter gradients and, unless
     /// <see cref="LayerBuffers.InputDelta"/> is null (first layer), ∂L/∂input. When <paramref name="deltaIsPreActivation"/>
     /// the loss already gave ∂L/∂z (fused softmax or sigmoid), so the activation derivative is skipped.
@@ -154,6 +168,11 @@ internal abstract class LayerUnit<TPlan> : LayerUnit where TPlan : LayerPlan
 
     public abstract void EmitForward(SourceWriter writer, TPlan plan, LayerBuffers buffers);
 
+    public virtual bool FusesForward(TPlan plan, LayerPlan next) => false;
+
+    public virtual void EmitFusedForward(SourceWriter writer, TPlan plan, LayerBuffers buffers, LayerPlan next, LayerBuffers nextBuffers)
+        => throw new System.InvalidOperationException(Kind + " fuses no forward pass.");
+
     public abstract void EmitBackward(SourceWriter writer, TPlan plan, LayerBuffers buffers, bool deltaIsPreActivation);
 
     public abstract void EmitCopyOut(SourceWriter writer, TPlan plan, TensorPlan tensor, string block, string destination);
@@ -229,6 +248,11 @@ internal abstract class LayerUnit<TPlan> : LayerUnit where TPlan : LayerPlan
     public sealed override void EmitInitialization(SourceWriter writer, LayerPlan plan, int stream) => EmitInitialization(writer, (TPlan)plan, stream);
 
     public sealed override void EmitForward(SourceWriter writer, LayerPlan plan, LayerBuffers buffers) => EmitForward(writer, (TPlan)plan, buffers);
+
+    public sealed override bool FusesForward(LayerPlan plan, LayerPlan next) => FusesForward((TPlan)plan, next);
+
+    public sealed override void EmitFusedForward(SourceWriter writer, LayerPlan plan, LayerBuffers buffers, LayerPlan next, LayerBuffers nextBuffers)
+        => EmitFusedForward(writer, (TPlan)plan, buffers, next, nextBuffers);
 
     public sealed override void EmitBackward(SourceWriter writer, LayerPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
         => EmitBackward(writer, (TPlan)plan, buffers, deltaIsPreActivation);

@@ -120,6 +120,51 @@ public static class Convolution
     }
 
     /// <summary>
+    /// Inference: <see cref="Forward{TActivation}"/> and a 2×2, stride-2 max pooling of its output in one pass, where the
+    /// direct path applies (<see cref="DirectConvolution.CorrelatePooled{TA}"/>: stride 1, the 512-bit path, an activation
+    /// applied in registers, one thread): the convolution's output never goes to memory. Elsewhere the two layers run one
+    /// after the other, through <paramref name="z"/>, <paramref name="y"/> and <paramref name="indices"/>. The pooled values are
+    /// the same either way, bit for bit.
+    /// </summary>
+    /// <param name="input">[batch, channels, height, width].</param>
+    /// <param name="weights">[filters, patch].</param>
+    /// <param name="bias">[filters], or empty.</param>
+    /// <param name="columns">The convolution's column buffer (each sample's padded copy on the direct path).</param>
+    /// <param name="z">The convolution's pre-activation buffer (used only when the pass is not fused).</param>
+    /// <param name="y">The convolution's output buffer (used only when the pass is not fused).</param>
+    /// <param name="pooled">[batch, filters, outHeight / 2, outWidth / 2]: the pooling layer's output, overwritten.</param>
+    /// <param name="indices">The pooling layer's index buffer (written only when the pass is not fused).</param>
+    /// <param name="batch">The samples.</param>
+    /// <param name="window">The convolution's geometry.</param>
+    /// <param name="filters">The output channels.</param>
+    /// <param name="threads">The most threads; with more than one, a batch is split by samples, not fused.</param>
+    public static void ForwardPooled<TActivation>(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias,
+        Span<float> columns, Span<float> z, Span<float> y, Span<float> pooled, Span<int> indices, int batch, Window2D window, int filters, int threads)
+        where TActivation : struct, IActivation
+    {
+        window.Check("Convolution.ForwardPooled");
+        var pool = new Window2D(filters, window.OutputHeight, window.OutputWidth, 2, 2, 0);
+        if (!DirectConvolution.Applies(window, filters) || !DirectConvolution.PoolingApplies<TActivation>() || (threads > 1 && batch > 1))
+        {
+            Forward<TActivation>(input, weights, bias, columns, z, y, batch, window, filters, threads);
+            Pooling.MaxForward(y, pooled, indices, batch, pool);
+            return;
+        }
+        int patch = window.Patch, output = filters * pool.OutputPlane, slot = (int)DirectConvolution.PaddedSlot(window), p = window.Padding;
+        Require(input.Length >= batch * window.InputLength && weights.Length == filters * patch && (bias.IsEmpty || bias.Length == filters)
+            && pooled.Length >= batch * output && columns.Length >= (long)batch * slot, "Convolution.ForwardPooled");
+        int pitch = window.Width + 2 * p, planeStride = (window.Height + 2 * p) * pitch, padded = (int)DirectConvolution.PaddedLength(window);
+        for (int n = 0; n < batch; n++)
+        {
+            Span<float> xp = columns.Slice(n * slot, padded);
+            DirectConvolution.Pad(input.Slice(n * window.InputLength, window.InputLength), xp, window.Channels, window.Height, window.Width, p, window.Kernel);
+            DirectConvolution.CorrelatePooled<TActivation>(xp, window.Channels, planeStride, pitch, window.Kernel, weights, bias, filters,
+                pooled.Slice(n * output, output), window.OutputHeight, window.OutputWidth);
+        }
+    }
+
+    /// <summary>
     /// The backward pass of a batch, from <c>∂L/∂y</c> in <paramref name="delta"/> (turned into <c>∂L/∂z</c> in place):
     /// the weight and bias gradients (overwritten) and, unless <paramref name="inputDelta"/> is empty, <c>∂L/∂x</c>
     /// (overwritten). With an update, the weight and bias are stepped once their gradients are complete and the input

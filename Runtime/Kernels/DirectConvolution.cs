@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
@@ -349,6 +350,183 @@ internal static class DirectConvolution
         }
         Store<TS, TV, TA>(acc, ref y, o, v, plane);
     }
+
+    /// <summary>Whether <see cref="CorrelatePooled{TA}"/> runs on this machine for this activation: the 512-bit path, and an
+    /// activation applied in registers (Identity, Relu, LeakyRelu).</summary>
+    public static bool PoolingApplies<TA>() where TA : struct, IActivation
+        => Avx512F.IsSupported && Vector512.IsHardwareAccelerated && TA.FusesIntoProduct;
+
+    /// <summary>
+    /// Inference: <see cref="Correlate{TA}"/>, its activation and a 2×2, stride-2 max pooling in one pass, without storing the
+    /// convolution's output: <c>pooled[f, py, px]</c> is the largest of <c>f(z[f, oy, ox])</c> over <c>oy ∈ {2py, 2py + 1}</c>,
+    /// <c>ox ∈ {2px, 2px + 1}</c>, the window scanned in PyTorch's order (the first of equal maxima kept, the last NaN
+    /// propagated), so the values are exactly <c>Pooling.MaxForward</c>'s over <see cref="Correlate{TA}"/>'s output (the sums
+    /// too: each accumulator adds the same terms in the same order). <paramref name="pooled"/> is
+    /// [filters, outHeight / 2, outWidth / 2] (floor), overwritten. Needs <see cref="PoolingApplies{TA}"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void CorrelatePooled<TA>(
+        ReadOnlySpan<float> padded, int channels, int planeStride, int pitch, int kernel,
+        ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, int filters, Span<float> pooled, int outHeight, int outWidth)
+        where TA : struct, IActivation
+    {
+        int pooledHeight = outHeight / 2, pooledWidth = outWidth / 2, plane = pooledHeight * pooledWidth;
+        if (!PoolingApplies<TA>() || padded.Length < (long)channels * planeStride + Slack(kernel) || weights.Length < filters * channels * kernel * kernel
+            || (!bias.IsEmpty && bias.Length < filters) || pooled.Length < filters * plane
+            || (outHeight - 1 + kernel - 1) * pitch + outWidth + kernel - 1 > planeStride || outWidth + kernel - 1 > pitch)
+        {
+            throw new ArgumentException("DirectConvolution.CorrelatePooled: a buffer does not fit the window, or the path does not apply.");
+        }
+        if (plane == 0)
+        {
+            return;
+        }
+        ref float x = ref MemoryMarshal.GetReference(padded);
+        ref float w = ref MemoryMarshal.GetReference(weights);
+        ref float b = ref MemoryMarshal.GetReference(bias);
+        ref float o = ref MemoryMarshal.GetReference(pooled);
+        var s = new Shape(channels, planeStride, pitch, kernel, outHeight, outWidth, !bias.IsEmpty);
+        int depth = s.Depth, perRow = (2 * pooledWidth + 15) / 16;
+        int f = 0;
+        for (; f + 8 <= filters; f += 8)
+        {
+            for (int py = 0; py < pooledHeight; py++)
+            {
+                for (int j = 0; j < perRow; j++)
+                {
+                    Pooled8<TA>(ref x, ref Unsafe.Add(ref w, f * depth), ref Unsafe.Add(ref b, f), ref Unsafe.Add(ref o, f * plane), s, py, j, pooledWidth, plane);
+                }
+            }
+        }
+        for (; f < filters; f++)
+        {
+            for (int py = 0; py < pooledHeight; py++)
+            {
+                for (int j = 0; j < perRow; j++)
+                {
+                    Pooled1<TA>(ref x, ref Unsafe.Add(ref w, f * depth), ref Unsafe.Add(ref b, f), ref Unsafe.Add(ref o, f * plane), s, py, j, pooledWidth, plane);
+                }
+            }
+        }
+    }
+
+    // Eight filters × the two rows of one line of pooling windows (16 columns of each): Tile8x2's sixteen accumulators,
+    // then each filter's two vectors pooled into eight outputs.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pooled8<TA>(ref float x, ref float w, ref float bias, ref float y, in Shape s, int py, int j, int pooledWidth, int plane)
+        where TA : struct, IActivation
+    {
+        int g0 = 2 * py * s.Pitch + 16 * j, g1 = g0 + s.Pitch, at = py * pooledWidth + 8 * j, valid = Math.Min(8, pooledWidth - 8 * j);
+        int depth = s.Depth, k = s.Kernel;
+        Vector512<float> c00 = Start<Simd512, Vector512<float>>(ref bias, 0, s.HasBias), c10 = Start<Simd512, Vector512<float>>(ref bias, 1, s.HasBias);
+        Vector512<float> c20 = Start<Simd512, Vector512<float>>(ref bias, 2, s.HasBias), c30 = Start<Simd512, Vector512<float>>(ref bias, 3, s.HasBias);
+        Vector512<float> c40 = Start<Simd512, Vector512<float>>(ref bias, 4, s.HasBias), c50 = Start<Simd512, Vector512<float>>(ref bias, 5, s.HasBias);
+        Vector512<float> c60 = Start<Simd512, Vector512<float>>(ref bias, 6, s.HasBias), c70 = Start<Simd512, Vector512<float>>(ref bias, 7, s.HasBias);
+        Vector512<float> c01 = c00, c11 = c10, c21 = c20, c31 = c30, c41 = c40, c51 = c50, c61 = c60, c71 = c70;
+        ref float w1 = ref Unsafe.Add(ref w, depth);
+        ref float w2 = ref Unsafe.Add(ref w, 2 * depth);
+        ref float w3 = ref Unsafe.Add(ref w, 3 * depth);
+        ref float w4 = ref Unsafe.Add(ref w, 4 * depth);
+        ref float w5 = ref Unsafe.Add(ref w, 5 * depth);
+        ref float w6 = ref Unsafe.Add(ref w, 6 * depth);
+        ref float w7 = ref Unsafe.Add(ref w, 7 * depth);
+        int p = 0;
+        for (int c = 0; c < s.Channels; c++)
+        {
+            for (int ky = 0; ky < k; ky++)
+            {
+                ref float row = ref Unsafe.Add(ref x, c * s.PlaneStride + ky * s.Pitch);
+                for (int kx = 0; kx < k; kx++, p++)
+                {
+                    var b0 = Simd512.Load(ref Unsafe.Add(ref row, g0 + kx));
+                    var b1 = Simd512.Load(ref Unsafe.Add(ref row, g1 + kx));
+                    var a = Simd512.Broadcast(Unsafe.Add(ref w, p)); c00 = Simd512.MultiplyAdd(a, b0, c00); c01 = Simd512.MultiplyAdd(a, b1, c01);
+                    a = Simd512.Broadcast(Unsafe.Add(ref w1, p)); c10 = Simd512.MultiplyAdd(a, b0, c10); c11 = Simd512.MultiplyAdd(a, b1, c11);
+                    a = Simd512.Broadcast(Unsafe.Add(ref w2, p)); c20 = Simd512.MultiplyAdd(a, b0, c20); c21 = Simd512.MultiplyAdd(a, b1, c21);
+                    a = Simd512.Broadcast(Unsafe.Add(ref w3, p)); c30 = Simd512.MultiplyAdd(a, b0, c30); c31 = Simd512.MultiplyAdd(a, b1, c31);
+                    a = Simd512.Broadcast(Unsafe.Add(ref w4, p)); c40 = Simd512.MultiplyAdd(a, b0, c40); c41 = Simd512.MultiplyAdd(a, b1, c41);
+                    a = Simd512.Broadcast(Unsafe.Add(ref w5, p)); c50 = Simd512.MultiplyAdd(a, b0, c50); c51 = Simd512.MultiplyAdd(a, b1, c51);
+                    a = Simd512.Broadcast(Unsafe.Add(ref w6, p)); c60 = Simd512.MultiplyAdd(a, b0, c60); c61 = Simd512.MultiplyAdd(a, b1, c61);
+                    a = Simd512.Broadcast(Unsafe.Add(ref w7, p)); c70 = Simd512.MultiplyAdd(a, b0, c70); c71 = Simd512.MultiplyAdd(a, b1, c71);
+                }
+            }
+        }
+        PutPooled<TA>(c00, c01, ref y, at, valid, plane);
+        PutPooled<TA>(c10, c11, ref Unsafe.Add(ref y, plane), at, valid, plane);
+        PutPooled<TA>(c20, c21, ref Unsafe.Add(ref y, 2 * plane), at, valid, plane);
+        PutPooled<TA>(c30, c31, ref Unsafe.Add(ref y, 3 * plane), at, valid, plane);
+        PutPooled<TA>(c40, c41, ref Unsafe.Add(ref y, 4 * plane), at, valid, plane);
+        PutPooled<TA>(c50, c51, ref Unsafe.Add(ref y, 5 * plane), at, valid, plane);
+        PutPooled<TA>(c60, c61, ref Unsafe.Add(ref y, 6 * plane), at, valid, plane);
+        PutPooled<TA>(c70, c71, ref Unsafe.Add(ref y, 7 * plane), at, valid, plane);
+    }
+
+    // One filter × the two rows of one line of pooling windows (the filters past the last eight).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pooled1<TA>(ref float x, ref float w, ref float bias, ref float y, in Shape s, int py, int j, int pooledWidth, int plane)
+        where TA : struct, IActivation
+    {
+        int g0 = 2 * py * s.Pitch + 16 * j, g1 = g0 + s.Pitch, at = py * pooledWidth + 8 * j, valid = Math.Min(8, pooledWidth - 8 * j);
+        int k = s.Kernel, p = 0;
+        Vector512<float> top = Start<Simd512, Vector512<float>>(ref bias, 0, s.HasBias), bottom = top;
+        for (int c = 0; c < s.Channels; c++)
+        {
+            for (int ky = 0; ky < k; ky++)
+            {
+                ref float row = ref Unsafe.Add(ref x, c * s.PlaneStride + ky * s.Pitch);
+                for (int kx = 0; kx < k; kx++, p++)
+                {
+                    var a = Simd512.Broadcast(Unsafe.Add(ref w, p));
+                    top = Simd512.MultiplyAdd(a, Simd512.Load(ref Unsafe.Add(ref row, g0 + kx)), top);
+                    bottom = Simd512.MultiplyAdd(a, Simd512.Load(ref Unsafe.Add(ref row, g1 + kx)), bottom);
+                }
+            }
+        }
+        PutPooled<TA>(top, bottom, ref y, at, valid, plane);
+    }
+
+    /// <summary>
+    /// Activates two rows of 16 outputs, pools each 2×2 window into one value, and stores the 8 (<paramref name="valid"/> of
+    /// them near the plane's end; otherwise the lanes past the line fall on the next line's first outputs, which a later
+    /// tile overwrites). Windows in PyTorch's order: within each row the left then the right value, then the top row's
+    /// winner against the bottom row's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PutPooled<TA>(Vector512<float> top, Vector512<float> bottom, ref float plane, int at, int valid, int planeLength)
+        where TA : struct, IActivation
+    {
+        if (typeof(TA) != typeof(Identity))
+        {
+            top = TA.Apply(top);
+            bottom = TA.Apply(bottom);
+        }
+        // Lanes 0-7: the top row's left values (even columns), lanes 8-15: the bottom row's; the same for the right values.
+        var left = Avx512F.PermuteVar16x32x2(top, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), bottom);
+        var right = Avx512F.PermuteVar16x32x2(top, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), bottom);
+        var rows = FirstMax(left, right);
+        var result = FirstMax(rows.GetLower(), rows.GetUpper());
+        if (at + 8 <= planeLength)
+        {
+            result.StoreUnsafe(ref Unsafe.Add(ref plane, at));
+            return;
+        }
+        Lanes lanes = default;
+        ref float first = ref Unsafe.As<Lanes, float>(ref lanes);
+        result.StoreUnsafe(ref first);
+        for (int i = 0; i < valid; i++)
+        {
+            Unsafe.Add(ref plane, at + i) = Unsafe.Add(ref first, i);
+        }
+    }
+
+    /// <summary><paramref name="later"/> where it is greater or NaN, else <paramref name="earlier"/>: one step of a max scan that keeps the first of equal values and the last NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> FirstMax(Vector512<float> earlier, Vector512<float> later)
+        => Vector512.ConditionalSelect(Vector512.GreaterThan(later, earlier) | ~Vector512.Equals(later, later), later, earlier);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> FirstMax(Vector256<float> earlier, Vector256<float> later)
+        => Vector256.ConditionalSelect(Vector256.GreaterThan(later, earlier) | ~Vector256.Equals(later, later), later, earlier);
 
     /// <summary>
     /// <c>dw[f, (c k + ky) k + kx] += Σ_n Σ_j grid[n, f, j] · xp[n, c, ky pitch + kx + j]</c>: the weight gradient of a group
