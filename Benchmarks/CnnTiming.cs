@@ -76,6 +76,8 @@ internal static class CnnTiming
                 $"dense1 {Best(() => Dense.Forward<Relu>(q2, wd, bd, h, h, B, 1568, 128, 1), B):F3}, " +
                 $"dense2 {Best(() => Dense.Forward<Identity>(h, wo, bo, o, o, B, 128, 10, 1), B):F3}, " +
                 $"plain 2x2 max over pool1's input {Best(() => PlainMax(y1.Span, q1.Span, B * 16, 28, 28), B):F3}");
+            Console.WriteLine($"batch {B} inference, fused (ForwardPooled), ms: conv1+pool1 {Best(() => Convolution.ForwardPooled<Relu>(x, k1, b1, c1, y1, y1, q1, i1, B, w1, 16, 1), B):F3}, " +
+                $"conv2+pool2 {Best(() => Convolution.ForwardPooled<Relu>(q1, k2, b2, c2, y2, y2, q2, i2, B, w2, 32, 1), B):F3}");
         }
 
         // The convolutions' products alone, per sample, at the CNN's shapes.
