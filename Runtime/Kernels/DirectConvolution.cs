@@ -178,7 +178,10 @@ internal static class DirectConvolution
             {
                 for (int t = 0; t < segments; t += 2)
                 {
-                    Tile8x2<TS, TV, TA>(ref x, ref Unsafe.Add(ref w, f * depth), ref Unsafe.Add(ref bias, f), ref Unsafe.Add(ref y, f * plane), s, perRow, t, Math.Min(t + 1, segments - 1), plane);
+                    var (g0, o0, v0) = Segment(t, perRow, TS.Count, s);
+                    var (g1, o1, v1) = Segment(Math.Min(t + 1, segments - 1), perRow, TS.Count, s);
+                    Tile8x2<TS, TV, TA, Segments>(ref x, ref Unsafe.Add(ref w, f * depth), ref Unsafe.Add(ref bias, f), ref Unsafe.Add(ref y, f * plane), s, g0, g1,
+                        new Segments(o0, v0, o1, v1, plane));
                 }
             }
         }
@@ -243,13 +246,12 @@ internal static class DirectConvolution
         => hasBias ? TS.Broadcast(Unsafe.Add(ref bias, row)) : TS.Zero;
 
     // Eight filters × two segments: sixteen accumulators, two loads of the padded input and eight broadcast weights per
-    // term (512-bit path, 32 registers).
+    // term (512-bit path, 32 registers). The segments start at g0 and g1 on the padded grid; TOut puts each filter's two
+    // results (stores them as they are, or pools them).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile8x2<TS, TV, TA>(ref float x, ref float w, ref float bias, ref float y, in Shape s, int perRow, int t0, int t1, int plane)
-        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
+    private static void Tile8x2<TS, TV, TA, TOut>(ref float x, ref float w, ref float bias, ref float y, in Shape s, int g0, int g1, TOut output)
+        where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation where TOut : struct, ITileOutput
     {
-        var (g0, o0, v0) = Segment(t0, perRow, TS.Count, s);
-        var (g1, o1, v1) = Segment(t1, perRow, TS.Count, s);
         int depth = s.Depth, k = s.Kernel;
         TV c00 = Start<TS, TV>(ref bias, 0, s.HasBias), c10 = Start<TS, TV>(ref bias, 1, s.HasBias), c20 = Start<TS, TV>(ref bias, 2, s.HasBias), c30 = Start<TS, TV>(ref bias, 3, s.HasBias);
         TV c40 = Start<TS, TV>(ref bias, 4, s.HasBias), c50 = Start<TS, TV>(ref bias, 5, s.HasBias), c60 = Start<TS, TV>(ref bias, 6, s.HasBias), c70 = Start<TS, TV>(ref bias, 7, s.HasBias);
@@ -282,15 +284,43 @@ internal static class DirectConvolution
                 }
             }
         }
-        // Segment t0 before t1 in every plane: t0's lanes past its row fall where t1 (or a later segment) writes.
-        Store<TS, TV, TA>(c00, ref y, o0, v0, plane); Store<TS, TV, TA>(c01, ref y, o1, v1, plane);
-        Store<TS, TV, TA>(c10, ref Unsafe.Add(ref y, plane), o0, v0, plane); Store<TS, TV, TA>(c11, ref Unsafe.Add(ref y, plane), o1, v1, plane);
-        Store<TS, TV, TA>(c20, ref Unsafe.Add(ref y, 2 * plane), o0, v0, plane); Store<TS, TV, TA>(c21, ref Unsafe.Add(ref y, 2 * plane), o1, v1, plane);
-        Store<TS, TV, TA>(c30, ref Unsafe.Add(ref y, 3 * plane), o0, v0, plane); Store<TS, TV, TA>(c31, ref Unsafe.Add(ref y, 3 * plane), o1, v1, plane);
-        Store<TS, TV, TA>(c40, ref Unsafe.Add(ref y, 4 * plane), o0, v0, plane); Store<TS, TV, TA>(c41, ref Unsafe.Add(ref y, 4 * plane), o1, v1, plane);
-        Store<TS, TV, TA>(c50, ref Unsafe.Add(ref y, 5 * plane), o0, v0, plane); Store<TS, TV, TA>(c51, ref Unsafe.Add(ref y, 5 * plane), o1, v1, plane);
-        Store<TS, TV, TA>(c60, ref Unsafe.Add(ref y, 6 * plane), o0, v0, plane); Store<TS, TV, TA>(c61, ref Unsafe.Add(ref y, 6 * plane), o1, v1, plane);
-        Store<TS, TV, TA>(c70, ref Unsafe.Add(ref y, 7 * plane), o0, v0, plane); Store<TS, TV, TA>(c71, ref Unsafe.Add(ref y, 7 * plane), o1, v1, plane);
+        output.Put<TS, TV, TA>(c00, c01, ref y, 0);
+        output.Put<TS, TV, TA>(c10, c11, ref y, 1);
+        output.Put<TS, TV, TA>(c20, c21, ref y, 2);
+        output.Put<TS, TV, TA>(c30, c31, ref y, 3);
+        output.Put<TS, TV, TA>(c40, c41, ref y, 4);
+        output.Put<TS, TV, TA>(c50, c51, ref y, 5);
+        output.Put<TS, TV, TA>(c60, c61, ref y, 6);
+        output.Put<TS, TV, TA>(c70, c71, ref y, 7);
+    }
+
+    /// <summary>Where a tile's results go: one call per filter with its two accumulators.</summary>
+    private interface ITileOutput
+    {
+        void Put<TS, TV, TA>(TV first, TV second, ref float planes, int filter)
+            where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation;
+    }
+
+    /// <summary>Two output row segments stored as they are: segment 0 before 1 in every plane (0's lanes past its row fall where 1, or a later segment, writes).</summary>
+    private readonly struct Segments(int output0, int valid0, int output1, int valid1, int plane) : ITileOutput
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Put<TS, TV, TA>(TV first, TV second, ref float planes, int filter)
+            where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
+        {
+            ref float y = ref Unsafe.Add(ref planes, filter * plane);
+            Store<TS, TV, TA>(first, ref y, output0, valid0, plane);
+            Store<TS, TV, TA>(second, ref y, output1, valid1, plane);
+        }
+    }
+
+    /// <summary>The two rows of a line of 2×2 pooling windows, pooled into <paramref name="valid"/> outputs at <paramref name="at"/> (512-bit only).</summary>
+    private readonly struct Pooled(int at, int valid, int plane) : ITileOutput
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Put<TS, TV, TA>(TV first, TV second, ref float planes, int filter)
+            where TS : struct, ISimd<TV> where TV : struct where TA : struct, IActivation
+            => PutPooled<TA>(Unsafe.As<TV, Vector512<float>>(ref first), Unsafe.As<TV, Vector512<float>>(ref second), ref Unsafe.Add(ref planes, filter * plane), at, valid, plane);
     }
 
     // Four filters × two segments (the 256- and 128-bit paths, 16 registers, and the 512-bit path's last filters).
@@ -394,7 +424,10 @@ internal static class DirectConvolution
             {
                 for (int j = 0; j < perRow; j++)
                 {
-                    Pooled8<TA>(ref x, ref Unsafe.Add(ref w, f * depth), ref Unsafe.Add(ref b, f), ref Unsafe.Add(ref o, f * plane), s, py, j, pooledWidth, plane);
+                    // Tile8x2's sums over the two rows of this line of windows, sixteen columns of each, pooled into eight outputs.
+                    int g0 = 2 * py * pitch + 16 * j;
+                    Tile8x2<Simd512, Vector512<float>, TA, Pooled>(ref x, ref Unsafe.Add(ref w, f * depth), ref Unsafe.Add(ref b, f), ref Unsafe.Add(ref o, f * plane), s, g0, g0 + pitch,
+                        new Pooled(py * pooledWidth + 8 * j, Math.Min(8, pooledWidth - 8 * j), plane));
                 }
             }
         }
@@ -408,57 +441,6 @@ internal static class DirectConvolution
                 }
             }
         }
-    }
-
-    // Eight filters × the two rows of one line of pooling windows (16 columns of each): Tile8x2's sixteen accumulators,
-    // then each filter's two vectors pooled into eight outputs.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pooled8<TA>(ref float x, ref float w, ref float bias, ref float y, in Shape s, int py, int j, int pooledWidth, int plane)
-        where TA : struct, IActivation
-    {
-        int g0 = 2 * py * s.Pitch + 16 * j, g1 = g0 + s.Pitch, at = py * pooledWidth + 8 * j, valid = Math.Min(8, pooledWidth - 8 * j);
-        int depth = s.Depth, k = s.Kernel;
-        Vector512<float> c00 = Start<Simd512, Vector512<float>>(ref bias, 0, s.HasBias), c10 = Start<Simd512, Vector512<float>>(ref bias, 1, s.HasBias);
-        Vector512<float> c20 = Start<Simd512, Vector512<float>>(ref bias, 2, s.HasBias), c30 = Start<Simd512, Vector512<float>>(ref bias, 3, s.HasBias);
-        Vector512<float> c40 = Start<Simd512, Vector512<float>>(ref bias, 4, s.HasBias), c50 = Start<Simd512, Vector512<float>>(ref bias, 5, s.HasBias);
-        Vector512<float> c60 = Start<Simd512, Vector512<float>>(ref bias, 6, s.HasBias), c70 = Start<Simd512, Vector512<float>>(ref bias, 7, s.HasBias);
-        Vector512<float> c01 = c00, c11 = c10, c21 = c20, c31 = c30, c41 = c40, c51 = c50, c61 = c60, c71 = c70;
-        ref float w1 = ref Unsafe.Add(ref w, depth);
-        ref float w2 = ref Unsafe.Add(ref w, 2 * depth);
-        ref float w3 = ref Unsafe.Add(ref w, 3 * depth);
-        ref float w4 = ref Unsafe.Add(ref w, 4 * depth);
-        ref float w5 = ref Unsafe.Add(ref w, 5 * depth);
-        ref float w6 = ref Unsafe.Add(ref w, 6 * depth);
-        ref float w7 = ref Unsafe.Add(ref w, 7 * depth);
-        int p = 0;
-        for (int c = 0; c < s.Channels; c++)
-        {
-            for (int ky = 0; ky < k; ky++)
-            {
-                ref float row = ref Unsafe.Add(ref x, c * s.PlaneStride + ky * s.Pitch);
-                for (int kx = 0; kx < k; kx++, p++)
-                {
-                    var b0 = Simd512.Load(ref Unsafe.Add(ref row, g0 + kx));
-                    var b1 = Simd512.Load(ref Unsafe.Add(ref row, g1 + kx));
-                    var a = Simd512.Broadcast(Unsafe.Add(ref w, p)); c00 = Simd512.MultiplyAdd(a, b0, c00); c01 = Simd512.MultiplyAdd(a, b1, c01);
-                    a = Simd512.Broadcast(Unsafe.Add(ref w1, p)); c10 = Simd512.MultiplyAdd(a, b0, c10); c11 = Simd512.MultiplyAdd(a, b1, c11);
-                    a = Simd512.Broadcast(Unsafe.Add(ref w2, p)); c20 = Simd512.MultiplyAdd(a, b0, c20); c21 = Simd512.MultiplyAdd(a, b1, c21);
-                    a = Simd512.Broadcast(Unsafe.Add(ref w3, p)); c30 = Simd512.MultiplyAdd(a, b0, c30); c31 = Simd512.MultiplyAdd(a, b1, c31);
-                    a = Simd512.Broadcast(Unsafe.Add(ref w4, p)); c40 = Simd512.MultiplyAdd(a, b0, c40); c41 = Simd512.MultiplyAdd(a, b1, c41);
-                    a = Simd512.Broadcast(Unsafe.Add(ref w5, p)); c50 = Simd512.MultiplyAdd(a, b0, c50); c51 = Simd512.MultiplyAdd(a, b1, c51);
-                    a = Simd512.Broadcast(Unsafe.Add(ref w6, p)); c60 = Simd512.MultiplyAdd(a, b0, c60); c61 = Simd512.MultiplyAdd(a, b1, c61);
-                    a = Simd512.Broadcast(Unsafe.Add(ref w7, p)); c70 = Simd512.MultiplyAdd(a, b0, c70); c71 = Simd512.MultiplyAdd(a, b1, c71);
-                }
-            }
-        }
-        PutPooled<TA>(c00, c01, ref y, at, valid, plane);
-        PutPooled<TA>(c10, c11, ref Unsafe.Add(ref y, plane), at, valid, plane);
-        PutPooled<TA>(c20, c21, ref Unsafe.Add(ref y, 2 * plane), at, valid, plane);
-        PutPooled<TA>(c30, c31, ref Unsafe.Add(ref y, 3 * plane), at, valid, plane);
-        PutPooled<TA>(c40, c41, ref Unsafe.Add(ref y, 4 * plane), at, valid, plane);
-        PutPooled<TA>(c50, c51, ref Unsafe.Add(ref y, 5 * plane), at, valid, plane);
-        PutPooled<TA>(c60, c61, ref Unsafe.Add(ref y, 6 * plane), at, valid, plane);
-        PutPooled<TA>(c70, c71, ref Unsafe.Add(ref y, 7 * plane), at, valid, plane);
     }
 
     // One filter × the two rows of one line of pooling windows (the filters past the last eight).
