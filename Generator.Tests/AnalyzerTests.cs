@@ -444,6 +444,27 @@ public class AnalyzerTests
         Assert.Equal(rules.Sum(r => r.Messages.Count), fields.Count);
         Assert.All(fields, field => Assert.Matches(@"\b" + field.Name + @"\b", sources));
 
+        // Every example message in a rule's docs section is one of that rule's messages (an argument stands for any text).
+        var sections = System.Text.RegularExpressions.Regex.Split(docs, @"^## ", System.Text.RegularExpressions.RegexOptions.Multiline);
+        int examples = 0;
+        foreach (var rule in rules.Where(r => r.Id != "BPG0100"))
+        {
+            string section = sections.Single(x => x.StartsWith(rule.Id + "\n", System.StringComparison.Ordinal));
+            var formats = rule.Messages.Select(m => new System.Text.RegularExpressions.Regex(
+                "^" + string.Join(".*?", System.Text.RegularExpressions.Regex.Split(m.Format, @"\{\d+\}").Select(System.Text.RegularExpressions.Regex.Escape)) + "$")).ToList();
+            foreach (System.Text.RegularExpressions.Match example in System.Text.RegularExpressions.Regex.Matches(section, "`([^`\n]{25,}[.)])`"))
+            {
+                string text = example.Groups[1].Value;
+                if (!text.Contains('\'') || text.StartsWith("[Network]", System.StringComparison.Ordinal))
+                {
+                    continue; // code, not a message
+                }
+                examples++;
+                Assert.True(formats.Any(f => f.IsMatch(text)), $"{rule.Id}'s docs show a message the table does not have: {text}");
+            }
+        }
+        Assert.True(examples >= 30, $"{examples} example messages found in docs/diagnostics.md");
+
         // The analyzers support exactly the table's descriptors.
         var supported = new NetworkAnalyzer().SupportedDiagnostics.Concat(new CallSiteAnalyzer().SupportedDiagnostics).ToList();
         Assert.Equal(fields.Count, supported.Count);

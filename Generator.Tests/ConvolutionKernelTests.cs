@@ -298,7 +298,8 @@ public class ConvolutionKernelTests
     /// Inference's fused pass (<c>Convolution.ForwardPooled</c>: the convolution's tiles pooled in registers) gives the values
     /// of the two layers' own kernels, <c>Forward</c> then <c>Pooling.MaxForward</c>, bit for bit: NaN, ties and zeros of
     /// either sign included, for activations that fuse (Identity, Relu, LeakyRelu) and one that does not (Tanh: the two
-    /// kernels run), rows of one, two and three vectors, odd sizes, filters in eights and not, and a strided window (not direct).
+    /// kernels run), rows of one, two and three vectors, odd sizes, filters in eights and not, with and without a bias, and a
+    /// strided window (not direct). Two threads, and a machine without AVX-512, take the two kernels inside ForwardPooled.
     /// </summary>
     [Theory]
     [InlineData(1, 28, 28, 3, 1, 16, 1)]  // the CNN's conv1 and pool1
@@ -309,13 +310,14 @@ public class ConvolutionKernelTests
     [InlineData(3, 12, 11, 3, 1, 5, 2)]   // stride 2: the unfolded path, then the pooling
     public void A_convolution_pooled_in_one_pass_equals_the_two_layers(int channels, int height, int width, int kernel, int padding, int filters, int stride)
     {
-        PooledEqualsTwoLayers<Relu>(channels, height, width, kernel, padding, filters, stride);
-        PooledEqualsTwoLayers<Identity>(channels, height, width, kernel, padding, filters, stride);
-        PooledEqualsTwoLayers<LeakyRelu>(channels, height, width, kernel, padding, filters, stride);
-        PooledEqualsTwoLayers<Tanh>(channels, height, width, kernel, padding, filters, stride);
+        PooledEqualsTwoLayers<Relu>(channels, height, width, kernel, padding, filters, stride, bias: true, threads: 1);
+        PooledEqualsTwoLayers<Relu>(channels, height, width, kernel, padding, filters, stride, bias: true, threads: 2);
+        PooledEqualsTwoLayers<Identity>(channels, height, width, kernel, padding, filters, stride, bias: false, threads: 1);
+        PooledEqualsTwoLayers<LeakyRelu>(channels, height, width, kernel, padding, filters, stride, bias: true, threads: 1);
+        PooledEqualsTwoLayers<Tanh>(channels, height, width, kernel, padding, filters, stride, bias: true, threads: 1);
     }
 
-    private static void PooledEqualsTwoLayers<TA>(int channels, int height, int width, int kernel, int padding, int filters, int stride)
+    private static void PooledEqualsTwoLayers<TA>(int channels, int height, int width, int kernel, int padding, int filters, int stride, bool bias, int threads)
         where TA : struct, IActivation
     {
         const int Batch = 3;
@@ -329,12 +331,16 @@ public class ConvolutionKernelTests
         {
             x[i] = float.NaN; // spreads to every output whose window reads it
         }
-        // The last sample's weights are zero for the first filter: its outputs are all zeros (ties of signed zeros).
+        // The first filter's weights are zeros of both signs: its outputs are zeros (ties of signed zeros) or NaN.
         for (int i = 0; i < window.Patch; i++)
         {
             w[i] = i % 2 == 0 ? 0f : -0f;
         }
         b[0] = -0f;
+        if (!bias)
+        {
+            b = [];
+        }
         int outputs = filters * window.OutputPlane, pooledOutputs = filters * pool.OutputPlane;
         var columns = new float[Batch * Convolution.ColumnLength(window, filters)];
         float[] z = new float[Batch * outputs], y = new float[Batch * outputs], expected = new float[Batch * pooledOutputs], actual = new float[Batch * pooledOutputs];
@@ -346,7 +352,7 @@ public class ConvolutionKernelTests
         Array.Fill(actual, 12345f);
         var z2 = new float[z.Length];
         var y2 = new float[y.Length];
-        Convolution.ForwardPooled<TA>(x, w, b, new float[columns.Length], fuses ? y2 : z2, y2, actual, new int[indices.Length], Batch, window, filters, threads: 1);
+        Convolution.ForwardPooled<TA>(x, w, b, new float[columns.Length], fuses ? y2 : z2, y2, actual, new int[indices.Length], Batch, window, filters, threads);
         for (int i = 0; i < expected.Length; i++)
         {
             Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]) || (float.IsNaN(expected[i]) && float.IsNaN(actual[i])),

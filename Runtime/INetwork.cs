@@ -114,14 +114,24 @@ public interface INetwork
     /// The loss of a batch with class labels in inference mode, and its predictions into <paramref name="outputs"/> (as
     /// <see cref="Predict"/> writes them), from one forward pass: an evaluation's loss and metrics at the cost of one prediction.
     /// </summary>
+    /// <param name="inputs">batch × <see cref="InputSize"/> values, row-major.</param>
+    /// <param name="labels">One class per sample.</param>
+    /// <param name="outputs">Receives batch × <see cref="OutputSize"/> values, as <see cref="Predict"/> writes them.</param>
     /// <returns>The batch loss (as the two-argument overload gives it, up to the order of the sum).</returns>
+    /// <exception cref="ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, a label is out of range or an input is not finite.</exception>
+    /// <exception cref="InvalidOperationException">The network's loss takes float targets.</exception>
     float ComputeLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Span<float> outputs);
 
     /// <summary>
     /// The loss of a batch with float targets in inference mode, and its predictions into <paramref name="outputs"/> (as
     /// <see cref="Predict"/> writes them), from one forward pass.
     /// </summary>
+    /// <param name="inputs">batch × <see cref="InputSize"/> values, row-major.</param>
+    /// <param name="targets">batch × <see cref="OutputSize"/> values.</param>
+    /// <param name="outputs">Receives batch × <see cref="OutputSize"/> values, as <see cref="Predict"/> writes them.</param>
     /// <returns>The batch loss (as the two-argument overload gives it, up to the order of the sum).</returns>
+    /// <exception cref="ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, or an input or target is not finite.</exception>
+    /// <exception cref="InvalidOperationException">The network's loss takes class labels.</exception>
     float ComputeLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Span<float> outputs);
 
     /// <summary><c>ComputeGradients</c> with labels, then one optimizer update.</summary>

@@ -356,7 +356,7 @@ namespace Demo
         /// The loss of a batch in inference mode (<c>model.eval()</c>: no dropout), as <c>ComputeGradients</c> would return it
         /// there, without touching <see cref="Gradients"/> or anything else: for validation data.
         /// </summary>
-        /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, a label is out of range or a value is not finite.</exception>
+        /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, a label is out of range or an input is not finite.</exception>
         /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
         public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels)
         {
@@ -394,7 +394,7 @@ namespace Demo
         /// (up to the order of the sum), and the predictions into <paramref name="outputs"/> exactly as <see cref="Predict"/> writes them,
         /// from one forward pass: what an evaluation needs (the loss and the metrics) at the cost of one prediction.
         /// </summary>
-        /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, a label is out of range or a value is not finite.</exception>
+        /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, a label is out of range or an input is not finite.</exception>
         /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
         public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> outputs)
         {
@@ -427,7 +427,7 @@ namespace Demo
         /// from one forward pass: what an evaluation needs (the loss and the metrics) at the cost of one prediction.
         /// </summary>
         /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with SoftmaxCrossEntropy.</exception>
-        [global::System.Obsolete("FashionMlp is trained with SoftmaxCrossEntropy, which takes integer class labels: call ComputeLoss(inputs, labels) with a ReadOnlySpan<int>.", error: true)]
+        [global::System.Obsolete("FashionMlp is trained with SoftmaxCrossEntropy, which takes integer class labels: call ComputeLoss(inputs, labels, outputs) with a ReadOnlySpan<int>.", error: true)]
         public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> outputs)
         {
             throw global::Backprop.NetworkGuard.WrongTargets(NetworkName, global::Backprop.Loss.SoftmaxCrossEntropy, labels: false);

@@ -372,7 +372,7 @@ namespace Forecasts.Models
                 /// The loss of a batch in inference mode (<c>model.eval()</c>: no dropout), as <c>ComputeGradients</c> would return it
                 /// there, without touching <see cref="Gradients"/> or anything else: for validation data.
                 /// </summary>
-                /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, a label is out of range or a value is not finite.</exception>
+                /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, or an input or target is not finite.</exception>
                 /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
                 public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
                 {
@@ -401,7 +401,7 @@ namespace Forecasts.Models
                 /// from one forward pass: what an evaluation needs (the loss and the metrics) at the cost of one prediction.
                 /// </summary>
                 /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with MeanSquaredError.</exception>
-                [global::System.Obsolete("Forecaster is trained with MeanSquaredError, which takes float targets: call ComputeLoss(inputs, targets) with a ReadOnlySpan<float> of batch × OutputSize values.", error: true)]
+                [global::System.Obsolete("Forecaster is trained with MeanSquaredError, which takes float targets: call ComputeLoss(inputs, targets, outputs) with a ReadOnlySpan<float> of batch × OutputSize values.", error: true)]
                 public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::System.Span<float> outputs)
                 {
                     throw global::Backprop.NetworkGuard.WrongTargets(NetworkName, global::Backprop.Loss.MeanSquaredError, labels: true);
@@ -412,7 +412,7 @@ namespace Forecasts.Models
                 /// (up to the order of the sum), and the predictions into <paramref name="outputs"/> exactly as <see cref="Predict"/> writes them,
                 /// from one forward pass: what an evaluation needs (the loss and the metrics) at the cost of one prediction.
                 /// </summary>
-                /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, a label is out of range or a value is not finite.</exception>
+                /// <exception cref="global::System.ArgumentException">A length does not fit, the batch exceeds <see cref="MaxBatch"/>, or an input or target is not finite.</exception>
                 /// <remarks>Thread-safe: runs alongside Predict and the other reading calls; waits while a training or model-writing call runs.</remarks>
                 public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> outputs)
                 {

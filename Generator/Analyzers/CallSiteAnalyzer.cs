@@ -141,5 +141,5 @@ public sealed class CallSiteAnalyzer : DiagnosticAnalyzer
     }
 
     private static void Report(OperationAnalysisContext context, IArgumentOperation argument, DiagnosticMessage message, params object[] arguments)
-        => context.ReportDiagnostic(Diagnostic.Create(message.Descriptor, argument.Syntax.GetLocation(), arguments));
+        => context.ReportDiagnostic(message.Create(argument.Syntax.GetLocation(), arguments));
 }

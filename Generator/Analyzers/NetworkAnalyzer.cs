@@ -96,7 +96,7 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
             {
                 properties = properties.Add(FixProperty, error.Fix).Add(ArgumentProperty, error.ArgumentName);
             }
-            context.ReportDiagnostic(Diagnostic.Create(error.Rule.Descriptor, Locate(error, ordered, declaration, context), properties, Arguments(error)));
+            context.ReportDiagnostic(error.Rule.Create(Locate(error, ordered, declaration, context), properties, error.Arguments));
         }
 
         if (result.Plan is { } plan)
@@ -105,7 +105,7 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
             if (plan.Weights is not null && WeightsHeader.Check(plan, WeightsHeader.Find(weights.Value, plan.Weights)) is { } problem)
             {
                 var argument = networkSyntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "Weights");
-                context.ReportDiagnostic(Diagnostic.Create(problem.Rule.Descriptor, (argument ?? (SyntaxNode)networkSyntax).GetLocation(), Arguments(problem)));
+                context.ReportDiagnostic(problem.Rule.Create((argument ?? (SyntaxNode)networkSyntax).GetLocation(), null, problem.Arguments));
             }
             Report(context, DiagnosticTable.Shapes, declaration.Identifier.GetLocation(), Summary(plan));
         }
@@ -279,16 +279,6 @@ public sealed class NetworkAnalyzer : DiagnosticAnalyzer
         return new object[] { plan.ClassName, plan.InputShape.ToString(), layers.ToString(), plan.ParameterCount.ToString("N0", CultureInfo.InvariantCulture), Names.Loss(plan.Loss) };
     }
 
-    private static object[] Arguments(ShapeError error)
-    {
-        var arguments = new object[error.Arguments.Count];
-        for (int i = 0; i < arguments.Length; i++)
-        {
-            arguments[i] = error.Arguments[i];
-        }
-        return arguments;
-    }
-
     private static void Report(SymbolAnalysisContext context, DiagnosticMessage message, Location location, params object[] arguments)
-        => context.ReportDiagnostic(Diagnostic.Create(message.Descriptor, location, arguments));
+        => context.ReportDiagnostic(message.Create(location, arguments));
 }

@@ -83,18 +83,27 @@ internal sealed class DiagnosticMessage
     public ShapeError At(int attributeOrdinal, string? argumentName, params object[] arguments)
         => new(this, Texts(arguments), attributeOrdinal, argumentName);
 
+    /// <summary>The diagnostic at <paramref name="location"/>, its arguments turned into invariant text first (as <see cref="At"/> does).</summary>
+    public Diagnostic Create(Location location, params object[] arguments) => Create(location, null, Texts(arguments));
+
+    /// <summary>The diagnostic at <paramref name="location"/> with arguments already turned into text, and optional properties.</summary>
+    public Diagnostic Create(Location location, System.Collections.Immutable.ImmutableDictionary<string, string?>? properties, EquatableArray<string> arguments)
+        => Diagnostic.Create(Descriptor, location, properties, Values(arguments));
+
     /// <summary>The message with <paramref name="arguments"/> filled in (numbers in the invariant culture).</summary>
     public string Text(params object[] arguments) => Fill(Texts(arguments));
 
     /// <summary>The message with arguments already turned into text.</summary>
-    public string Fill(EquatableArray<string> arguments)
+    public string Fill(EquatableArray<string> arguments) => string.Format(CultureInfo.InvariantCulture, Format, Values(arguments));
+
+    private static object[] Values(EquatableArray<string> arguments)
     {
         var values = new object[arguments.Count];
         for (int i = 0; i < values.Length; i++)
         {
             values[i] = arguments[i];
         }
-        return string.Format(CultureInfo.InvariantCulture, Format, values);
+        return values;
     }
 
     /// <summary>

@@ -159,11 +159,13 @@ internal static partial class NetworkEmitter
     /// The attribute that makes a direct call of the overload that does not fit the loss a build error (CS0619) naming the
     /// right one; through <c>INetwork</c> the call still compiles, and throws.
     /// </summary>
-    private static string WrongOverload(NetworkPlan plan, string method)
+    private static string WrongOverload(NetworkPlan plan, string method, string? last = null)
     {
+        last ??= method == "TrainStep" ? "optimizer" : null;
+        string more = last is null ? "" : ", " + last;
         string right = TakesLabels(plan)
-            ? $"integer class labels: call {method}(inputs, labels{(method == "TrainStep" ? ", optimizer" : "")}) with a ReadOnlySpan<int>"
-            : $"float targets: call {method}(inputs, targets{(method == "TrainStep" ? ", optimizer" : "")}) with a ReadOnlySpan<float> of batch × OutputSize values";
+            ? $"integer class labels: call {method}(inputs, labels{more}) with a ReadOnlySpan<int>"
+            : $"float targets: call {method}(inputs, targets{more}) with a ReadOnlySpan<float> of batch × OutputSize values";
         return $"[global::System.Obsolete(\"{plan.ClassName} is trained with {Names.Loss(plan.Loss)}, which takes {right}.\", error: true)]";
     }
 
@@ -308,7 +310,7 @@ internal static partial class NetworkEmitter
                 "The loss of a batch in inference mode (<c>model.eval()</c>: no dropout), as <c>ComputeGradients</c> would return it",
                 "there, without touching <see cref=\"Gradients\"/> or anything else: for validation data.");
             writer.Line(fits
-                ? "/// <exception cref=\"global::System.ArgumentException\">A length does not fit, the batch exceeds <see cref=\"MaxBatch\"/>, a label is out of range or a value is not finite.</exception>"
+                ? $"/// <exception cref=\"global::System.ArgumentException\">{LossCheckFailures(loss)}</exception>"
                 : $"/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with {loss.Name}.</exception>");
             writer.Line(fits ? ReadingCall : WrongOverload(plan, "ComputeLoss"));
             using (writer.Block($"public float ComputeLoss({ReadOnlySpan} inputs, {targets})"))
@@ -361,9 +363,9 @@ internal static partial class NetworkEmitter
             "(up to the order of the sum), and the predictions into <paramref name=\"outputs\"/> exactly as <see cref=\"Predict\"/> writes them,",
             "from one forward pass: what an evaluation needs (the loss and the metrics) at the cost of one prediction.");
         writer.Line(fits
-            ? "/// <exception cref=\"global::System.ArgumentException\">A length does not fit, the batch exceeds <see cref=\"MaxBatch\"/>, a label is out of range or a value is not finite.</exception>"
+            ? $"/// <exception cref=\"global::System.ArgumentException\">{LossCheckFailures(loss)}</exception>"
             : $"/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with {loss.Name}.</exception>");
-        writer.Line(fits ? ReadingCall : WrongOverload(plan, "ComputeLoss"));
+        writer.Line(fits ? ReadingCall : WrongOverload(plan, "ComputeLoss", "outputs"));
         using (writer.Block($"public float ComputeLoss({ReadOnlySpan} inputs, {targets}, {Span} outputs)"))
         {
             if (!fits)
@@ -418,6 +420,11 @@ internal static partial class NetworkEmitter
             writer.Line("_gate.ExitRead();");
         }
     }
+
+    /// <summary>What the loss calls' checks refuse (the exception documentation).</summary>
+    private static string LossCheckFailures(LossUnit loss) => loss.TakesLabels
+        ? "A length does not fit, the batch exceeds <see cref=\"MaxBatch\"/>, a label is out of range or an input is not finite."
+        : "A length does not fit, the batch exceeds <see cref=\"MaxBatch\"/>, or an input or target is not finite.";
 
     /// <summary>
     /// The checks of a batch and its targets, in the order every training and loss call makes them (each throws before

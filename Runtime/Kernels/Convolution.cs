@@ -126,6 +126,7 @@ public static class Convolution
     /// after the other, through <paramref name="z"/>, <paramref name="y"/> and <paramref name="indices"/>. The pooled values are
     /// the same either way, bit for bit.
     /// </summary>
+    /// <typeparam name="TActivation">The convolution's activation, applied before the pooling.</typeparam>
     /// <param name="input">[batch, channels, height, width].</param>
     /// <param name="weights">[filters, patch].</param>
     /// <param name="bias">[filters], or empty.</param>

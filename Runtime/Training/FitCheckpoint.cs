@@ -103,9 +103,9 @@ internal static class FitCheckpoint
             }
             floats.Add(("fit/history", [state.History.Count, HistoryColumns], history));
             int width = MetricsWidth(network);
-            foreach (var (name, part) in new (string, Func<EpochResult, EvaluationMetrics?>)[] { ("validation", e => e.Validation), ("training", e => e.Training) })
+            foreach (var (name, part) in width == 0 ? [] : new (string, Func<EpochResult, EvaluationMetrics?>)[] { ("validation", e => e.Validation), ("training", e => e.Training) })
             {
-                var rows = new float[state.History.Count * width];
+                var rows = new float[checked(state.History.Count * width)];
                 for (int i = 0; i < state.History.Count; i++)
                 {
                     WriteMetrics(part(state.History[i]), rows.AsSpan(i * width, width));
@@ -257,8 +257,8 @@ internal static class FitCheckpoint
         var losses = Floats("fit/losses", 4) ?? throw Invalid("'fit/losses' is missing.");
         var history = epoch > 1 ? Floats("fit/history", (int)epoch - 1, HistoryColumns) ?? throw Invalid("'fit/history' is missing.") : [];
         int width = MetricsWidth(network);
-        var validationMetrics = epoch > 1 ? Floats("fit/metrics/validation", (int)epoch - 1, width) : null;
-        var trainingMetrics = epoch > 1 ? Floats("fit/metrics/training", (int)epoch - 1, width) : null;
+        var validationMetrics = epoch > 1 && width > 0 ? Floats("fit/metrics/validation", (int)epoch - 1, width) : null;
+        var trainingMetrics = epoch > 1 && width > 0 ? Floats("fit/metrics/training", (int)epoch - 1, width) : null;
         var restoredMetrics = new List<(EvaluationMetrics? Validation, EvaluationMetrics? Training)>();
         for (int i = 0; i < epoch - 1; i++)
         {
@@ -296,13 +296,24 @@ internal static class FitCheckpoint
         var model = Rebuild("model", metadata, tensors, offsets, types, raw) ?? throw Invalid("it holds no model.");
         var best = bestEpoch > 0 ? Rebuild("best", metadata, tensors, offsets, types, raw) ?? throw Invalid("it holds no best model.") : new MemoryStream();
 
-        // Everything checked. The model first: Load checks the architecture and changes nothing if it fails.
+        // Everything checked. The schedule first (a schedule of the user's own may still fail to apply its state: then
+        // it gets its own state back), then the model: Load checks the architecture and changes nothing if it fails.
+        float[] previousSchedule = schedule?.SaveState() ?? [];
+        if (schedule is not null && !ApplySchedule(schedule, scheduleState))
+        {
+            ApplySchedule(schedule, previousSchedule);
+            throw Invalid("its schedule state was accepted by the schedule's check but not applied.");
+        }
         try
         {
             network.Load(model);
         }
         catch (InvalidDataException e)
         {
+            if (schedule is not null)
+            {
+                ApplySchedule(schedule, previousSchedule);
+            }
             throw Invalid($"its model does not load: {e.Message}");
         }
         network.TrainingPasses = passes;
@@ -312,7 +323,6 @@ internal static class FitCheckpoint
         }
         optimizer.RestoreState((int)length, step, name => optimizerState[name]);
         optimizer.LearningRate = losses[3];
-        schedule?.RestoreState(scheduleState, apply: true);
 
         state.Epoch = (int)epoch;
         state.StepsDone = (int)steps;
@@ -336,13 +346,30 @@ internal static class FitCheckpoint
         }
     }
 
+    /// <summary>Puts a schedule's state back; false if its <see cref="LearningRateSchedule.RestoreState"/> refuses or throws.</summary>
+    private static bool ApplySchedule(LearningRateSchedule schedule, float[] state)
+    {
+        try
+        {
+            return schedule.RestoreState(state, apply: true);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>
     /// The floats of one epoch's <see cref="EvaluationMetrics"/> in a checkpoint: present (1 or 0), rows, loss, classes,
     /// MAE, RMSE, R², then a classifier's confusion matrix (its counts are exact in a float up to 2^24 rows; larger
-    /// evaluations are not kept). The precision, recall and F1 follow from the matrix.
+    /// evaluations are not kept). The precision, recall and F1 follow from the matrix. 0 (no detailed metrics kept) above
+    /// <see cref="MaximumKeptClasses"/> classes, where the matrices of every epoch would outweigh the model.
     /// </summary>
     private static int MetricsWidth(INetwork network)
-        => 7 + (network.Loss == Loss.SoftmaxCrossEntropy ? network.OutputSize * network.OutputSize : 0);
+        => network.Loss != Loss.SoftmaxCrossEntropy ? 7 : network.OutputSize <= MaximumKeptClasses ? 7 + network.OutputSize * network.OutputSize : 0;
+
+    /// <summary>The most classes whose confusion matrices a checkpoint keeps for every epoch (256 × 256 floats each).</summary>
+    internal const int MaximumKeptClasses = 256;
 
     private static void WriteMetrics(EvaluationMetrics? metrics, Span<float> row)
     {
@@ -368,14 +395,23 @@ internal static class FitCheckpoint
     private static bool ReadMetrics(float[]? rows, int epoch, int width, INetwork network, out EvaluationMetrics? metrics)
     {
         metrics = null;
-        if (rows is null || rows[epoch * width] == 0)
+        if (rows is null)
         {
             return true;
         }
         var row = rows.AsSpan(epoch * width, width);
+        if (row[0] == 0)
+        {
+            // Absent: the row is all zeros as written (a Fit run without the training sample, or a huge evaluation).
+            return row.IndexOfAnyExcept(0f) < 0;
+        }
         static bool Count(float value) => value >= 0 && value <= 1 << 24 && value == MathF.Floor(value);
+        static bool Error(float value) => float.IsNaN(value) || value >= 0;
         int classes = width - 7 == 0 ? 0 : network.OutputSize;
-        if (row[0] != 1 || !Count(row[1]) || row[3] != classes)
+        if (row[0] != 1 || !Count(row[1]) || row[3] != classes || float.IsNaN(row[2])
+            || (classes > 0
+                ? !(float.IsNaN(row[4]) && float.IsNaN(row[5]) && float.IsNaN(row[6]))
+                : !(Error(row[4]) && Error(row[5]) && (float.IsNaN(row[6]) || row[6] <= 1))))
         {
             return false;
         }

@@ -21,13 +21,19 @@ public abstract class LearningRateSchedule
     /// a schedule whose rate depends on the epoch alone. A schedule of your own that keeps state overrides this and
     /// <see cref="RestoreState"/>, so that a resumed run continues exactly as the uninterrupted one.
     /// </summary>
+    /// <returns>A new array each call (the checkpoint keeps it).</returns>
     public virtual float[] SaveState() => [];
 
     /// <summary>
     /// Whether <paramref name="state"/> (what <see cref="SaveState"/> returned when the checkpoint was written) fits this
     /// schedule; with <paramref name="apply"/>, also puts it back. <c>Fit</c> first asks with <paramref name="apply"/> false,
-    /// before anything changes, and refuses the checkpoint on false; then applies it with the rest of the checkpoint.
+    /// before anything changes, and refuses the checkpoint on false; then applies it, before the rest of the checkpoint.
+    /// Once the check has said true, applying the same state must succeed (if it returns false or throws, <c>Fit</c> puts the
+    /// schedule's previous state back the same way and refuses the checkpoint).
     /// </summary>
+    /// <param name="state">What <see cref="SaveState"/> returned (empty for a checkpoint without schedule state).</param>
+    /// <param name="apply">False: only check; true: also put it back.</param>
+    /// <returns>Whether the state fits this schedule.</returns>
     public virtual bool RestoreState(ReadOnlySpan<float> state, bool apply) => state.Length == 0;
 
     /// <summary><c>initial × factor^⌊(epoch − 1) / every⌋</c>, as <c>StepLR(step_size=every, gamma=factor)</c>.</summary>
