@@ -78,6 +78,91 @@ public sealed class CheckpointTests : IDisposable
 
     public enum Stop { AfterEpoch, MidEpoch }
 
+    /// <summary>
+    /// The detailed metrics rows are checked on resume like the rest: a row out of range (behind a valid checksum, as a
+    /// writer with a bug would leave it) is an <see cref="InvalidDataException"/> naming the epoch, and nothing changes.
+    /// </summary>
+    [Fact]
+    public void Malformed_metrics_rows_are_refused_and_change_nothing()
+    {
+        var (x, y) = Classification(200, 1);
+        var (vx, vy) = Classification(60, 2);
+        string path = Path.Combine(_directory, "metrics.ckpt");
+        FitOptions Options(bool resume, CancellationTokenSource? cancel = null) => new()
+        {
+            Epochs = 4, BatchSize = 32, Patience = 0, Seed = 3, Checkpoint = path, Resume = resume,
+            Cancellation = cancel?.Token ?? default,
+            OnEpoch = cancel is not null ? e => { if (e.Epoch == 2) { cancel.Cancel(); } } : null,
+        };
+        using (var cancel = new CancellationTokenSource())
+        {
+            new ResumableNet(maxBatch: 60, seed: 5) { MaxThreads = 1 }.Fit(new Adam(0.01f), x, y, vx, vy, Options(false, cancel));
+        }
+        byte[] good = File.ReadAllBytes(path);
+        int classes = ResumableNet.OutputSize, width = 7 + classes * classes;
+
+        // Each case changes one value of epoch 1's validation row: [present, rows, loss, classes, MAE, RMSE, R², confusion...].
+        var cases = new (string What, int Column, float Value)[]
+        {
+            ("present flag 2", 0, 2f),
+            ("absent, with figures", 0, 0f),
+            ("fractional rows", 1, 59.5f),
+            ("NaN loss", 2, float.NaN),
+            ("another class count", 3, classes + 1),
+            ("an error figure on a classifier", 4, 0.5f),
+            ("a negative count", 7, -1f),
+            ("counts that do not sum to the rows", 7 + classes + 1, 1000f),
+        };
+        foreach (var (what, column, value) in cases)
+        {
+            File.WriteAllBytes(path, Tampered(good, "fit/metrics/validation", column, value));
+            var network = new ResumableNet(maxBatch: 60, seed: 5) { MaxThreads = 1 };
+            var before = network.Parameters.ToArray();
+            var optimizer = new Adam(0.01f);
+            var error = Assert.Throws<InvalidDataException>(() => network.Fit(optimizer, x, y, vx, vy, Options(true)));
+            Assert.True(error.Message.Contains("detailed metrics of epoch 1", StringComparison.Ordinal) && error.Message.Contains("Nothing was changed", StringComparison.Ordinal), $"{what}: {error.Message}");
+            Assert.Equal(before, network.Parameters.ToArray());
+            Assert.Equal(0, optimizer.StepCount);
+        }
+        Assert.Equal(width * 2, new Span<float>(Tensor(good, "fit/metrics/validation")).Length);
+
+        // The untouched file resumes.
+        File.WriteAllBytes(path, good);
+        var resumed = new ResumableNet(maxBatch: 60, seed: 5) { MaxThreads = 1 }.Fit(new Adam(0.01f), x, y, vx, vy, Options(true));
+        Assert.NotNull(resumed.Epochs[0].Validation);
+        Assert.Equal(60, resumed.Epochs[0].Validation!.Rows);
+    }
+
+    /// <summary>A tensor's floats in a checkpoint's bytes.</summary>
+    private static float[] Tensor(byte[] file, string name)
+    {
+        using var stream = new MemoryStream(file);
+        var (_, tensors, offsets, _, dataBytes) = SafeTensorsFile.ReadHeader(stream, SafeTensorsFile.DefaultMaxHeaderBytes);
+        var data = SafeTensorsFile.ReadData(stream, dataBytes);
+        int i = tensors.FindIndex(t => t.Name == name);
+        return data.AsSpan((int)(offsets[i] / sizeof(float)), tensors[i].Length).ToArray();
+    }
+
+    /// <summary>The checkpoint with one float of a tensor changed and its checksum recomputed (the same length, so the header's layout stays).</summary>
+    private static byte[] Tampered(byte[] file, string name, int index, float value)
+    {
+        using var stream = new MemoryStream(file);
+        var (metadata, tensors, offsets, types, dataBytes) = SafeTensorsFile.ReadHeader(stream, SafeTensorsFile.DefaultMaxHeaderBytes);
+        long dataStart = file.Length - dataBytes;
+        var data = SafeTensorsFile.ReadData(stream, dataBytes);
+        int i = tensors.FindIndex(t => t.Name == name);
+        int at = (int)(offsets[i] / sizeof(float)) + index;
+        data[at] = value;
+        string checksum = FitCheckpoint.Checksum(metadata, tensors, offsets, types, data);
+        var result = (byte[])file.Clone();
+        BitConverter.GetBytes(value).CopyTo(result, dataStart + (long)at * sizeof(float));
+        byte[] old = System.Text.Encoding.UTF8.GetBytes(metadata["checksum"]), fresh = System.Text.Encoding.UTF8.GetBytes(checksum);
+        int position = result.AsSpan(0, (int)dataStart).IndexOf(old);
+        Assert.True(position > 0 && old.Length == fresh.Length);
+        fresh.CopyTo(result, position);
+        return result;
+    }
+
     /// <summary>A schedule of a user's own with state: halves the rate after every epoch that does not lower the validation loss by 10%.</summary>
     private sealed class HalvingSchedule : LearningRateSchedule
     {

@@ -478,7 +478,7 @@ internal static class FitCheckpoint
     /// The checksum of a checkpoint: XxHash64 over its metadata (but the checksum itself), every tensor's name, dtype,
     /// shape and offsets in data order, and the data; so a flipped bit anywhere that keeps the header readable is caught.
     /// </summary>
-    private static string Checksum(Dictionary<string, string> metadata, IReadOnlyList<TensorInfo> tensors, IReadOnlyList<long> offsets, IReadOnlyList<string> types, float[] data)
+    internal static string Checksum(Dictionary<string, string> metadata, IReadOnlyList<TensorInfo> tensors, IReadOnlyList<long> offsets, IReadOnlyList<string> types, float[] data)
     {
         var description = new System.Text.StringBuilder();
         foreach (var (key, value) in metadata.Where(pair => pair.Key != "checksum").OrderBy(pair => pair.Key, StringComparer.Ordinal))
