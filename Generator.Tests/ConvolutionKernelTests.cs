@@ -317,6 +317,25 @@ public class ConvolutionKernelTests
         PooledEqualsTwoLayers<Tanh>(channels, height, width, kernel, padding, filters, stride, bias: true, threads: 1);
     }
 
+    /// <summary>
+    /// At the network level: inference (ComputeLoss, the convolutions and poolings fused) and a training pass
+    /// (ComputeGradients, each layer's own kernel) give the same loss bit for bit on CNNs without dropout or batch
+    /// statistics: SmallCnn pools a 7×6 map (floor mode drops a row) after a Relu convolution, FashionCnn fuses twice.
+    /// </summary>
+    [Fact]
+    public void Inference_with_fused_pooling_gives_the_training_pass_loss_bit_for_bit()
+    {
+        foreach (var net in new INetwork[] { new SmallCnn(maxBatch: 13, seed: 2) { MaxThreads = 1 }, new FashionCnn(maxBatch: 13, seed: 2) { MaxThreads = 1 } })
+        {
+            var random = new Random(7);
+            var inputs = Random(random, 13 * net.InputSize);
+            var labels = Enumerable.Range(0, 13).Select(_ => random.Next(net.OutputSize)).ToArray();
+            float inference = net.ComputeLoss(inputs, labels);
+            float training = net.ComputeGradients(inputs, labels);
+            Assert.Equal(BitConverter.SingleToInt32Bits(training), BitConverter.SingleToInt32Bits(inference));
+        }
+    }
+
     private static void PooledEqualsTwoLayers<TA>(int channels, int height, int width, int kernel, int padding, int filters, int stride, bool bias, int threads)
         where TA : struct, IActivation
     {
