@@ -300,8 +300,7 @@ internal static partial class NetworkEmitter
     private static void WriteComputeLoss(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
         var loss = Loss(plan);
-        var wired = wiring.Layers[wiring.Layers.Count - 1];
-        string logits = InSet((loss.Fuses(plan.Last) ? wired.PreActivation : wired.Output)!);
+        string logits = Logits(plan, wiring);
         foreach (bool labels in new[] { true, false })
         {
             bool fits = loss.TakesLabels == labels;
@@ -354,8 +353,7 @@ internal static partial class NetworkEmitter
     private static void WriteComputeLossWithOutputs(SourceWriter writer, NetworkPlan plan, BufferWiring wiring, bool labels)
     {
         var loss = Loss(plan);
-        var wired = wiring.Layers[wiring.Layers.Count - 1];
-        string logits = InSet((loss.Fuses(plan.Last) ? wired.PreActivation : wired.Output)!);
+        string logits = Logits(plan, wiring);
         bool fits = loss.TakesLabels == labels;
         string targets = labels ? "global::System.ReadOnlySpan<int> labels" : $"{ReadOnlySpan} targets";
         writer.Summary(
@@ -419,6 +417,13 @@ internal static partial class NetworkEmitter
             writer.Line("_predictions.Return(activations);");
             writer.Line("_gate.ExitRead();");
         }
+    }
+
+    /// <summary>The buffer the loss reads: the last layer's pre-activation when the loss folds its activation in, else its output.</summary>
+    private static string Logits(NetworkPlan plan, BufferWiring wiring)
+    {
+        var wired = wiring.Layers[wiring.Layers.Count - 1];
+        return InSet((Loss(plan).Fuses(plan.Last) ? wired.PreActivation : wired.Output)!);
     }
 
     /// <summary>What the loss calls' checks refuse (the exception documentation).</summary>

@@ -152,14 +152,12 @@ public static class Convolution
             Pooling.MaxForward(y, pooled, indices, batch, pool);
             return;
         }
-        int patch = window.Patch, output = filters * pool.OutputPlane, slot = (int)DirectConvolution.PaddedSlot(window), p = window.Padding;
-        Require(input.Length >= batch * window.InputLength && weights.Length == filters * patch && (bias.IsEmpty || bias.Length == filters)
-            && pooled.Length >= batch * output && columns.Length >= (long)batch * slot, "Convolution.ForwardPooled");
-        int pitch = window.Width + 2 * p, planeStride = (window.Height + 2 * p) * pitch, padded = (int)DirectConvolution.PaddedLength(window);
+        int output = filters * pool.OutputPlane;
+        Require(input.Length >= batch * window.InputLength && weights.Length == filters * window.Patch && (bias.IsEmpty || bias.Length == filters)
+            && pooled.Length >= batch * output && columns.Length >= batch * DirectConvolution.PaddedSlot(window), "Convolution.ForwardPooled");
         for (int n = 0; n < batch; n++)
         {
-            Span<float> xp = columns.Slice(n * slot, padded);
-            DirectConvolution.Pad(input.Slice(n * window.InputLength, window.InputLength), xp, window.Channels, window.Height, window.Width, p, window.Kernel);
+            Span<float> xp = PadSample(input, columns, n, window, out int pitch, out int planeStride);
             DirectConvolution.CorrelatePooled<TActivation>(xp, window.Channels, planeStride, pitch, window.Kernel, weights, bias, filters,
                 pooled.Slice(n * output, output), window.OutputHeight, window.OutputWidth);
         }
@@ -230,13 +228,11 @@ public static class Convolution
         Span<float> columns, Span<float> z, Span<float> y, int first, int count, Window2D window, int filters)
         where TActivation : struct, IActivation
     {
-        int slot = (int)DirectConvolution.PaddedSlot(window), output = filters * window.OutputPlane, p = window.Padding;
-        int pitch = window.Width + 2 * p, planeStride = (window.Height + 2 * p) * pitch, padded = (int)DirectConvolution.PaddedLength(window);
+        int output = filters * window.OutputPlane;
         bool fused = TActivation.FusesIntoProduct && Unsafe.AreSame(ref MemoryMarshal.GetReference(z), ref MemoryMarshal.GetReference(y));
         for (int n = first; n < first + count; n++)
         {
-            Span<float> xp = columns.Slice(n * slot, padded);
-            DirectConvolution.Pad(input.Slice(n * window.InputLength, window.InputLength), xp, window.Channels, window.Height, window.Width, p, window.Kernel);
+            Span<float> xp = PadSample(input, columns, n, window, out int pitch, out int planeStride);
             Span<float> yn = y.Slice(n * output, output);
             if (fused)
             {
@@ -249,6 +245,20 @@ public static class Convolution
                 TActivation.Forward(zn, yn, 1, output);
             }
         }
+    }
+
+    /// <summary>
+    /// Sample <paramref name="n"/>'s zero-padded copy, written into its slot of the column buffer (the direct path keeps
+    /// it for the weight gradient), with the copy's row pitch and plane stride.
+    /// </summary>
+    private static Span<float> PadSample(ReadOnlySpan<float> input, Span<float> columns, int n, Window2D window, out int pitch, out int planeStride)
+    {
+        int p = window.Padding;
+        pitch = window.Width + 2 * p;
+        planeStride = (window.Height + 2 * p) * pitch;
+        Span<float> xp = columns.Slice(n * (int)DirectConvolution.PaddedSlot(window), (int)DirectConvolution.PaddedLength(window));
+        DirectConvolution.Pad(input.Slice(n * window.InputLength, window.InputLength), xp, window.Channels, window.Height, window.Width, p, window.Kernel);
+        return xp;
     }
 
     /// <summary>The direct forward pass split by samples over the worker threads (each sample's slots are its own).</summary>
