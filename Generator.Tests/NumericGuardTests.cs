@@ -1,5 +1,7 @@
 using System;
 using System.IO;
+using System.Linq;
+using Backprop.Kernels;
 using Backprop.Tests.Infrastructure;
 using Xunit;
 
@@ -93,6 +95,159 @@ public class NumericGuardTests
         gradients[7 * 13 + 2] = float.PositiveInfinity; // dense1.bias follows dense1.weight's 91 values
         var e = Assert.Throws<ArithmeticException>(() => NetworkGuard.FiniteGradients("SoftmaxNet", gradients, net.Tensors, step: 4));
         Assert.StartsWith("SoftmaxNet: the gradient of 'dense1.bias' is Infinity at optimizer step 5", e.Message);
+    }
+
+    public static TheoryData<string, string, int> Saturations()
+    {
+        var data = new TheoryData<string, string, int>();
+        foreach (string network in new[] { "dense", "cnn" })
+        {
+            foreach (string optimizer in new[] { "sgd", "momentum", "adam", "adamw" })
+            {
+                foreach (int batch in new[] { 1, 5, 64 }) // a fused SGD step, a blocked one, data-parallel shards
+                {
+                    data.Add(network, optimizer, batch);
+                }
+            }
+        }
+        return data;
+    }
+
+    /// <summary>
+    /// Huge first-layer weights make the Relu outputs +∞ and the Sigmoid layer after them saturate: the loss is finite,
+    /// the output layer's gradient (computed first) too, but the Sigmoid layer's weight gradient is NaN. The step is
+    /// refused naming that tensor, and changes nothing: parameters, gradients' owner state, the optimizer's state and
+    /// its step count. The dense network bounds its gradients before updating inside the backward pass; the
+    /// convolutional one checks the whole block; one thread and data-parallel alike.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Saturations))]
+    public void A_non_finite_gradient_under_a_finite_loss_is_refused_and_changes_nothing(string network, string optimizerName, int batch)
+    {
+        INetwork Create() => network == "dense"
+            ? new SaturatingNet(maxBatch: 64, seed: 2) { MaxThreads = 2 }
+            : new SaturatingCnn(maxBatch: 64, seed: 2) { MaxThreads = 2 };
+        string first = network == "dense" ? "dense1.weight" : "conv1.weight";
+        string saturated = network == "dense" ? "dense2.weight" : "dense1.weight";
+        var net = Create();
+        var twin = Create();
+        var optimizer = NumericGuardTests.Create(optimizerName);
+        var twinOptimizer = NumericGuardTests.Create(optimizerName);
+        var inputs = Inputs(batch, net.InputSize, 5);
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            inputs[i] += 1f; // positive inputs: with positive weights every Relu output overflows
+        }
+        var targets = Inputs(batch, net.OutputSize, 6);
+        net.TrainStep(inputs, targets, optimizer);
+        twin.TrainStep(inputs, targets, twinOptimizer);
+
+        int length = net.Tensors.First(tensor => tensor.Name == first).Shape.Aggregate(1, (a, b) => a * b);
+        var kept = new float[length];
+        net.CopyTensor(first, kept);
+        var huge = new float[length];
+        Array.Fill(huge, 3e38f);
+        net.SetTensor(first, huge);
+        var saturatedLength = net.Tensors.First(tensor => tensor.Name == saturated).Shape.Aggregate(1, (a, b) => a * b);
+        var positive = new float[saturatedLength];
+        Array.Fill(positive, 0.5f);
+        net.SetTensor(saturated, positive);
+        twin.SetTensor(saturated, positive);
+        var parameters = net.Parameters.ToArray();
+        long steps = optimizer.StepCount;
+
+        float loss = net.ComputeLoss(inputs, targets);
+        Assert.True(float.IsFinite(loss), $"the loss should stay finite, was {loss}");
+        var e = Assert.Throws<ArithmeticException>(() => net.TrainStep(inputs, targets, optimizer));
+        Assert.StartsWith($"{net.GetType().Name}: the gradient of '{saturated}' is NaN at optimizer step {steps + 1} (the loss was finite); the parameters were not updated.", e.Message);
+        Bitwise.AssertEqual(parameters, net.Parameters.ToArray());
+        Assert.Equal(steps, optimizer.StepCount);
+
+        // The optimizer's state is untouched too: with the first layer put back, the next step matches the twin's.
+        net.SetTensor(first, kept);
+        net.TrainStep(inputs, targets, optimizer);
+        twin.TrainStep(inputs, targets, twinOptimizer);
+        Bitwise.AssertEqual(twin.Parameters.ToArray(), net.Parameters.ToArray());
+    }
+
+    /// <summary>
+    /// Values so large that <see cref="GradientBound"/> cannot prove the gradients finite at batch 1 (an input of 3e37
+    /// that reaches no unit, and targets far off), although they are: the step checks them all, finds them finite, and
+    /// steps the whole block, exactly as ComputeGradients followed by Step does; at larger batches, whichever way the
+    /// step goes, the same.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void Huge_finite_gradients_step_as_a_whole_block_step_does(string optimizerName)
+    {
+        foreach (int batch in new[] { 1, 5, 64 })
+        {
+            var net = new RegressionNet(maxBatch: 64, seed: 4) { MaxThreads = 2 };
+            var twin = new RegressionNet(maxBatch: 64, seed: 4) { MaxThreads = 2 };
+            var weight = new float[24 * 3];
+            net.CopyTensor("dense1.weight", weight);
+            for (int unit = 0; unit < 24; unit++)
+            {
+                weight[unit * 3 + 1] = 0f; // input 1 reaches no unit: the outputs stay small, its weight gradients do not
+            }
+            net.SetTensor("dense1.weight", weight);
+            twin.SetTensor("dense1.weight", weight);
+            var inputs = Inputs(batch, RegressionNet.InputSize, 7);
+            inputs[1] = 3e37f;
+            var targets = new float[batch * RegressionNet.OutputSize];
+            Array.Fill(targets, 10f);
+            var optimizer = Create(optimizerName);
+            net.TrainStep(inputs, targets, optimizer);
+            Assert.Equal(1, optimizer.StepCount);
+            Assert.All(net.Gradients.ToArray(), g => Assert.True(float.IsFinite(g)));
+            Assert.Contains(net.Gradients.ToArray(), g => Math.Abs(g) > 1e36f);
+
+            var reference = Create(optimizerName);
+            twin.ComputeGradients(inputs, targets);
+            reference.Step(twin.Parameters, twin.Gradients);
+            Bitwise.AssertEqual(twin.Parameters.ToArray(), net.Parameters.ToArray());
+        }
+    }
+
+    [Fact]
+    public void GradientBound_covers_every_product_and_sum_and_is_infinite_for_a_non_finite_value()
+    {
+        // Two rows: a = [[1, -3], [0.5, 2]], b = [[4, -1, 0], [-2, 1, 1]]: Σ_r max(1, max|a_r|) · max|b_r| = 3·4 + 2·2 = 16.
+        float[] a = [1f, -3f, 0.5f, 2f];
+        float[] b = [4f, -1f, 0f, -2f, 1f, 1f];
+        Assert.Equal(16.0, GradientBound.Rows(a, 2, b, 3, 2));
+        for (int i = 0; i < 2; i++)
+        {
+            for (int j = 0; j < 3; j++)
+            {
+                Assert.True(Math.Abs(a[i] * b[j] + a[2 + i] * b[3 + j]) <= 16.0);
+            }
+        }
+        Assert.Equal(6.0, GradientBound.Sums(b, 3, 2));
+        Assert.Equal(3.0 * 6.0, GradientBound.Scaled(3f, b, 3, 2));
+        Assert.Equal(6.0, GradientBound.Scaled(0.25f, b, 3, 2)); // magnitudes under 1 count as 1 (the bias gradient)
+        Assert.Equal(double.PositiveInfinity, GradientBound.Scaled(float.NaN, b, 3, 2));
+
+        // A non-finite value anywhere, in a or in b, and whichever lane (vector body or scalar tail) holds it.
+        foreach (int length in new[] { 5, 16, 37, 100 })
+        {
+            var values = new float[length];
+            Assert.Equal(0f, GradientBound.MaxAbs(values));
+            values[length / 2] = -7f;
+            Assert.Equal(7f, GradientBound.MaxAbs(values));
+            foreach (int at in new[] { 0, length / 3, length - 1 })
+            {
+                foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+                {
+                    var copy = values.ToArray();
+                    copy[at] = bad;
+                    Assert.Equal(float.PositiveInfinity, GradientBound.MaxAbs(copy));
+                    Assert.Equal(double.PositiveInfinity, GradientBound.Rows(copy, length, [0f], 1, 1)); // ∞ · 0 is NaN
+                    Assert.Equal(double.PositiveInfinity, GradientBound.Rows([1f], 1, copy, length, 1));
+                    Assert.Equal(double.PositiveInfinity, GradientBound.Sums(copy, length, 1));
+                }
+            }
+        }
     }
 
     [Theory]

@@ -381,3 +381,24 @@ public partial class NormalizedSequence;
 [Dense(2)]
 public partial class LateNormalization;
 
+
+/// <summary>
+/// A Sigmoid layer after a Relu one: when the Relu outputs overflow to +∞ the Sigmoid saturates at 1, so the loss stays
+/// finite while the Sigmoid layer's weight gradient is ∞ · 0 = NaN (NumericGuardTests). Dense layers only: its training
+/// steps bound their gradients and update inside the backward pass.
+/// </summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(3)]
+[Dense(5, Activation = Activation.Relu)]
+[Dense(4, Activation = Activation.Sigmoid)]
+[Dense(2)]
+public partial class SaturatingNet;
+
+/// <summary>The same saturation behind a convolution: its training steps check the whole gradient block before the step.</summary>
+[Network(Loss = Loss.MeanSquaredError)]
+[Input(1, 4, 4)]
+[Conv2D(2, 3, Activation = Activation.Relu)]
+[Flatten]
+[Dense(4, Activation = Activation.Sigmoid)]
+[Dense(2)]
+public partial class SaturatingCnn;

@@ -237,8 +237,14 @@ public class ThreadingTests
     /// The data-parallel step itself, on a model written here (one weight per input, squared error), with more
     /// shards than cores: each shard's gradient lands in the block, summed in shard order, and the optimizer steps once.
     /// </summary>
-    [Fact]
-    public void DataParallel_sums_every_shard_in_order_and_steps_once()
+    /// <summary>
+    /// With every shard's gradient bound under <see cref="GradientBound.Limit"/> the ranges are stepped as they are summed;
+    /// with no bound (+∞) they are summed, checked and stepped as one block: the same parameters either way.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void DataParallel_sums_every_shard_in_order_and_steps_once(bool bounded)
     {
         const int Size = 40_000, BatchSize = 48;
         var parameters = new float[Size];
@@ -251,7 +257,7 @@ public class ThreadingTests
         }
         var seen = new int[BatchSize];
         // Shard gradient: g[i] = Σ_{b in shard} x[b] · (i + 1) / batch; loss share: Σ x[b] / batch.
-        double Pass(ReadOnlySpan<float> x, ReadOnlySpan<int> targets, int first, int count, int batch, Span<float> g, Span<float> scratch)
+        double Pass(ReadOnlySpan<float> x, ReadOnlySpan<int> targets, int first, int count, int batch, Span<float> g, Span<float> scratch, out double bound)
         {
             Assert.Equal(7, scratch.Length);
             float sum = 0;
@@ -264,6 +270,7 @@ public class ThreadingTests
             {
                 g[i] = sum * (i + 1) / batch;
             }
+            bound = bounded ? (double)sum * Size / batch : double.PositiveInfinity;
             return (double)sum / batch;
         }
         var parallel = new DataParallel<int>("Test", Size, 7, Pass);

@@ -313,11 +313,11 @@ namespace Demo
         {
             int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
             global::Backprop.NetworkGuard.Labels(NetworkName, labels, batch, OutputSize);
-            global::Backprop.NetworkGuard.Finite(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
+            float magnitude = global::Backprop.NetworkGuard.FiniteMagnitude(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
             _gate.EnterWrite(optimizer is null ? nameof(ComputeGradients) : nameof(TrainStep));
             try
             {
-                return RunPass(inputs, labels, batch, optimizer);
+                return RunPass(inputs, labels, batch, optimizer, magnitude);
             }
             finally
             {
@@ -326,15 +326,15 @@ namespace Demo
         }
 
         /// <summary>
-        /// The pass of a checked batch: forward pass and loss, then the backward pass. With an
-        /// optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as
-        /// their gradients are complete (after the layer's input gradient has used the old weights), while they are still
-        /// in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and
-        /// <see cref="Gradients"/> holds this batch's gradients.
+        /// The pass of a checked batch: forward pass and loss, then the backward pass. A step whose loss or gradients are
+        /// not all finite throws and changes nothing. The whole block is checked and stepped after the backward pass.
+        /// Either way the result is the same, and <see cref="Gradients"/> holds this batch's gradients.
         /// The batch is never cut into shards (batch statistics are the whole batch's): the forward products use up to MaxThreads threads.
         /// </summary>
-        private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int batch, global::Backprop.Optimizer? optimizer)
+        /// <param name="magnitude">The inputs' largest magnitude, from their check.</param>
+        private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int batch, global::Backprop.Optimizer? optimizer, float magnitude)
         {
+            _training.InputMagnitude = magnitude;
             // The optimizer's state belongs to one network: another network's optimizer is refused here. It leaves the
             // frozen tensors as they are.
             optimizer?.Attach(this, _frozen);
@@ -347,7 +347,7 @@ namespace Demo
             float loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropy(_training.Dense2Output, labels, _training.Dense2Delta, batch, OutputSize);
             if (optimizer is null || !float.IsFinite(loss))
             {
-                Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
+                Backward(_training, inputs, 0, batch, _gradients, _scratch);
                 if (optimizer is not null)
                 {
                     // The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.
@@ -359,16 +359,10 @@ namespace Demo
                 }
                 return loss;
             }
-            if (optimizer.BeginPartialStep(ParameterCount))
-            {
-                Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer);
-            }
-            else
-            {
-                Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
-                global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
-                optimizer.Step(_parameters, _gradients);
-            }
+            // Every gradient, checked before the whole block is stepped: a non-finite gradient changes nothing.
+            Backward(_training, inputs, 0, batch, _gradients, _scratch);
+            global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
+            optimizer.Step(_parameters, _gradients);
             CommitPass();
             return loss;
         }
@@ -576,13 +570,13 @@ namespace Demo
         /// <summary>
         /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread, last
         /// layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer
-        /// overwrites its part of <paramref name="gradients"/>); with an optimizer, each layer's parameters are updated as
-        /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>). Frozen tensors (<see cref="Freeze"/>)
-        /// get no gradient: their part of <paramref name="gradients"/> reads zero.
+        /// overwrites its part of <paramref name="gradients"/>). Frozen tensors (<see cref="Freeze"/>) get no gradient: their part of
+        /// <paramref name="gradients"/> reads zero. A training step then checks every gradient and steps the whole block: some
+        /// layer here cannot bound its gradients before computing them, so none is updated inside the pass.
         /// </summary>
-        private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+        private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
         {
-            BackwardLayers(activations, inputs, first, batch, gradients, scratch, optimizer);
+            BackwardLayers(activations, inputs, first, batch, gradients, scratch);
             _frozen.ClearGradients(gradients);
         }
 
@@ -590,7 +584,7 @@ namespace Demo
         /// The layers' backward statements, last layer first. It stops at the first layer below which every parameter is
         /// frozen: neither that layer's gradients nor its input gradient are needed.
         /// </summary>
-        private void BackwardLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+        private void BackwardLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
         {
             global::System.Span<float> parameters = _parameters;
             global::System.ReadOnlySpan<float> state = _state;
@@ -625,8 +619,7 @@ namespace Demo
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
                 dropout1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), dense2Output, dense2Output, dense2Delta,
                 gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), dropout1Delta, scratch,
-                batch, Dense2Inputs, Dense2Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias));
+                batch, Dense2Inputs, Dense2Units, threads: 1);
             if (_frozen.Stops(10))
             {
                 return; // nothing from dropout1 down has a parameter to train
@@ -637,8 +630,7 @@ namespace Demo
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
                 pool2Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
                 gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), pool2Delta, scratch,
-                batch, Dense1Inputs, Dense1Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
+                batch, Dense1Inputs, Dense1Units, threads: 1);
             if (_frozen.Stops(8))
             {
                 return; // nothing from flatten1 down has a parameter to train
@@ -649,8 +641,7 @@ namespace Demo
             // bn1: BatchNorm2d [32, 14, 14], momentum 0.1, ε 1E-05, Relu
             global::Backprop.Kernels.BatchNorm.Backward<global::Backprop.Kernels.Relu>(
                 conv2Output, parameters.Slice(Bn1Weight, Bn1Channels), bn1Statistics, bn1Output, bn1Output, bn1Delta,
-                gradients.Slice(Bn1Weight, Bn1Channels), gradients.Slice(Bn1Bias, Bn1Channels), conv2Delta, batch, Bn1Channels, Bn1Plane,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Bn1Weight, Bn1Bias));
+                gradients.Slice(Bn1Weight, Bn1Channels), gradients.Slice(Bn1Bias, Bn1Channels), conv2Delta, batch, Bn1Channels, Bn1Plane);
             if (_frozen.Stops(4))
             {
                 return; // nothing from conv2 down has a parameter to train
@@ -659,8 +650,7 @@ namespace Demo
             global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Identity>(
                 pool1Output, parameters.Slice(Conv2Weight, Conv2Filters * Conv2Patch), conv2Columns, conv2Output, conv2Output, conv2Delta,
                 gradients.Slice(Conv2Weight, Conv2Filters * Conv2Patch), gradients.Slice(Conv2Bias, Conv2Filters), pool1Delta, scratch,
-                batch, new global::Backprop.Kernels.Window2D(Conv2Channels, Conv2Height, Conv2Width, Conv2Kernel, Conv2Stride, Conv2Padding), Conv2Filters,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Conv2Weight, Conv2Bias));
+                batch, new global::Backprop.Kernels.Window2D(Conv2Channels, Conv2Height, Conv2Width, Conv2Kernel, Conv2Stride, Conv2Padding), Conv2Filters);
             if (_frozen.Stops(2))
             {
                 return; // nothing from pool1 down has a parameter to train
@@ -671,8 +661,7 @@ namespace Demo
             global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Relu>(
                 inputs, parameters.Slice(Conv1Weight, Conv1Filters * Conv1Patch), conv1Columns, conv1Output, conv1Output, conv1Delta,
                 gradients.Slice(Conv1Weight, Conv1Filters * Conv1Patch), gradients.Slice(Conv1Bias, Conv1Filters), default, scratch,
-                batch, new global::Backprop.Kernels.Window2D(Conv1Channels, Conv1Height, Conv1Width, Conv1Kernel, Conv1Stride, Conv1Padding), Conv1Filters,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Conv1Weight, Conv1Bias));
+                batch, new global::Backprop.Kernels.Window2D(Conv1Channels, Conv1Height, Conv1Width, Conv1Kernel, Conv1Stride, Conv1Padding), Conv1Filters);
         }
 
         /// <summary>
@@ -1128,6 +1117,7 @@ namespace Demo
             public readonly global::Backprop.Kernels.AlignedBuffer Dense2Output; // dense2 output y = x Wᵀ + b
             public readonly global::Backprop.Kernels.AlignedBuffer Dense2Delta; // dense2 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
             public readonly global::Backprop.Kernels.AlignedBuffer LossScratch; // ComputeLoss's working memory (the loss gradient it does not keep)
+            public float InputMagnitude; // the training pass's largest input magnitude, from its check: it bounds the first layer's gradients
 
             /// <summary>Allocates the buffers; the deltas only for <paramref name="training"/>.</summary>
             public Activations(FashionCnnBn network, int maxBatch, bool training)

@@ -253,11 +253,11 @@ namespace Demo
         {
             int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
             global::Backprop.NetworkGuard.Labels(NetworkName, labels, batch, OutputSize);
-            global::Backprop.NetworkGuard.Finite(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
+            float magnitude = global::Backprop.NetworkGuard.FiniteMagnitude(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
             _gate.EnterWrite(optimizer is null ? nameof(ComputeGradients) : nameof(TrainStep));
             try
             {
-                return RunPass(inputs, labels, batch, optimizer);
+                return RunPass(inputs, labels, batch, optimizer, magnitude);
             }
             finally
             {
@@ -266,15 +266,15 @@ namespace Demo
         }
 
         /// <summary>
-        /// The pass of a checked batch: forward pass and loss, then the backward pass. With an
-        /// optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as
-        /// their gradients are complete (after the layer's input gradient has used the old weights), while they are still
-        /// in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and
-        /// <see cref="Gradients"/> holds this batch's gradients.
+        /// The pass of a checked batch: forward pass and loss, then the backward pass. A step whose loss or gradients are
+        /// not all finite throws and changes nothing. With an optimizer whose rule is element-wise, once every layer's input gradient has bounded the gradients (all finite), each layer's parameters are updated as soon as their gradients are complete, while they are still in cache; otherwise the whole block is checked and stepped afterwards.
+        /// Either way the result is the same, and <see cref="Gradients"/> holds this batch's gradients.
         /// With more than one thread and a batch of at least two shards, the pass is data-parallel instead (<see cref="Shard"/>).
         /// </summary>
-        private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int batch, global::Backprop.Optimizer? optimizer)
+        /// <param name="magnitude">The inputs' largest magnitude, from their check.</param>
+        private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int batch, global::Backprop.Optimizer? optimizer, float magnitude)
         {
+            _training.InputMagnitude = magnitude;
             // The optimizer's state belongs to one network: another network's optimizer is refused here. It leaves the
             // frozen tensors as they are.
             optimizer?.Attach(this, _frozen);
@@ -293,7 +293,7 @@ namespace Demo
             float loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropy(_training.Dense3Output, labels, _training.Dense3Delta, batch, OutputSize);
             if (optimizer is null || !float.IsFinite(loss))
             {
-                Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
+                Backward(_training, inputs, 0, batch, _gradients, _scratch);
                 if (optimizer is not null)
                 {
                     // The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.
@@ -301,13 +301,17 @@ namespace Demo
                 }
                 return loss;
             }
-            if (optimizer.BeginPartialStep(ParameterCount))
+            // Every layer's input gradient first, with a bound on every parameter gradient: when it proves them all finite,
+            // each layer is updated as soon as its gradients are complete, while they are in cache; otherwise every gradient
+            // is computed and checked before the whole block is stepped. A non-finite gradient changes nothing either way.
+            double bound = InputGradients(_training, inputs, 0, batch, _scratch);
+            if (bound <= global::Backprop.Kernels.GradientBound.Limit && optimizer.BeginPartialStep(ParameterCount))
             {
-                Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer);
+                ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer);
             }
             else
             {
-                Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
+                ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
                 global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
                 optimizer.Step(_parameters, _gradients);
             }
@@ -437,15 +441,16 @@ namespace Demo
         /// One shard of a data-parallel pass (<see cref="global::Backprop.Kernels.ShardPass{TTarget}"/>), on the calling thread:
         /// forward pass, loss and backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of a batch
         /// of <paramref name="batch"/>, in those rows of the activation buffers, with the gradients of the whole batch's mean
-        /// loss (from these samples) written into <paramref name="gradients"/>. Returns the shard's share of the loss.
+        /// loss (from these samples) written into <paramref name="gradients"/>. Returns the shard's share of the loss, and in
+        /// <paramref name="gradientBound"/> a bound on its gradients (<see cref="global::Backprop.Kernels.GradientBound"/>; +∞ for none).
         /// </summary>
-        private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
+        private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, out double gradientBound)
         {
             global::System.ReadOnlySpan<float> rows = inputs.Slice(first * InputSize, count * InputSize);
             Forward(_training, rows, first, count, threads: 1, training: true);
             double loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropyPart(
                 _training.Dense3Output.Slice(first * OutputSize, count * OutputSize), labels.Slice(first, count), _training.Dense3Delta.Slice(first * OutputSize, count * OutputSize), count, OutputSize, batch);
-            Backward(_training, rows, first, count, gradients, scratch, optimizer: null);
+            gradientBound = Backward(_training, rows, first, count, gradients, scratch);
             return loss;
         }
 
@@ -477,23 +482,82 @@ namespace Demo
         }
 
         /// <summary>
-        /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread, last
-        /// layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer
-        /// overwrites its part of <paramref name="gradients"/>); with an optimizer, each layer's parameters are updated as
-        /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>). Frozen tensors (<see cref="Freeze"/>)
-        /// get no gradient: their part of <paramref name="gradients"/> reads zero.
+        /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread: every
+        /// layer's input gradient, last layer first, then every parameter gradient (each layer overwrites its part of
+        /// <paramref name="gradients"/>; frozen tensors' part reads zero). Returns <see cref="InputGradients"/>' bound on the gradients.
         /// </summary>
-        private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+        private double Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
         {
-            BackwardLayers(activations, inputs, first, batch, gradients, scratch, optimizer);
-            _frozen.ClearGradients(gradients);
+            double bound = InputGradients(activations, inputs, first, batch, scratch);
+            ParameterGradients(activations, inputs, first, batch, gradients, scratch, optimizer: null);
+            return bound;
         }
 
         /// <summary>
-        /// The layers' backward statements, last layer first. It stops at the first layer below which every parameter is
-        /// frozen: neither that layer's gradients nor its input gradient are needed.
+        /// The first half of the backward pass, last layer first: each layer's ∂L/∂z and the gradient with respect to its
+        /// input, from the parameters as they are. Returns a bound on every parameter gradient the second half will compute
+        /// (<see cref="global::Backprop.Kernels.GradientBound"/>): at most <c>GradientBound.Limit</c> proves them all finite, so a step
+        /// may update each layer as soon as its gradients are complete. It stops at the first layer below which every
+        /// parameter is frozen.
         /// </summary>
-        private void BackwardLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+        private double InputGradients(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> scratch)
+        {
+            global::System.ReadOnlySpan<float> parameters = _parameters;
+            // This pass's rows of the activation buffers.
+            global::System.Span<float> dense1Output = activations.Dense1Output.Slice(first * 256, batch * 256);
+            global::System.Span<float> dense1Delta = activations.Dense1Delta.Slice(first * 256, batch * 256);
+            global::System.Span<float> dense2Output = activations.Dense2Output.Slice(first * 128, batch * 128);
+            global::System.Span<float> dense2Delta = activations.Dense2Delta.Slice(first * 128, batch * 128);
+            global::System.Span<float> dense3Output = activations.Dense3Output.Slice(first * 10, batch * 10);
+            global::System.Span<float> dense3Delta = activations.Dense3Delta.Slice(first * 10, batch * 10);
+            double bound = 0;
+            if (_frozen.Stops(6))
+            {
+                return bound; // nothing from dense3 down has a parameter to train
+            }
+            // dense3: Dense 128 → 10; ∂L/∂z in place, then ∂L/∂input
+            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
+                dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), dense3Output, dense3Output, dense3Delta,
+                default, default, dense2Delta, scratch,
+                batch, Dense3Inputs, Dense3Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(dense2Output, Dense3Inputs, dense3Delta, Dense3Units, batch));
+            if (_frozen.Stops(4))
+            {
+                return bound; // nothing from dense2 down has a parameter to train
+            }
+            // dense2: Dense 256 → 128, Relu; ∂L/∂z in place, then ∂L/∂input
+            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
+                dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), dense2Output, dense2Output, dense2Delta,
+                default, default, dense1Delta, scratch,
+                batch, Dense2Inputs, Dense2Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(dense1Output, Dense2Inputs, dense2Delta, Dense2Units, batch));
+            if (_frozen.Stops(2))
+            {
+                return bound; // nothing from dense1 down has a parameter to train
+            }
+            // dense1: Dense 784 → 256, Relu; ∂L/∂z in place
+            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
+                inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
+                default, default, default, default,
+                batch, Dense1Inputs, Dense1Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Scaled(activations.InputMagnitude, dense1Delta, Dense1Units, batch));
+            return bound;
+        }
+
+        /// <summary>
+        /// The second half of the backward pass: every parameter gradient, from the deltas <see cref="InputGradients"/> left;
+        /// with an optimizer (a step begun by <c>BeginPartialStep</c>, once the bound has proved every gradient finite), each
+        /// layer's parameters are updated as soon as their gradients are complete, while they are still in cache. Frozen
+        /// tensors (<see cref="Freeze"/>) get no gradient: their part of <paramref name="gradients"/> reads zero.
+        /// </summary>
+        private void ParameterGradients(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+        {
+            ParameterGradientLayers(activations, inputs, first, batch, gradients, scratch, optimizer);
+            _frozen.ClearGradients(gradients);
+        }
+
+        /// <summary>The layers' parameter-gradient statements, last layer first, down to the first layer below which every parameter is frozen.</summary>
+        private void ParameterGradientLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
         {
             global::System.Span<float> parameters = _parameters;
             // This pass's rows of the activation buffers.
@@ -507,32 +571,35 @@ namespace Demo
             {
                 return; // nothing from dense3 down has a parameter to train
             }
-            // dense3: Dense 128 → 10
+            // dense3: the weight and bias gradients from ∂L/∂z
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), dense3Output, dense3Output, dense3Delta,
-                gradients.Slice(Dense3Weight, Dense3Inputs * Dense3Units), gradients.Slice(Dense3Bias, Dense3Units), dense2Delta, scratch,
+                dense2Output, default, default, default, dense3Delta,
+                gradients.Slice(Dense3Weight, Dense3Inputs * Dense3Units), gradients.Slice(Dense3Bias, Dense3Units), default, default,
                 batch, Dense3Inputs, Dense3Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense3Weight, Dense3Bias));
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense3Weight, Dense3Bias),
+                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
             if (_frozen.Stops(4))
             {
                 return; // nothing from dense2 down has a parameter to train
             }
-            // dense2: Dense 256 → 128, Relu
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
-                dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), dense2Output, dense2Output, dense2Delta,
-                gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), dense1Delta, scratch,
+            // dense2: the weight and bias gradients from ∂L/∂z
+            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
+                dense1Output, default, default, default, dense2Delta,
+                gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), default, default,
                 batch, Dense2Inputs, Dense2Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias));
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias),
+                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
             if (_frozen.Stops(2))
             {
                 return; // nothing from dense1 down has a parameter to train
             }
-            // dense1: Dense 784 → 256, Relu
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
-                inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
+            // dense1: the weight and bias gradients from ∂L/∂z
+            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
+                inputs, default, default, default, dense1Delta,
                 gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
                 batch, Dense1Inputs, Dense1Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias),
+                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
         }
 
         /// <summary>
@@ -874,6 +941,7 @@ namespace Demo
             public readonly global::Backprop.Kernels.AlignedBuffer Dense3Output; // dense3 output y = x Wᵀ + b
             public readonly global::Backprop.Kernels.AlignedBuffer Dense3Delta; // dense3 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
             public readonly global::Backprop.Kernels.AlignedBuffer LossScratch; // ComputeLoss's working memory (the loss gradient it does not keep)
+            public float InputMagnitude; // the training pass's largest input magnitude, from its check: it bounds the first layer's gradients
 
             /// <summary>Allocates the buffers; the deltas only for <paramref name="training"/>.</summary>
             public Activations(FashionMlp network, int maxBatch, bool training)

@@ -254,12 +254,12 @@ partial class MultiLabel : global::Backprop.INetwork
     {
         int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
         global::Backprop.NetworkGuard.Length(NetworkName, "targets", targets.Length, batch, OutputSize, nameof(targets));
-        global::Backprop.NetworkGuard.Finite(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
+        float magnitude = global::Backprop.NetworkGuard.FiniteMagnitude(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
         global::Backprop.NetworkGuard.Finite(NetworkName, "targets", targets, OutputSize, nameof(targets));
         _gate.EnterWrite(optimizer is null ? nameof(ComputeGradients) : nameof(TrainStep));
         try
         {
-            return RunPass(inputs, targets, batch, optimizer);
+            return RunPass(inputs, targets, batch, optimizer, magnitude);
         }
         finally
         {
@@ -268,15 +268,15 @@ partial class MultiLabel : global::Backprop.INetwork
     }
 
     /// <summary>
-    /// The pass of a checked batch: forward pass and loss, then the backward pass. With an
-    /// optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as
-    /// their gradients are complete (after the layer's input gradient has used the old weights), while they are still
-    /// in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and
-    /// <see cref="Gradients"/> holds this batch's gradients.
+    /// The pass of a checked batch: forward pass and loss, then the backward pass. A step whose loss or gradients are
+    /// not all finite throws and changes nothing. With an optimizer whose rule is element-wise, once every layer's input gradient has bounded the gradients (all finite), each layer's parameters are updated as soon as their gradients are complete, while they are still in cache; otherwise the whole block is checked and stepped afterwards.
+    /// Either way the result is the same, and <see cref="Gradients"/> holds this batch's gradients.
     /// With more than one thread and a batch of at least two shards, the pass is data-parallel instead (<see cref="Shard"/>).
     /// </summary>
-    private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int batch, global::Backprop.Optimizer? optimizer)
+    /// <param name="magnitude">The inputs' largest magnitude, from their check.</param>
+    private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int batch, global::Backprop.Optimizer? optimizer, float magnitude)
     {
+        _training.InputMagnitude = magnitude;
         // The optimizer's state belongs to one network: another network's optimizer is refused here. It leaves the
         // frozen tensors as they are.
         optimizer?.Attach(this, _frozen);
@@ -295,7 +295,7 @@ partial class MultiLabel : global::Backprop.INetwork
         float loss = global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogits(_training.HeadPreActivation, targets, _training.HeadDelta, batch * OutputSize);
         if (optimizer is null || !float.IsFinite(loss))
         {
-            Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
+            Backward(_training, inputs, 0, batch, _gradients, _scratch);
             if (optimizer is not null)
             {
                 // The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.
@@ -303,13 +303,17 @@ partial class MultiLabel : global::Backprop.INetwork
             }
             return loss;
         }
-        if (optimizer.BeginPartialStep(ParameterCount))
+        // Every layer's input gradient first, with a bound on every parameter gradient: when it proves them all finite,
+        // each layer is updated as soon as its gradients are complete, while they are in cache; otherwise every gradient
+        // is computed and checked before the whole block is stepped. A non-finite gradient changes nothing either way.
+        double bound = InputGradients(_training, inputs, 0, batch, _scratch);
+        if (bound <= global::Backprop.Kernels.GradientBound.Limit && optimizer.BeginPartialStep(ParameterCount))
         {
-            Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer);
+            ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer);
         }
         else
         {
-            Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
+            ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
             global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
             optimizer.Step(_parameters, _gradients);
         }
@@ -430,15 +434,16 @@ partial class MultiLabel : global::Backprop.INetwork
     /// One shard of a data-parallel pass (<see cref="global::Backprop.Kernels.ShardPass{TTarget}"/>), on the calling thread:
     /// forward pass, loss and backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of a batch
     /// of <paramref name="batch"/>, in those rows of the activation buffers, with the gradients of the whole batch's mean
-    /// loss (from these samples) written into <paramref name="gradients"/>. Returns the shard's share of the loss.
+    /// loss (from these samples) written into <paramref name="gradients"/>. Returns the shard's share of the loss, and in
+    /// <paramref name="gradientBound"/> a bound on its gradients (<see cref="global::Backprop.Kernels.GradientBound"/>; +∞ for none).
     /// </summary>
-    private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
+    private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, out double gradientBound)
     {
         global::System.ReadOnlySpan<float> rows = inputs.Slice(first * InputSize, count * InputSize);
         Forward(_training, rows, first, count, threads: 1, training: true);
         double loss = global::Backprop.Kernels.Losses.BinaryCrossEntropyWithLogitsPart(
             _training.HeadPreActivation.Slice(first * OutputSize, count * OutputSize), targets.Slice(first * OutputSize, count * OutputSize), _training.HeadDelta.Slice(first * OutputSize, count * OutputSize), count * OutputSize, batch * OutputSize);
-        Backward(_training, rows, first, count, gradients, scratch, optimizer: null);
+        gradientBound = Backward(_training, rows, first, count, gradients, scratch);
         return loss;
     }
 
@@ -467,23 +472,72 @@ partial class MultiLabel : global::Backprop.INetwork
     }
 
     /// <summary>
-    /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread, last
-    /// layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer
-    /// overwrites its part of <paramref name="gradients"/>); with an optimizer, each layer's parameters are updated as
-    /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>). Frozen tensors (<see cref="Freeze"/>)
-    /// get no gradient: their part of <paramref name="gradients"/> reads zero.
+    /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread: every
+    /// layer's input gradient, last layer first, then every parameter gradient (each layer overwrites its part of
+    /// <paramref name="gradients"/>; frozen tensors' part reads zero). Returns <see cref="InputGradients"/>' bound on the gradients.
     /// </summary>
-    private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+    private double Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
     {
-        BackwardLayers(activations, inputs, first, batch, gradients, scratch, optimizer);
-        _frozen.ClearGradients(gradients);
+        double bound = InputGradients(activations, inputs, first, batch, scratch);
+        ParameterGradients(activations, inputs, first, batch, gradients, scratch, optimizer: null);
+        return bound;
     }
 
     /// <summary>
-    /// The layers' backward statements, last layer first. It stops at the first layer below which every parameter is
-    /// frozen: neither that layer's gradients nor its input gradient are needed.
+    /// The first half of the backward pass, last layer first: each layer's ∂L/∂z and the gradient with respect to its
+    /// input, from the parameters as they are. Returns a bound on every parameter gradient the second half will compute
+    /// (<see cref="global::Backprop.Kernels.GradientBound"/>): at most <c>GradientBound.Limit</c> proves them all finite, so a step
+    /// may update each layer as soon as its gradients are complete. It stops at the first layer below which every
+    /// parameter is frozen.
     /// </summary>
-    private void BackwardLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+    private double InputGradients(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> scratch)
+    {
+        global::System.ReadOnlySpan<float> parameters = _parameters;
+        // This pass's rows of the activation buffers.
+        global::System.Span<float> encoderPreActivation = activations.EncoderPreActivation.Slice(first * 20, batch * 20);
+        global::System.Span<float> encoderOutput = activations.EncoderOutput.Slice(first * 20, batch * 20);
+        global::System.Span<float> encoderDelta = activations.EncoderDelta.Slice(first * 20, batch * 20);
+        global::System.Span<float> headPreActivation = activations.HeadPreActivation.Slice(first * 3, batch * 3);
+        global::System.Span<float> headOutput = activations.HeadOutput.Slice(first * 3, batch * 3);
+        global::System.Span<float> headDelta = activations.HeadDelta.Slice(first * 3, batch * 3);
+        double bound = 0;
+        if (_frozen.Stops(4))
+        {
+            return bound; // nothing from head down has a parameter to train
+        }
+        // head: Dense 20 → 3, Sigmoid (the loss gave ∂L/∂z); ∂L/∂z in place, then ∂L/∂input
+        global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
+            encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), headPreActivation, headOutput, headDelta,
+            default, default, encoderDelta, scratch,
+            batch, HeadInputs, HeadUnits, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+        bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(encoderOutput, HeadInputs, headDelta, HeadUnits, batch));
+        if (_frozen.Stops(2))
+        {
+            return bound; // nothing from encoder down has a parameter to train
+        }
+        // encoder: Dense 12 → 20, Gelu; ∂L/∂z in place
+        global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Gelu>(
+            inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), encoderPreActivation, encoderOutput, encoderDelta,
+            default, default, default, default,
+            batch, EncoderInputs, EncoderUnits, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+        bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Scaled(activations.InputMagnitude, encoderDelta, EncoderUnits, batch));
+        return bound;
+    }
+
+    /// <summary>
+    /// The second half of the backward pass: every parameter gradient, from the deltas <see cref="InputGradients"/> left;
+    /// with an optimizer (a step begun by <c>BeginPartialStep</c>, once the bound has proved every gradient finite), each
+    /// layer's parameters are updated as soon as their gradients are complete, while they are still in cache. Frozen
+    /// tensors (<see cref="Freeze"/>) get no gradient: their part of <paramref name="gradients"/> reads zero.
+    /// </summary>
+    private void ParameterGradients(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+    {
+        ParameterGradientLayers(activations, inputs, first, batch, gradients, scratch, optimizer);
+        _frozen.ClearGradients(gradients);
+    }
+
+    /// <summary>The layers' parameter-gradient statements, last layer first, down to the first layer below which every parameter is frozen.</summary>
+    private void ParameterGradientLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
     {
         global::System.Span<float> parameters = _parameters;
         // This pass's rows of the activation buffers.
@@ -497,22 +551,24 @@ partial class MultiLabel : global::Backprop.INetwork
         {
             return; // nothing from head down has a parameter to train
         }
-        // head: Dense 20 → 3, Sigmoid (the loss gave ∂L/∂z)
+        // head: the weight and bias gradients from ∂L/∂z
         global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-            encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), headPreActivation, headOutput, headDelta,
-            gradients.Slice(HeadWeight, HeadInputs * HeadUnits), gradients.Slice(HeadBias, HeadUnits), encoderDelta, scratch,
+            encoderOutput, default, default, default, headDelta,
+            gradients.Slice(HeadWeight, HeadInputs * HeadUnits), gradients.Slice(HeadBias, HeadUnits), default, default,
             batch, HeadInputs, HeadUnits, threads: 1,
-            optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, HeadWeight, HeadBias));
+            optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, HeadWeight, HeadBias),
+            parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
         if (_frozen.Stops(2))
         {
             return; // nothing from encoder down has a parameter to train
         }
-        // encoder: Dense 12 → 20, Gelu
-        global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Gelu>(
-            inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), encoderPreActivation, encoderOutput, encoderDelta,
+        // encoder: the weight and bias gradients from ∂L/∂z
+        global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
+            inputs, default, default, default, encoderDelta,
             gradients.Slice(EncoderWeight, EncoderInputs * EncoderUnits), gradients.Slice(EncoderBias, EncoderUnits), default, default,
             batch, EncoderInputs, EncoderUnits, threads: 1,
-            optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, EncoderWeight, EncoderBias));
+            optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, EncoderWeight, EncoderBias),
+            parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
     }
 
     /// <summary>
@@ -831,6 +887,7 @@ partial class MultiLabel : global::Backprop.INetwork
         public readonly global::Backprop.Kernels.AlignedBuffer HeadOutput; // head output y = Sigmoid(z)
         public readonly global::Backprop.Kernels.AlignedBuffer HeadDelta; // head delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
         public readonly global::Backprop.Kernels.AlignedBuffer LossScratch; // ComputeLoss's working memory (the loss gradient it does not keep)
+        public float InputMagnitude; // the training pass's largest input magnitude, from its check: it bounds the first layer's gradients
 
         /// <summary>Allocates the buffers; the deltas only for <paramref name="training"/>.</summary>
         public Activations(MultiLabel network, int maxBatch, bool training)

@@ -248,11 +248,11 @@ namespace Demo
         {
             int batch = global::Backprop.NetworkGuard.Batch(NetworkName, inputs, InputSize, _maxBatch);
             global::Backprop.NetworkGuard.Labels(NetworkName, labels, batch, OutputSize);
-            global::Backprop.NetworkGuard.Finite(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
+            float magnitude = global::Backprop.NetworkGuard.FiniteMagnitude(NetworkName, "inputs", inputs, InputSize, nameof(inputs));
             _gate.EnterWrite(optimizer is null ? nameof(ComputeGradients) : nameof(TrainStep));
             try
             {
-                return RunPass(inputs, labels, batch, optimizer);
+                return RunPass(inputs, labels, batch, optimizer, magnitude);
             }
             finally
             {
@@ -261,15 +261,15 @@ namespace Demo
         }
 
         /// <summary>
-        /// The pass of a checked batch: forward pass and loss, then the backward pass. With an
-        /// optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as
-        /// their gradients are complete (after the layer's input gradient has used the old weights), while they are still
-        /// in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and
-        /// <see cref="Gradients"/> holds this batch's gradients.
+        /// The pass of a checked batch: forward pass and loss, then the backward pass. A step whose loss or gradients are
+        /// not all finite throws and changes nothing. The whole block is checked and stepped after the backward pass.
+        /// Either way the result is the same, and <see cref="Gradients"/> holds this batch's gradients.
         /// With more than one thread and a batch of at least two shards, the pass is data-parallel instead (<see cref="Shard"/>).
         /// </summary>
-        private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int batch, global::Backprop.Optimizer? optimizer)
+        /// <param name="magnitude">The inputs' largest magnitude, from their check.</param>
+        private float RunPass(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int batch, global::Backprop.Optimizer? optimizer, float magnitude)
         {
+            _training.InputMagnitude = magnitude;
             // The optimizer's state belongs to one network: another network's optimizer is refused here. It leaves the
             // frozen tensors as they are.
             optimizer?.Attach(this, _frozen);
@@ -288,7 +288,7 @@ namespace Demo
             float loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropy(_training.Dense1Output, labels, _training.Dense1Delta, batch, OutputSize);
             if (optimizer is null || !float.IsFinite(loss))
             {
-                Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
+                Backward(_training, inputs, 0, batch, _gradients, _scratch);
                 if (optimizer is not null)
                 {
                     // The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.
@@ -296,16 +296,10 @@ namespace Demo
                 }
                 return loss;
             }
-            if (optimizer.BeginPartialStep(ParameterCount))
-            {
-                Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer);
-            }
-            else
-            {
-                Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
-                global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
-                optimizer.Step(_parameters, _gradients);
-            }
+            // Every gradient, checked before the whole block is stepped: a non-finite gradient changes nothing.
+            Backward(_training, inputs, 0, batch, _gradients, _scratch);
+            global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
+            optimizer.Step(_parameters, _gradients);
             return loss;
         }
 
@@ -432,15 +426,17 @@ namespace Demo
         /// One shard of a data-parallel pass (<see cref="global::Backprop.Kernels.ShardPass{TTarget}"/>), on the calling thread:
         /// forward pass, loss and backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of a batch
         /// of <paramref name="batch"/>, in those rows of the activation buffers, with the gradients of the whole batch's mean
-        /// loss (from these samples) written into <paramref name="gradients"/>. Returns the shard's share of the loss.
+        /// loss (from these samples) written into <paramref name="gradients"/>. Returns the shard's share of the loss, and in
+        /// <paramref name="gradientBound"/> a bound on its gradients (<see cref="global::Backprop.Kernels.GradientBound"/>; +∞ for none).
         /// </summary>
-        private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
+        private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, out double gradientBound)
         {
             global::System.ReadOnlySpan<float> rows = inputs.Slice(first * InputSize, count * InputSize);
             Forward(_training, rows, first, count, threads: 1, training: true);
             double loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropyPart(
                 _training.Dense1Output.Slice(first * OutputSize, count * OutputSize), labels.Slice(first, count), _training.Dense1Delta.Slice(first * OutputSize, count * OutputSize), count, OutputSize, batch);
-            Backward(_training, rows, first, count, gradients, scratch, optimizer: null);
+            Backward(_training, rows, first, count, gradients, scratch);
+            gradientBound = double.PositiveInfinity; // no bound: the step checks the summed gradients
             return loss;
         }
 
@@ -480,13 +476,13 @@ namespace Demo
         /// <summary>
         /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread, last
         /// layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer
-        /// overwrites its part of <paramref name="gradients"/>); with an optimizer, each layer's parameters are updated as
-        /// soon as their gradients are complete (a step begun by <c>BeginPartialStep</c>). Frozen tensors (<see cref="Freeze"/>)
-        /// get no gradient: their part of <paramref name="gradients"/> reads zero.
+        /// overwrites its part of <paramref name="gradients"/>). Frozen tensors (<see cref="Freeze"/>) get no gradient: their part of
+        /// <paramref name="gradients"/> reads zero. A training step then checks every gradient and steps the whole block: some
+        /// layer here cannot bound its gradients before computing them, so none is updated inside the pass.
         /// </summary>
-        private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+        private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
         {
-            BackwardLayers(activations, inputs, first, batch, gradients, scratch, optimizer);
+            BackwardLayers(activations, inputs, first, batch, gradients, scratch);
             _frozen.ClearGradients(gradients);
         }
 
@@ -494,7 +490,7 @@ namespace Demo
         /// The layers' backward statements, last layer first. It stops at the first layer below which every parameter is
         /// frozen: neither that layer's gradients nor its input gradient are needed.
         /// </summary>
-        private void BackwardLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+        private void BackwardLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
         {
             global::System.Span<float> parameters = _parameters;
             // This pass's rows of the activation buffers.
@@ -516,8 +512,7 @@ namespace Demo
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
                 gru1Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
                 gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), gru1Delta, scratch,
-                batch, Dense1Inputs, Dense1Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
+                batch, Dense1Inputs, Dense1Units, threads: 1);
             if (_frozen.Stops(4))
             {
                 return; // nothing from gru1 down has a parameter to train
@@ -527,8 +522,7 @@ namespace Demo
                 gru1Gates, gru1Hidden, default, gru1NewGate,
                 gru1Delta, returnSequences: false, gradients.Slice(Gru1Parameters, Gru1ParameterCount), default,
                 gru1Carry, default, gru1HiddenDeltas, scratch,
-                batch, Gru1Steps, Gru1Features, Gru1Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Gru1Parameters, Gru1Parameters));
+                batch, Gru1Steps, Gru1Features, Gru1Units, threads: 1);
         }
 
         /// <summary>
@@ -869,6 +863,7 @@ namespace Demo
             public readonly global::Backprop.Kernels.AlignedBuffer Dense1Output; // dense1 output y = x Wᵀ + b
             public readonly global::Backprop.Kernels.AlignedBuffer Dense1Delta; // dense1 delta: ∂L/∂y, then ∂L/∂z in the backward pass (training only)
             public readonly global::Backprop.Kernels.AlignedBuffer LossScratch; // ComputeLoss's working memory (the loss gradient it does not keep)
+            public float InputMagnitude; // the training pass's largest input magnitude, from its check: it bounds the first layer's gradients
 
             /// <summary>Allocates the buffers; the deltas only for <paramref name="training"/>.</summary>
             public Activations(SequenceGru network, int maxBatch, bool training)

@@ -138,19 +138,21 @@ internal static partial class NetworkEmitter
         WritePassSummary(writer);
         using (writer.Block($"private float Pass({ReadOnlySpan} inputs, {targets}, global::Backprop.Optimizer? optimizer)"))
         {
-            WriteBatchChecks(writer, plan, loss);
+            WriteBatchChecks(writer, plan, loss, magnitude: true);
             WriteTrainingBatch(writer, plan);
             WriteGate(writer, loss.TargetName);
         }
         writer.Line();
-        WriteRunPassSummary(writer, TrainsWholeBatch(wiring));
-        using (writer.Block($"private float RunPass({ReadOnlySpan} inputs, {targets}, int batch, global::Backprop.Optimizer? optimizer)"))
+        WriteRunPassSummary(writer, TrainsWholeBatch(wiring), SplitsBackward(plan));
+        writer.Line("/// <param name=\"magnitude\">The inputs' largest magnitude, from their check.</param>");
+        using (writer.Block($"private float RunPass({ReadOnlySpan} inputs, {targets}, int batch, global::Backprop.Optimizer? optimizer, float magnitude)"))
         {
+            writer.Line("_training.InputMagnitude = magnitude;");
             WriteDataParallel(writer, plan, wiring);
             writer.Line($"Forward(_training, inputs, 0, batch, threads: {(TrainsWholeBatch(wiring) ? "_maxThreads" : "1")}, training: true);");
             writer.Line(loss.Comment(plan.Last));
             writer.Line($"float loss = {loss.Batch(logits, Training(wired.Delta!))};");
-            WritePassEnd(writer, HasCommit(plan));
+            WritePassEnd(writer, HasCommit(plan), SplitsBackward(plan));
         }
         writer.Line();
     }
@@ -191,7 +193,7 @@ internal static partial class NetworkEmitter
         writer.Line("_gate.EnterWrite(optimizer is null ? nameof(ComputeGradients) : nameof(TrainStep));");
         using (writer.Block("try"))
         {
-            writer.Line($"return RunPass(inputs, {targets}, batch, optimizer);");
+            writer.Line($"return RunPass(inputs, {targets}, batch, optimizer, magnitude);");
         }
         using (writer.Block("finally"))
         {
@@ -199,13 +201,13 @@ internal static partial class NetworkEmitter
         }
     }
 
-    private static void WriteRunPassSummary(SourceWriter writer, bool wholeBatch)
+    private static void WriteRunPassSummary(SourceWriter writer, bool wholeBatch, bool split)
         => writer.Summary(
-            "The pass of a checked batch: forward pass and loss, then the backward pass. With an",
-            "optimizer whose rule is element-wise, each layer's parameters are updated inside the backward pass as soon as",
-            "their gradients are complete (after the layer's input gradient has used the old weights), while they are still",
-            "in cache; any other optimizer updates the whole block afterwards. Either way the result is the same, and",
-            "<see cref=\"Gradients\"/> holds this batch's gradients.",
+            "The pass of a checked batch: forward pass and loss, then the backward pass. A step whose loss or gradients are",
+            "not all finite throws and changes nothing. " + (split
+                ? "With an optimizer whose rule is element-wise, once every layer's input gradient has bounded the gradients (all finite), each layer's parameters are updated as soon as their gradients are complete, while they are still in cache; otherwise the whole block is checked and stepped afterwards."
+                : "The whole block is checked and stepped after the backward pass."),
+            "Either way the result is the same, and <see cref=\"Gradients\"/> holds this batch's gradients.",
             wholeBatch
                 ? "The batch is never cut into shards (batch statistics are the whole batch's): the forward products use up to MaxThreads threads."
                 : "With more than one thread and a batch of at least two shards, the pass is data-parallel instead (<see cref=\"Shard\"/>).");
@@ -233,11 +235,11 @@ internal static partial class NetworkEmitter
         }
     }
 
-    private static void WritePassEnd(SourceWriter writer, bool commit)
+    private static void WritePassEnd(SourceWriter writer, bool commit, bool split)
     {
         using (writer.Block("if (optimizer is null || !float.IsFinite(loss))"))
         {
-            writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);");
+            writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch);");
             using (writer.Block("if (optimizer is not null)"))
             {
                 writer.Line("// The loss is not finite: Gradients hold this batch's gradients for inspection; the parameters are not touched.");
@@ -252,13 +254,27 @@ internal static partial class NetworkEmitter
             }
             writer.Line("return loss;");
         }
-        using (writer.Block("if (optimizer.BeginPartialStep(ParameterCount))"))
+        if (split)
         {
-            writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer);");
+            writer.Line("// Every layer's input gradient first, with a bound on every parameter gradient: when it proves them all finite,");
+            writer.Line("// each layer is updated as soon as its gradients are complete, while they are in cache; otherwise every gradient");
+            writer.Line("// is computed and checked before the whole block is stepped. A non-finite gradient changes nothing either way.");
+            writer.Line("double bound = InputGradients(_training, inputs, 0, batch, _scratch);");
+            using (writer.Block("if (bound <= global::Backprop.Kernels.GradientBound.Limit && optimizer.BeginPartialStep(ParameterCount))"))
+            {
+                writer.Line("ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer);");
+            }
+            using (writer.Block("else"))
+            {
+                writer.Line("ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);");
+                writer.Line($"{Guard}.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);");
+                writer.Line("optimizer.Step(_parameters, _gradients);");
+            }
         }
-        using (writer.Block("else"))
+        else
         {
-            writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);");
+            writer.Line("// Every gradient, checked before the whole block is stepped: a non-finite gradient changes nothing.");
+            writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch);");
             writer.Line($"{Guard}.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);");
             writer.Line("optimizer.Step(_parameters, _gradients);");
         }
@@ -435,13 +451,16 @@ internal static partial class NetworkEmitter
     /// The checks of a batch and its targets, in the order every training and loss call makes them (each throws before
     /// anything changes): the batch size, the labels or the targets' length, the inputs finite, the targets finite.
     /// </summary>
-    private static void WriteBatchChecks(SourceWriter writer, NetworkPlan plan, LossUnit loss)
+    /// <remarks>With <paramref name="magnitude"/>, the inputs' check also keeps their largest magnitude in a local <c>magnitude</c> (what bounds the first layer's gradients).</remarks>
+    private static void WriteBatchChecks(SourceWriter writer, NetworkPlan plan, LossUnit loss, bool magnitude = false)
     {
         writer.Line($"int batch = {Guard}.Batch(NetworkName, inputs, InputSize, _maxBatch);");
         writer.Line(loss.TakesLabels
             ? $"{Guard}.Labels(NetworkName, labels, batch, OutputSize);"
             : $"{Guard}.Length(NetworkName, \"targets\", targets.Length, batch, OutputSize, nameof(targets));");
-        writer.Line($"{Guard}.Finite(NetworkName, \"inputs\", inputs, InputSize, nameof(inputs));");
+        writer.Line(magnitude
+            ? $"float magnitude = {Guard}.FiniteMagnitude(NetworkName, \"inputs\", inputs, InputSize, nameof(inputs));"
+            : $"{Guard}.Finite(NetworkName, \"inputs\", inputs, InputSize, nameof(inputs));");
         if (!loss.TakesLabels)
         {
             writer.Line($"{Guard}.Finite(NetworkName, \"targets\", targets, OutputSize, nameof(targets));");

@@ -290,6 +290,7 @@ internal static partial class NetworkEmitter
                 writer.Line($"public readonly {FieldType(buffer)} {LayerUnit.Member(buffer.Field)}; // {buffer.Comment}{(buffer.TrainingOnly ? " (training only)" : "")}");
             }
             writer.Line($"public readonly {Buffer} LossScratch; // ComputeLoss's working memory (the loss gradient it does not keep)");
+            writer.Line("public float InputMagnitude; // the training pass's largest input magnitude, from its check: it bounds the first layer's gradients");
             writer.Line();
             writer.Summary("Allocates the buffers; the deltas only for <paramref name=\"training\"/>.");
             using (writer.Block($"public Activations({Identifiers.Escape(plan.ClassName)} network, int maxBatch, bool training)"))

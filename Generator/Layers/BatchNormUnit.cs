@@ -203,8 +203,7 @@ internal sealed class BatchNormUnit : LayerUnit<BatchNormPlan>
         using (writer.Indent())
         {
             writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Channels), {buffers.Saved("statistics")}, {buffers.PreActivation}, {buffers.Output}, {buffers.Delta},");
-            writer.Line($"gradients.Slice({p}Weight, {p}Channels), gradients.Slice({p}Bias, {p}Channels), {buffers.InputDelta ?? "default"}, batch, {p}Channels, {p}Plane,");
-            writer.Line($"optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, {p}Weight, {p}Bias));");
+            writer.Line($"gradients.Slice({p}Weight, {p}Channels), gradients.Slice({p}Bias, {p}Channels), {buffers.InputDelta ?? "default"}, batch, {p}Channels, {p}Plane);");
         }
     }
 

@@ -247,8 +247,7 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
         {
             writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Filters * {p}Patch), {(plan.Pointwise ? "default" : buffers.Saved("columns"))}, {buffers.PreActivation}, {buffers.Output}, {buffers.Delta},");
             writer.Line($"gradients.Slice({p}Weight, {p}Filters * {p}Patch), {(plan.HasBias ? $"gradients.Slice({p}Bias, {p}Filters)" : "default")}, {buffers.InputDelta ?? "default"}, scratch,");
-            writer.Line($"batch, {Window(plan)}, {p}Filters,");
-            writer.Line($"optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, {p}Weight, {(plan.HasBias ? p + "Bias" : p + "Weight")}));");
+            writer.Line($"batch, {Window(plan)}, {p}Filters);");
         }
     }
 

@@ -172,8 +172,42 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
         {
             writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), {buffers.PreActivation}, {buffers.Output}, {buffers.Delta},");
             writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), {buffers.InputDelta ?? "default"}, {(buffers.InputDelta is null ? "default" : "scratch")},");
+            writer.Line($"{Rows(plan)}, {p}Inputs, {p}Units, threads: 1);");
+        }
+    }
+
+    public override bool SplitsBackward(DensePlan plan) => true;
+
+    public override void EmitInputGradient(SourceWriter writer, DensePlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
+    {
+        string p = plan.Pascal;
+        string activation = deltaIsPreActivation ? "global::Backprop.Kernels.Identity" : ActivationType(plan.Activation);
+        string note = deltaIsPreActivation ? " (the loss gave ∂L/∂z)" : "";
+        writer.Line($"// {plan.Name}: {Describe(plan)}{note}; ∂L/∂z in place{(buffers.InputDelta is null ? "" : ", then ∂L/∂input")}");
+        writer.Line($"global::Backprop.Kernels.Dense.Backward<{activation}>(");
+        using (writer.Indent())
+        {
+            writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), {buffers.PreActivation}, {buffers.Output}, {buffers.Delta},");
+            writer.Line($"default, default, {buffers.InputDelta ?? "default"}, {(buffers.InputDelta is null ? "default" : "scratch")},");
+            writer.Line($"{Rows(plan)}, {p}Inputs, {p}Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);");
+        }
+        writer.Line(buffers.Input == "inputs"
+            ? $"bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Scaled(activations.InputMagnitude, {buffers.Delta}, {p}Units, {Rows(plan)}));"
+            : $"bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows({buffers.Input}, {p}Inputs, {buffers.Delta}, {p}Units, {Rows(plan)}));");
+    }
+
+    public override void EmitParameterGradients(SourceWriter writer, DensePlan plan, LayerBuffers buffers)
+    {
+        string p = plan.Pascal;
+        writer.Line($"// {plan.Name}: the weight and bias gradients from ∂L/∂z");
+        writer.Line($"global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(");
+        using (writer.Indent())
+        {
+            writer.Line($"{buffers.Input}, default, default, default, {buffers.Delta},");
+            writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), default, default,");
             writer.Line($"{Rows(plan)}, {p}Inputs, {p}Units, threads: 1,");
-            writer.Line($"optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, {p}Weight, {p}Bias));");
+            writer.Line($"optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, {p}Weight, {p}Bias),");
+            writer.Line("parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);");
         }
     }
 

@@ -110,6 +110,22 @@ internal sealed class EmbeddingUnit : LayerUnit<EmbeddingPlan>
     {
         string p = plan.Pascal;
         writer.Line($"// {plan.Name}: {Describe(plan)}; the gradient is zero outside the rows used");
+        writer.Line($"global::Backprop.Kernels.Embedding.Backward({buffers.Input}, {buffers.Delta}, gradients.Slice({p}Weight, {p}Vocabulary * {p}Dimensions), batch * {p}Steps, {p}Vocabulary, {p}Dimensions);");
+    }
+
+    public override bool SplitsBackward(EmbeddingPlan plan) => true;
+
+    public override void EmitInputGradient(SourceWriter writer, EmbeddingPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
+    {
+        string p = plan.Pascal;
+        writer.Line($"// {plan.Name}: {Describe(plan)}; each row of its gradient is a sum of rows of ∂L/∂output");
+        writer.Line($"bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Sums({buffers.Delta}, {p}Dimensions, batch * {p}Steps));");
+    }
+
+    public override void EmitParameterGradients(SourceWriter writer, EmbeddingPlan plan, LayerBuffers buffers)
+    {
+        string p = plan.Pascal;
+        writer.Line($"// {plan.Name}: {Describe(plan)}; the gradient is zero outside the rows used");
         writer.Line($"global::Backprop.Kernels.Embedding.Backward({buffers.Input}, {buffers.Delta}, gradients.Slice({p}Weight, {p}Vocabulary * {p}Dimensions), batch * {p}Steps, {p}Vocabulary, {p}Dimensions,");
         using (writer.Indent())
         {

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Backprop.Generator.Emit;
 using Backprop.Generator.Model;
 using Backprop.Generator.Shapes;
@@ -79,6 +80,34 @@ internal abstract class LayerUnit
     /// of its trainable tensors exactly once, after it has finished reading their old values. The pass runs on one thread.
     /// </summary>
     public abstract void EmitBackward(SourceWriter writer, LayerPlan plan, LayerBuffers buffers, bool deltaIsPreActivation);
+
+    /// <summary>
+    /// Whether the layer's backward pass also comes in two parts, <see cref="EmitInputGradient"/> then
+    /// <see cref="EmitParameterGradients"/>, the first of which bounds the layer's parameter gradients
+    /// (<c>Backprop.Kernels.GradientBound</c>). When every layer of a network does, its training step runs every layer's
+    /// first part, last layer first, and updates each layer inside the second only when the bound proves every gradient
+    /// finite; otherwise it computes every gradient, checks them, and steps the whole block. A layer without trainable
+    /// tensors always does (its whole backward pass is the first part).
+    /// </summary>
+    public virtual bool SplitsBackward(LayerPlan plan) => !Tensors(plan).Any(tensor => tensor.Trainable);
+
+    /// <summary>
+    /// The first part of a split backward pass: ∂L/∂input into the previous layer's delta (as <see cref="EmitBackward"/>
+    /// does, from the parameters as they are), leaving in this layer's buffers what <see cref="EmitParameterGradients"/>
+    /// reads, and <c>bound = global::System.Math.Max(bound, …)</c> for its parameter gradients. In scope: as for
+    /// <see cref="EmitBackward"/>, without <c>gradients</c> and <c>optimizer</c>, plus the local <c>double bound</c>.
+    /// </summary>
+    public virtual void EmitInputGradient(SourceWriter writer, LayerPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
+        => EmitBackward(writer, plan, buffers, deltaIsPreActivation);
+
+    /// <summary>
+    /// The second part of a split backward pass: the parameter gradients into <c>gradients</c> and, when
+    /// <c>optimizer</c> is not null, the update of each trainable tensor exactly once. In scope: as for
+    /// <see cref="EmitBackward"/>.
+    /// </summary>
+    public virtual void EmitParameterGradients(SourceWriter writer, LayerPlan plan, LayerBuffers buffers)
+    {
+    }
 
     /// <summary>The statements of one case of <c>CopyTensor</c> (out of the kernels' layout into PyTorch's).</summary>
     public abstract void EmitCopyOut(SourceWriter writer, LayerPlan plan, TensorPlan tensor, string block, string destination);
@@ -174,6 +203,23 @@ internal abstract class LayerUnit<TPlan> : LayerUnit where TPlan : LayerPlan
         => throw new System.InvalidOperationException(Kind + " fuses no forward pass.");
 
     public abstract void EmitBackward(SourceWriter writer, TPlan plan, LayerBuffers buffers, bool deltaIsPreActivation);
+
+    public virtual bool SplitsBackward(TPlan plan) => !Tensors(plan).Any(tensor => tensor.Trainable);
+
+    public virtual void EmitInputGradient(SourceWriter writer, TPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
+        => EmitBackward(writer, plan, buffers, deltaIsPreActivation);
+
+    public virtual void EmitParameterGradients(SourceWriter writer, TPlan plan, LayerBuffers buffers)
+    {
+    }
+
+    public sealed override bool SplitsBackward(LayerPlan plan) => SplitsBackward((TPlan)plan);
+
+    public sealed override void EmitInputGradient(SourceWriter writer, LayerPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
+        => EmitInputGradient(writer, (TPlan)plan, buffers, deltaIsPreActivation);
+
+    public sealed override void EmitParameterGradients(SourceWriter writer, LayerPlan plan, LayerBuffers buffers)
+        => EmitParameterGradients(writer, (TPlan)plan, buffers);
 
     public abstract void EmitCopyOut(SourceWriter writer, TPlan plan, TensorPlan tensor, string block, string destination);
 

@@ -177,8 +177,7 @@ internal sealed class RecurrentUnit(string kind, string prefix, int gates, strin
             writer.Line($"{buffers.Saved("gates")}, {Hidden(plan, buffers)}, {Optional(plan, buffers, "cells", 4)}, {Optional(plan, buffers, "newGate", 3)},");
             writer.Line($"{buffers.Delta}, returnSequences: {(plan.ReturnSequences ? "true" : "false")}, gradients.Slice({p}Parameters, {p}ParameterCount), {buffers.InputDelta ?? "default"},");
             writer.Line($"{buffers.Saved("carry")}, {Optional(plan, buffers, "cellCarry", 4)}, {Optional(plan, buffers, "hiddenDeltas", 3)}, scratch,");
-            writer.Line($"batch, {p}Steps, {p}Features, {p}Units, threads: 1,");
-            writer.Line($"optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, {p}Parameters, {p}Parameters));");
+            writer.Line($"batch, {p}Steps, {p}Features, {p}Units, threads: 1);");
         }
     }
 

@@ -163,7 +163,7 @@ public static class BatchNorm
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> statistics,
         ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta,
         Span<float> weightGradient, Span<float> biasGradient, Span<float> inputDelta,
-        int batch, int channels, int plane, ParameterUpdate update)
+        int batch, int channels, int plane, ParameterUpdate update = default)
         where TActivation : struct, IActivation
     {
         int length = batch * channels * plane;

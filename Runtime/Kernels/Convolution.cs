@@ -187,7 +187,7 @@ public static class Convolution
         ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> columns,
         ReadOnlySpan<float> z, ReadOnlySpan<float> y, Span<float> delta,
         Span<float> weightGradient, Span<float> biasGradient, Span<float> inputDelta, Span<float> scratch,
-        int batch, Window2D window, int filters, ParameterUpdate update)
+        int batch, Window2D window, int filters, ParameterUpdate update = default)
         where TActivation : struct, IActivation
     {
         window.Check("Convolution.Backward");

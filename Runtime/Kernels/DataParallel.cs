@@ -48,8 +48,11 @@ public static class DataParallel
 /// <param name="batch">The whole batch's samples.</param>
 /// <param name="gradients">The shard's gradient buffer, in the layout of the parameter block.</param>
 /// <param name="scratch">The shard's own scratch for the backward pass.</param>
+/// <param name="gradientBound">Receives a bound on the magnitude of every gradient the shard wrote
+/// (<see cref="GradientBound"/>), or +∞ when the network has none.</param>
 public delegate double ShardPass<TTarget>(
-    ReadOnlySpan<float> inputs, ReadOnlySpan<TTarget> targets, int first, int count, int batch, Span<float> gradients, Span<float> scratch)
+    ReadOnlySpan<float> inputs, ReadOnlySpan<TTarget> targets, int first, int count, int batch, Span<float> gradients, Span<float> scratch,
+    out double gradientBound)
     where TTarget : unmanaged;
 
 /// <summary>
@@ -154,6 +157,7 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
     private AlignedBuffer[] _gradients = [];
     private AlignedBuffer[] _scratch = [];
     private double[] _losses = [];
+    private double[] _bounds = [];
 
     /// <summary>Creates the step for a network.</summary>
     /// <param name="network">The network's name, for messages.</param>
@@ -215,19 +219,21 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
                 _shardJob.Clear();
             }
 
-            // The loss: the shards' shares, summed in shard order.
-            double total = 0;
+            // The loss: the shards' shares, summed in shard order; the bound on the summed gradients, the sum of the shards'.
+            double total = 0, bound = 0;
             for (int s = 0; s < shards; s++)
             {
                 total += _losses[s];
+                bound += _bounds[s];
             }
             loss = (float)total;
 
             // 2. The gradient sum, range by range on every core, each range updated right after it is summed (while
-            // it is in that core's cache) when the optimizer's rule is element-wise. A non-finite loss leaves the
-            // parameters alone: the gradients are still summed, for inspection.
+            // it is in that core's cache) when the optimizer's rule is element-wise and the bound proves every summed
+            // gradient finite; otherwise they are summed, checked, and the whole block stepped. A non-finite loss leaves
+            // the parameters alone: the gradients are still summed, for inspection.
             bool step = optimizer is not null && float.IsFinite(loss);
-            bool partial = step && optimizer!.BeginPartialStep(_parameterCount);
+            bool partial = step && bound <= GradientBound.Limit && optimizer!.BeginPartialStep(_parameterCount);
             _sumJob.Set(pGradients, pParameters, _parameterCount, _gradients, shards, partial ? optimizer : null);
             try
             {
@@ -280,6 +286,7 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
             scratch[s] = new AlignedBuffer(_scratchLength);
         }
         _losses = new double[shards];
+        _bounds = new double[shards];
         _gradients = gradients;
         _scratch = scratch;
     }
@@ -311,9 +318,10 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
                 {
                     gradients.Clear();
                     owner._losses[s] = 0;
+                    owner._bounds[s] = 0;
                     continue;
                 }
-                owner._losses[s] = owner._pass(inputs, targets, first, count, _batch, gradients, owner._scratch[s]);
+                owner._losses[s] = owner._pass(inputs, targets, first, count, _batch, gradients, owner._scratch[s], out owner._bounds[s]);
             }
         }
     }

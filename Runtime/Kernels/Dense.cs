@@ -70,24 +70,49 @@ public static class Dense
     /// <param name="units">Columns of y.</param>
     /// <param name="threads">The most threads the products may use; results do not depend on it.</param>
     /// <param name="update">The optimizer step to apply to this layer's parameters, or <c>default</c> for none.</param>
+    /// <param name="parts">
+    /// Which parts to run: <see cref="BackwardParts.InputGradient"/> turns <c>∂L/∂y</c> into <c>∂L/∂z</c> and writes
+    /// <c>∂L/∂x</c>; <see cref="BackwardParts.ParameterGradients"/> then (in a later call, on the same buffers, with
+    /// <paramref name="delta"/> holding <c>∂L/∂z</c>) writes the weight and bias gradients and applies
+    /// <paramref name="update"/>. A network runs every layer's first part before any layer's second, so that
+    /// <see cref="GradientBound"/> can prove every gradient finite before the first parameter changes.
+    /// </param>
     public static unsafe void Backward<TActivation>(
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> preActivation, ReadOnlySpan<float> output,
         Span<float> delta,
         Span<float> weightGradient, Span<float> biasGradient, Span<float> inputGradient, Span<float> scratch,
-        int batch, int inputs, int units, int threads = 1, ParameterUpdate update = default)
+        int batch, int inputs, int units, int threads = 1, ParameterUpdate update = default, BackwardParts parts = BackwardParts.All)
         where TActivation : struct, IActivation
     {
         long weightCount = (long)inputs * units, activations = (long)batch * units;
-        if (batch < 0 || inputs < 1 || units < 1 || input.Length < (long)batch * inputs || weight.Length < weightCount
-            || delta.Length < activations || output.Length < activations || weightGradient.Length < weightCount || biasGradient.Length < units
-            || (!inputGradient.IsEmpty && inputGradient.Length < (long)batch * inputs)
-            || (update.Optimizer is not null && (update.WeightOffset < 0 || update.BiasOffset < 0
-                || update.Parameters.Length < update.WeightOffset + weightCount || update.Parameters.Length < (long)update.BiasOffset + units)))
+        bool inputPart = (parts & BackwardParts.InputGradient) != 0, parameterPart = (parts & BackwardParts.ParameterGradients) != 0;
+        if (batch < 0 || inputs < 1 || units < 1 || (parts & ~BackwardParts.All) != 0 || input.Length < (long)batch * inputs || delta.Length < activations
+            || (inputPart && (weight.Length < weightCount || output.Length < activations
+                || (!inputGradient.IsEmpty && inputGradient.Length < (long)batch * inputs)))
+            || (parameterPart && (weightGradient.Length < weightCount || biasGradient.Length < units
+                || (update.Optimizer is not null && (update.WeightOffset < 0 || update.BiasOffset < 0
+                    || update.Parameters.Length < update.WeightOffset + weightCount || update.Parameters.Length < (long)update.BiasOffset + units)))))
         {
             throw new ArgumentException($"Dense.Backward: a buffer does not fit batch {batch}, {inputs} inputs and {units} units, or the update's offsets fall outside the parameter block.");
         }
 
+        if (inputPart)
+        {
+            InputGradient<TActivation>(input, weight, preActivation, output, delta, inputGradient, scratch, batch, inputs, units, threads);
+        }
+        if (parameterPart)
+        {
+            ParameterGradients(input, delta, weightGradient, biasGradient, batch, inputs, units, threads, update);
+        }
+    }
+
+    /// <summary>δ = ∂L/∂z from ∂L/∂y, in place, then ∂L/∂x (when wanted) from the weights as they are.</summary>
+    private static void InputGradient<TActivation>(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> preActivation, ReadOnlySpan<float> output,
+        Span<float> delta, Span<float> inputGradient, Span<float> scratch, int batch, int inputs, int units, int threads)
+        where TActivation : struct, IActivation
+    {
         // δ = ∂L/∂z = ∂L/∂y ⊙ f'(z); an activation fused into the forward product reads its slope from y alone.
         TActivation.Backward(TActivation.FusesIntoProduct ? output : preActivation, output, delta, batch, units);
 
@@ -122,6 +147,13 @@ public static class Dense
             }
         }
 
+    }
+
+    /// <summary>The weight and bias gradients from δ = ∂L/∂z, each block updated as soon as it is complete when there is an update.</summary>
+    private static unsafe void ParameterGradients(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> delta, Span<float> weightGradient, Span<float> biasGradient,
+        int batch, int inputs, int units, int threads, ParameterUpdate update)
+    {
         // ∂L/∂b[j] = Σ_b δ[b, j]
         Span<float> db = biasGradient[..units];
         db.Clear();

@@ -91,6 +91,20 @@ public static class NetworkGuard
     }
 
     /// <summary>
+    /// <see cref="Finite"/>'s check, which also returns the largest magnitude in <paramref name="values"/>: what bounds
+    /// the gradients of a first dense layer (<see cref="Kernels.GradientBound"/>) without reading the inputs again.
+    /// </summary>
+    public static float FiniteMagnitude(string network, string what, ReadOnlySpan<float> values, int size, string parameterName)
+    {
+        float largest = Kernels.GradientBound.MaxAbs(values);
+        if (!float.IsFinite(largest))
+        {
+            Finite(network, what, values, size, parameterName);
+        }
+        return largest;
+    }
+
+    /// <summary>
     /// Refuses a training batch with a NaN or an infinity in <paramref name="values"/> (inputs or float targets), before
     /// anything changes: an infinite input gives a finite loss but NaN gradients (0 × ∞), which would poison the weights.
     /// </summary>

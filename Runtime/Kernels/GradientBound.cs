@@ -1,0 +1,184 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.InteropServices;
+
+namespace Backprop.Kernels;
+
+/// <summary>Which parts of a layer's backward pass a call runs (see <see cref="Dense.Backward{TActivation}"/>).</summary>
+[Flags]
+public enum BackwardParts
+{
+    /// <summary>∂L/∂y into ∂L/∂z (in place), then ∂L/∂x: what the layers below need, from the weights before any update.</summary>
+    InputGradient = 1,
+
+    /// <summary>The parameter gradients from ∂L/∂z, and the optimizer's update of the layer when there is one.</summary>
+    ParameterGradients = 2,
+
+    /// <summary>Both, in that order.</summary>
+    All = InputGradient | ParameterGradients,
+}
+
+/// <summary>
+/// Bounds on a layer's parameter gradients, computed from the tensors they are products of, before they are computed:
+/// what lets a training step update each layer inside the backward pass (while its gradients are in cache) and still
+/// refuse, with nothing changed, a step whose gradients are not all finite. A generated network first runs every
+/// layer's input gradient (last layer first), taking the largest of the layers' bounds; only when that is at most
+/// <see cref="Limit"/> does it compute the parameter gradients with their updates. Otherwise (a NaN or an infinity in
+/// an activation or a delta, or values so large that a sum might overflow) it computes every gradient, checks them
+/// all, and steps only if they are finite.
+/// </summary>
+public static class GradientBound
+{
+    /// <summary>
+    /// The largest bound that proves the gradients it covers finite: <c>float.MaxValue / 16</c>. A computed sum of
+    /// n products exceeds the sum of their magnitudes by at most a factor <c>(1 + 2⁻²⁴)ⁿ</c>, below 16 for any n up to
+    /// 46 million terms (rows of a batch, and the shards summed after them).
+    /// </summary>
+    public const double Limit = float.MaxValue / 16.0;
+
+    /// <summary>
+    /// <c>Σ_r max(1, max_i |a[r, i]|) · max_j |b[r, j]|</c> over <paramref name="rows"/> rows, in double precision: at
+    /// least the magnitude of every <c>Σ_r a[r, i] · b[r, j]</c> (a dense layer's weight gradient, with a the layer's
+    /// input and b its δ = ∂L/∂z) and of every <c>Σ_r b[r, j]</c> (its bias gradient). +∞ when a value is NaN or
+    /// infinite.
+    /// </summary>
+    /// <param name="a">[rows, aWidth], row-major.</param>
+    /// <param name="aWidth">The values of a row of <paramref name="a"/>.</param>
+    /// <param name="b">[rows, bWidth], row-major.</param>
+    /// <param name="bWidth">The values of a row of <paramref name="b"/>.</param>
+    /// <param name="rows">The rows summed over (samples, or samples × steps).</param>
+    public static double Rows(ReadOnlySpan<float> a, int aWidth, ReadOnlySpan<float> b, int bWidth, int rows)
+    {
+        if (rows < 0 || aWidth < 1 || bWidth < 1 || a.Length < (long)rows * aWidth || b.Length < (long)rows * bWidth)
+        {
+            throw new ArgumentException($"GradientBound.Rows: buffers of {a.Length} and {b.Length} values do not hold {rows} rows of {aWidth} and {bWidth}.");
+        }
+        double bound = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            float largest = MaxAbs(b.Slice(r * bWidth, bWidth));
+            if (largest != 0f)
+            {
+                bound += Math.Max(1.0, MaxAbs(a.Slice(r * aWidth, aWidth))) * largest;
+            }
+            else if (!float.IsFinite(MaxAbs(a.Slice(r * aWidth, aWidth))))
+            {
+                return double.PositiveInfinity; // ∞ · 0 is NaN: the gradient is not finite
+            }
+        }
+        return bound;
+    }
+
+    /// <summary>
+    /// <c>Σ_r max_j |b[r, j]|</c> over <paramref name="rows"/> rows, in double precision: at least the magnitude of any
+    /// sum of rows of b (an embedding's gradient, whose rows are sums of the rows of ∂L/∂output of the tokens that chose
+    /// them). +∞ when a value is NaN or infinite.
+    /// </summary>
+    /// <param name="b">[rows, width], row-major.</param>
+    /// <param name="width">The values of a row.</param>
+    /// <param name="rows">The rows.</param>
+    public static double Sums(ReadOnlySpan<float> b, int width, int rows)
+    {
+        if (rows < 0 || width < 1 || b.Length < (long)rows * width)
+        {
+            throw new ArgumentException($"GradientBound.Sums: a buffer of {b.Length} values does not hold {rows} rows of {width}.");
+        }
+        double bound = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            bound += MaxAbs(b.Slice(r * width, width));
+        }
+        return bound;
+    }
+
+    /// <summary>
+    /// <c>max(1, magnitude) · Σ_r max_j |b[r, j]|</c>: <see cref="Rows"/> when every value of a is known to be at most
+    /// <paramref name="magnitude"/> in magnitude (a first layer's input, whose check measured it), without reading a.
+    /// </summary>
+    /// <param name="magnitude">The largest magnitude in a.</param>
+    /// <param name="b">[rows, width], row-major.</param>
+    /// <param name="width">The values of a row of <paramref name="b"/>.</param>
+    /// <param name="rows">The rows summed over.</param>
+    public static double Scaled(float magnitude, ReadOnlySpan<float> b, int width, int rows)
+        => float.IsFinite(magnitude) ? Math.Max(1.0, magnitude) * Sums(b, width, rows) : double.PositiveInfinity;
+
+    /// <summary>The largest magnitude in <paramref name="values"/> (0 when empty); +∞ when a value is NaN or infinite.</summary>
+    public static float MaxAbs(ReadOnlySpan<float> values)
+    {
+        ref float start = ref MemoryMarshal.GetReference(values);
+        int length = values.Length, i = 0;
+        float largest = 0f;
+        if (Vector512.IsHardwareAccelerated && length >= Vector512<float>.Count)
+        {
+            (largest, i) = MaxAbs512(ref start, length);
+        }
+        else if (Vector256.IsHardwareAccelerated && length >= Vector256<float>.Count)
+        {
+            (largest, i) = MaxAbs256(ref start, length);
+        }
+        for (; i < length; i++)
+        {
+            float v = Unsafe.Add(ref start, i);
+            if (!float.IsFinite(v))
+            {
+                return float.PositiveInfinity;
+            }
+            largest = Math.Max(largest, Math.Abs(v));
+        }
+        return largest;
+    }
+
+    /// <summary>The whole vectors' part of <see cref="MaxAbs(ReadOnlySpan{float})"/>: their largest magnitude (+∞ for a NaN or an infinity), and where they end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (float Largest, int End) MaxAbs512(ref float start, int length)
+    {
+        // Two independent chains of each, so that the loop runs at the loads' rate rather than the adds' latency.
+        Vector512<float> max = Vector512<float>.Zero, max2 = Vector512<float>.Zero, poison = Vector512<float>.Zero, poison2 = Vector512<float>.Zero;
+        int i = 0;
+        for (; i + 2 * Vector512<float>.Count <= length; i += 2 * Vector512<float>.Count)
+        {
+            var v = Vector512.LoadUnsafe(ref start, (nuint)i);
+            var w = Vector512.LoadUnsafe(ref start, (nuint)(i + Vector512<float>.Count));
+            max = Vector512.MaxNative(max, Vector512.Abs(v));
+            max2 = Vector512.MaxNative(max2, Vector512.Abs(w));
+            poison += v * Vector512<float>.Zero; // stays 0 for finite values; NaN from a NaN or ±∞ on
+            poison2 += w * Vector512<float>.Zero;
+        }
+        if (i + Vector512<float>.Count <= length)
+        {
+            var v = Vector512.LoadUnsafe(ref start, (nuint)i);
+            max = Vector512.MaxNative(max, Vector512.Abs(v));
+            poison += v * Vector512<float>.Zero;
+            i += Vector512<float>.Count;
+        }
+        max = Vector512.MaxNative(max, max2);
+        return (Vector512.EqualsAll(poison + poison2, Vector512<float>.Zero) ? Largest(max.GetLower(), max.GetUpper()) : float.PositiveInfinity, i);
+    }
+
+    /// <inheritdoc cref="MaxAbs512"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (float Largest, int End) MaxAbs256(ref float start, int length)
+    {
+        Vector256<float> max = Vector256<float>.Zero, poison = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count)
+        {
+            var v = Vector256.LoadUnsafe(ref start, (nuint)i);
+            max = Vector256.MaxNative(max, Vector256.Abs(v));
+            poison += v * Vector256<float>.Zero;
+        }
+        return (Vector256.EqualsAll(poison, Vector256<float>.Zero) ? Largest(max, Vector256<float>.Zero) : float.PositiveInfinity, i);
+    }
+
+    private static float Largest(Vector256<float> a, Vector256<float> b)
+    {
+        var max = Vector256.MaxNative(a, b);
+        float largest = 0f;
+        for (int lane = 0; lane < Vector256<float>.Count; lane++)
+        {
+            largest = Math.Max(largest, max[lane]);
+        }
+        return largest;
+    }
+}
