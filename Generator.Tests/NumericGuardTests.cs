@@ -116,9 +116,9 @@ public class NumericGuardTests
     /// <summary>
     /// Huge first-layer weights make the Relu outputs +∞ and the Sigmoid layer after them saturate: the loss is finite,
     /// the output layer's gradient (computed first) too, but the Sigmoid layer's weight gradient is NaN. The step is
-    /// refused naming that tensor, and changes nothing: parameters, gradients' owner state, the optimizer's state and
-    /// its step count. The dense network bounds its gradients before updating inside the backward pass; the
-    /// convolutional one checks the whole block; one thread and data-parallel alike.
+    /// refused naming that tensor, and changes nothing: parameters, the optimizer's state and its step count. The
+    /// infinite activation makes the dense layers' bound infinite, so the step checks every gradient before stepping; one
+    /// thread and data-parallel alike.
     /// </summary>
     [Theory]
     [MemberData(nameof(Saturations))]
@@ -171,6 +171,55 @@ public class NumericGuardTests
     }
 
     /// <summary>
+    /// A gradient that overflows while every activation and δ is finite, so that only the bound itself can catch it
+    /// before the in-pass update: in a first dense layer, an input of 3e38 that reaches no unit (the bound takes the
+    /// input's magnitude from its check, not from the layer's input); in a convolution with tiny weights, a pixel of
+    /// 3e38 (the convolution's gradients are checked as they are written). Targets far off make δ large. Refused,
+    /// nothing changed, at batch 1 and data-parallel.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void A_gradient_that_overflows_from_finite_activations_is_refused_and_changes_nothing(string optimizerName)
+    {
+        foreach (int batch in new[] { 1, 64 })
+        {
+            foreach (string network in new[] { "dense", "cnn" })
+            {
+                INetwork net = network == "dense"
+                    ? new RegressionNet(maxBatch: 64, seed: 4) { MaxThreads = 2 }
+                    : new SaturatingCnn(maxBatch: 64, seed: 4) { MaxThreads = 2 };
+                string first = network == "dense" ? "dense1.weight" : "conv1.weight";
+                int length = net.Tensors.First(tensor => tensor.Name == first).Shape.Aggregate(1, (a, b) => a * b);
+                var weight = new float[length];
+                if (network == "dense")
+                {
+                    net.CopyTensor(first, weight);
+                    for (int unit = 0; unit < 24; unit++)
+                    {
+                        weight[unit * 3 + 1] = 0f; // input 1 reaches no unit
+                    }
+                }
+                else
+                {
+                    Array.Fill(weight, 1e-38f); // the huge pixel gives outputs of about 3, the others about 0
+                }
+                net.SetTensor(first, weight);
+                var inputs = Inputs(batch, net.InputSize, 9);
+                inputs[1] = 3e38f;
+                var targets = new float[batch * net.OutputSize];
+                Array.Fill(targets, 1e6f);
+                var optimizer = Create(optimizerName);
+                Assert.True(float.IsFinite(net.ComputeLoss(inputs, targets)));
+                var parameters = net.Parameters.ToArray();
+                var e = Assert.Throws<ArithmeticException>(() => net.TrainStep(inputs, targets, optimizer));
+                Assert.Contains($"the gradient of '{first}' is", e.Message);
+                Bitwise.AssertEqual(parameters, net.Parameters.ToArray());
+                Assert.Equal(0, optimizer.StepCount);
+            }
+        }
+    }
+
+    /// <summary>
     /// Values so large that <see cref="GradientBound"/> cannot prove the gradients finite at batch 1 (an input of 3e37
     /// that reaches no unit, and targets far off), although they are: the step checks them all, finds them finite, and
     /// steps the whole block, exactly as ComputeGradients followed by Step does; at larger batches, whichever way the
@@ -212,21 +261,23 @@ public class NumericGuardTests
     [Fact]
     public void GradientBound_covers_every_product_and_sum_and_is_infinite_for_a_non_finite_value()
     {
-        // Two rows: a = [[1, -3], [0.5, 2]], b = [[4, -1, 0], [-2, 1, 1]]: Σ_r max(1, max|a_r|) · max|b_r| = 3·4 + 2·2 = 16.
+        // Two rows: a = [[1, -3], [0.5, 2]], b = [[4, -1, 0], [-2, 1, 1]]: rows · max(1, max|a|) · max|b| = 2 · 3 · 4 = 24.
         float[] a = [1f, -3f, 0.5f, 2f];
         float[] b = [4f, -1f, 0f, -2f, 1f, 1f];
-        Assert.Equal(16.0, GradientBound.Rows(a, 2, b, 3, 2));
+        Assert.Equal(24.0, GradientBound.Rows(a, 2, b, 3, 2));
         for (int i = 0; i < 2; i++)
         {
             for (int j = 0; j < 3; j++)
             {
-                Assert.True(Math.Abs(a[i] * b[j] + a[2 + i] * b[3 + j]) <= 16.0);
+                Assert.True(Math.Abs(a[i] * b[j] + a[2 + i] * b[3 + j]) <= 24.0);
+                Assert.True(Math.Abs(b[j] + b[3 + j]) <= 24.0);
             }
         }
-        Assert.Equal(6.0, GradientBound.Sums(b, 3, 2));
-        Assert.Equal(3.0 * 6.0, GradientBound.Scaled(3f, b, 3, 2));
-        Assert.Equal(6.0, GradientBound.Scaled(0.25f, b, 3, 2)); // magnitudes under 1 count as 1 (the bias gradient)
+        Assert.Equal(8.0, GradientBound.Sums(b, 3, 2));
+        Assert.Equal(3.0 * 8.0, GradientBound.Scaled(3f, b, 3, 2));
+        Assert.Equal(8.0, GradientBound.Scaled(0.25f, b, 3, 2)); // magnitudes under 1 count as 1 (the bias gradient)
         Assert.Equal(double.PositiveInfinity, GradientBound.Scaled(float.NaN, b, 3, 2));
+        Assert.Equal(4.0, GradientBound.Exact(b)); // a magnitude, so that shards' bounds add up
 
         // A non-finite value anywhere, in a or in b, and whichever lane (vector body or scalar tail) holds it.
         foreach (int length in new[] { 5, 16, 37, 100 })
@@ -245,6 +296,7 @@ public class NumericGuardTests
                     Assert.Equal(double.PositiveInfinity, GradientBound.Rows(copy, length, [0f], 1, 1)); // ∞ · 0 is NaN
                     Assert.Equal(double.PositiveInfinity, GradientBound.Rows([1f], 1, copy, length, 1));
                     Assert.Equal(double.PositiveInfinity, GradientBound.Sums(copy, length, 1));
+                    Assert.Equal(double.PositiveInfinity, GradientBound.Exact(copy));
                 }
             }
         }

@@ -394,7 +394,11 @@ public partial class LateNormalization;
 [Dense(2)]
 public partial class SaturatingNet;
 
-/// <summary>The same saturation behind a convolution: its training steps check the whole gradient block before the step.</summary>
+/// <summary>
+/// The same saturation behind a convolution, whose gradients are checked as they are written (GradientBound.Exact);
+/// also, with tiny convolution weights and one huge input pixel, a convolution gradient that overflows while every
+/// activation stays finite.
+/// </summary>
 [Network(Loss = Loss.MeanSquaredError)]
 [Input(1, 4, 4)]
 [Conv2D(2, 3, Activation = Activation.Relu)]

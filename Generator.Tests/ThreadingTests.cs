@@ -236,8 +236,6 @@ public class ThreadingTests
     /// <summary>
     /// The data-parallel step itself, on a model written here (one weight per input, squared error), with more
     /// shards than cores: each shard's gradient lands in the block, summed in shard order, and the optimizer steps once.
-    /// </summary>
-    /// <summary>
     /// With every shard's gradient bound under <see cref="GradientBound.Limit"/> the ranges are stepped as they are summed;
     /// with no bound (+∞) they are summed, checked and stepped as one block: the same parameters either way.
     /// </summary>
@@ -300,6 +298,37 @@ public class ThreadingTests
 
         Assert.Throws<ArgumentException>(() => parallel.Train(inputs, new int[BatchSize], BatchSize, 0, parameters, gradients, optimizer));
         Assert.Throws<ArgumentException>(() => parallel.Train(inputs, new int[BatchSize], BatchSize, 2, parameters, new float[Size - 1], optimizer));
+    }
+
+    /// <summary>
+    /// Shards whose gradients are finite but overflow when summed (two of 2e38: each bound is under float.MaxValue, their
+    /// sum is not under the limit), and a shard with a NaN gradient (bound +∞): the sum is checked, the step refused,
+    /// and the parameters and the optimizer's step count stay as they were.
+    /// </summary>
+    [Theory]
+    [InlineData(2e38f)]
+    [InlineData(float.NaN)]
+    public void DataParallel_refuses_a_summed_gradient_that_is_not_finite(float value)
+    {
+        const int Size = 40_000, BatchSize = 32;
+        var parameters = new float[Size];
+        Array.Fill(parameters, 0.25f);
+        var gradients = new float[Size];
+        double Pass(ReadOnlySpan<float> x, ReadOnlySpan<int> targets, int first, int count, int batch, Span<float> g, Span<float> scratch, out double bound)
+        {
+            g.Fill(0.5f);
+            g[Size / 2 + 3] = value; // 2e38 + 2e38 overflows
+            bound = GradientBound.Exact(g);
+            return 0.1;
+        }
+        var parallel = new DataParallel<int>("Test", Size, 1, Pass);
+        foreach (var optimizer in new Optimizer[] { new Sgd(0.1f), new Adam(1e-3f) })
+        {
+            var e = Assert.Throws<ArithmeticException>(() => parallel.Train(new float[BatchSize], new int[BatchSize], BatchSize, 2, parameters, gradients, optimizer));
+            Assert.Contains("the parameters were not updated", e.Message);
+            Assert.All(parameters, p => Assert.Equal(0.25f, p));
+            Assert.Equal(0, optimizer.StepCount);
+        }
     }
 
     /// <summary>

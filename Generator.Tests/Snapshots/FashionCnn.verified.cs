@@ -313,8 +313,10 @@ namespace Demo
 
         /// <summary>
         /// The pass of a checked batch: forward pass and loss, then the backward pass. A step whose loss or gradients are
-        /// not all finite throws and changes nothing. The whole block is checked and stepped after the backward pass.
-        /// Either way the result is the same, and <see cref="Gradients"/> holds this batch's gradients.
+        /// not all finite throws and changes nothing. With an optimizer whose rule is element-wise, once every layer's input
+        /// gradient has been computed and the gradients bounded (all finite), each layer's parameters are updated as soon as
+        /// their gradients are complete, while they are still in cache; otherwise the whole block is checked and stepped
+        /// afterwards. Either way the result is the same, and <see cref="Gradients"/> holds this batch's gradients.
         /// With more than one thread and a batch of at least two shards, the pass is data-parallel instead (<see cref="Shard"/>).
         /// </summary>
         /// <param name="magnitude">The inputs' largest magnitude, from their check.</param>
@@ -347,10 +349,20 @@ namespace Demo
                 }
                 return loss;
             }
-            // Every gradient, checked before the whole block is stepped: a non-finite gradient changes nothing.
-            Backward(_training, inputs, 0, batch, _gradients, _scratch);
-            global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
-            optimizer.Step(_parameters, _gradients);
+            // Every layer's input gradient first, with a bound on every parameter gradient: when it proves them all finite,
+            // each layer is updated as soon as its gradients are complete, while they are in cache; otherwise every gradient
+            // is computed and checked before the whole block is stepped. A non-finite gradient changes nothing either way.
+            double bound = InputGradients(_training, inputs, 0, batch, _gradients, _scratch);
+            if (bound <= global::Backprop.Kernels.GradientBound.Limit && optimizer.BeginPartialStep(ParameterCount))
+            {
+                ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer);
+            }
+            else
+            {
+                ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
+                global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
+                optimizer.Step(_parameters, _gradients);
+            }
             return loss;
         }
 
@@ -370,7 +382,7 @@ namespace Demo
         /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
         /// </summary>
         /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>, or <paramref name="optimizer"/> already steps another network (<see cref="global::Backprop.Optimizer.Attach"/>); the parameters are left unchanged.</exception>
-        /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
+        /// <exception cref="global::System.ArithmeticException">The loss or a gradient is not finite; the parameters and the optimizer's state are left unchanged.</exception>
         /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer optimizer)
         {
@@ -383,7 +395,7 @@ namespace Demo
         /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
         /// </summary>
         /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
-        /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
+        /// <exception cref="global::System.ArithmeticException">The loss or a gradient is not finite; the parameters and the optimizer's state are left unchanged.</exception>
         /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with SoftmaxCrossEntropy.</exception>
         [global::System.Obsolete("FashionCnn is trained with SoftmaxCrossEntropy, which takes integer class labels: call TrainStep(inputs, labels, optimizer) with a ReadOnlySpan<int>.", error: true)]
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer optimizer)
@@ -482,7 +494,7 @@ namespace Demo
         /// forward pass, loss and backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of a batch
         /// of <paramref name="batch"/>, in those rows of the activation buffers, with the gradients of the whole batch's mean
         /// loss (from these samples) written into <paramref name="gradients"/>. Returns the shard's share of the loss, and in
-        /// <paramref name="gradientBound"/> a bound on its gradients (<see cref="global::Backprop.Kernels.GradientBound"/>; +∞ for none).
+        /// <paramref name="gradientBound"/> a bound on its gradients (<see cref="global::Backprop.Kernels.GradientBound"/>).
         /// </summary>
         private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, out double gradientBound)
         {
@@ -490,8 +502,7 @@ namespace Demo
             Forward(_training, rows, first, count, threads: 1, training: true);
             double loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropyPart(
                 _training.Dense1Output.Slice(first * OutputSize, count * OutputSize), labels.Slice(first, count), _training.Dense1Delta.Slice(first * OutputSize, count * OutputSize), count, OutputSize, batch);
-            Backward(_training, rows, first, count, gradients, scratch);
-            gradientBound = double.PositiveInfinity; // no bound: the step checks the summed gradients
+            gradientBound = Backward(_training, rows, first, count, gradients, scratch);
             return loss;
         }
 
@@ -550,23 +561,107 @@ namespace Demo
         }
 
         /// <summary>
-        /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread, last
-        /// layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer
-        /// overwrites its part of <paramref name="gradients"/>). Frozen tensors (<see cref="Freeze"/>) get no gradient: their part of
-        /// <paramref name="gradients"/> reads zero. A training step then checks every gradient and steps the whole block: some
-        /// layer here cannot bound its gradients before computing them, so none is updated inside the pass.
+        /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread: every
+        /// layer's input gradient, last layer first, then every parameter gradient (each layer overwrites its part of
+        /// <paramref name="gradients"/>; frozen tensors' part reads zero). Returns <see cref="InputGradients"/>' bound on the gradients.
         /// </summary>
-        private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
+        private double Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
         {
-            BackwardLayers(activations, inputs, first, batch, gradients, scratch);
-            _frozen.ClearGradients(gradients);
+            double bound = InputGradients(activations, inputs, first, batch, gradients, scratch);
+            ParameterGradients(activations, inputs, first, batch, gradients, scratch, optimizer: null);
+            return bound;
         }
 
         /// <summary>
-        /// The layers' backward statements, last layer first. It stops at the first layer below which every parameter is
-        /// frozen: neither that layer's gradients nor its input gradient are needed.
+        /// The first half of the backward pass, last layer first: each layer's ∂L/∂z and the gradient with respect to its
+        /// input, from the parameters as they are (and the gradients of layers with few parameters). Returns a bound on every
+        /// parameter gradient (<see cref="global::Backprop.Kernels.GradientBound"/>): at most <c>GradientBound.Limit</c> proves
+        /// them all finite, so that a step may update each layer as soon as its gradients are complete. It stops at the first
+        /// layer below which every parameter is frozen.
         /// </summary>
-        private void BackwardLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
+        private double InputGradients(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
+        {
+            global::System.ReadOnlySpan<float> parameters = _parameters;
+            // This pass's rows of the activation buffers.
+            global::System.Span<float> conv1Columns = activations.Conv1Columns.Slice(first * 928, batch * 928);
+            global::System.Span<float> conv1Output = activations.Conv1Output.Slice(first * 12544, batch * 12544);
+            global::System.Span<float> conv1Delta = activations.Conv1Delta.Slice(first * 12544, batch * 12544);
+            global::System.Span<float> pool1Output = activations.Pool1Output.Slice(first * 3136, batch * 3136);
+            global::System.Span<int> pool1Indices = new(activations.Pool1Indices, first * 3136, batch * 3136);
+            global::System.Span<float> pool1Delta = activations.Pool1Delta.Slice(first * 3136, batch * 3136);
+            global::System.Span<float> conv2Columns = activations.Conv2Columns.Slice(first * 4128, batch * 4128);
+            global::System.Span<float> conv2PreActivation = activations.Conv2PreActivation.Slice(first * 6272, batch * 6272);
+            global::System.Span<float> conv2Output = activations.Conv2Output.Slice(first * 6272, batch * 6272);
+            global::System.Span<float> conv2Delta = activations.Conv2Delta.Slice(first * 6272, batch * 6272);
+            global::System.Span<float> avgpool1Output = activations.Avgpool1Output.Slice(first * 5408, batch * 5408);
+            global::System.Span<float> avgpool1Delta = activations.Avgpool1Delta.Slice(first * 5408, batch * 5408);
+            global::System.Span<float> conv3Output = activations.Conv3Output.Slice(first * 1352, batch * 1352);
+            global::System.Span<float> conv3Delta = activations.Conv3Delta.Slice(first * 1352, batch * 1352);
+            global::System.Span<float> dense1Output = activations.Dense1Output.Slice(first * 10, batch * 10);
+            global::System.Span<float> dense1Delta = activations.Dense1Delta.Slice(first * 10, batch * 10);
+            double bound = 0;
+            if (_frozen.Stops(7))
+            {
+                return bound; // nothing from dense1 down has a parameter to train
+            }
+            // dense1: Dense 1352 → 10; ∂L/∂z in place, then ∂L/∂input
+            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
+                conv3Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
+                default, default, conv3Delta, scratch,
+                batch, Dense1Inputs, Dense1Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(conv3Output, Dense1Inputs, dense1Delta, Dense1Units, batch));
+            if (_frozen.Stops(5))
+            {
+                return bound; // nothing from flatten1 down has a parameter to train
+            }
+            // flatten1: Flatten [8, 13, 13] → [1352], the same memory: the next layer wrote ∂L/∂input into conv3Delta directly.
+            // conv3: Conv2D [32, 13, 13] → [8, 13, 13], 1×1, no bias
+            global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Identity>(
+                avgpool1Output, parameters.Slice(Conv3Weight, Conv3Filters * Conv3Patch), default, conv3Output, conv3Output, conv3Delta,
+                gradients.Slice(Conv3Weight, Conv3Filters * Conv3Patch), default, avgpool1Delta, scratch,
+                batch, new global::Backprop.Kernels.Window2D(Conv3Channels, Conv3Height, Conv3Width, Conv3Kernel, Conv3Stride, Conv3Padding), Conv3Filters);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Exact(gradients.Slice(4800, 256))); // conv3.weight
+            if (_frozen.Stops(4))
+            {
+                return bound; // nothing from avgpool1 down has a parameter to train
+            }
+            // avgpool1: AvgPool2D [32, 14, 14] → [32, 13, 13], 2×2 stride 1
+            global::Backprop.Kernels.Pooling.AverageBackward(avgpool1Delta, conv2Delta, batch, new global::Backprop.Kernels.Window2D(Avgpool1Channels, Avgpool1Height, Avgpool1Width, Avgpool1Size, Avgpool1Stride, 0));
+            // conv2: Conv2D [16, 14, 14] → [32, 14, 14], 3×3 padding 1, Tanh
+            global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Tanh>(
+                pool1Output, parameters.Slice(Conv2Weight, Conv2Filters * Conv2Patch), conv2Columns, conv2PreActivation, conv2Output, conv2Delta,
+                gradients.Slice(Conv2Weight, Conv2Filters * Conv2Patch), gradients.Slice(Conv2Bias, Conv2Filters), pool1Delta, scratch,
+                batch, new global::Backprop.Kernels.Window2D(Conv2Channels, Conv2Height, Conv2Width, Conv2Kernel, Conv2Stride, Conv2Padding), Conv2Filters);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Exact(gradients.Slice(160, 4640))); // conv2.weight, conv2.bias
+            if (_frozen.Stops(2))
+            {
+                return bound; // nothing from pool1 down has a parameter to train
+            }
+            // pool1: MaxPool2D [16, 28, 28] → [16, 14, 14], 2×2
+            global::Backprop.Kernels.Pooling.MaxBackward(pool1Delta, pool1Indices, conv1Delta, batch, new global::Backprop.Kernels.Window2D(Pool1Channels, Pool1Height, Pool1Width, Pool1Size, Pool1Stride, 0));
+            // conv1: Conv2D [1, 28, 28] → [16, 28, 28], 3×3 padding 1, Relu
+            global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Relu>(
+                inputs, parameters.Slice(Conv1Weight, Conv1Filters * Conv1Patch), conv1Columns, conv1Output, conv1Output, conv1Delta,
+                gradients.Slice(Conv1Weight, Conv1Filters * Conv1Patch), gradients.Slice(Conv1Bias, Conv1Filters), default, scratch,
+                batch, new global::Backprop.Kernels.Window2D(Conv1Channels, Conv1Height, Conv1Width, Conv1Kernel, Conv1Stride, Conv1Padding), Conv1Filters);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Exact(gradients.Slice(0, 160))); // conv1.weight, conv1.bias
+            return bound;
+        }
+
+        /// <summary>
+        /// The second half of the backward pass: the parameter gradients <see cref="InputGradients"/> left to compute; with an
+        /// optimizer (a step begun by <c>BeginPartialStep</c>, once the bound has proved every gradient finite), each layer's
+        /// parameters are updated as soon as their gradients are complete, while they are still in cache. Frozen tensors
+        /// (<see cref="Freeze"/>) get no gradient: their part of <paramref name="gradients"/> reads zero.
+        /// </summary>
+        private void ParameterGradients(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+        {
+            ParameterGradientLayers(activations, inputs, first, batch, gradients, scratch, optimizer);
+            _frozen.ClearGradients(gradients);
+        }
+
+        /// <summary>The layers' parameter-gradient statements, last layer first, down to the first layer below which every parameter is frozen.</summary>
+        private void ParameterGradientLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
         {
             global::System.Span<float> parameters = _parameters;
             // This pass's rows of the activation buffers.
@@ -590,43 +685,40 @@ namespace Demo
             {
                 return; // nothing from dense1 down has a parameter to train
             }
-            // dense1: Dense 1352 → 10
+            // dense1: the weight and bias gradients from ∂L/∂z
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                conv3Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
-                gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), conv3Delta, scratch,
-                batch, Dense1Inputs, Dense1Units, threads: 1);
+                conv3Output, default, default, default, dense1Delta,
+                gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
+                batch, Dense1Inputs, Dense1Units, threads: 1,
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias),
+                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
             if (_frozen.Stops(5))
             {
                 return; // nothing from flatten1 down has a parameter to train
             }
-            // flatten1: Flatten [8, 13, 13] → [1352], the same memory: the next layer wrote ∂L/∂input into conv3Delta directly.
-            // conv3: Conv2D [32, 13, 13] → [8, 13, 13], 1×1, no bias
-            global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Identity>(
-                avgpool1Output, parameters.Slice(Conv3Weight, Conv3Filters * Conv3Patch), default, conv3Output, conv3Output, conv3Delta,
-                gradients.Slice(Conv3Weight, Conv3Filters * Conv3Patch), default, avgpool1Delta, scratch,
-                batch, new global::Backprop.Kernels.Window2D(Conv3Channels, Conv3Height, Conv3Width, Conv3Kernel, Conv3Stride, Conv3Padding), Conv3Filters);
+            // conv3: the update of the gradients the first half computed
+            if (optimizer is not null)
+            {
+                global::Backprop.Kernels.ParameterUpdate.Apply(optimizer, parameters, gradients, 4800, 256); // conv3.weight
+            }
             if (_frozen.Stops(4))
             {
                 return; // nothing from avgpool1 down has a parameter to train
             }
-            // avgpool1: AvgPool2D [32, 14, 14] → [32, 13, 13], 2×2 stride 1
-            global::Backprop.Kernels.Pooling.AverageBackward(avgpool1Delta, conv2Delta, batch, new global::Backprop.Kernels.Window2D(Avgpool1Channels, Avgpool1Height, Avgpool1Width, Avgpool1Size, Avgpool1Stride, 0));
-            // conv2: Conv2D [16, 14, 14] → [32, 14, 14], 3×3 padding 1, Tanh
-            global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Tanh>(
-                pool1Output, parameters.Slice(Conv2Weight, Conv2Filters * Conv2Patch), conv2Columns, conv2PreActivation, conv2Output, conv2Delta,
-                gradients.Slice(Conv2Weight, Conv2Filters * Conv2Patch), gradients.Slice(Conv2Bias, Conv2Filters), pool1Delta, scratch,
-                batch, new global::Backprop.Kernels.Window2D(Conv2Channels, Conv2Height, Conv2Width, Conv2Kernel, Conv2Stride, Conv2Padding), Conv2Filters);
+            // conv2: the update of the gradients the first half computed
+            if (optimizer is not null)
+            {
+                global::Backprop.Kernels.ParameterUpdate.Apply(optimizer, parameters, gradients, 160, 4640); // conv2.weight, conv2.bias
+            }
             if (_frozen.Stops(2))
             {
                 return; // nothing from pool1 down has a parameter to train
             }
-            // pool1: MaxPool2D [16, 28, 28] → [16, 14, 14], 2×2
-            global::Backprop.Kernels.Pooling.MaxBackward(pool1Delta, pool1Indices, conv1Delta, batch, new global::Backprop.Kernels.Window2D(Pool1Channels, Pool1Height, Pool1Width, Pool1Size, Pool1Stride, 0));
-            // conv1: Conv2D [1, 28, 28] → [16, 28, 28], 3×3 padding 1, Relu
-            global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Relu>(
-                inputs, parameters.Slice(Conv1Weight, Conv1Filters * Conv1Patch), conv1Columns, conv1Output, conv1Output, conv1Delta,
-                gradients.Slice(Conv1Weight, Conv1Filters * Conv1Patch), gradients.Slice(Conv1Bias, Conv1Filters), default, scratch,
-                batch, new global::Backprop.Kernels.Window2D(Conv1Channels, Conv1Height, Conv1Width, Conv1Kernel, Conv1Stride, Conv1Padding), Conv1Filters);
+            // conv1: the update of the gradients the first half computed
+            if (optimizer is not null)
+            {
+                global::Backprop.Kernels.ParameterUpdate.Apply(optimizer, parameters, gradients, 0, 160); // conv1.weight, conv1.bias
+            }
         }
 
         /// <summary>

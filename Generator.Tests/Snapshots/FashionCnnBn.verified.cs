@@ -327,8 +327,10 @@ namespace Demo
 
         /// <summary>
         /// The pass of a checked batch: forward pass and loss, then the backward pass. A step whose loss or gradients are
-        /// not all finite throws and changes nothing. The whole block is checked and stepped after the backward pass.
-        /// Either way the result is the same, and <see cref="Gradients"/> holds this batch's gradients.
+        /// not all finite throws and changes nothing. With an optimizer whose rule is element-wise, once every layer's input
+        /// gradient has been computed and the gradients bounded (all finite), each layer's parameters are updated as soon as
+        /// their gradients are complete, while they are still in cache; otherwise the whole block is checked and stepped
+        /// afterwards. Either way the result is the same, and <see cref="Gradients"/> holds this batch's gradients.
         /// The batch is never cut into shards (batch statistics are the whole batch's): the forward products use up to MaxThreads threads.
         /// </summary>
         /// <param name="magnitude">The inputs' largest magnitude, from their check.</param>
@@ -359,10 +361,20 @@ namespace Demo
                 }
                 return loss;
             }
-            // Every gradient, checked before the whole block is stepped: a non-finite gradient changes nothing.
-            Backward(_training, inputs, 0, batch, _gradients, _scratch);
-            global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
-            optimizer.Step(_parameters, _gradients);
+            // Every layer's input gradient first, with a bound on every parameter gradient: when it proves them all finite,
+            // each layer is updated as soon as its gradients are complete, while they are in cache; otherwise every gradient
+            // is computed and checked before the whole block is stepped. A non-finite gradient changes nothing either way.
+            double bound = InputGradients(_training, inputs, 0, batch, _gradients, _scratch);
+            if (bound <= global::Backprop.Kernels.GradientBound.Limit && optimizer.BeginPartialStep(ParameterCount))
+            {
+                ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer);
+            }
+            else
+            {
+                ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
+                global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
+                optimizer.Step(_parameters, _gradients);
+            }
             CommitPass();
             return loss;
         }
@@ -383,7 +395,7 @@ namespace Demo
         /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
         /// </summary>
         /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>, or <paramref name="optimizer"/> already steps another network (<see cref="global::Backprop.Optimizer.Attach"/>); the parameters are left unchanged.</exception>
-        /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
+        /// <exception cref="global::System.ArithmeticException">The loss or a gradient is not finite; the parameters and the optimizer's state are left unchanged.</exception>
         /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer optimizer)
         {
@@ -396,7 +408,7 @@ namespace Demo
         /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
         /// </summary>
         /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
-        /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
+        /// <exception cref="global::System.ArithmeticException">The loss or a gradient is not finite; the parameters and the optimizer's state are left unchanged.</exception>
         /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with SoftmaxCrossEntropy.</exception>
         [global::System.Obsolete("FashionCnnBn is trained with SoftmaxCrossEntropy, which takes integer class labels: call TrainStep(inputs, labels, optimizer) with a ReadOnlySpan<int>.", error: true)]
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer optimizer)
@@ -568,23 +580,125 @@ namespace Demo
         }
 
         /// <summary>
-        /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread, last
-        /// layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer
-        /// overwrites its part of <paramref name="gradients"/>). Frozen tensors (<see cref="Freeze"/>) get no gradient: their part of
-        /// <paramref name="gradients"/> reads zero. A training step then checks every gradient and steps the whole block: some
-        /// layer here cannot bound its gradients before computing them, so none is updated inside the pass.
+        /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread: every
+        /// layer's input gradient, last layer first, then every parameter gradient (each layer overwrites its part of
+        /// <paramref name="gradients"/>; frozen tensors' part reads zero). Returns <see cref="InputGradients"/>' bound on the gradients.
         /// </summary>
-        private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
+        private double Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
         {
-            BackwardLayers(activations, inputs, first, batch, gradients, scratch);
-            _frozen.ClearGradients(gradients);
+            double bound = InputGradients(activations, inputs, first, batch, gradients, scratch);
+            ParameterGradients(activations, inputs, first, batch, gradients, scratch, optimizer: null);
+            return bound;
         }
 
         /// <summary>
-        /// The layers' backward statements, last layer first. It stops at the first layer below which every parameter is
-        /// frozen: neither that layer's gradients nor its input gradient are needed.
+        /// The first half of the backward pass, last layer first: each layer's ∂L/∂z and the gradient with respect to its
+        /// input, from the parameters as they are (and the gradients of layers with few parameters). Returns a bound on every
+        /// parameter gradient (<see cref="global::Backprop.Kernels.GradientBound"/>): at most <c>GradientBound.Limit</c> proves
+        /// them all finite, so that a step may update each layer as soon as its gradients are complete. It stops at the first
+        /// layer below which every parameter is frozen.
         /// </summary>
-        private void BackwardLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
+        private double InputGradients(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
+        {
+            global::System.ReadOnlySpan<float> parameters = _parameters;
+            global::System.ReadOnlySpan<float> state = _state;
+            // This pass's rows of the activation buffers.
+            global::System.Span<float> conv1Columns = activations.Conv1Columns.Slice(first * 928, batch * 928);
+            global::System.Span<float> conv1Output = activations.Conv1Output.Slice(first * 12544, batch * 12544);
+            global::System.Span<float> conv1Delta = activations.Conv1Delta.Slice(first * 12544, batch * 12544);
+            global::System.Span<float> pool1Output = activations.Pool1Output.Slice(first * 3136, batch * 3136);
+            global::System.Span<int> pool1Indices = new(activations.Pool1Indices, first * 3136, batch * 3136);
+            global::System.Span<float> pool1Delta = activations.Pool1Delta.Slice(first * 3136, batch * 3136);
+            global::System.Span<float> conv2Columns = activations.Conv2Columns.Slice(first * 4128, batch * 4128);
+            global::System.Span<float> conv2Output = activations.Conv2Output.Slice(first * 6272, batch * 6272);
+            global::System.Span<float> conv2Delta = activations.Conv2Delta.Slice(first * 6272, batch * 6272);
+            global::System.Span<float> bn1Output = activations.Bn1Output.Slice(first * 6272, batch * 6272);
+            global::System.Span<float> bn1Statistics = activations.Bn1Statistics; // the whole batch's
+            global::System.Span<float> bn1Delta = activations.Bn1Delta.Slice(first * 6272, batch * 6272);
+            global::System.Span<float> pool2Output = activations.Pool2Output.Slice(first * 1568, batch * 1568);
+            global::System.Span<int> pool2Indices = new(activations.Pool2Indices, first * 1568, batch * 1568);
+            global::System.Span<float> pool2Delta = activations.Pool2Delta.Slice(first * 1568, batch * 1568);
+            global::System.Span<float> dense1Output = activations.Dense1Output.Slice(first * 128, batch * 128);
+            global::System.Span<float> dense1Delta = activations.Dense1Delta.Slice(first * 128, batch * 128);
+            global::System.Span<float> dropout1Output = activations.Dropout1Output.Slice(first * 128, batch * 128);
+            global::System.Span<float> dropout1Mask = activations.Dropout1Mask.Slice(first * 128, batch * 128);
+            global::System.Span<float> dropout1Delta = activations.Dropout1Delta.Slice(first * 128, batch * 128);
+            global::System.Span<float> dense2Output = activations.Dense2Output.Slice(first * 10, batch * 10);
+            global::System.Span<float> dense2Delta = activations.Dense2Delta.Slice(first * 10, batch * 10);
+            double bound = 0;
+            if (_frozen.Stops(12))
+            {
+                return bound; // nothing from dense2 down has a parameter to train
+            }
+            // dense2: Dense 128 → 10; ∂L/∂z in place, then ∂L/∂input
+            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
+                dropout1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), dense2Output, dense2Output, dense2Delta,
+                default, default, dropout1Delta, scratch,
+                batch, Dense2Inputs, Dense2Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(dropout1Output, Dense2Inputs, dense2Delta, Dense2Units, batch));
+            if (_frozen.Stops(10))
+            {
+                return bound; // nothing from dropout1 down has a parameter to train
+            }
+            // dropout1: Dropout [128], rate 0.25 (training mode only)
+            global::Backprop.Kernels.Dropout.Backward(dropout1Delta, dropout1Mask, dense1Delta, batch, 128);
+            // dense1: Dense 1568 → 128, Relu; ∂L/∂z in place, then ∂L/∂input
+            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
+                pool2Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
+                default, default, pool2Delta, scratch,
+                batch, Dense1Inputs, Dense1Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(pool2Output, Dense1Inputs, dense1Delta, Dense1Units, batch));
+            if (_frozen.Stops(8))
+            {
+                return bound; // nothing from flatten1 down has a parameter to train
+            }
+            // flatten1: Flatten [32, 7, 7] → [1568], the same memory: the next layer wrote ∂L/∂input into pool2Delta directly.
+            // pool2: MaxPool2D [32, 14, 14] → [32, 7, 7], 2×2
+            global::Backprop.Kernels.Pooling.MaxBackward(pool2Delta, pool2Indices, bn1Delta, batch, new global::Backprop.Kernels.Window2D(Pool2Channels, Pool2Height, Pool2Width, Pool2Size, Pool2Stride, 0));
+            // bn1: BatchNorm2d [32, 14, 14], momentum 0.1, ε 1E-05, Relu
+            global::Backprop.Kernels.BatchNorm.Backward<global::Backprop.Kernels.Relu>(
+                conv2Output, parameters.Slice(Bn1Weight, Bn1Channels), bn1Statistics, bn1Output, bn1Output, bn1Delta,
+                gradients.Slice(Bn1Weight, Bn1Channels), gradients.Slice(Bn1Bias, Bn1Channels), conv2Delta, batch, Bn1Channels, Bn1Plane);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Exact(gradients.Slice(4800, 64))); // bn1.weight, bn1.bias
+            if (_frozen.Stops(4))
+            {
+                return bound; // nothing from conv2 down has a parameter to train
+            }
+            // conv2: Conv2D [16, 14, 14] → [32, 14, 14], 3×3 padding 1
+            global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Identity>(
+                pool1Output, parameters.Slice(Conv2Weight, Conv2Filters * Conv2Patch), conv2Columns, conv2Output, conv2Output, conv2Delta,
+                gradients.Slice(Conv2Weight, Conv2Filters * Conv2Patch), gradients.Slice(Conv2Bias, Conv2Filters), pool1Delta, scratch,
+                batch, new global::Backprop.Kernels.Window2D(Conv2Channels, Conv2Height, Conv2Width, Conv2Kernel, Conv2Stride, Conv2Padding), Conv2Filters);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Exact(gradients.Slice(160, 4640))); // conv2.weight, conv2.bias
+            if (_frozen.Stops(2))
+            {
+                return bound; // nothing from pool1 down has a parameter to train
+            }
+            // pool1: MaxPool2D [16, 28, 28] → [16, 14, 14], 2×2
+            global::Backprop.Kernels.Pooling.MaxBackward(pool1Delta, pool1Indices, conv1Delta, batch, new global::Backprop.Kernels.Window2D(Pool1Channels, Pool1Height, Pool1Width, Pool1Size, Pool1Stride, 0));
+            // conv1: Conv2D [1, 28, 28] → [16, 28, 28], 3×3 padding 1, Relu
+            global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Relu>(
+                inputs, parameters.Slice(Conv1Weight, Conv1Filters * Conv1Patch), conv1Columns, conv1Output, conv1Output, conv1Delta,
+                gradients.Slice(Conv1Weight, Conv1Filters * Conv1Patch), gradients.Slice(Conv1Bias, Conv1Filters), default, scratch,
+                batch, new global::Backprop.Kernels.Window2D(Conv1Channels, Conv1Height, Conv1Width, Conv1Kernel, Conv1Stride, Conv1Padding), Conv1Filters);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Exact(gradients.Slice(0, 160))); // conv1.weight, conv1.bias
+            return bound;
+        }
+
+        /// <summary>
+        /// The second half of the backward pass: the parameter gradients <see cref="InputGradients"/> left to compute; with an
+        /// optimizer (a step begun by <c>BeginPartialStep</c>, once the bound has proved every gradient finite), each layer's
+        /// parameters are updated as soon as their gradients are complete, while they are still in cache. Frozen tensors
+        /// (<see cref="Freeze"/>) get no gradient: their part of <paramref name="gradients"/> reads zero.
+        /// </summary>
+        private void ParameterGradients(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+        {
+            ParameterGradientLayers(activations, inputs, first, batch, gradients, scratch, optimizer);
+            _frozen.ClearGradients(gradients);
+        }
+
+        /// <summary>The layers' parameter-gradient statements, last layer first, down to the first layer below which every parameter is frozen.</summary>
+        private void ParameterGradientLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
         {
             global::System.Span<float> parameters = _parameters;
             global::System.ReadOnlySpan<float> state = _state;
@@ -615,53 +729,51 @@ namespace Demo
             {
                 return; // nothing from dense2 down has a parameter to train
             }
-            // dense2: Dense 128 → 10
+            // dense2: the weight and bias gradients from ∂L/∂z
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                dropout1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), dense2Output, dense2Output, dense2Delta,
-                gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), dropout1Delta, scratch,
-                batch, Dense2Inputs, Dense2Units, threads: 1);
+                dropout1Output, default, default, default, dense2Delta,
+                gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), default, default,
+                batch, Dense2Inputs, Dense2Units, threads: 1,
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias),
+                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
             if (_frozen.Stops(10))
             {
                 return; // nothing from dropout1 down has a parameter to train
             }
-            // dropout1: Dropout [128], rate 0.25 (training mode only)
-            global::Backprop.Kernels.Dropout.Backward(dropout1Delta, dropout1Mask, dense1Delta, batch, 128);
-            // dense1: Dense 1568 → 128, Relu
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
-                pool2Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
-                gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), pool2Delta, scratch,
-                batch, Dense1Inputs, Dense1Units, threads: 1);
+            // dense1: the weight and bias gradients from ∂L/∂z
+            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
+                pool2Output, default, default, default, dense1Delta,
+                gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
+                batch, Dense1Inputs, Dense1Units, threads: 1,
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias),
+                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
             if (_frozen.Stops(8))
             {
                 return; // nothing from flatten1 down has a parameter to train
             }
-            // flatten1: Flatten [32, 7, 7] → [1568], the same memory: the next layer wrote ∂L/∂input into pool2Delta directly.
-            // pool2: MaxPool2D [32, 14, 14] → [32, 7, 7], 2×2
-            global::Backprop.Kernels.Pooling.MaxBackward(pool2Delta, pool2Indices, bn1Delta, batch, new global::Backprop.Kernels.Window2D(Pool2Channels, Pool2Height, Pool2Width, Pool2Size, Pool2Stride, 0));
-            // bn1: BatchNorm2d [32, 14, 14], momentum 0.1, ε 1E-05, Relu
-            global::Backprop.Kernels.BatchNorm.Backward<global::Backprop.Kernels.Relu>(
-                conv2Output, parameters.Slice(Bn1Weight, Bn1Channels), bn1Statistics, bn1Output, bn1Output, bn1Delta,
-                gradients.Slice(Bn1Weight, Bn1Channels), gradients.Slice(Bn1Bias, Bn1Channels), conv2Delta, batch, Bn1Channels, Bn1Plane);
+            // bn1: the update of the gradients the first half computed
+            if (optimizer is not null)
+            {
+                global::Backprop.Kernels.ParameterUpdate.Apply(optimizer, parameters, gradients, 4800, 64); // bn1.weight, bn1.bias
+            }
             if (_frozen.Stops(4))
             {
                 return; // nothing from conv2 down has a parameter to train
             }
-            // conv2: Conv2D [16, 14, 14] → [32, 14, 14], 3×3 padding 1
-            global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Identity>(
-                pool1Output, parameters.Slice(Conv2Weight, Conv2Filters * Conv2Patch), conv2Columns, conv2Output, conv2Output, conv2Delta,
-                gradients.Slice(Conv2Weight, Conv2Filters * Conv2Patch), gradients.Slice(Conv2Bias, Conv2Filters), pool1Delta, scratch,
-                batch, new global::Backprop.Kernels.Window2D(Conv2Channels, Conv2Height, Conv2Width, Conv2Kernel, Conv2Stride, Conv2Padding), Conv2Filters);
+            // conv2: the update of the gradients the first half computed
+            if (optimizer is not null)
+            {
+                global::Backprop.Kernels.ParameterUpdate.Apply(optimizer, parameters, gradients, 160, 4640); // conv2.weight, conv2.bias
+            }
             if (_frozen.Stops(2))
             {
                 return; // nothing from pool1 down has a parameter to train
             }
-            // pool1: MaxPool2D [16, 28, 28] → [16, 14, 14], 2×2
-            global::Backprop.Kernels.Pooling.MaxBackward(pool1Delta, pool1Indices, conv1Delta, batch, new global::Backprop.Kernels.Window2D(Pool1Channels, Pool1Height, Pool1Width, Pool1Size, Pool1Stride, 0));
-            // conv1: Conv2D [1, 28, 28] → [16, 28, 28], 3×3 padding 1, Relu
-            global::Backprop.Kernels.Convolution.Backward<global::Backprop.Kernels.Relu>(
-                inputs, parameters.Slice(Conv1Weight, Conv1Filters * Conv1Patch), conv1Columns, conv1Output, conv1Output, conv1Delta,
-                gradients.Slice(Conv1Weight, Conv1Filters * Conv1Patch), gradients.Slice(Conv1Bias, Conv1Filters), default, scratch,
-                batch, new global::Backprop.Kernels.Window2D(Conv1Channels, Conv1Height, Conv1Width, Conv1Kernel, Conv1Stride, Conv1Padding), Conv1Filters);
+            // conv1: the update of the gradients the first half computed
+            if (optimizer is not null)
+            {
+                global::Backprop.Kernels.ParameterUpdate.Apply(optimizer, parameters, gradients, 0, 160); // conv1.weight, conv1.bias
+            }
         }
 
         /// <summary>

@@ -267,8 +267,10 @@ namespace Demo
 
         /// <summary>
         /// The pass of a checked batch: forward pass and loss, then the backward pass. A step whose loss or gradients are
-        /// not all finite throws and changes nothing. With an optimizer whose rule is element-wise, once every layer's input gradient has bounded the gradients (all finite), each layer's parameters are updated as soon as their gradients are complete, while they are still in cache; otherwise the whole block is checked and stepped afterwards.
-        /// Either way the result is the same, and <see cref="Gradients"/> holds this batch's gradients.
+        /// not all finite throws and changes nothing. With an optimizer whose rule is element-wise, once every layer's input
+        /// gradient has been computed and the gradients bounded (all finite), each layer's parameters are updated as soon as
+        /// their gradients are complete, while they are still in cache; otherwise the whole block is checked and stepped
+        /// afterwards. Either way the result is the same, and <see cref="Gradients"/> holds this batch's gradients.
         /// With more than one thread and a batch of at least two shards, the pass is data-parallel instead (<see cref="Shard"/>).
         /// </summary>
         /// <param name="magnitude">The inputs' largest magnitude, from their check.</param>
@@ -304,7 +306,7 @@ namespace Demo
             // Every layer's input gradient first, with a bound on every parameter gradient: when it proves them all finite,
             // each layer is updated as soon as its gradients are complete, while they are in cache; otherwise every gradient
             // is computed and checked before the whole block is stepped. A non-finite gradient changes nothing either way.
-            double bound = InputGradients(_training, inputs, 0, batch, _scratch);
+            double bound = InputGradients(_training, inputs, 0, batch, _gradients, _scratch);
             if (bound <= global::Backprop.Kernels.GradientBound.Limit && optimizer.BeginPartialStep(ParameterCount))
             {
                 ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer);
@@ -334,7 +336,7 @@ namespace Demo
         /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
         /// </summary>
         /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>, or <paramref name="optimizer"/> already steps another network (<see cref="global::Backprop.Optimizer.Attach"/>); the parameters are left unchanged.</exception>
-        /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
+        /// <exception cref="global::System.ArithmeticException">The loss or a gradient is not finite; the parameters and the optimizer's state are left unchanged.</exception>
         /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer optimizer)
         {
@@ -347,7 +349,7 @@ namespace Demo
         /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
         /// </summary>
         /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
-        /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
+        /// <exception cref="global::System.ArithmeticException">The loss or a gradient is not finite; the parameters and the optimizer's state are left unchanged.</exception>
         /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with SoftmaxCrossEntropy.</exception>
         [global::System.Obsolete("FashionMlp is trained with SoftmaxCrossEntropy, which takes integer class labels: call TrainStep(inputs, labels, optimizer) with a ReadOnlySpan<int>.", error: true)]
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer optimizer)
@@ -442,7 +444,7 @@ namespace Demo
         /// forward pass, loss and backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of a batch
         /// of <paramref name="batch"/>, in those rows of the activation buffers, with the gradients of the whole batch's mean
         /// loss (from these samples) written into <paramref name="gradients"/>. Returns the shard's share of the loss, and in
-        /// <paramref name="gradientBound"/> a bound on its gradients (<see cref="global::Backprop.Kernels.GradientBound"/>; +∞ for none).
+        /// <paramref name="gradientBound"/> a bound on its gradients (<see cref="global::Backprop.Kernels.GradientBound"/>).
         /// </summary>
         private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, out double gradientBound)
         {
@@ -488,19 +490,19 @@ namespace Demo
         /// </summary>
         private double Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
         {
-            double bound = InputGradients(activations, inputs, first, batch, scratch);
+            double bound = InputGradients(activations, inputs, first, batch, gradients, scratch);
             ParameterGradients(activations, inputs, first, batch, gradients, scratch, optimizer: null);
             return bound;
         }
 
         /// <summary>
         /// The first half of the backward pass, last layer first: each layer's ∂L/∂z and the gradient with respect to its
-        /// input, from the parameters as they are. Returns a bound on every parameter gradient the second half will compute
-        /// (<see cref="global::Backprop.Kernels.GradientBound"/>): at most <c>GradientBound.Limit</c> proves them all finite, so a step
-        /// may update each layer as soon as its gradients are complete. It stops at the first layer below which every
-        /// parameter is frozen.
+        /// input, from the parameters as they are (and the gradients of layers with few parameters). Returns a bound on every
+        /// parameter gradient (<see cref="global::Backprop.Kernels.GradientBound"/>): at most <c>GradientBound.Limit</c> proves
+        /// them all finite, so that a step may update each layer as soon as its gradients are complete. It stops at the first
+        /// layer below which every parameter is frozen.
         /// </summary>
-        private double InputGradients(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> scratch)
+        private double InputGradients(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
         {
             global::System.ReadOnlySpan<float> parameters = _parameters;
             // This pass's rows of the activation buffers.
@@ -545,10 +547,10 @@ namespace Demo
         }
 
         /// <summary>
-        /// The second half of the backward pass: every parameter gradient, from the deltas <see cref="InputGradients"/> left;
-        /// with an optimizer (a step begun by <c>BeginPartialStep</c>, once the bound has proved every gradient finite), each
-        /// layer's parameters are updated as soon as their gradients are complete, while they are still in cache. Frozen
-        /// tensors (<see cref="Freeze"/>) get no gradient: their part of <paramref name="gradients"/> reads zero.
+        /// The second half of the backward pass: the parameter gradients <see cref="InputGradients"/> left to compute; with an
+        /// optimizer (a step begun by <c>BeginPartialStep</c>, once the bound has proved every gradient finite), each layer's
+        /// parameters are updated as soon as their gradients are complete, while they are still in cache. Frozen tensors
+        /// (<see cref="Freeze"/>) get no gradient: their part of <paramref name="gradients"/> reads zero.
         /// </summary>
         private void ParameterGradients(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
         {

@@ -262,8 +262,10 @@ namespace Demo
 
         /// <summary>
         /// The pass of a checked batch: forward pass and loss, then the backward pass. A step whose loss or gradients are
-        /// not all finite throws and changes nothing. The whole block is checked and stepped after the backward pass.
-        /// Either way the result is the same, and <see cref="Gradients"/> holds this batch's gradients.
+        /// not all finite throws and changes nothing. With an optimizer whose rule is element-wise, once every layer's input
+        /// gradient has been computed and the gradients bounded (all finite), each layer's parameters are updated as soon as
+        /// their gradients are complete, while they are still in cache; otherwise the whole block is checked and stepped
+        /// afterwards. Either way the result is the same, and <see cref="Gradients"/> holds this batch's gradients.
         /// With more than one thread and a batch of at least two shards, the pass is data-parallel instead (<see cref="Shard"/>).
         /// </summary>
         /// <param name="magnitude">The inputs' largest magnitude, from their check.</param>
@@ -296,10 +298,20 @@ namespace Demo
                 }
                 return loss;
             }
-            // Every gradient, checked before the whole block is stepped: a non-finite gradient changes nothing.
-            Backward(_training, inputs, 0, batch, _gradients, _scratch);
-            global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
-            optimizer.Step(_parameters, _gradients);
+            // Every layer's input gradient first, with a bound on every parameter gradient: when it proves them all finite,
+            // each layer is updated as soon as its gradients are complete, while they are in cache; otherwise every gradient
+            // is computed and checked before the whole block is stepped. A non-finite gradient changes nothing either way.
+            double bound = InputGradients(_training, inputs, 0, batch, _gradients, _scratch);
+            if (bound <= global::Backprop.Kernels.GradientBound.Limit && optimizer.BeginPartialStep(ParameterCount))
+            {
+                ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer);
+            }
+            else
+            {
+                ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);
+                global::Backprop.NetworkGuard.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);
+                optimizer.Step(_parameters, _gradients);
+            }
             return loss;
         }
 
@@ -319,7 +331,7 @@ namespace Demo
         /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
         /// </summary>
         /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>, or <paramref name="optimizer"/> already steps another network (<see cref="global::Backprop.Optimizer.Attach"/>); the parameters are left unchanged.</exception>
-        /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
+        /// <exception cref="global::System.ArithmeticException">The loss or a gradient is not finite; the parameters and the optimizer's state are left unchanged.</exception>
         /// <remarks>Thread-safe: runs alone, after the calls under way on other threads; calls that arrive meanwhile wait for it.</remarks>
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, global::Backprop.Optimizer optimizer)
         {
@@ -332,7 +344,7 @@ namespace Demo
         /// then one update by <paramref name="optimizer"/>. Returns the loss before the update.
         /// </summary>
         /// <exception cref="global::System.ArgumentException">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>
-        /// <exception cref="global::System.ArithmeticException">The loss is not finite; the parameters are left unchanged.</exception>
+        /// <exception cref="global::System.ArithmeticException">The loss or a gradient is not finite; the parameters and the optimizer's state are left unchanged.</exception>
         /// <exception cref="global::System.InvalidOperationException">Always: this network is trained with SoftmaxCrossEntropy.</exception>
         [global::System.Obsolete("SequenceGru is trained with SoftmaxCrossEntropy, which takes integer class labels: call TrainStep(inputs, labels, optimizer) with a ReadOnlySpan<int>.", error: true)]
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::Backprop.Optimizer optimizer)
@@ -427,7 +439,7 @@ namespace Demo
         /// forward pass, loss and backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of a batch
         /// of <paramref name="batch"/>, in those rows of the activation buffers, with the gradients of the whole batch's mean
         /// loss (from these samples) written into <paramref name="gradients"/>. Returns the shard's share of the loss, and in
-        /// <paramref name="gradientBound"/> a bound on its gradients (<see cref="global::Backprop.Kernels.GradientBound"/>; +∞ for none).
+        /// <paramref name="gradientBound"/> a bound on its gradients (<see cref="global::Backprop.Kernels.GradientBound"/>).
         /// </summary>
         private double Shard(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<int> labels, int first, int count, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, out double gradientBound)
         {
@@ -435,8 +447,7 @@ namespace Demo
             Forward(_training, rows, first, count, threads: 1, training: true);
             double loss = global::Backprop.Kernels.Losses.SoftmaxCrossEntropyPart(
                 _training.Dense1Output.Slice(first * OutputSize, count * OutputSize), labels.Slice(first, count), _training.Dense1Delta.Slice(first * OutputSize, count * OutputSize), count, OutputSize, batch);
-            Backward(_training, rows, first, count, gradients, scratch);
-            gradientBound = double.PositiveInfinity; // no bound: the step checks the summed gradients
+            gradientBound = Backward(_training, rows, first, count, gradients, scratch);
             return loss;
         }
 
@@ -474,23 +485,77 @@ namespace Demo
         }
 
         /// <summary>
-        /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread, last
-        /// layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer
-        /// overwrites its part of <paramref name="gradients"/>). Frozen tensors (<see cref="Freeze"/>) get no gradient: their part of
-        /// <paramref name="gradients"/> reads zero. A training step then checks every gradient and steps the whole block: some
-        /// layer here cannot bound its gradients before computing them, so none is updated inside the pass.
+        /// The backward pass for samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="batch"/>), on the calling thread: every
+        /// layer's input gradient, last layer first, then every parameter gradient (each layer overwrites its part of
+        /// <paramref name="gradients"/>; frozen tensors' part reads zero). Returns <see cref="InputGradients"/>' bound on the gradients.
         /// </summary>
-        private void Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
+        private double Backward(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
         {
-            BackwardLayers(activations, inputs, first, batch, gradients, scratch);
-            _frozen.ClearGradients(gradients);
+            double bound = InputGradients(activations, inputs, first, batch, gradients, scratch);
+            ParameterGradients(activations, inputs, first, batch, gradients, scratch, optimizer: null);
+            return bound;
         }
 
         /// <summary>
-        /// The layers' backward statements, last layer first. It stops at the first layer below which every parameter is
-        /// frozen: neither that layer's gradients nor its input gradient are needed.
+        /// The first half of the backward pass, last layer first: each layer's ∂L/∂z and the gradient with respect to its
+        /// input, from the parameters as they are (and the gradients of layers with few parameters). Returns a bound on every
+        /// parameter gradient (<see cref="global::Backprop.Kernels.GradientBound"/>): at most <c>GradientBound.Limit</c> proves
+        /// them all finite, so that a step may update each layer as soon as its gradients are complete. It stops at the first
+        /// layer below which every parameter is frozen.
         /// </summary>
-        private void BackwardLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
+        private double InputGradients(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch)
+        {
+            global::System.ReadOnlySpan<float> parameters = _parameters;
+            // This pass's rows of the activation buffers.
+            global::System.Span<float> gru1Hidden = activations.Gru1Hidden.Slice(first * 3584, batch * 3584);
+            global::System.Span<float> gru1Output = activations.Gru1Output.Slice(first * 128, batch * 128);
+            global::System.Span<float> gru1Gates = activations.Gru1Gates.Slice(first * 10752, batch * 10752);
+            global::System.Span<float> gru1Step = activations.Gru1Step.Slice(first * 384, batch * 384);
+            global::System.Span<float> gru1NewGate = activations.Gru1NewGate.Slice(first * 3584, batch * 3584);
+            global::System.Span<float> gru1HiddenDeltas = activations.Gru1HiddenDeltas.Slice(first * 10752, batch * 10752);
+            global::System.Span<float> gru1Carry = activations.Gru1Carry.Slice(first * 128, batch * 128);
+            global::System.Span<float> gru1Delta = activations.Gru1Delta.Slice(first * 128, batch * 128);
+            global::System.Span<float> dense1Output = activations.Dense1Output.Slice(first * 10, batch * 10);
+            global::System.Span<float> dense1Delta = activations.Dense1Delta.Slice(first * 10, batch * 10);
+            double bound = 0;
+            if (_frozen.Stops(6))
+            {
+                return bound; // nothing from dense1 down has a parameter to train
+            }
+            // dense1: Dense 128 → 10; ∂L/∂z in place, then ∂L/∂input
+            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
+                gru1Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
+                default, default, gru1Delta, scratch,
+                batch, Dense1Inputs, Dense1Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(gru1Output, Dense1Inputs, dense1Delta, Dense1Units, batch));
+            if (_frozen.Stops(4))
+            {
+                return bound; // nothing from gru1 down has a parameter to train
+            }
+            // gru1: Gru [28, 28] → [128] (last step), backpropagation through time
+            global::Backprop.Kernels.Recurrent.Backward(global::Backprop.Kernels.RecurrentCell.Gru, inputs, parameters.Slice(Gru1Parameters, Gru1ParameterCount),
+                gru1Gates, gru1Hidden, default, gru1NewGate,
+                gru1Delta, returnSequences: false, gradients.Slice(Gru1Parameters, Gru1ParameterCount), default,
+                gru1Carry, default, gru1HiddenDeltas, scratch,
+                batch, Gru1Steps, Gru1Features, Gru1Units, threads: 1);
+            bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Exact(gradients.Slice(0, 60672))); // gru1.weight_ih_l0, gru1.weight_hh_l0, gru1.bias_ih_l0, gru1.bias_hh_l0
+            return bound;
+        }
+
+        /// <summary>
+        /// The second half of the backward pass: the parameter gradients <see cref="InputGradients"/> left to compute; with an
+        /// optimizer (a step begun by <c>BeginPartialStep</c>, once the bound has proved every gradient finite), each layer's
+        /// parameters are updated as soon as their gradients are complete, while they are still in cache. Frozen tensors
+        /// (<see cref="Freeze"/>) get no gradient: their part of <paramref name="gradients"/> reads zero.
+        /// </summary>
+        private void ParameterGradients(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
+        {
+            ParameterGradientLayers(activations, inputs, first, batch, gradients, scratch, optimizer);
+            _frozen.ClearGradients(gradients);
+        }
+
+        /// <summary>The layers' parameter-gradient statements, last layer first, down to the first layer below which every parameter is frozen.</summary>
+        private void ParameterGradientLayers(Activations activations, global::System.ReadOnlySpan<float> inputs, int first, int batch, global::System.Span<float> gradients, global::System.Span<float> scratch, global::Backprop.Optimizer? optimizer)
         {
             global::System.Span<float> parameters = _parameters;
             // This pass's rows of the activation buffers.
@@ -508,21 +573,22 @@ namespace Demo
             {
                 return; // nothing from dense1 down has a parameter to train
             }
-            // dense1: Dense 128 → 10
+            // dense1: the weight and bias gradients from ∂L/∂z
             global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                gru1Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
-                gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), gru1Delta, scratch,
-                batch, Dense1Inputs, Dense1Units, threads: 1);
+                gru1Output, default, default, default, dense1Delta,
+                gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
+                batch, Dense1Inputs, Dense1Units, threads: 1,
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias),
+                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
             if (_frozen.Stops(4))
             {
                 return; // nothing from gru1 down has a parameter to train
             }
-            // gru1: Gru [28, 28] → [128] (last step), backpropagation through time
-            global::Backprop.Kernels.Recurrent.Backward(global::Backprop.Kernels.RecurrentCell.Gru, inputs, parameters.Slice(Gru1Parameters, Gru1ParameterCount),
-                gru1Gates, gru1Hidden, default, gru1NewGate,
-                gru1Delta, returnSequences: false, gradients.Slice(Gru1Parameters, Gru1ParameterCount), default,
-                gru1Carry, default, gru1HiddenDeltas, scratch,
-                batch, Gru1Steps, Gru1Features, Gru1Units, threads: 1);
+            // gru1: the update of the gradients the first half computed
+            if (optimizer is not null)
+            {
+                global::Backprop.Kernels.ParameterUpdate.Apply(optimizer, parameters, gradients, 0, 60672); // gru1.weight_ih_l0, gru1.weight_hh_l0, gru1.bias_ih_l0, gru1.bias_hh_l0
+            }
         }
 
         /// <summary>

@@ -19,7 +19,7 @@ internal static class GeneratedNames
         "_training", "_predictions", "_gate", "_frozen",
         "InputShape", "OutputShape", "MaxBatch", "MaxThreads", "Loss", "Parameters", "Gradients", "Tensors",
         "Predict", "ComputeGradients", "TrainStep", "ComputeLoss", "Pass", "RunPass", "Shard", "PredictRows", "Forward", "Backward",
-        "Freeze", "Unfreeze", "IsFrozen", "FrozenTensors", "TrainingPasses",
+        "InputGradients", "ParameterGradients", "ParameterGradientLayers", "Freeze", "Unfreeze", "IsFrozen", "FrozenTensors", "TrainingPasses",
         "Initialize", "CopyTensor", "CopyGradient", "SetTensor", "CopyOut", "CopyIn", "Save", "Load", "ExportOnnx", "BuildOnnx",
         "Activations",
     ];
@@ -32,14 +32,6 @@ internal static class GeneratedNames
         {
             names.Remove("_dataParallel");
             names.Remove("Shard");
-        }
-        if (NetworkEmitter.SplitsBackward(plan))
-        {
-            names.UnionWith(["InputGradients", "ParameterGradients", "ParameterGradientLayers"]);
-        }
-        else
-        {
-            names.Add("BackwardLayers");
         }
         if (plan.Weights is not null)
         {

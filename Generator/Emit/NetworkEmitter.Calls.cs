@@ -143,7 +143,7 @@ internal static partial class NetworkEmitter
             WriteGate(writer, loss.TargetName);
         }
         writer.Line();
-        WriteRunPassSummary(writer, TrainsWholeBatch(wiring), SplitsBackward(plan));
+        WriteRunPassSummary(writer, TrainsWholeBatch(wiring));
         writer.Line("/// <param name=\"magnitude\">The inputs' largest magnitude, from their check.</param>");
         using (writer.Block($"private float RunPass({ReadOnlySpan} inputs, {targets}, int batch, global::Backprop.Optimizer? optimizer, float magnitude)"))
         {
@@ -152,7 +152,7 @@ internal static partial class NetworkEmitter
             writer.Line($"Forward(_training, inputs, 0, batch, threads: {(TrainsWholeBatch(wiring) ? "_maxThreads" : "1")}, training: true);");
             writer.Line(loss.Comment(plan.Last));
             writer.Line($"float loss = {loss.Batch(logits, Training(wired.Delta!))};");
-            WritePassEnd(writer, HasCommit(plan), SplitsBackward(plan));
+            WritePassEnd(writer, HasCommit(plan));
         }
         writer.Line();
     }
@@ -201,13 +201,13 @@ internal static partial class NetworkEmitter
         }
     }
 
-    private static void WriteRunPassSummary(SourceWriter writer, bool wholeBatch, bool split)
+    private static void WriteRunPassSummary(SourceWriter writer, bool wholeBatch)
         => writer.Summary(
             "The pass of a checked batch: forward pass and loss, then the backward pass. A step whose loss or gradients are",
-            "not all finite throws and changes nothing. " + (split
-                ? "With an optimizer whose rule is element-wise, once every layer's input gradient has bounded the gradients (all finite), each layer's parameters are updated as soon as their gradients are complete, while they are still in cache; otherwise the whole block is checked and stepped afterwards."
-                : "The whole block is checked and stepped after the backward pass."),
-            "Either way the result is the same, and <see cref=\"Gradients\"/> holds this batch's gradients.",
+            "not all finite throws and changes nothing. With an optimizer whose rule is element-wise, once every layer's input",
+            "gradient has been computed and the gradients bounded (all finite), each layer's parameters are updated as soon as",
+            "their gradients are complete, while they are still in cache; otherwise the whole block is checked and stepped",
+            "afterwards. Either way the result is the same, and <see cref=\"Gradients\"/> holds this batch's gradients.",
             wholeBatch
                 ? "The batch is never cut into shards (batch statistics are the whole batch's): the forward products use up to MaxThreads threads."
                 : "With more than one thread and a batch of at least two shards, the pass is data-parallel instead (<see cref=\"Shard\"/>).");
@@ -235,7 +235,7 @@ internal static partial class NetworkEmitter
         }
     }
 
-    private static void WritePassEnd(SourceWriter writer, bool commit, bool split)
+    private static void WritePassEnd(SourceWriter writer, bool commit)
     {
         using (writer.Block("if (optimizer is null || !float.IsFinite(loss))"))
         {
@@ -254,27 +254,17 @@ internal static partial class NetworkEmitter
             }
             writer.Line("return loss;");
         }
-        if (split)
+        writer.Line("// Every layer's input gradient first, with a bound on every parameter gradient: when it proves them all finite,");
+        writer.Line("// each layer is updated as soon as its gradients are complete, while they are in cache; otherwise every gradient");
+        writer.Line("// is computed and checked before the whole block is stepped. A non-finite gradient changes nothing either way.");
+        writer.Line("double bound = InputGradients(_training, inputs, 0, batch, _gradients, _scratch);");
+        using (writer.Block("if (bound <= global::Backprop.Kernels.GradientBound.Limit && optimizer.BeginPartialStep(ParameterCount))"))
         {
-            writer.Line("// Every layer's input gradient first, with a bound on every parameter gradient: when it proves them all finite,");
-            writer.Line("// each layer is updated as soon as its gradients are complete, while they are in cache; otherwise every gradient");
-            writer.Line("// is computed and checked before the whole block is stepped. A non-finite gradient changes nothing either way.");
-            writer.Line("double bound = InputGradients(_training, inputs, 0, batch, _scratch);");
-            using (writer.Block("if (bound <= global::Backprop.Kernels.GradientBound.Limit && optimizer.BeginPartialStep(ParameterCount))"))
-            {
-                writer.Line("ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer);");
-            }
-            using (writer.Block("else"))
-            {
-                writer.Line("ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);");
-                writer.Line($"{Guard}.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);");
-                writer.Line("optimizer.Step(_parameters, _gradients);");
-            }
+            writer.Line("ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer);");
         }
-        else
+        using (writer.Block("else"))
         {
-            writer.Line("// Every gradient, checked before the whole block is stepped: a non-finite gradient changes nothing.");
-            writer.Line("Backward(_training, inputs, 0, batch, _gradients, _scratch);");
+            writer.Line("ParameterGradients(_training, inputs, 0, batch, _gradients, _scratch, optimizer: null);");
             writer.Line($"{Guard}.FiniteGradients(NetworkName, _gradients, s_tensors, optimizer.StepCount);");
             writer.Line("optimizer.Step(_parameters, _gradients);");
         }
@@ -296,7 +286,7 @@ internal static partial class NetworkEmitter
             writer.Line(TakesLabels(plan) == labels
                 ? "/// <exception cref=\"global::System.ArgumentException\">As for <c>ComputeGradients</c>, or <paramref name=\"optimizer\"/> already steps another network (<see cref=\"global::Backprop.Optimizer.Attach\"/>); the parameters are left unchanged.</exception>"
                 : "/// <exception cref=\"global::System.ArgumentException\">As for <c>ComputeGradients</c>; the parameters are left unchanged.</exception>");
-            writer.Line("/// <exception cref=\"global::System.ArithmeticException\">The loss is not finite; the parameters are left unchanged.</exception>");
+            writer.Line("/// <exception cref=\"global::System.ArithmeticException\">The loss or a gradient is not finite; the parameters and the optimizer's state are left unchanged.</exception>");
             if (TakesLabels(plan) != labels)
             {
                 writer.Line($"/// <exception cref=\"global::System.InvalidOperationException\">Always: this network is trained with {Names.Loss(plan.Loss)}.</exception>");

@@ -59,46 +59,7 @@ internal static partial class NetworkEmitter
         writer.Line();
     }
 
-    /// <summary>
-    /// Whether every layer's backward pass splits into an input-gradient part that bounds the parameter gradients and a
-    /// parameter-gradient part (<see cref="LayerUnit.SplitsBackward"/>): then a training step with an element-wise
-    /// optimizer updates each layer inside the backward pass, once the bound has proved every gradient finite.
-    /// </summary>
-    internal static bool SplitsBackward(NetworkPlan plan) => plan.Layers.All(layer => Unit(layer).SplitsBackward(layer));
-
     private static void WriteBackward(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
-    {
-        if (SplitsBackward(plan))
-        {
-            WriteSplitBackward(writer, plan, wiring);
-            return;
-        }
-        writer.Summary(
-            "The backward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"batch\"/>), on the calling thread, last",
-            "layer first: from the loss gradient in the last layer's delta rows to every parameter gradient (each layer",
-            "overwrites its part of <paramref name=\"gradients\"/>). Frozen tensors (<see cref=\"Freeze\"/>) get no gradient: their part of",
-            "<paramref name=\"gradients\"/> reads zero. A training step then checks every gradient and steps the whole block: some",
-            "layer here cannot bound its gradients before computing them, so none is updated inside the pass.");
-        using (writer.Block($"private void Backward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch)"))
-        {
-            writer.Line("BackwardLayers(activations, inputs, first, batch, gradients, scratch);");
-            writer.Line("_frozen.ClearGradients(gradients);");
-        }
-        writer.Line();
-        writer.Summary(
-            "The layers' backward statements, last layer first. It stops at the first layer below which every parameter is",
-            "frozen: neither that layer's gradients nor its input gradient are needed.");
-        using (writer.Block($"private void BackwardLayers(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch)"))
-        {
-            WriteBackwardLocals(writer, plan, wiring, gradients: true);
-            WriteLayersBackward(writer, plan, wiring, "return;", (wired, last) =>
-                wired.Unit.EmitBackward(writer, wired.Layer, BufferWiring.Buffers(wired, training: true), deltaIsPreActivation: last && FusedLoss(plan)));
-        }
-        writer.Line();
-    }
-
-    /// <summary>Backward, InputGradients, ParameterGradients and ParameterGradientLayers for a network whose layers all split their backward pass.</summary>
-    private static void WriteSplitBackward(SourceWriter writer, NetworkPlan plan, BufferWiring wiring)
     {
         writer.Summary(
             "The backward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"batch\"/>), on the calling thread: every",
@@ -106,20 +67,20 @@ internal static partial class NetworkEmitter
             "<paramref name=\"gradients\"/>; frozen tensors' part reads zero). Returns <see cref=\"InputGradients\"/>' bound on the gradients.");
         using (writer.Block($"private double Backward(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch)"))
         {
-            writer.Line("double bound = InputGradients(activations, inputs, first, batch, scratch);");
+            writer.Line("double bound = InputGradients(activations, inputs, first, batch, gradients, scratch);");
             writer.Line("ParameterGradients(activations, inputs, first, batch, gradients, scratch, optimizer: null);");
             writer.Line("return bound;");
         }
         writer.Line();
         writer.Summary(
             "The first half of the backward pass, last layer first: each layer's ∂L/∂z and the gradient with respect to its",
-            "input, from the parameters as they are. Returns a bound on every parameter gradient the second half will compute",
-            "(<see cref=\"global::Backprop.Kernels.GradientBound\"/>): at most <c>GradientBound.Limit</c> proves them all finite, so a step",
-            "may update each layer as soon as its gradients are complete. It stops at the first layer below which every",
-            "parameter is frozen.");
-        using (writer.Block($"private double InputGradients(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} scratch)"))
+            "input, from the parameters as they are (and the gradients of layers with few parameters). Returns a bound on every",
+            "parameter gradient (<see cref=\"global::Backprop.Kernels.GradientBound\"/>): at most <c>GradientBound.Limit</c> proves",
+            "them all finite, so that a step may update each layer as soon as its gradients are complete. It stops at the first",
+            "layer below which every parameter is frozen.");
+        using (writer.Block($"private double InputGradients(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch)"))
         {
-            WriteBackwardLocals(writer, plan, wiring, gradients: false);
+            WriteBackwardLocals(writer, plan, wiring, writable: false);
             writer.Line("double bound = 0;");
             WriteLayersBackward(writer, plan, wiring, "return bound;", (wired, last) =>
                 wired.Unit.EmitInputGradient(writer, wired.Layer, BufferWiring.Buffers(wired, training: true), deltaIsPreActivation: last && FusedLoss(plan)));
@@ -127,10 +88,10 @@ internal static partial class NetworkEmitter
         }
         writer.Line();
         writer.Summary(
-            "The second half of the backward pass: every parameter gradient, from the deltas <see cref=\"InputGradients\"/> left;",
-            "with an optimizer (a step begun by <c>BeginPartialStep</c>, once the bound has proved every gradient finite), each",
-            "layer's parameters are updated as soon as their gradients are complete, while they are still in cache. Frozen",
-            "tensors (<see cref=\"Freeze\"/>) get no gradient: their part of <paramref name=\"gradients\"/> reads zero.");
+            "The second half of the backward pass: the parameter gradients <see cref=\"InputGradients\"/> left to compute; with an",
+            "optimizer (a step begun by <c>BeginPartialStep</c>, once the bound has proved every gradient finite), each layer's",
+            "parameters are updated as soon as their gradients are complete, while they are still in cache. Frozen tensors",
+            "(<see cref=\"Freeze\"/>) get no gradient: their part of <paramref name=\"gradients\"/> reads zero.");
         using (writer.Block($"private void ParameterGradients(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch, global::Backprop.Optimizer? optimizer)"))
         {
             writer.Line("ParameterGradientLayers(activations, inputs, first, batch, gradients, scratch, optimizer);");
@@ -140,16 +101,16 @@ internal static partial class NetworkEmitter
         writer.Summary("The layers' parameter-gradient statements, last layer first, down to the first layer below which every parameter is frozen.");
         using (writer.Block($"private void ParameterGradientLayers(Activations activations, {ReadOnlySpan} inputs, int first, int batch, {Span} gradients, {Span} scratch, global::Backprop.Optimizer? optimizer)"))
         {
-            WriteBackwardLocals(writer, plan, wiring, gradients: true);
+            WriteBackwardLocals(writer, plan, wiring, writable: true);
             WriteLayersBackward(writer, plan, wiring, "return;", (wired, _) =>
                 wired.Unit.EmitParameterGradients(writer, wired.Layer, BufferWiring.Buffers(wired, training: true)));
         }
         writer.Line();
     }
 
-    private static void WriteBackwardLocals(SourceWriter writer, NetworkPlan plan, BufferWiring wiring, bool gradients)
+    private static void WriteBackwardLocals(SourceWriter writer, NetworkPlan plan, BufferWiring wiring, bool writable)
     {
-        writer.Line($"{(gradients ? Span : ReadOnlySpan)} parameters = _parameters;");
+        writer.Line($"{(writable ? Span : ReadOnlySpan)} parameters = _parameters;");
         if (plan.StateCount > 0)
         {
             // State (running statistics, normalization statistics) is read, never written, by the backward pass.
@@ -226,7 +187,7 @@ internal static partial class NetworkEmitter
             "forward pass, loss and backward pass for samples [<paramref name=\"first\"/>, <paramref name=\"first\"/> + <paramref name=\"count\"/>) of a batch",
             "of <paramref name=\"batch\"/>, in those rows of the activation buffers, with the gradients of the whole batch's mean",
             "loss (from these samples) written into <paramref name=\"gradients\"/>. Returns the shard's share of the loss, and in",
-            "<paramref name=\"gradientBound\"/> a bound on its gradients (<see cref=\"global::Backprop.Kernels.GradientBound\"/>; +∞ for none).");
+            "<paramref name=\"gradientBound\"/> a bound on its gradients (<see cref=\"global::Backprop.Kernels.GradientBound\"/>).");
         using (writer.Block($"private double Shard({ReadOnlySpan} inputs, global::System.ReadOnlySpan<{loss.TargetType}> {loss.TargetName}, int first, int count, int batch, {Span} gradients, {Span} scratch, out double gradientBound)"))
         {
             writer.Line($"{ReadOnlySpan} rows = inputs.Slice(first * InputSize, count * InputSize);");
@@ -238,15 +199,7 @@ internal static partial class NetworkEmitter
             {
                 writer.Line(loss.PartArguments(logitRows, deltaRows) + ");");
             }
-            if (SplitsBackward(plan))
-            {
-                writer.Line("gradientBound = Backward(_training, rows, first, count, gradients, scratch);");
-            }
-            else
-            {
-                writer.Line("Backward(_training, rows, first, count, gradients, scratch);");
-                writer.Line("gradientBound = double.PositiveInfinity; // no bound: the step checks the summed gradients");
-            }
+            writer.Line("gradientBound = Backward(_training, rows, first, count, gradients, scratch);");
             writer.Line("return loss;");
         }
         writer.Line();

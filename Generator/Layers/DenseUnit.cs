@@ -161,23 +161,6 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
         }
     }
 
-    public override void EmitBackward(SourceWriter writer, DensePlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
-    {
-        string p = plan.Pascal;
-        string activation = deltaIsPreActivation ? "global::Backprop.Kernels.Identity" : ActivationType(plan.Activation);
-        string note = deltaIsPreActivation ? " (the loss gave ∂L/∂z)" : "";
-        writer.Line($"// {plan.Name}: {Describe(plan)}{note}");
-        writer.Line($"global::Backprop.Kernels.Dense.Backward<{activation}>(");
-        using (writer.Indent())
-        {
-            writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), {buffers.PreActivation}, {buffers.Output}, {buffers.Delta},");
-            writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), {buffers.InputDelta ?? "default"}, {(buffers.InputDelta is null ? "default" : "scratch")},");
-            writer.Line($"{Rows(plan)}, {p}Inputs, {p}Units, threads: 1);");
-        }
-    }
-
-    public override bool SplitsBackward(DensePlan plan) => true;
-
     public override void EmitInputGradient(SourceWriter writer, DensePlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
     {
         string p = plan.Pascal;

@@ -106,15 +106,6 @@ internal sealed class EmbeddingUnit : LayerUnit<EmbeddingPlan>
         writer.Line($"global::Backprop.Kernels.Embedding.Forward({buffers.Input}, parameters.Slice({p}Weight, {p}Vocabulary * {p}Dimensions), {buffers.Output}, batch * {p}Steps, {p}Vocabulary, {p}Dimensions);");
     }
 
-    public override void EmitBackward(SourceWriter writer, EmbeddingPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
-    {
-        string p = plan.Pascal;
-        writer.Line($"// {plan.Name}: {Describe(plan)}; the gradient is zero outside the rows used");
-        writer.Line($"global::Backprop.Kernels.Embedding.Backward({buffers.Input}, {buffers.Delta}, gradients.Slice({p}Weight, {p}Vocabulary * {p}Dimensions), batch * {p}Steps, {p}Vocabulary, {p}Dimensions);");
-    }
-
-    public override bool SplitsBackward(EmbeddingPlan plan) => true;
-
     public override void EmitInputGradient(SourceWriter writer, EmbeddingPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
     {
         string p = plan.Pascal;

@@ -71,43 +71,36 @@ internal abstract class LayerUnit
         => throw new System.InvalidOperationException(Kind + " fuses no forward pass.");
 
     /// <summary>
-    /// The backward statements: from the delta buffer to the parameter gradients and, unless
-    /// <see cref="LayerBuffers.InputDelta"/> is null (first layer), ∂L/∂input. When <paramref name="deltaIsPreActivation"/>
-    /// the loss already gave ∂L/∂z (fused softmax or sigmoid), so the activation derivative is skipped.
-    /// In scope: <c>parameters</c> (the whole block), <c>state</c> (read-only, when the network has state), <c>gradients</c> (the gradient block to overwrite: the network's,
-    /// or a data-parallel shard's), <c>scratch</c>, <c>batch</c>, the local spans <paramref name="buffers"/> names, and
-    /// <c>optimizer</c>: when not null, a step has begun (<c>BeginPartialStep</c>) and the layer must apply it to each
-    /// of its trainable tensors exactly once, after it has finished reading their old values. The pass runs on one thread.
+    /// The whole backward statements, which the default <see cref="EmitInputGradient"/> runs: from the delta buffer to
+    /// the parameter gradients and, unless <see cref="LayerBuffers.InputDelta"/> is null (first layer), ∂L/∂input; no
+    /// update. When <paramref name="deltaIsPreActivation"/> the loss already gave ∂L/∂z (fused softmax or sigmoid), so
+    /// the activation derivative is skipped. In scope: <c>parameters</c> (the whole block, read-only), <c>state</c>
+    /// (read-only, when the network has state), <c>gradients</c> (the gradient block to overwrite: the network's, or a
+    /// data-parallel shard's), <c>scratch</c>, <c>batch</c> and the local spans <paramref name="buffers"/> names. The
+    /// pass runs on one thread. A unit that overrides both halves need not implement it.
     /// </summary>
     public abstract void EmitBackward(SourceWriter writer, LayerPlan plan, LayerBuffers buffers, bool deltaIsPreActivation);
 
     /// <summary>
-    /// Whether the layer's backward pass also comes in two parts, <see cref="EmitInputGradient"/> then
-    /// <see cref="EmitParameterGradients"/>, the first of which bounds the layer's parameter gradients
-    /// (<c>Backprop.Kernels.GradientBound</c>). When every layer of a network does, its training step runs every layer's
-    /// first part, last layer first, and updates each layer inside the second only when the bound proves every gradient
-    /// finite; otherwise it computes every gradient, checks them, and steps the whole block. A layer without trainable
-    /// tensors always does (its whole backward pass is the first part).
+    /// The first half of the backward pass (a network runs every layer's first half, last layer first, before any
+    /// layer's second): ∂L/∂input into the previous layer's delta, from the parameters as they are, leaving in this
+    /// layer's buffers what <see cref="EmitParameterGradients"/> reads, and <c>bound = global::System.Math.Max(bound, …)</c>
+    /// covering every parameter gradient of the layer (<c>Backprop.Kernels.GradientBound</c>): a bound that proves them
+    /// finite lets the training step update each layer inside the second half. The default runs
+    /// <see cref="EmitBackward"/> whole and checks the gradients it wrote (<c>GradientBound.Exact</c>, a read of the
+    /// layer's own gradients, right after they are written): right for layers with few parameters. A layer with many
+    /// bounds them from its input and δ instead and computes them in the second half (Dense, Embedding). In scope: as for
+    /// <see cref="EmitBackward"/>, plus the local <c>double bound</c>.
     /// </summary>
-    public virtual bool SplitsBackward(LayerPlan plan) => !Tensors(plan).Any(tensor => tensor.Trainable);
+    public abstract void EmitInputGradient(SourceWriter writer, LayerPlan plan, LayerBuffers buffers, bool deltaIsPreActivation);
 
     /// <summary>
-    /// The first part of a split backward pass: ∂L/∂input into the previous layer's delta (as <see cref="EmitBackward"/>
-    /// does, from the parameters as they are), leaving in this layer's buffers what <see cref="EmitParameterGradients"/>
-    /// reads, and <c>bound = global::System.Math.Max(bound, …)</c> for its parameter gradients. In scope: as for
-    /// <see cref="EmitBackward"/>, without <c>gradients</c> and <c>optimizer</c>, plus the local <c>double bound</c>.
+    /// The second half of the backward pass: whatever parameter gradients the first half left to compute, into
+    /// <c>gradients</c> and, when <c>optimizer</c> is not null (a step begun by <c>BeginPartialStep</c>), the update of each
+    /// trainable tensor, exactly once. The default updates the tensors whose gradients the first half computed. In
+    /// scope: as for <see cref="EmitBackward"/>, with <c>parameters</c> writable, plus <c>optimizer</c>.
     /// </summary>
-    public virtual void EmitInputGradient(SourceWriter writer, LayerPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
-        => EmitBackward(writer, plan, buffers, deltaIsPreActivation);
-
-    /// <summary>
-    /// The second part of a split backward pass: the parameter gradients into <c>gradients</c> and, when
-    /// <c>optimizer</c> is not null, the update of each trainable tensor exactly once. In scope: as for
-    /// <see cref="EmitBackward"/>.
-    /// </summary>
-    public virtual void EmitParameterGradients(SourceWriter writer, LayerPlan plan, LayerBuffers buffers)
-    {
-    }
+    public abstract void EmitParameterGradients(SourceWriter writer, LayerPlan plan, LayerBuffers buffers);
 
     /// <summary>The statements of one case of <c>CopyTensor</c> (out of the kernels' layout into PyTorch's).</summary>
     public abstract void EmitCopyOut(SourceWriter writer, LayerPlan plan, TensorPlan tensor, string block, string destination);
@@ -202,18 +195,54 @@ internal abstract class LayerUnit<TPlan> : LayerUnit where TPlan : LayerPlan
     public virtual void EmitFusedForward(SourceWriter writer, TPlan plan, LayerBuffers buffers, LayerPlan next, LayerBuffers nextBuffers)
         => throw new System.InvalidOperationException(Kind + " fuses no forward pass.");
 
-    public abstract void EmitBackward(SourceWriter writer, TPlan plan, LayerBuffers buffers, bool deltaIsPreActivation);
-
-    public virtual bool SplitsBackward(TPlan plan) => !Tensors(plan).Any(tensor => tensor.Trainable);
+    public virtual void EmitBackward(SourceWriter writer, TPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
+        => throw new System.InvalidOperationException(Kind + " emits its backward pass in two halves only.");
 
     public virtual void EmitInputGradient(SourceWriter writer, TPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
-        => EmitBackward(writer, plan, buffers, deltaIsPreActivation);
+    {
+        EmitBackward(writer, plan, buffers, deltaIsPreActivation);
+        foreach (var (offset, length, names) in TrainableRanges(plan))
+        {
+            writer.Line($"bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Exact(gradients.Slice({Number(offset)}, {Number(length)}))); // {names}");
+        }
+    }
 
     public virtual void EmitParameterGradients(SourceWriter writer, TPlan plan, LayerBuffers buffers)
     {
+        var ranges = TrainableRanges(plan);
+        if (ranges.Count == 0)
+        {
+            return;
+        }
+        writer.Line($"// {plan.Name}: the update of the gradients the first half computed");
+        using (writer.Block("if (optimizer is not null)"))
+        {
+            foreach (var (offset, length, names) in ranges)
+            {
+                writer.Line($"global::Backprop.Kernels.ParameterUpdate.Apply(optimizer, parameters, gradients, {Number(offset)}, {Number(length)}); // {names}");
+            }
+        }
     }
 
-    public sealed override bool SplitsBackward(LayerPlan plan) => SplitsBackward((TPlan)plan);
+    /// <summary>The layer's trainable tensors as ranges of the parameter block, adjacent tensors merged, with their names.</summary>
+    private List<(int Offset, int Length, string Names)> TrainableRanges(TPlan plan)
+    {
+        var ranges = new List<(int Offset, int Length, string Names)>();
+        foreach (var tensor in Tensors(plan).Where(tensor => tensor.Trainable).OrderBy(tensor => tensor.Offset))
+        {
+            if (ranges.Count > 0 && ranges[ranges.Count - 1] is var last && last.Offset + last.Length == tensor.Offset)
+            {
+                ranges[ranges.Count - 1] = (last.Offset, last.Length + tensor.Length, last.Names + ", " + tensor.Name);
+            }
+            else
+            {
+                ranges.Add((tensor.Offset, tensor.Length, tensor.Name));
+            }
+        }
+        return ranges;
+    }
+
+    private static string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public sealed override void EmitInputGradient(SourceWriter writer, LayerPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
         => EmitInputGradient(writer, (TPlan)plan, buffers, deltaIsPreActivation);

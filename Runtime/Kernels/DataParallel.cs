@@ -49,7 +49,7 @@ public static class DataParallel
 /// <param name="gradients">The shard's gradient buffer, in the layout of the parameter block.</param>
 /// <param name="scratch">The shard's own scratch for the backward pass.</param>
 /// <param name="gradientBound">Receives a bound on the magnitude of every gradient the shard wrote
-/// (<see cref="GradientBound"/>), or +∞ when the network has none.</param>
+/// (<see cref="GradientBound"/>); the shards' bounds add up to a bound on their sum.</param>
 public delegate double ShardPass<TTarget>(
     ReadOnlySpan<float> inputs, ReadOnlySpan<TTarget> targets, int first, int count, int batch, Span<float> gradients, Span<float> scratch,
     out double gradientBound)
@@ -193,7 +193,7 @@ public sealed unsafe class DataParallel<TTarget> where TTarget : unmanaged
     /// <param name="gradients">The network's gradient block: shard 0 writes it, the other shards are summed into it.</param>
     /// <param name="optimizer">The optimizer to step, or null to compute the gradients only.</param>
     /// <exception cref="ArgumentException">The shard count, the batch or a block's length does not fit.</exception>
-    /// <exception cref="ArithmeticException">The loss is not finite (with an optimizer): the gradients are filled, the parameters untouched.</exception>
+    /// <exception cref="ArithmeticException">The loss or a summed gradient is not finite (with an optimizer): the gradients are filled, the parameters and the optimizer untouched.</exception>
     public float Train(
         ReadOnlySpan<float> inputs, ReadOnlySpan<TTarget> targets, int batch, int shards,
         Span<float> parameters, Span<float> gradients, Optimizer? optimizer)

@@ -37,11 +37,16 @@ public static class GradientBound
     /// </summary>
     public const double Limit = float.MaxValue / 16.0;
 
+    /// <summary>The most terms a bound here covers (46 million: <c>(1 + 2⁻²⁴)ⁿ</c> stays under 16, see <see cref="Limit"/>); beyond, the bound is +∞.</summary>
+    public const long MaxTerms = 46_000_000;
+
     /// <summary>
-    /// <c>Σ_r max(1, max_i |a[r, i]|) · max_j |b[r, j]|</c> over <paramref name="rows"/> rows, in double precision: at
-    /// least the magnitude of every <c>Σ_r a[r, i] · b[r, j]</c> (a dense layer's weight gradient, with a the layer's
-    /// input and b its δ = ∂L/∂z) and of every <c>Σ_r b[r, j]</c> (its bias gradient). +∞ when a value is NaN or
-    /// infinite.
+    /// <c>rows · max(1, max |a|) · max |b|</c>, in double precision: at least the magnitude of every
+    /// <c>Σ_r a[r, i] · b[r, j]</c> (a dense layer's weight gradient, with a the layer's input and b its δ = ∂L/∂z) and of
+    /// every <c>Σ_r b[r, j]</c> (its bias gradient). +∞ when a value is NaN or infinite, or when there are more rows than
+    /// <see cref="MaxTerms"/>. Two streaming passes over data the backward pass has just used. It may be far above the
+    /// sums themselves (the largest x and the largest δ need not meet in one product): a bound above
+    /// <see cref="Limit"/> only sends the step through the checked path.
     /// </summary>
     /// <param name="a">[rows, aWidth], row-major.</param>
     /// <param name="aWidth">The values of a row of <paramref name="a"/>.</param>
@@ -54,26 +59,15 @@ public static class GradientBound
         {
             throw new ArgumentException($"GradientBound.Rows: buffers of {a.Length} and {b.Length} values do not hold {rows} rows of {aWidth} and {bWidth}.");
         }
-        double bound = 0;
-        for (int r = 0; r < rows; r++)
-        {
-            float largest = MaxAbs(b.Slice(r * bWidth, bWidth));
-            if (largest != 0f)
-            {
-                bound += Math.Max(1.0, MaxAbs(a.Slice(r * aWidth, aWidth))) * largest;
-            }
-            else if (!float.IsFinite(MaxAbs(a.Slice(r * aWidth, aWidth))))
-            {
-                return double.PositiveInfinity; // ∞ · 0 is NaN: the gradient is not finite
-            }
-        }
-        return bound;
+        float largest = MaxAbs(a[..(rows * aWidth)]);
+        // ∞ · 0 is NaN: a non-finite input makes the gradient NaN even where δ is 0.
+        return float.IsFinite(largest) ? Scaled(largest, b, bWidth, rows) : double.PositiveInfinity;
     }
 
     /// <summary>
-    /// <c>Σ_r max_j |b[r, j]|</c> over <paramref name="rows"/> rows, in double precision: at least the magnitude of any
-    /// sum of rows of b (an embedding's gradient, whose rows are sums of the rows of ∂L/∂output of the tokens that chose
-    /// them). +∞ when a value is NaN or infinite.
+    /// <c>rows · max |b|</c>, in double precision: at least the magnitude of any sum of rows of b (an embedding's
+    /// gradient, whose rows are sums of the rows of ∂L/∂output of the tokens that chose them). +∞ when a value is NaN or
+    /// infinite, or when there are more rows than <see cref="MaxTerms"/>.
     /// </summary>
     /// <param name="b">[rows, width], row-major.</param>
     /// <param name="width">The values of a row.</param>
@@ -84,16 +78,11 @@ public static class GradientBound
         {
             throw new ArgumentException($"GradientBound.Sums: a buffer of {b.Length} values does not hold {rows} rows of {width}.");
         }
-        double bound = 0;
-        for (int r = 0; r < rows; r++)
-        {
-            bound += MaxAbs(b.Slice(r * width, width));
-        }
-        return bound;
+        return rows > MaxTerms ? double.PositiveInfinity : (double)rows * MaxAbs(b[..(rows * width)]);
     }
 
     /// <summary>
-    /// <c>max(1, magnitude) · Σ_r max_j |b[r, j]|</c>: <see cref="Rows"/> when every value of a is known to be at most
+    /// <c>rows · max(1, magnitude) · max |b|</c>: <see cref="Rows"/> when every value of a is known to be at most
     /// <paramref name="magnitude"/> in magnitude (a first layer's input, whose check measured it), without reading a.
     /// </summary>
     /// <param name="magnitude">The largest magnitude in a.</param>
@@ -102,6 +91,14 @@ public static class GradientBound
     /// <param name="rows">The rows summed over.</param>
     public static double Scaled(float magnitude, ReadOnlySpan<float> b, int width, int rows)
         => float.IsFinite(magnitude) ? Math.Max(1.0, magnitude) * Sums(b, width, rows) : double.PositiveInfinity;
+
+    /// <summary>
+    /// The bound of gradients already computed (a layer with few parameters computes them with its input gradient):
+    /// their largest magnitude, +∞ when one is NaN or infinite. A magnitude, not a verdict, so that the bounds of
+    /// data-parallel shards still add up to a bound on their sum.
+    /// </summary>
+    /// <param name="gradient">The gradients.</param>
+    public static double Exact(ReadOnlySpan<float> gradient) => MaxAbs(gradient);
 
     /// <summary>The largest magnitude in <paramref name="values"/> (0 when empty); +∞ when a value is NaN or infinite.</summary>
     public static float MaxAbs(ReadOnlySpan<float> values)

@@ -34,4 +34,19 @@ public readonly ref struct ParameterUpdate
 
     /// <summary>Where the layer's bias starts in <see cref="Parameters"/>.</summary>
     public int BiasOffset { get; }
+
+    /// <summary>
+    /// Applies the step begun by <see cref="Optimizer.BeginPartialStep"/> to the tensor of <paramref name="length"/> values
+    /// at <paramref name="offset"/> in the parameter block, from its part of the gradient block (frozen parts skipped).
+    /// </summary>
+    /// <param name="optimizer">The optimizer, in a step begun by <see cref="Optimizer.BeginPartialStep"/>.</param>
+    /// <param name="parameters">The network's whole parameter block.</param>
+    /// <param name="gradients">The network's whole gradient block.</param>
+    /// <param name="offset">Where the tensor starts in both blocks.</param>
+    /// <param name="length">Its number of values.</param>
+    public static void Apply(Optimizer optimizer, Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        optimizer.UpdatePart(parameters.Slice(offset, length), gradients.Slice(offset, length), offset);
+    }
 }
