@@ -631,10 +631,9 @@ namespace Demo
                 return bound; // nothing from dense2 down has a parameter to train
             }
             // dense2: Dense 128 → 10; ∂L/∂z in place, then ∂L/∂input
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                dropout1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), dense2Output, dense2Output, dense2Delta,
-                default, default, dropout1Delta, scratch,
-                batch, Dense2Inputs, Dense2Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            global::Backprop.Kernels.Dense.InputGradient<global::Backprop.Kernels.Identity>(
+                parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), dense2Output, dense2Output, dense2Delta,
+                dropout1Delta, scratch, batch, Dense2Inputs, Dense2Units, threads: 1);
             bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(dropout1Output, Dense2Inputs, dense2Delta, Dense2Units, batch));
             if (_frozen.Stops(10))
             {
@@ -643,10 +642,9 @@ namespace Demo
             // dropout1: Dropout [128], rate 0.25 (training mode only)
             global::Backprop.Kernels.Dropout.Backward(dropout1Delta, dropout1Mask, dense1Delta, batch, 128);
             // dense1: Dense 1568 → 128, Relu; ∂L/∂z in place, then ∂L/∂input
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
-                pool2Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
-                default, default, pool2Delta, scratch,
-                batch, Dense1Inputs, Dense1Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            global::Backprop.Kernels.Dense.InputGradient<global::Backprop.Kernels.Relu>(
+                parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
+                pool2Delta, scratch, batch, Dense1Inputs, Dense1Units, threads: 1);
             bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(pool2Output, Dense1Inputs, dense1Delta, Dense1Units, batch));
             if (_frozen.Stops(8))
             {
@@ -729,24 +727,20 @@ namespace Demo
             {
                 return; // nothing from dense2 down has a parameter to train
             }
-            // dense2: the weight and bias gradients from ∂L/∂z
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                dropout1Output, default, default, default, dense2Delta,
-                gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), default, default,
+            // dense2: the weight and bias gradients from ∂L/∂z, each block updated as soon as it is complete
+            global::Backprop.Kernels.Dense.ParameterGradients(
+                dropout1Output, dense2Delta, gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units),
                 batch, Dense2Inputs, Dense2Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias),
-                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias));
             if (_frozen.Stops(10))
             {
                 return; // nothing from dropout1 down has a parameter to train
             }
-            // dense1: the weight and bias gradients from ∂L/∂z
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                pool2Output, default, default, default, dense1Delta,
-                gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
+            // dense1: the weight and bias gradients from ∂L/∂z, each block updated as soon as it is complete
+            global::Backprop.Kernels.Dense.ParameterGradients(
+                pool2Output, dense1Delta, gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units),
                 batch, Dense1Inputs, Dense1Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias),
-                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
             if (_frozen.Stops(8))
             {
                 return; // nothing from flatten1 down has a parameter to train

@@ -518,30 +518,27 @@ namespace Demo
                 return bound; // nothing from dense3 down has a parameter to train
             }
             // dense3: Dense 128 → 10; ∂L/∂z in place, then ∂L/∂input
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                dense2Output, parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), dense3Output, dense3Output, dense3Delta,
-                default, default, dense2Delta, scratch,
-                batch, Dense3Inputs, Dense3Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            global::Backprop.Kernels.Dense.InputGradient<global::Backprop.Kernels.Identity>(
+                parameters.Slice(Dense3Weight, Dense3Inputs * Dense3Units), dense3Output, dense3Output, dense3Delta,
+                dense2Delta, scratch, batch, Dense3Inputs, Dense3Units, threads: 1);
             bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(dense2Output, Dense3Inputs, dense3Delta, Dense3Units, batch));
             if (_frozen.Stops(4))
             {
                 return bound; // nothing from dense2 down has a parameter to train
             }
             // dense2: Dense 256 → 128, Relu; ∂L/∂z in place, then ∂L/∂input
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
-                dense1Output, parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), dense2Output, dense2Output, dense2Delta,
-                default, default, dense1Delta, scratch,
-                batch, Dense2Inputs, Dense2Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            global::Backprop.Kernels.Dense.InputGradient<global::Backprop.Kernels.Relu>(
+                parameters.Slice(Dense2Weight, Dense2Inputs * Dense2Units), dense2Output, dense2Output, dense2Delta,
+                dense1Delta, scratch, batch, Dense2Inputs, Dense2Units, threads: 1);
             bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(dense1Output, Dense2Inputs, dense2Delta, Dense2Units, batch));
             if (_frozen.Stops(2))
             {
                 return bound; // nothing from dense1 down has a parameter to train
             }
             // dense1: Dense 784 → 256, Relu; ∂L/∂z in place
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Relu>(
-                inputs, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
-                default, default, default, default,
-                batch, Dense1Inputs, Dense1Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            global::Backprop.Kernels.Dense.InputGradient<global::Backprop.Kernels.Relu>(
+                parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
+                default, default, batch, Dense1Inputs, Dense1Units, threads: 1);
             bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Scaled(activations.InputMagnitude, dense1Delta, Dense1Units, batch));
             return bound;
         }
@@ -573,35 +570,29 @@ namespace Demo
             {
                 return; // nothing from dense3 down has a parameter to train
             }
-            // dense3: the weight and bias gradients from ∂L/∂z
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                dense2Output, default, default, default, dense3Delta,
-                gradients.Slice(Dense3Weight, Dense3Inputs * Dense3Units), gradients.Slice(Dense3Bias, Dense3Units), default, default,
+            // dense3: the weight and bias gradients from ∂L/∂z, each block updated as soon as it is complete
+            global::Backprop.Kernels.Dense.ParameterGradients(
+                dense2Output, dense3Delta, gradients.Slice(Dense3Weight, Dense3Inputs * Dense3Units), gradients.Slice(Dense3Bias, Dense3Units),
                 batch, Dense3Inputs, Dense3Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense3Weight, Dense3Bias),
-                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense3Weight, Dense3Bias));
             if (_frozen.Stops(4))
             {
                 return; // nothing from dense2 down has a parameter to train
             }
-            // dense2: the weight and bias gradients from ∂L/∂z
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                dense1Output, default, default, default, dense2Delta,
-                gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units), default, default,
+            // dense2: the weight and bias gradients from ∂L/∂z, each block updated as soon as it is complete
+            global::Backprop.Kernels.Dense.ParameterGradients(
+                dense1Output, dense2Delta, gradients.Slice(Dense2Weight, Dense2Inputs * Dense2Units), gradients.Slice(Dense2Bias, Dense2Units),
                 batch, Dense2Inputs, Dense2Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias),
-                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense2Weight, Dense2Bias));
             if (_frozen.Stops(2))
             {
                 return; // nothing from dense1 down has a parameter to train
             }
-            // dense1: the weight and bias gradients from ∂L/∂z
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                inputs, default, default, default, dense1Delta,
-                gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
+            // dense1: the weight and bias gradients from ∂L/∂z, each block updated as soon as it is complete
+            global::Backprop.Kernels.Dense.ParameterGradients(
+                inputs, dense1Delta, gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units),
                 batch, Dense1Inputs, Dense1Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias),
-                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
         }
 
         /// <summary>

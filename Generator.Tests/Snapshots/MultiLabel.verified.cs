@@ -508,20 +508,18 @@ partial class MultiLabel : global::Backprop.INetwork
             return bound; // nothing from head down has a parameter to train
         }
         // head: Dense 20 → 3, Sigmoid (the loss gave ∂L/∂z); ∂L/∂z in place, then ∂L/∂input
-        global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-            encoderOutput, parameters.Slice(HeadWeight, HeadInputs * HeadUnits), headPreActivation, headOutput, headDelta,
-            default, default, encoderDelta, scratch,
-            batch, HeadInputs, HeadUnits, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+        global::Backprop.Kernels.Dense.InputGradient<global::Backprop.Kernels.Identity>(
+            parameters.Slice(HeadWeight, HeadInputs * HeadUnits), headPreActivation, headOutput, headDelta,
+            encoderDelta, scratch, batch, HeadInputs, HeadUnits, threads: 1);
         bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(encoderOutput, HeadInputs, headDelta, HeadUnits, batch));
         if (_frozen.Stops(2))
         {
             return bound; // nothing from encoder down has a parameter to train
         }
         // encoder: Dense 12 → 20, Gelu; ∂L/∂z in place
-        global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Gelu>(
-            inputs, parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), encoderPreActivation, encoderOutput, encoderDelta,
-            default, default, default, default,
-            batch, EncoderInputs, EncoderUnits, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+        global::Backprop.Kernels.Dense.InputGradient<global::Backprop.Kernels.Gelu>(
+            parameters.Slice(EncoderWeight, EncoderInputs * EncoderUnits), encoderPreActivation, encoderOutput, encoderDelta,
+            default, default, batch, EncoderInputs, EncoderUnits, threads: 1);
         bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Scaled(activations.InputMagnitude, encoderDelta, EncoderUnits, batch));
         return bound;
     }
@@ -553,24 +551,20 @@ partial class MultiLabel : global::Backprop.INetwork
         {
             return; // nothing from head down has a parameter to train
         }
-        // head: the weight and bias gradients from ∂L/∂z
-        global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-            encoderOutput, default, default, default, headDelta,
-            gradients.Slice(HeadWeight, HeadInputs * HeadUnits), gradients.Slice(HeadBias, HeadUnits), default, default,
+        // head: the weight and bias gradients from ∂L/∂z, each block updated as soon as it is complete
+        global::Backprop.Kernels.Dense.ParameterGradients(
+            encoderOutput, headDelta, gradients.Slice(HeadWeight, HeadInputs * HeadUnits), gradients.Slice(HeadBias, HeadUnits),
             batch, HeadInputs, HeadUnits, threads: 1,
-            optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, HeadWeight, HeadBias),
-            parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
+            optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, HeadWeight, HeadBias));
         if (_frozen.Stops(2))
         {
             return; // nothing from encoder down has a parameter to train
         }
-        // encoder: the weight and bias gradients from ∂L/∂z
-        global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-            inputs, default, default, default, encoderDelta,
-            gradients.Slice(EncoderWeight, EncoderInputs * EncoderUnits), gradients.Slice(EncoderBias, EncoderUnits), default, default,
+        // encoder: the weight and bias gradients from ∂L/∂z, each block updated as soon as it is complete
+        global::Backprop.Kernels.Dense.ParameterGradients(
+            inputs, encoderDelta, gradients.Slice(EncoderWeight, EncoderInputs * EncoderUnits), gradients.Slice(EncoderBias, EncoderUnits),
             batch, EncoderInputs, EncoderUnits, threads: 1,
-            optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, EncoderWeight, EncoderBias),
-            parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
+            optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, EncoderWeight, EncoderBias));
     }
 
     /// <summary>

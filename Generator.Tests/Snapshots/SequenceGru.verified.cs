@@ -523,10 +523,9 @@ namespace Demo
                 return bound; // nothing from dense1 down has a parameter to train
             }
             // dense1: Dense 128 → 10; ∂L/∂z in place, then ∂L/∂input
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                gru1Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
-                default, default, gru1Delta, scratch,
-                batch, Dense1Inputs, Dense1Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            global::Backprop.Kernels.Dense.InputGradient<global::Backprop.Kernels.Identity>(
+                parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
+                gru1Delta, scratch, batch, Dense1Inputs, Dense1Units, threads: 1);
             bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(gru1Output, Dense1Inputs, dense1Delta, Dense1Units, batch));
             if (_frozen.Stops(4))
             {
@@ -573,13 +572,11 @@ namespace Demo
             {
                 return; // nothing from dense1 down has a parameter to train
             }
-            // dense1: the weight and bias gradients from ∂L/∂z
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                gru1Output, default, default, default, dense1Delta,
-                gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
+            // dense1: the weight and bias gradients from ∂L/∂z, each block updated as soon as it is complete
+            global::Backprop.Kernels.Dense.ParameterGradients(
+                gru1Output, dense1Delta, gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units),
                 batch, Dense1Inputs, Dense1Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias),
-                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
             if (_frozen.Stops(4))
             {
                 return; // nothing from gru1 down has a parameter to train

@@ -567,10 +567,9 @@ namespace Demo
                 return bound; // nothing from dense1 down has a parameter to train
             }
             // dense1: Dense 16 → 2; ∂L/∂z in place, then ∂L/∂input
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                lstm2Output, parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
-                default, default, lstm2Delta, scratch,
-                batch, Dense1Inputs, Dense1Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);
+            global::Backprop.Kernels.Dense.InputGradient<global::Backprop.Kernels.Identity>(
+                parameters.Slice(Dense1Weight, Dense1Inputs * Dense1Units), dense1Output, dense1Output, dense1Delta,
+                lstm2Delta, scratch, batch, Dense1Inputs, Dense1Units, threads: 1);
             bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Rows(lstm2Output, Dense1Inputs, dense1Delta, Dense1Units, batch));
             if (_frozen.Stops(9))
             {
@@ -643,13 +642,11 @@ namespace Demo
             {
                 return; // nothing from dense1 down has a parameter to train
             }
-            // dense1: the weight and bias gradients from ∂L/∂z
-            global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(
-                lstm2Output, default, default, default, dense1Delta,
-                gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units), default, default,
+            // dense1: the weight and bias gradients from ∂L/∂z, each block updated as soon as it is complete
+            global::Backprop.Kernels.Dense.ParameterGradients(
+                lstm2Output, dense1Delta, gradients.Slice(Dense1Weight, Dense1Inputs * Dense1Units), gradients.Slice(Dense1Bias, Dense1Units),
                 batch, Dense1Inputs, Dense1Units, threads: 1,
-                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias),
-                parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);
+                optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, Dense1Weight, Dense1Bias));
             if (_frozen.Stops(9))
             {
                 return; // nothing from lstm2 down has a parameter to train

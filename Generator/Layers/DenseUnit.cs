@@ -167,12 +167,11 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
         string activation = deltaIsPreActivation ? "global::Backprop.Kernels.Identity" : ActivationType(plan.Activation);
         string note = deltaIsPreActivation ? " (the loss gave ∂L/∂z)" : "";
         writer.Line($"// {plan.Name}: {Describe(plan)}{note}; ∂L/∂z in place{(buffers.InputDelta is null ? "" : ", then ∂L/∂input")}");
-        writer.Line($"global::Backprop.Kernels.Dense.Backward<{activation}>(");
+        writer.Line($"global::Backprop.Kernels.Dense.InputGradient<{activation}>(");
         using (writer.Indent())
         {
-            writer.Line($"{buffers.Input}, parameters.Slice({p}Weight, {p}Inputs * {p}Units), {buffers.PreActivation}, {buffers.Output}, {buffers.Delta},");
-            writer.Line($"default, default, {buffers.InputDelta ?? "default"}, {(buffers.InputDelta is null ? "default" : "scratch")},");
-            writer.Line($"{Rows(plan)}, {p}Inputs, {p}Units, threads: 1, parts: global::Backprop.Kernels.BackwardParts.InputGradient);");
+            writer.Line($"parameters.Slice({p}Weight, {p}Inputs * {p}Units), {buffers.PreActivation}, {buffers.Output}, {buffers.Delta},");
+            writer.Line($"{buffers.InputDelta ?? "default"}, {(buffers.InputDelta is null ? "default" : "scratch")}, {Rows(plan)}, {p}Inputs, {p}Units, threads: 1);");
         }
         writer.Line(buffers.Input == "inputs"
             ? $"bound = global::System.Math.Max(bound, global::Backprop.Kernels.GradientBound.Scaled(activations.InputMagnitude, {buffers.Delta}, {p}Units, {Rows(plan)}));"
@@ -182,15 +181,13 @@ internal sealed class DenseUnit : LayerUnit<DensePlan>
     public override void EmitParameterGradients(SourceWriter writer, DensePlan plan, LayerBuffers buffers)
     {
         string p = plan.Pascal;
-        writer.Line($"// {plan.Name}: the weight and bias gradients from ∂L/∂z");
-        writer.Line($"global::Backprop.Kernels.Dense.Backward<global::Backprop.Kernels.Identity>(");
+        writer.Line($"// {plan.Name}: the weight and bias gradients from ∂L/∂z, each block updated as soon as it is complete");
+        writer.Line("global::Backprop.Kernels.Dense.ParameterGradients(");
         using (writer.Indent())
         {
-            writer.Line($"{buffers.Input}, default, default, default, {buffers.Delta},");
-            writer.Line($"gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units), default, default,");
+            writer.Line($"{buffers.Input}, {buffers.Delta}, gradients.Slice({p}Weight, {p}Inputs * {p}Units), gradients.Slice({p}Bias, {p}Units),");
             writer.Line($"{Rows(plan)}, {p}Inputs, {p}Units, threads: 1,");
-            writer.Line($"optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, {p}Weight, {p}Bias),");
-            writer.Line("parts: global::Backprop.Kernels.BackwardParts.ParameterGradients);");
+            writer.Line($"optimizer is null ? default : new global::Backprop.Kernels.ParameterUpdate(optimizer, parameters, {p}Weight, {p}Bias));");
         }
     }
 

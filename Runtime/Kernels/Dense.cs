@@ -70,49 +70,47 @@ public static class Dense
     /// <param name="units">Columns of y.</param>
     /// <param name="threads">The most threads the products may use; results do not depend on it.</param>
     /// <param name="update">The optimizer step to apply to this layer's parameters, or <c>default</c> for none.</param>
-    /// <param name="parts">
-    /// Which parts to run: <see cref="BackwardParts.InputGradient"/> turns <c>∂L/∂y</c> into <c>∂L/∂z</c> and writes
-    /// <c>∂L/∂x</c>; <see cref="BackwardParts.ParameterGradients"/> then (in a later call, on the same buffers, with
-    /// <paramref name="delta"/> holding <c>∂L/∂z</c>) writes the weight and bias gradients and applies
-    /// <paramref name="update"/>. A network runs every layer's first part before any layer's second, so that
-    /// <see cref="GradientBound"/> can prove every gradient finite before the first parameter changes.
-    /// </param>
-    public static unsafe void Backward<TActivation>(
+    public static void Backward<TActivation>(
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> preActivation, ReadOnlySpan<float> output,
         Span<float> delta,
         Span<float> weightGradient, Span<float> biasGradient, Span<float> inputGradient, Span<float> scratch,
-        int batch, int inputs, int units, int threads = 1, ParameterUpdate update = default, BackwardParts parts = BackwardParts.All)
+        int batch, int inputs, int units, int threads = 1, ParameterUpdate update = default)
         where TActivation : struct, IActivation
     {
-        long weightCount = (long)inputs * units, activations = (long)batch * units;
-        bool inputPart = (parts & BackwardParts.InputGradient) != 0, parameterPart = (parts & BackwardParts.ParameterGradients) != 0;
-        if (batch < 0 || inputs < 1 || units < 1 || (parts & ~BackwardParts.All) != 0 || input.Length < (long)batch * inputs || delta.Length < activations
-            || (inputPart && (weight.Length < weightCount || output.Length < activations
-                || (!inputGradient.IsEmpty && inputGradient.Length < (long)batch * inputs)))
-            || (parameterPart && (weightGradient.Length < weightCount || biasGradient.Length < units
-                || (update.Optimizer is not null && (update.WeightOffset < 0 || update.BiasOffset < 0
-                    || update.Parameters.Length < update.WeightOffset + weightCount || update.Parameters.Length < (long)update.BiasOffset + units)))))
-        {
-            throw new ArgumentException($"Dense.Backward: a buffer does not fit batch {batch}, {inputs} inputs and {units} units, or the update's offsets fall outside the parameter block.");
-        }
-
-        if (inputPart)
-        {
-            InputGradient<TActivation>(input, weight, preActivation, output, delta, inputGradient, scratch, batch, inputs, units, threads);
-        }
-        if (parameterPart)
-        {
-            ParameterGradients(input, delta, weightGradient, biasGradient, batch, inputs, units, threads, update);
-        }
+        CheckParameterGradients(input, delta, weightGradient, biasGradient, batch, inputs, units, update);
+        InputGradient<TActivation>(weight, preActivation, output, delta, inputGradient, scratch, batch, inputs, units, threads);
+        WeightAndBiasGradients(input, delta, weightGradient, biasGradient, batch, inputs, units, threads, update);
     }
 
-    /// <summary>δ = ∂L/∂z from ∂L/∂y, in place, then ∂L/∂x (when wanted) from the weights as they are.</summary>
-    private static void InputGradient<TActivation>(
-        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> preActivation, ReadOnlySpan<float> output,
-        Span<float> delta, Span<float> inputGradient, Span<float> scratch, int batch, int inputs, int units, int threads)
+    /// <summary>
+    /// The first half of <see cref="Backward{TActivation}"/>: <paramref name="delta"/> from <c>∂L/∂y</c> to <c>∂L/∂z</c>
+    /// in place, then <c>∂L/∂x</c> (when <paramref name="inputGradient"/> is not empty) from the weights as they are. A
+    /// network runs every layer's first half before any layer's <see cref="ParameterGradients"/>, so that
+    /// <see cref="GradientBound"/> can prove every gradient finite before the first parameter changes.
+    /// </summary>
+    /// <param name="weight">Wᵀ, (inputs, units).</param>
+    /// <param name="preActivation">z, (batch, units), from the forward pass (not read when the activation fuses into the product).</param>
+    /// <param name="output">y, (batch, units), from the forward pass.</param>
+    /// <param name="delta">(batch, units): ∂L/∂y in, ∂L/∂z out.</param>
+    /// <param name="inputGradient">∂L/∂x, (batch, inputs); empty for the first layer (nothing needs it).</param>
+    /// <param name="scratch">As for <see cref="Backward{TActivation}"/>.</param>
+    /// <param name="batch">Rows of x.</param>
+    /// <param name="inputs">Columns of x.</param>
+    /// <param name="units">Columns of y.</param>
+    /// <param name="threads">The most threads the products may use; results do not depend on it.</param>
+    public static void InputGradient<TActivation>(
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> preActivation, ReadOnlySpan<float> output,
+        Span<float> delta, Span<float> inputGradient, Span<float> scratch, int batch, int inputs, int units, int threads = 1)
         where TActivation : struct, IActivation
     {
+        long activations = (long)batch * units;
+        if (batch < 0 || inputs < 1 || units < 1 || weight.Length < (long)inputs * units || delta.Length < activations || output.Length < activations
+            || (!TActivation.FusesIntoProduct && preActivation.Length < activations)
+            || (!inputGradient.IsEmpty && inputGradient.Length < (long)batch * inputs))
+        {
+            throw new ArgumentException($"Dense.InputGradient: a buffer does not fit batch {batch}, {inputs} inputs and {units} units.");
+        }
         // δ = ∂L/∂z = ∂L/∂y ⊙ f'(z); an activation fused into the forward product reads its slope from y alone.
         TActivation.Backward(TActivation.FusesIntoProduct ? output : preActivation, output, delta, batch, units);
 
@@ -149,8 +147,43 @@ public static class Dense
 
     }
 
-    /// <summary>The weight and bias gradients from δ = ∂L/∂z, each block updated as soon as it is complete when there is an update.</summary>
-    private static unsafe void ParameterGradients(
+    /// <summary>
+    /// The second half of <see cref="Backward{TActivation}"/>: the weight and bias gradients from <paramref name="delta"/>
+    /// (<c>∂L/∂z</c>, as <see cref="InputGradient{TActivation}"/> left it) and, with an <paramref name="update"/>, the
+    /// optimizer's step on the layer's weight and bias, block by block of rows as they are complete.
+    /// </summary>
+    /// <param name="input">x, (batch, inputs), as given to the forward pass.</param>
+    /// <param name="delta">∂L/∂z, (batch, units).</param>
+    /// <param name="weightGradient">∂L/∂Wᵀ, (inputs, units).</param>
+    /// <param name="biasGradient">∂L/∂b, (units).</param>
+    /// <param name="batch">Rows of x.</param>
+    /// <param name="inputs">Columns of x.</param>
+    /// <param name="units">Columns of δ.</param>
+    /// <param name="threads">The most threads the products may use; results do not depend on it.</param>
+    /// <param name="update">The optimizer step to apply to this layer's parameters, or <c>default</c> for none.</param>
+    public static void ParameterGradients(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> delta, Span<float> weightGradient, Span<float> biasGradient,
+        int batch, int inputs, int units, int threads = 1, ParameterUpdate update = default)
+    {
+        CheckParameterGradients(input, delta, weightGradient, biasGradient, batch, inputs, units, update);
+        WeightAndBiasGradients(input, delta, weightGradient, biasGradient, batch, inputs, units, threads, update);
+    }
+
+    private static void CheckParameterGradients(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> delta, Span<float> weightGradient, Span<float> biasGradient,
+        int batch, int inputs, int units, ParameterUpdate update)
+    {
+        long weightCount = (long)inputs * units;
+        if (batch < 0 || inputs < 1 || units < 1 || input.Length < (long)batch * inputs || delta.Length < (long)batch * units
+            || weightGradient.Length < weightCount || biasGradient.Length < units
+            || (update.Optimizer is not null && (update.WeightOffset < 0 || update.BiasOffset < 0
+                || update.Parameters.Length < update.WeightOffset + weightCount || update.Parameters.Length < (long)update.BiasOffset + units)))
+        {
+            throw new ArgumentException($"Dense: a buffer does not fit batch {batch}, {inputs} inputs and {units} units, or the update's offsets fall outside the parameter block.");
+        }
+    }
+
+    private static unsafe void WeightAndBiasGradients(
         ReadOnlySpan<float> input, ReadOnlySpan<float> delta, Span<float> weightGradient, Span<float> biasGradient,
         int batch, int inputs, int units, int threads, ParameterUpdate update)
     {

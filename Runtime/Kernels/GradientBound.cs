@@ -5,20 +5,6 @@ using System.Runtime.InteropServices;
 
 namespace Backprop.Kernels;
 
-/// <summary>Which parts of a layer's backward pass a call runs (see <see cref="Dense.Backward{TActivation}"/>).</summary>
-[Flags]
-public enum BackwardParts
-{
-    /// <summary>∂L/∂y into ∂L/∂z (in place), then ∂L/∂x: what the layers below need, from the weights before any update.</summary>
-    InputGradient = 1,
-
-    /// <summary>The parameter gradients from ∂L/∂z, and the optimizer's update of the layer when there is one.</summary>
-    ParameterGradients = 2,
-
-    /// <summary>Both, in that order.</summary>
-    All = InputGradient | ParameterGradients,
-}
-
 /// <summary>
 /// Bounds on a layer's parameter gradients, computed from the tensors they are products of, before they are computed:
 /// what lets a training step update each layer inside the backward pass (while its gradients are in cache) and still
