@@ -100,6 +100,10 @@ public static class GradientBound
         {
             (largest, i) = MaxAbs256(ref start, length);
         }
+        else if (Vector128.IsHardwareAccelerated && length >= Vector128<float>.Count)
+        {
+            (largest, i) = MaxAbs128(ref start, length);
+        }
         for (; i < length; i++)
         {
             float v = Unsafe.Add(ref start, i);
@@ -152,6 +156,21 @@ public static class GradientBound
             poison += v * Vector256<float>.Zero;
         }
         return (Vector256.EqualsAll(poison, Vector256<float>.Zero) ? Largest(max, Vector256<float>.Zero) : float.PositiveInfinity, i);
+    }
+
+    /// <inheritdoc cref="MaxAbs512"/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (float Largest, int End) MaxAbs128(ref float start, int length)
+    {
+        Vector128<float> max = Vector128<float>.Zero, poison = Vector128<float>.Zero;
+        int i = 0;
+        for (; i + Vector128<float>.Count <= length; i += Vector128<float>.Count)
+        {
+            var v = Vector128.LoadUnsafe(ref start, (nuint)i);
+            max = Vector128.MaxNative(max, Vector128.Abs(v));
+            poison += v * Vector128<float>.Zero;
+        }
+        return (Vector128.EqualsAll(poison, Vector128<float>.Zero) ? Largest(Vector256.Create(max, max), Vector256<float>.Zero) : float.PositiveInfinity, i);
     }
 
     private static float Largest(Vector256<float> a, Vector256<float> b)
