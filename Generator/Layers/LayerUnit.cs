@@ -242,7 +242,8 @@ internal abstract class LayerUnit<TPlan> : LayerUnit where TPlan : LayerPlan
         return ranges;
     }
 
-    private static string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>An integer as C# source.</summary>
+    protected static string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public sealed override void EmitInputGradient(SourceWriter writer, LayerPlan plan, LayerBuffers buffers, bool deltaIsPreActivation)
         => EmitInputGradient(writer, (TPlan)plan, buffers, deltaIsPreActivation);

@@ -217,7 +217,6 @@ internal sealed class RecurrentUnit(string kind, string prefix, int gates, strin
         }
     }
 
-    private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     public override void WriteArchitecture(JsonText json, RecurrentPlan plan)
         => json.BeginObject()

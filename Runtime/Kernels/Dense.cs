@@ -144,7 +144,6 @@ public static class Dense
                     break;
             }
         }
-
     }
 
     /// <summary>

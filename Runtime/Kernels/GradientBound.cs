@@ -92,17 +92,17 @@ public static class GradientBound
         ref float start = ref MemoryMarshal.GetReference(values);
         int length = values.Length, i = 0;
         float largest = 0f;
-        if (Vector512.IsHardwareAccelerated && length >= Vector512<float>.Count)
+        if (Vector512.IsHardwareAccelerated)
         {
-            (largest, i) = MaxAbs512(ref start, length);
+            (largest, i) = MaxAbs<Simd512, Vector512<float>>(ref start, length);
         }
-        else if (Vector256.IsHardwareAccelerated && length >= Vector256<float>.Count)
+        else if (Vector256.IsHardwareAccelerated)
         {
-            (largest, i) = MaxAbs256(ref start, length);
+            (largest, i) = MaxAbs<Simd256, Vector256<float>>(ref start, length);
         }
-        else if (Vector128.IsHardwareAccelerated && length >= Vector128<float>.Count)
+        else if (Vector128.IsHardwareAccelerated)
         {
-            (largest, i) = MaxAbs128(ref start, length);
+            (largest, i) = MaxAbs<Simd128, Vector128<float>>(ref start, length);
         }
         for (; i < length; i++)
         {
@@ -118,69 +118,27 @@ public static class GradientBound
 
     /// <summary>The whole vectors' part of <see cref="MaxAbs(ReadOnlySpan{float})"/>: their largest magnitude (+∞ for a NaN or an infinity), and where they end.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (float Largest, int End) MaxAbs512(ref float start, int length)
+    private static (float Largest, int End) MaxAbs<TS, TV>(ref float start, int length) where TS : struct, ISimd<TV> where TV : struct
     {
-        // Two independent chains of each, so that the loop runs at the loads' rate rather than the adds' latency.
-        Vector512<float> max = Vector512<float>.Zero, max2 = Vector512<float>.Zero, poison = Vector512<float>.Zero, poison2 = Vector512<float>.Zero;
+        // Two independent chains of each, so that the loop runs at the loads' rate rather than the adds' latency. The
+        // poison sums stay 0 for finite values and turn NaN, for good, at a NaN or an infinity (x · 0).
+        TV max = TS.Zero, max2 = TS.Zero, poison = TS.Zero, poison2 = TS.Zero;
         int i = 0;
-        for (; i + 2 * Vector512<float>.Count <= length; i += 2 * Vector512<float>.Count)
+        for (; i + 2 * TS.Count <= length; i += 2 * TS.Count)
         {
-            var v = Vector512.LoadUnsafe(ref start, (nuint)i);
-            var w = Vector512.LoadUnsafe(ref start, (nuint)(i + Vector512<float>.Count));
-            max = Vector512.MaxNative(max, Vector512.Abs(v));
-            max2 = Vector512.MaxNative(max2, Vector512.Abs(w));
-            poison += v * Vector512<float>.Zero; // stays 0 for finite values; NaN from a NaN or ±∞ on
-            poison2 += w * Vector512<float>.Zero;
+            TV v = TS.Load(ref Unsafe.Add(ref start, i)), w = TS.Load(ref Unsafe.Add(ref start, i + TS.Count));
+            max = TS.MaxMagnitude(max, v);
+            max2 = TS.MaxMagnitude(max2, w);
+            poison = TS.MultiplyAdd(v, TS.Zero, poison);
+            poison2 = TS.MultiplyAdd(w, TS.Zero, poison2);
         }
-        if (i + Vector512<float>.Count <= length)
+        if (i + TS.Count <= length)
         {
-            var v = Vector512.LoadUnsafe(ref start, (nuint)i);
-            max = Vector512.MaxNative(max, Vector512.Abs(v));
-            poison += v * Vector512<float>.Zero;
-            i += Vector512<float>.Count;
+            TV v = TS.Load(ref Unsafe.Add(ref start, i));
+            max = TS.MaxMagnitude(max, v);
+            poison = TS.MultiplyAdd(v, TS.Zero, poison);
+            i += TS.Count;
         }
-        max = Vector512.MaxNative(max, max2);
-        return (Vector512.EqualsAll(poison + poison2, Vector512<float>.Zero) ? Largest(max.GetLower(), max.GetUpper()) : float.PositiveInfinity, i);
-    }
-
-    /// <inheritdoc cref="MaxAbs512"/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (float Largest, int End) MaxAbs256(ref float start, int length)
-    {
-        Vector256<float> max = Vector256<float>.Zero, poison = Vector256<float>.Zero;
-        int i = 0;
-        for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count)
-        {
-            var v = Vector256.LoadUnsafe(ref start, (nuint)i);
-            max = Vector256.MaxNative(max, Vector256.Abs(v));
-            poison += v * Vector256<float>.Zero;
-        }
-        return (Vector256.EqualsAll(poison, Vector256<float>.Zero) ? Largest(max, Vector256<float>.Zero) : float.PositiveInfinity, i);
-    }
-
-    /// <inheritdoc cref="MaxAbs512"/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (float Largest, int End) MaxAbs128(ref float start, int length)
-    {
-        Vector128<float> max = Vector128<float>.Zero, poison = Vector128<float>.Zero;
-        int i = 0;
-        for (; i + Vector128<float>.Count <= length; i += Vector128<float>.Count)
-        {
-            var v = Vector128.LoadUnsafe(ref start, (nuint)i);
-            max = Vector128.MaxNative(max, Vector128.Abs(v));
-            poison += v * Vector128<float>.Zero;
-        }
-        return (Vector128.EqualsAll(poison, Vector128<float>.Zero) ? Largest(Vector256.Create(max, max), Vector256<float>.Zero) : float.PositiveInfinity, i);
-    }
-
-    private static float Largest(Vector256<float> a, Vector256<float> b)
-    {
-        var max = Vector256.MaxNative(a, b);
-        float largest = 0f;
-        for (int lane = 0; lane < Vector256<float>.Count; lane++)
-        {
-            largest = Math.Max(largest, max[lane]);
-        }
-        return largest;
+        return (TS.IsZero(TS.Add(poison, poison2)) ? TS.Largest(TS.MaxMagnitude(max, max2)) : float.PositiveInfinity, i);
     }
 }

@@ -40,6 +40,15 @@ internal interface ISimd<TVector> where TVector : struct
     static abstract TVector Reciprocal(TVector value);
     /// <summary>Replaces subnormal values by zero (they take a slow microcode path on x64); NaN and infinities pass through unchanged.</summary>
     static abstract TVector FlushSubnormal(TVector value);
+
+    /// <summary>max(<paramref name="max"/>, |<paramref name="value"/>|) lane by lane (x86 max: NaN lanes are not propagated).</summary>
+    static abstract TVector MaxMagnitude(TVector max, TVector value);
+
+    /// <summary>The largest lane.</summary>
+    static abstract float Largest(TVector value);
+
+    /// <summary>Whether every lane is zero (false when one is NaN).</summary>
+    static abstract bool IsZero(TVector value);
 }
 
 /// <summary>Constants shared by the vector widths.</summary>
@@ -98,6 +107,17 @@ internal readonly struct Simd512 : ISimd<Vector512<float>>
         Vector512<int> scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23);
         return p * scale.AsSingle();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MaxMagnitude(Vector512<float> max, Vector512<float> value) => Vector512.MaxNative(max, Vector512.Abs(value));
+    public static float Largest(Vector512<float> value)
+    {
+        float largest = value[0];
+        for (int lane = 1; lane < Vector512<float>.Count; lane++)
+        {
+            largest = System.Math.Max(largest, value[lane]);
+        }
+        return largest;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool IsZero(Vector512<float> value) => Vector512.EqualsAll(value, Vector512<float>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> FlushSubnormal(Vector512<float> value)
         => Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(value), Vector512.Create(SimdConstants.SmallestNormal)), Vector512<float>.Zero, value);
 }
@@ -147,6 +167,17 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
         Vector256<int> scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23);
         return p * scale.AsSingle();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MaxMagnitude(Vector256<float> max, Vector256<float> value) => Vector256.MaxNative(max, Vector256.Abs(value));
+    public static float Largest(Vector256<float> value)
+    {
+        float largest = value[0];
+        for (int lane = 1; lane < Vector256<float>.Count; lane++)
+        {
+            largest = System.Math.Max(largest, value[lane]);
+        }
+        return largest;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool IsZero(Vector256<float> value) => Vector256.EqualsAll(value, Vector256<float>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> FlushSubnormal(Vector256<float> value)
         => Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(value), Vector256.Create(SimdConstants.SmallestNormal)), Vector256<float>.Zero, value);
 }
@@ -212,6 +243,17 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
         Vector128<int> scale = Vector128.ShiftLeft(Vector128.ConvertToInt32(n) + Vector128.Create(127), 23);
         return p * scale.AsSingle();
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MaxMagnitude(Vector128<float> max, Vector128<float> value) => Vector128.MaxNative(max, Vector128.Abs(value));
+    public static float Largest(Vector128<float> value)
+    {
+        float largest = value[0];
+        for (int lane = 1; lane < Vector128<float>.Count; lane++)
+        {
+            largest = System.Math.Max(largest, value[lane]);
+        }
+        return largest;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool IsZero(Vector128<float> value) => Vector128.EqualsAll(value, Vector128<float>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> FlushSubnormal(Vector128<float> value)
         => Vector128.ConditionalSelect(Vector128.LessThan(Vector128.Abs(value), Vector128.Create(SimdConstants.SmallestNormal)), Vector128<float>.Zero, value);
 }
