@@ -300,10 +300,15 @@ public class ConvolutionKernelTests
     /// either sign included, for activations that fuse (Identity, Relu, LeakyRelu) and one that does not (Tanh: the two
     /// kernels run), rows of one, two and three vectors, odd sizes, filters in eights and not, with and without a bias, and a
     /// strided window (not direct). Two threads, and a machine without AVX-512, take the two kernels inside ForwardPooled.
+    /// Filters in whole blocks of 32 take the channel-blocked tiles (filters along the vectors) and are also run on the
+    /// row-major tiles (a y too short for the transposed weights), both against the two layers.
     /// </summary>
     [Theory]
     [InlineData(1, 28, 28, 3, 1, 16, 1)]  // the CNN's conv1 and pool1
-    [InlineData(16, 14, 14, 3, 1, 32, 1)] // conv2 and pool2
+    [InlineData(16, 14, 14, 3, 1, 32, 1)] // conv2 and pool2: pooled rows of 7, two six-column tiles and a two-column one
+    [InlineData(3, 9, 37, 3, 1, 32, 1)]   // pooled rows of 18: six six-column tiles; an odd height and width dropped by the pooling
+    [InlineData(2, 7, 5, 3, 0, 64, 1)]    // pooled rows of 1: two-column tiles only, two blocks of 32 filters
+    [InlineData(4, 11, 17, 5, 2, 32, 1)]  // a 5×5 kernel, pooled rows of 8: 3 + 3 + 1 + 1
     [InlineData(3, 9, 37, 3, 1, 20, 1)]   // odd height, rows of 37 (three vectors), 8 + 8 + 4 filters
     [InlineData(2, 7, 5, 3, 0, 3, 1)]     // padding 0: 5×3 outputs pooled to 2×1
     [InlineData(2, 6, 6, 5, 2, 9, 1)]     // a 5×5 kernel, padding 2
@@ -372,12 +377,25 @@ public class ConvolutionKernelTests
         var z2 = new float[z.Length];
         var y2 = new float[y.Length];
         Convolution.ForwardPooled<TA>(x, w, b, new float[columns.Length], fuses ? y2 : z2, y2, actual, new int[indices.Length], Batch, window, filters, threads);
+        AssertSameBits(expected, actual, typeof(TA).Name);
+        bool fused = threads == 1 && stride == 1 && DirectConvolution.PoolingApplies<TA>();
+        if (fused && DirectConvolution.BlockedApplies<TA>(filters))
+        {
+            // The row-major tiles for the same filters: without room in y for the transposed weights.
+            Array.Fill(actual, 12345f);
+            Convolution.ForwardPooled<TA>(x, w, b, new float[columns.Length], Span<float>.Empty, Span<float>.Empty, actual, new int[indices.Length], Batch, window, filters, threads);
+            AssertSameBits(expected, actual, typeof(TA).Name + " on the row-major tiles");
+        }
+        Assert.Contains(expected, float.IsNaN);
+    }
+
+    private static void AssertSameBits(float[] expected, float[] actual, string what)
+    {
         for (int i = 0; i < expected.Length; i++)
         {
             Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]) || (float.IsNaN(expected[i]) && float.IsNaN(actual[i])),
-                $"{typeof(TA).Name}, output {i}: {actual[i]} (bits {BitConverter.SingleToInt32Bits(actual[i]):x8}), the two layers give {expected[i]} (bits {BitConverter.SingleToInt32Bits(expected[i]):x8})");
+                $"{what}, output {i}: {actual[i]} (bits {BitConverter.SingleToInt32Bits(actual[i]):x8}), the two layers give {expected[i]} (bits {BitConverter.SingleToInt32Bits(expected[i]):x8})");
         }
-        Assert.Contains(expected, float.IsNaN);
     }
 
     /// <summary>Max pooling returns the window's maximum and the index of its first occurrence (ties included), for the 2×2 fast path and the general one.</summary>

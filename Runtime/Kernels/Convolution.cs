@@ -119,6 +119,10 @@ public static class Convolution
         }
     }
 
+    /// <summary>The smallest batch for which the fused pass transposes the weights to put filters along the vectors
+    /// (<see cref="DirectConvolution.CorrelatePooledBlocked{TA}"/>): the transposition costs about what one sample gains.</summary>
+    private const int BlockedBatch = 2;
+
     /// <summary>
     /// Inference: <see cref="Forward{TActivation}"/> and a 2×2, stride-2 max pooling of its output in one pass, where the
     /// direct path applies (<see cref="DirectConvolution.CorrelatePooled{TA}"/>: stride 1, the 512-bit path, an activation
@@ -132,7 +136,8 @@ public static class Convolution
     /// <param name="bias">[filters], or empty.</param>
     /// <param name="columns">The convolution's column buffer (each sample's padded copy on the direct path).</param>
     /// <param name="z">The convolution's pre-activation buffer (used only when the pass is not fused).</param>
-    /// <param name="y">The convolution's output buffer (used only when the pass is not fused).</param>
+    /// <param name="y">The convolution's output buffer (used only when the pass is not fused; the channel-blocked pass keeps the
+    /// transposed weights there).</param>
     /// <param name="pooled">[batch, filters, outHeight / 2, outWidth / 2]: the pooling layer's output, overwritten.</param>
     /// <param name="indices">The pooling layer's index buffer (written only when the pass is not fused).</param>
     /// <param name="batch">The samples.</param>
@@ -155,6 +160,18 @@ public static class Convolution
         int output = filters * pool.OutputPlane;
         Require(input.Length >= batch * window.InputLength && weights.Length == filters * window.Patch && (bias.IsEmpty || bias.Length == filters)
             && pooled.Length >= batch * output && columns.Length >= batch * DirectConvolution.PaddedSlot(window), "Convolution.ForwardPooled");
+        if (batch >= BlockedBatch && DirectConvolution.BlockedApplies<TActivation>(filters) && y.Length >= filters * window.Patch)
+        {
+            Span<float> transposed = y[..(filters * window.Patch)];
+            DirectConvolution.TransposeWeights(weights, transposed, filters, window.Patch);
+            for (int n = 0; n < batch; n++)
+            {
+                Span<float> xp = PadSample(input, columns, n, window, out int pitch, out int planeStride);
+                DirectConvolution.CorrelatePooledBlocked<TActivation>(xp, window.Channels, planeStride, pitch, window.Kernel, transposed, bias, filters,
+                    pooled.Slice(n * output, output), window.OutputHeight, window.OutputWidth);
+            }
+            return;
+        }
         for (int n = 0; n < batch; n++)
         {
             Span<float> xp = PadSample(input, columns, n, window, out int pitch, out int planeStride);

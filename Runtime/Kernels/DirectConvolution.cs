@@ -501,6 +501,216 @@ internal static class DirectConvolution
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="CorrelatePooledBlocked{TA}"/> runs for this layer: <see cref="PoolingApplies{TA}"/> and the filters in
+    /// whole blocks of 32.
+    /// </summary>
+    public static bool BlockedApplies<TA>(int filters) where TA : struct, IActivation
+        => PoolingApplies<TA>() && filters > 0 && filters % 32 == 0;
+
+    /// <summary>Writes the weights <c>[filters, depth]</c> as <c>[depth, filters]</c>, the layout <see cref="CorrelatePooledBlocked{TA}"/> reads.</summary>
+    public static void TransposeWeights(ReadOnlySpan<float> weights, Span<float> transposed, int filters, int depth)
+    {
+        if (weights.Length < filters * depth || transposed.Length < filters * depth)
+        {
+            throw new ArgumentException("DirectConvolution.TransposeWeights: a buffer is shorter than filters × depth.");
+        }
+        ref float source = ref MemoryMarshal.GetReference(weights);
+        ref float target = ref MemoryMarshal.GetReference(transposed);
+        for (int f = 0; f < filters; f++)
+        {
+            ref float row = ref Unsafe.Add(ref source, f * depth);
+            ref float column = ref Unsafe.Add(ref target, f);
+            for (int p = 0; p < depth; p++)
+            {
+                Unsafe.Add(ref column, p * filters) = Unsafe.Add(ref row, p);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="CorrelatePooled{TA}"/> with the filters along the vectors instead of the output columns: a vector holds
+    /// sixteen filters of one output, each term is two vectors of <paramref name="transposed"/> weights (<see
+    /// cref="TransposeWeights"/>) times one broadcast input value, so no lane is wasted on rows narrower than a vector (a
+    /// 14-wide row used 14 of 16 lanes on the row-major tiles). The tile is two output rows × six columns × 32 filters,
+    /// pooled in registers; each pooled vector goes to its sixteen planes one value at a time. Every accumulator adds the
+    /// same terms in the same order as <see cref="CorrelatePooled{TA}"/>'s, from the same bias, and the window is scanned in
+    /// the same order, so the values are the same bit for bit. Needs <see cref="BlockedApplies{TA}"/>.
+    /// </summary>
+    public static void CorrelatePooledBlocked<TA>(
+        ReadOnlySpan<float> padded, int channels, int planeStride, int pitch, int kernel,
+        ReadOnlySpan<float> transposed, ReadOnlySpan<float> bias, int filters, Span<float> pooled, int outHeight, int outWidth)
+        where TA : struct, IActivation
+    {
+        int pooledHeight = outHeight / 2, pooledWidth = outWidth / 2, plane = pooledHeight * pooledWidth;
+        if (!BlockedApplies<TA>(filters) || padded.Length < (long)channels * planeStride + Slack(kernel) || transposed.Length < filters * channels * kernel * kernel
+            || (!bias.IsEmpty && bias.Length < filters) || pooled.Length < filters * plane
+            || (outHeight - 1 + kernel - 1) * pitch + outWidth + kernel - 1 > planeStride || outWidth + kernel - 1 > pitch)
+        {
+            throw new ArgumentException("DirectConvolution.CorrelatePooledBlocked: a buffer does not fit the window, or the path does not apply.");
+        }
+        if (plane == 0)
+        {
+            return;
+        }
+        ref float x = ref MemoryMarshal.GetReference(padded);
+        ref float w = ref MemoryMarshal.GetReference(transposed);
+        ref float b = ref MemoryMarshal.GetReference(bias);
+        ref float o = ref MemoryMarshal.GetReference(pooled);
+        var s = new Shape(channels, planeStride, pitch, kernel, outHeight, outWidth, !bias.IsEmpty);
+        for (int f = 0; f < filters; f += 32)
+        {
+            ref float wf = ref Unsafe.Add(ref w, f);
+            ref float bf = ref Unsafe.Add(ref b, s.HasBias ? f : 0);
+            ref float yf = ref Unsafe.Add(ref o, f * plane);
+            for (int py = 0; py < pooledHeight; py++)
+            {
+                ref float line = ref Unsafe.Add(ref x, 2 * py * pitch);
+                int px = 0;
+                for (; px + 3 <= pooledWidth; px += 3)
+                {
+                    BlockTile6<TA>(ref Unsafe.Add(ref line, 2 * px), ref wf, ref bf, ref yf, s, filters, py * pooledWidth + px, plane);
+                }
+                for (; px < pooledWidth; px++)
+                {
+                    BlockTile2<TA>(ref Unsafe.Add(ref line, 2 * px), ref wf, ref bf, ref yf, s, filters, py * pooledWidth + px, plane);
+                }
+            }
+        }
+    }
+
+    // Two output rows × 6 columns × 32 filters (24 accumulators): per term two weight vectors and 12 broadcast inputs;
+    // the tile's 3 lines of 2×2 windows pooled in registers.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BlockTile6<TA>(ref float x, ref float w, ref float bias, ref float y, in Shape s, int filters, int at, int plane)
+        where TA : struct, IActivation
+    {
+        Vector512<float> b0 = s.HasBias ? Vector512.LoadUnsafe(ref bias) : Vector512<float>.Zero;
+        Vector512<float> b1 = s.HasBias ? Vector512.LoadUnsafe(ref Unsafe.Add(ref bias, 16)) : Vector512<float>.Zero;
+        Vector512<float> a000 = b0, a001 = b1, a010 = b0, a011 = b1, a020 = b0, a021 = b1, a030 = b0, a031 = b1, a040 = b0, a041 = b1, a050 = b0, a051 = b1;
+        Vector512<float> a100 = b0, a101 = b1, a110 = b0, a111 = b1, a120 = b0, a121 = b1, a130 = b0, a131 = b1, a140 = b0, a141 = b1, a150 = b0, a151 = b1;
+        int k = s.Kernel, p = 0;
+        for (int c = 0; c < s.Channels; c++)
+        {
+            for (int ky = 0; ky < k; ky++)
+            {
+                ref float top = ref Unsafe.Add(ref x, c * s.PlaneStride + ky * s.Pitch);
+                ref float bottom = ref Unsafe.Add(ref top, s.Pitch);
+                for (int kx = 0; kx < k; kx++, p++)
+                {
+                    ref float term = ref Unsafe.Add(ref w, p * filters);
+                    Vector512<float> w0 = Vector512.LoadUnsafe(ref term), w1 = Vector512.LoadUnsafe(ref Unsafe.Add(ref term, 16));
+                    Vector512<float> v00 = Vector512.Create(Unsafe.Add(ref top, kx + 0)); a000 = Simd512.MultiplyAdd(w0, v00, a000); a001 = Simd512.MultiplyAdd(w1, v00, a001);
+                    Vector512<float> v01 = Vector512.Create(Unsafe.Add(ref top, kx + 1)); a010 = Simd512.MultiplyAdd(w0, v01, a010); a011 = Simd512.MultiplyAdd(w1, v01, a011);
+                    Vector512<float> v02 = Vector512.Create(Unsafe.Add(ref top, kx + 2)); a020 = Simd512.MultiplyAdd(w0, v02, a020); a021 = Simd512.MultiplyAdd(w1, v02, a021);
+                    Vector512<float> v03 = Vector512.Create(Unsafe.Add(ref top, kx + 3)); a030 = Simd512.MultiplyAdd(w0, v03, a030); a031 = Simd512.MultiplyAdd(w1, v03, a031);
+                    Vector512<float> v04 = Vector512.Create(Unsafe.Add(ref top, kx + 4)); a040 = Simd512.MultiplyAdd(w0, v04, a040); a041 = Simd512.MultiplyAdd(w1, v04, a041);
+                    Vector512<float> v05 = Vector512.Create(Unsafe.Add(ref top, kx + 5)); a050 = Simd512.MultiplyAdd(w0, v05, a050); a051 = Simd512.MultiplyAdd(w1, v05, a051);
+                    Vector512<float> v10 = Vector512.Create(Unsafe.Add(ref bottom, kx + 0)); a100 = Simd512.MultiplyAdd(w0, v10, a100); a101 = Simd512.MultiplyAdd(w1, v10, a101);
+                    Vector512<float> v11 = Vector512.Create(Unsafe.Add(ref bottom, kx + 1)); a110 = Simd512.MultiplyAdd(w0, v11, a110); a111 = Simd512.MultiplyAdd(w1, v11, a111);
+                    Vector512<float> v12 = Vector512.Create(Unsafe.Add(ref bottom, kx + 2)); a120 = Simd512.MultiplyAdd(w0, v12, a120); a121 = Simd512.MultiplyAdd(w1, v12, a121);
+                    Vector512<float> v13 = Vector512.Create(Unsafe.Add(ref bottom, kx + 3)); a130 = Simd512.MultiplyAdd(w0, v13, a130); a131 = Simd512.MultiplyAdd(w1, v13, a131);
+                    Vector512<float> v14 = Vector512.Create(Unsafe.Add(ref bottom, kx + 4)); a140 = Simd512.MultiplyAdd(w0, v14, a140); a141 = Simd512.MultiplyAdd(w1, v14, a141);
+                    Vector512<float> v15 = Vector512.Create(Unsafe.Add(ref bottom, kx + 5)); a150 = Simd512.MultiplyAdd(w0, v15, a150); a151 = Simd512.MultiplyAdd(w1, v15, a151);
+                }
+            }
+        }
+        PutBlock<TA>(a000, a010, a100, a110, ref Unsafe.Add(ref y, 0 * plane), at + 0, plane);
+        PutBlock<TA>(a001, a011, a101, a111, ref Unsafe.Add(ref y, 16 * plane), at + 0, plane);
+        PutBlock<TA>(a020, a030, a120, a130, ref Unsafe.Add(ref y, 0 * plane), at + 1, plane);
+        PutBlock<TA>(a021, a031, a121, a131, ref Unsafe.Add(ref y, 16 * plane), at + 1, plane);
+        PutBlock<TA>(a040, a050, a140, a150, ref Unsafe.Add(ref y, 0 * plane), at + 2, plane);
+        PutBlock<TA>(a041, a051, a141, a151, ref Unsafe.Add(ref y, 16 * plane), at + 2, plane);
+    }
+
+    // Two output rows × 2 columns × 32 filters (8 accumulators): per term two weight vectors and 4 broadcast inputs;
+    // the tile's 1 line of 2×2 windows pooled in registers.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BlockTile2<TA>(ref float x, ref float w, ref float bias, ref float y, in Shape s, int filters, int at, int plane)
+        where TA : struct, IActivation
+    {
+        Vector512<float> b0 = s.HasBias ? Vector512.LoadUnsafe(ref bias) : Vector512<float>.Zero;
+        Vector512<float> b1 = s.HasBias ? Vector512.LoadUnsafe(ref Unsafe.Add(ref bias, 16)) : Vector512<float>.Zero;
+        Vector512<float> a000 = b0, a001 = b1, a010 = b0, a011 = b1;
+        Vector512<float> a100 = b0, a101 = b1, a110 = b0, a111 = b1;
+        int k = s.Kernel, p = 0;
+        for (int c = 0; c < s.Channels; c++)
+        {
+            for (int ky = 0; ky < k; ky++)
+            {
+                ref float top = ref Unsafe.Add(ref x, c * s.PlaneStride + ky * s.Pitch);
+                ref float bottom = ref Unsafe.Add(ref top, s.Pitch);
+                for (int kx = 0; kx < k; kx++, p++)
+                {
+                    ref float term = ref Unsafe.Add(ref w, p * filters);
+                    Vector512<float> w0 = Vector512.LoadUnsafe(ref term), w1 = Vector512.LoadUnsafe(ref Unsafe.Add(ref term, 16));
+                    Vector512<float> v00 = Vector512.Create(Unsafe.Add(ref top, kx + 0)); a000 = Simd512.MultiplyAdd(w0, v00, a000); a001 = Simd512.MultiplyAdd(w1, v00, a001);
+                    Vector512<float> v01 = Vector512.Create(Unsafe.Add(ref top, kx + 1)); a010 = Simd512.MultiplyAdd(w0, v01, a010); a011 = Simd512.MultiplyAdd(w1, v01, a011);
+                    Vector512<float> v10 = Vector512.Create(Unsafe.Add(ref bottom, kx + 0)); a100 = Simd512.MultiplyAdd(w0, v10, a100); a101 = Simd512.MultiplyAdd(w1, v10, a101);
+                    Vector512<float> v11 = Vector512.Create(Unsafe.Add(ref bottom, kx + 1)); a110 = Simd512.MultiplyAdd(w0, v11, a110); a111 = Simd512.MultiplyAdd(w1, v11, a111);
+                }
+            }
+        }
+        PutBlock<TA>(a000, a010, a100, a110, ref Unsafe.Add(ref y, 0 * plane), at + 0, plane);
+        PutBlock<TA>(a001, a011, a101, a111, ref Unsafe.Add(ref y, 16 * plane), at + 0, plane);
+    }
+
+    /// <summary>
+    /// Activates one 2×2 window's four vectors (sixteen filters each), pools them in <see cref="PutPooled{TA}"/>'s order (the
+    /// top row's left then right value, the bottom row's, then the top winner against the bottom one) and writes lane
+    /// <c>i</c> to <c>planes[i · plane + at]</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PutBlock<TA>(Vector512<float> topLeft, Vector512<float> topRight, Vector512<float> bottomLeft, Vector512<float> bottomRight,
+        ref float planes, int at, int plane)
+        where TA : struct, IActivation
+    {
+        if (typeof(TA) != typeof(Identity))
+        {
+            topLeft = TA.Apply(topLeft);
+            topRight = TA.Apply(topRight);
+            bottomLeft = TA.Apply(bottomLeft);
+            bottomRight = TA.Apply(bottomRight);
+        }
+        var result = FirstMax(FirstMax(topLeft, topRight), FirstMax(bottomLeft, bottomRight));
+        // Sixteen scalar stores, unrolled (a loop kept the stride on the stack and took about four times the instructions).
+        Unsafe.SkipInit(out Lanes lanes);
+        result.StoreUnsafe(ref Unsafe.As<Lanes, float>(ref lanes));
+        nint step = plane;
+        ref float target = ref Unsafe.Add(ref planes, at);
+        target = lanes[0];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[1];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[2];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[3];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[4];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[5];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[6];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[7];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[8];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[9];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[10];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[11];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[12];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[13];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[14];
+        target = ref Unsafe.Add(ref target, step);
+        target = lanes[15];
+    }
+
     /// <summary><paramref name="later"/> where it is greater or NaN, else <paramref name="earlier"/>: one step of a max scan that keeps the first of equal values and the last NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> FirstMax(Vector512<float> earlier, Vector512<float> later)
