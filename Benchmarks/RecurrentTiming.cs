@@ -51,6 +51,33 @@ internal static class RecurrentTiming
                 Console.WriteLine($"{{\"case\":\"{name}-predict\",\"batch\":{batch},\"threads\":1,\"ms\":{Median(() => net.Predict(inputs, outputs)):F4}}}");
             }
         }
+        // The forward kernel alone at batch 32 (a prediction's recurrent layer): inference keeps only the hidden states,
+        // training also every gate; alternated in one process.
+        foreach (var cell in new[] { Kernels.RecurrentCell.Gru, Kernels.RecurrentCell.Lstm })
+        {
+            const int Batch = 32, Steps = 28, Features = 28, Units = 128;
+            int width = Kernels.Recurrent.Gates(cell) * Units;
+            var random = new Random(3);
+            float[] Random(long length)
+            {
+                var values = new float[length];
+                for (int i = 0; i < values.Length; i++)
+                {
+                    values[i] = (float)random.NextDouble() - 0.5f;
+                }
+                return values;
+            }
+            float[] input = Random(Batch * Steps * Features), parameters = Random(Kernels.Recurrent.ParameterCount(cell, Features, Units));
+            float[] gates = new float[Batch * Steps * width], hidden = new float[Batch * Steps * Units], step = new float[Batch * width];
+            float[] cells = cell == Kernels.RecurrentCell.Lstm ? new float[Batch * Steps * Units] : [];
+            float[] newGate = cell == Kernels.RecurrentCell.Gru ? new float[Batch * Steps * Units] : [];
+            for (int round = 0; round < 3; round++)
+            {
+                double training = Median(() => Kernels.Recurrent.Forward(cell, input, parameters, gates, hidden, cells, newGate, step, Batch, Steps, Features, Units, 1, training: true));
+                double inference = Median(() => Kernels.Recurrent.Forward(cell, input, parameters, gates, hidden, cells, newGate, step, Batch, Steps, Features, Units, 1, training: false));
+                Console.WriteLine($"{cell} forward kernel, batch {Batch}: training {training:F4} ms, inference {inference:F4} ms");
+            }
+        }
         return 0;
     }
 

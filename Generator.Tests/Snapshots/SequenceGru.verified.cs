@@ -472,7 +472,7 @@ namespace Demo
             // gru1: Gru [28, 28] → [128] (last step)
             global::Backprop.Kernels.Recurrent.Forward(global::Backprop.Kernels.RecurrentCell.Gru, inputs, parameters.Slice(Gru1Parameters, Gru1ParameterCount),
                 gru1Gates, gru1Hidden, default, gru1NewGate, gru1Step,
-                batch, Gru1Steps, Gru1Features, Gru1Units, threads);
+                batch, Gru1Steps, Gru1Features, Gru1Units, threads, training);
             // The output: each sample's last hidden state.
             for (int b = 0; b < batch; b++)
             {

@@ -503,11 +503,11 @@ namespace Demo
             // lstm1: Lstm [12, 8] → [12, 16] (every step)
             global::Backprop.Kernels.Recurrent.Forward(global::Backprop.Kernels.RecurrentCell.Lstm, embedding1Output, parameters.Slice(Lstm1Parameters, Lstm1ParameterCount),
                 lstm1Gates, lstm1Output, lstm1Cells, default, lstm1Step,
-                batch, Lstm1Steps, Lstm1Features, Lstm1Units, threads);
+                batch, Lstm1Steps, Lstm1Features, Lstm1Units, threads, training);
             // lstm2: Lstm [12, 16] → [16] (last step)
             global::Backprop.Kernels.Recurrent.Forward(global::Backprop.Kernels.RecurrentCell.Lstm, lstm1Output, parameters.Slice(Lstm2Parameters, Lstm2ParameterCount),
                 lstm2Gates, lstm2Hidden, lstm2Cells, default, lstm2Step,
-                batch, Lstm2Steps, Lstm2Features, Lstm2Units, threads);
+                batch, Lstm2Steps, Lstm2Features, Lstm2Units, threads, training);
             // The output: each sample's last hidden state.
             for (int b = 0; b < batch; b++)
             {

@@ -155,7 +155,7 @@ internal sealed class RecurrentUnit(string kind, string prefix, int gates, strin
         using (writer.Indent())
         {
             writer.Line($"{buffers.Saved("gates")}, {Hidden(plan, buffers)}, {Optional(plan, buffers, "cells", 4)}, {Optional(plan, buffers, "newGate", 3)}, {buffers.Saved("step")},");
-            writer.Line($"batch, {p}Steps, {p}Features, {p}Units, threads);");
+            writer.Line($"batch, {p}Steps, {p}Features, {p}Units, threads, training);");
         }
         if (!plan.ReturnSequences)
         {

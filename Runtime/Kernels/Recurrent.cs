@@ -118,10 +118,16 @@ public static class Recurrent
     /// <param name="inputs">Features per step.</param>
     /// <param name="units">Hidden units.</param>
     /// <param name="threads">The most threads the products may use; results do not depend on it.</param>
+    /// <param name="training">
+    /// Whether the backward pass will follow. In inference (false) the cells keep only what the next step reads, the hidden
+    /// states (and the LSTM's cell states): <paramref name="gates"/> is left holding the input projections and
+    /// <paramref name="newGate"/> is not written past the units that do not fill a vector. The hidden states are the same
+    /// bit for bit.
+    /// </param>
     public static void Forward(
         RecurrentCell cell, ReadOnlySpan<float> input, ReadOnlySpan<float> parameters,
         Span<float> gates, Span<float> hidden, Span<float> cells, Span<float> newGate, Span<float> step,
-        int batch, int steps, int inputs, int units, int threads = 1)
+        int batch, int steps, int inputs, int units, int threads = 1, bool training = true)
     {
         int g = Gates(cell), width = g * units;
         Check(cell, input, parameters, gates, hidden, cells, newGate, batch, steps, inputs, units);
@@ -170,10 +176,10 @@ public static class Recurrent
                 switch (cell)
                 {
                     case RecurrentCell.Lstm:
-                        LstmStep(gate, projection, cells.Slice(at * units, units), t == 0 ? default : cells.Slice((at - 1) * units, units), h, units);
+                        LstmStep(gate, projection, cells.Slice(at * units, units), t == 0 ? default : cells.Slice((at - 1) * units, units), h, units, training);
                         break;
                     case RecurrentCell.Gru:
-                        GruStep(gate, projection, newGate.Slice(at * units, units), previous, h, units);
+                        GruStep(gate, projection, newGate.Slice(at * units, units), previous, h, units, training);
                         break;
                     default:
                         SimpleRnnStep(gate, projection, h, units);
@@ -199,11 +205,15 @@ public static class Recurrent
         }
     }
 
-    private static void LstmStep(Span<float> gate, ReadOnlySpan<float> projection, Span<float> c, ReadOnlySpan<float> previousC, Span<float> h, int units)
+    private static void LstmStep(Span<float> gate, ReadOnlySpan<float> projection, Span<float> c, ReadOnlySpan<float> previousC, Span<float> h, int units, bool training)
     {
-        int j = Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.Lstm(gate, projection, c, previousC, h, units)
+        int j = training
+            ? Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.Lstm(gate, projection, c, previousC, h, units)
             : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.Lstm(gate, projection, c, previousC, h, units)
-            : RecurrentCells<Simd128, Vector128<float>>.Lstm(gate, projection, c, previousC, h, units);
+            : RecurrentCells<Simd128, Vector128<float>>.Lstm(gate, projection, c, previousC, h, units)
+            : Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.LstmInference(gate, projection, c, previousC, h, units)
+            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.LstmInference(gate, projection, c, previousC, h, units)
+            : RecurrentCells<Simd128, Vector128<float>>.LstmInference(gate, projection, c, previousC, h, units);
         for (; j < units; j++)
         {
             float i = Logistic(gate[j] + projection[j]);
@@ -224,11 +234,15 @@ public static class Recurrent
         }
     }
 
-    private static void GruStep(Span<float> gate, ReadOnlySpan<float> projection, Span<float> newGate, ReadOnlySpan<float> previous, Span<float> h, int units)
+    private static void GruStep(Span<float> gate, ReadOnlySpan<float> projection, Span<float> newGate, ReadOnlySpan<float> previous, Span<float> h, int units, bool training)
     {
-        int j = Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.Gru(gate, projection, newGate, previous, h, units)
+        int j = training
+            ? Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.Gru(gate, projection, newGate, previous, h, units)
             : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.Gru(gate, projection, newGate, previous, h, units)
-            : RecurrentCells<Simd128, Vector128<float>>.Gru(gate, projection, newGate, previous, h, units);
+            : RecurrentCells<Simd128, Vector128<float>>.Gru(gate, projection, newGate, previous, h, units)
+            : Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.GruInference(gate, projection, previous, h, units)
+            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.GruInference(gate, projection, previous, h, units)
+            : RecurrentCells<Simd128, Vector128<float>>.GruInference(gate, projection, previous, h, units);
         for (; j < units; j++)
         {
             float r = Logistic(gate[j] + projection[j]);

@@ -97,6 +97,55 @@ internal static class RecurrentCells<TS, TV> where TS : struct, ISimd<TV> where 
         return j;
     }
 
+    /// <summary>Inference: <see cref="Lstm"/> without keeping the gates (only the cell and hidden states, which the next step reads).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int LstmInference(ReadOnlySpan<float> gate, ReadOnlySpan<float> projection, Span<float> c, ReadOnlySpan<float> previousC, Span<float> h, int units)
+    {
+        ref float g = ref Unsafe.AsRef(in gate[0]);
+        ref float p = ref Unsafe.AsRef(in projection[0]);
+        ref float cell = ref c[0];
+        ref float y = ref h[0];
+        bool first = previousC.IsEmpty;
+        ref float before = ref first ? ref cell : ref Unsafe.AsRef(in previousC[0]);
+        int j = 0;
+        for (; j + TS.Count <= units; j += TS.Count)
+        {
+            TV i = Sigmoid(TS.Add(Load(ref g, j), Load(ref p, j)));
+            TV n = Tanh(TS.Add(Load(ref g, 2 * units + j), Load(ref p, 2 * units + j)));
+            TV state = TS.Multiply(i, n);
+            if (!first)
+            {
+                TV f = Sigmoid(TS.Add(Load(ref g, units + j), Load(ref p, units + j)));
+                state = TS.MultiplyAdd(f, Load(ref before, j), state);
+            }
+            TV o = Sigmoid(TS.Add(Load(ref g, 3 * units + j), Load(ref p, 3 * units + j)));
+            Store(state, ref cell, j);
+            Store(TS.Multiply(o, Tanh(state)), ref y, j);
+        }
+        return j;
+    }
+
+    /// <summary>Inference: <see cref="Gru"/> without keeping the gates or <c>W_hn h + b_hn</c> (only the hidden state).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int GruInference(ReadOnlySpan<float> gate, ReadOnlySpan<float> projection, ReadOnlySpan<float> previous, Span<float> h, int units)
+    {
+        ref float g = ref Unsafe.AsRef(in gate[0]);
+        ref float p = ref Unsafe.AsRef(in projection[0]);
+        ref float y = ref h[0];
+        bool first = previous.IsEmpty;
+        ref float before = ref first ? ref y : ref Unsafe.AsRef(in previous[0]);
+        int j = 0;
+        for (; j + TS.Count <= units; j += TS.Count)
+        {
+            TV r = Sigmoid(TS.Add(Load(ref g, j), Load(ref p, j)));
+            TV z = Sigmoid(TS.Add(Load(ref g, units + j), Load(ref p, units + j)));
+            TV n = Tanh(TS.MultiplyAdd(r, Load(ref p, 2 * units + j), Load(ref g, 2 * units + j)));
+            TV last = first ? TS.Zero : Load(ref before, j);
+            Store(TS.MultiplyAdd(z, TS.Subtract(last, n), n), ref y, j);
+        }
+        return j;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int SimpleRnnBack(Span<float> gate, ReadOnlySpan<float> dh, int units)
     {
