@@ -119,10 +119,10 @@ public static class Recurrent
     /// <param name="units">Hidden units.</param>
     /// <param name="threads">The most threads the products may use; results do not depend on it.</param>
     /// <param name="training">
-    /// Whether the backward pass will follow. In inference (false) the cells keep only what the next step reads, the hidden
-    /// states (and the LSTM's cell states): <paramref name="gates"/> is left holding the input projections and
-    /// <paramref name="newGate"/> is not written past the units that do not fill a vector. The hidden states are the same
-    /// bit for bit.
+    /// Whether the backward pass will follow. In inference (false) the cells store only what the next step reads, the hidden
+    /// states (and the LSTM's cell states), not the activated gates or the GRU's <c>W_hn h + b_hn</c> (except for the units
+    /// past the last whole vector): <paramref name="gates"/> then holds no values the backward pass could use. The hidden
+    /// states are the same bit for bit.
     /// </param>
     public static void Forward(
         RecurrentCell cell, ReadOnlySpan<float> input, ReadOnlySpan<float> parameters,
@@ -207,13 +207,7 @@ public static class Recurrent
 
     private static void LstmStep(Span<float> gate, ReadOnlySpan<float> projection, Span<float> c, ReadOnlySpan<float> previousC, Span<float> h, int units, bool training)
     {
-        int j = training
-            ? Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.Lstm(gate, projection, c, previousC, h, units)
-            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.Lstm(gate, projection, c, previousC, h, units)
-            : RecurrentCells<Simd128, Vector128<float>>.Lstm(gate, projection, c, previousC, h, units)
-            : Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.LstmInference(gate, projection, c, previousC, h, units)
-            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.LstmInference(gate, projection, c, previousC, h, units)
-            : RecurrentCells<Simd128, Vector128<float>>.LstmInference(gate, projection, c, previousC, h, units);
+        int j = training ? LstmVectors<KeepGates>(gate, projection, c, previousC, h, units) : LstmVectors<DropGates>(gate, projection, c, previousC, h, units);
         for (; j < units; j++)
         {
             float i = Logistic(gate[j] + projection[j]);
@@ -234,15 +228,21 @@ public static class Recurrent
         }
     }
 
+    private static int LstmVectors<TGates>(Span<float> gate, ReadOnlySpan<float> projection, Span<float> c, ReadOnlySpan<float> previousC, Span<float> h, int units)
+        where TGates : struct, IGateStorage
+        => Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.Lstm<TGates>(gate, projection, c, previousC, h, units)
+            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.Lstm<TGates>(gate, projection, c, previousC, h, units)
+            : RecurrentCells<Simd128, Vector128<float>>.Lstm<TGates>(gate, projection, c, previousC, h, units);
+
+    private static int GruVectors<TGates>(Span<float> gate, ReadOnlySpan<float> projection, Span<float> newGate, ReadOnlySpan<float> previous, Span<float> h, int units)
+        where TGates : struct, IGateStorage
+        => Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.Gru<TGates>(gate, projection, newGate, previous, h, units)
+            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.Gru<TGates>(gate, projection, newGate, previous, h, units)
+            : RecurrentCells<Simd128, Vector128<float>>.Gru<TGates>(gate, projection, newGate, previous, h, units);
+
     private static void GruStep(Span<float> gate, ReadOnlySpan<float> projection, Span<float> newGate, ReadOnlySpan<float> previous, Span<float> h, int units, bool training)
     {
-        int j = training
-            ? Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.Gru(gate, projection, newGate, previous, h, units)
-            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.Gru(gate, projection, newGate, previous, h, units)
-            : RecurrentCells<Simd128, Vector128<float>>.Gru(gate, projection, newGate, previous, h, units)
-            : Vector512.IsHardwareAccelerated ? RecurrentCells<Simd512, Vector512<float>>.GruInference(gate, projection, previous, h, units)
-            : Vector256.IsHardwareAccelerated ? RecurrentCells<Simd256, Vector256<float>>.GruInference(gate, projection, previous, h, units)
-            : RecurrentCells<Simd128, Vector128<float>>.GruInference(gate, projection, previous, h, units);
+        int j = training ? GruVectors<KeepGates>(gate, projection, newGate, previous, h, units) : GruVectors<DropGates>(gate, projection, newGate, previous, h, units);
         for (; j < units; j++)
         {
             float r = Logistic(gate[j] + projection[j]);

@@ -40,8 +40,13 @@ internal static class RecurrentCells<TS, TV> where TS : struct, ISimd<TV> where 
         return j;
     }
 
+    /// <summary>
+    /// One LSTM step; with <typeparamref name="TGates"/> = <see cref="KeepGates"/> (training) the activated gates are stored
+    /// for the backward pass, with <see cref="DropGates"/> (inference) only the cell and hidden states the next step reads.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Lstm(Span<float> gate, ReadOnlySpan<float> projection, Span<float> c, ReadOnlySpan<float> previousC, Span<float> h, int units)
+    public static int Lstm<TGates>(Span<float> gate, ReadOnlySpan<float> projection, Span<float> c, ReadOnlySpan<float> previousC, Span<float> h, int units)
+        where TGates : struct, IGateStorage
     {
         ref float g = ref gate[0];
         ref float p = ref Unsafe.AsRef(in projection[0]);
@@ -56,10 +61,13 @@ internal static class RecurrentCells<TS, TV> where TS : struct, ISimd<TV> where 
             TV f = Sigmoid(TS.Add(Load(ref g, units + j), Load(ref p, units + j)));
             TV n = Tanh(TS.Add(Load(ref g, 2 * units + j), Load(ref p, 2 * units + j)));
             TV o = Sigmoid(TS.Add(Load(ref g, 3 * units + j), Load(ref p, 3 * units + j)));
-            Store(i, ref g, j);
-            Store(f, ref g, units + j);
-            Store(n, ref g, 2 * units + j);
-            Store(o, ref g, 3 * units + j);
+            if (TGates.Keep)
+            {
+                Store(i, ref g, j);
+                Store(f, ref g, units + j);
+                Store(n, ref g, 2 * units + j);
+                Store(o, ref g, 3 * units + j);
+            }
             TV state = TS.Multiply(i, n);
             if (!first)
             {
@@ -71,12 +79,18 @@ internal static class RecurrentCells<TS, TV> where TS : struct, ISimd<TV> where 
         return j;
     }
 
+    /// <summary>
+    /// One GRU step; with <typeparamref name="TGates"/> = <see cref="KeepGates"/> (training) the activated gates and
+    /// <c>W_hn h + b_hn</c> are stored for the backward pass, with <see cref="DropGates"/> (inference) only the hidden state
+    /// (<paramref name="newGate"/> may then be empty).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Gru(Span<float> gate, ReadOnlySpan<float> projection, Span<float> newGate, ReadOnlySpan<float> previous, Span<float> h, int units)
+    public static int Gru<TGates>(Span<float> gate, ReadOnlySpan<float> projection, Span<float> newGate, ReadOnlySpan<float> previous, Span<float> h, int units)
+        where TGates : struct, IGateStorage
     {
         ref float g = ref gate[0];
         ref float p = ref Unsafe.AsRef(in projection[0]);
-        ref float hn = ref newGate[0];
+        ref float hn = ref TGates.Keep ? ref newGate[0] : ref g;
         ref float y = ref h[0];
         bool first = previous.IsEmpty;
         ref float before = ref first ? ref y : ref Unsafe.AsRef(in previous[0]);
@@ -87,59 +101,13 @@ internal static class RecurrentCells<TS, TV> where TS : struct, ISimd<TV> where 
             TV z = Sigmoid(TS.Add(Load(ref g, units + j), Load(ref p, units + j)));
             TV recurrent = Load(ref p, 2 * units + j);
             TV n = Tanh(TS.MultiplyAdd(r, recurrent, Load(ref g, 2 * units + j)));
-            Store(r, ref g, j);
-            Store(z, ref g, units + j);
-            Store(n, ref g, 2 * units + j);
-            Store(recurrent, ref hn, j);
-            TV last = first ? TS.Zero : Load(ref before, j);
-            Store(TS.MultiplyAdd(z, TS.Subtract(last, n), n), ref y, j);
-        }
-        return j;
-    }
-
-    /// <summary>Inference: <see cref="Lstm"/> without keeping the gates (only the cell and hidden states, which the next step reads).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int LstmInference(ReadOnlySpan<float> gate, ReadOnlySpan<float> projection, Span<float> c, ReadOnlySpan<float> previousC, Span<float> h, int units)
-    {
-        ref float g = ref Unsafe.AsRef(in gate[0]);
-        ref float p = ref Unsafe.AsRef(in projection[0]);
-        ref float cell = ref c[0];
-        ref float y = ref h[0];
-        bool first = previousC.IsEmpty;
-        ref float before = ref first ? ref cell : ref Unsafe.AsRef(in previousC[0]);
-        int j = 0;
-        for (; j + TS.Count <= units; j += TS.Count)
-        {
-            TV i = Sigmoid(TS.Add(Load(ref g, j), Load(ref p, j)));
-            TV n = Tanh(TS.Add(Load(ref g, 2 * units + j), Load(ref p, 2 * units + j)));
-            TV state = TS.Multiply(i, n);
-            if (!first)
+            if (TGates.Keep)
             {
-                TV f = Sigmoid(TS.Add(Load(ref g, units + j), Load(ref p, units + j)));
-                state = TS.MultiplyAdd(f, Load(ref before, j), state);
+                Store(r, ref g, j);
+                Store(z, ref g, units + j);
+                Store(n, ref g, 2 * units + j);
+                Store(recurrent, ref hn, j);
             }
-            TV o = Sigmoid(TS.Add(Load(ref g, 3 * units + j), Load(ref p, 3 * units + j)));
-            Store(state, ref cell, j);
-            Store(TS.Multiply(o, Tanh(state)), ref y, j);
-        }
-        return j;
-    }
-
-    /// <summary>Inference: <see cref="Gru"/> without keeping the gates or <c>W_hn h + b_hn</c> (only the hidden state).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int GruInference(ReadOnlySpan<float> gate, ReadOnlySpan<float> projection, ReadOnlySpan<float> previous, Span<float> h, int units)
-    {
-        ref float g = ref Unsafe.AsRef(in gate[0]);
-        ref float p = ref Unsafe.AsRef(in projection[0]);
-        ref float y = ref h[0];
-        bool first = previous.IsEmpty;
-        ref float before = ref first ? ref y : ref Unsafe.AsRef(in previous[0]);
-        int j = 0;
-        for (; j + TS.Count <= units; j += TS.Count)
-        {
-            TV r = Sigmoid(TS.Add(Load(ref g, j), Load(ref p, j)));
-            TV z = Sigmoid(TS.Add(Load(ref g, units + j), Load(ref p, units + j)));
-            TV n = Tanh(TS.MultiplyAdd(r, Load(ref p, 2 * units + j), Load(ref g, 2 * units + j)));
             TV last = first ? TS.Zero : Load(ref before, j);
             Store(TS.MultiplyAdd(z, TS.Subtract(last, n), n), ref y, j);
         }
@@ -216,4 +184,23 @@ internal static class RecurrentCells<TS, TV> where TS : struct, ISimd<TV> where 
         }
         return j;
     }
+}
+
+/// <summary>Whether a recurrent cell stores its gates for the backward pass: a type argument, so each form compiles without the other's branch.</summary>
+internal interface IGateStorage
+{
+    /// <summary>True in training, false in inference.</summary>
+    static abstract bool Keep { get; }
+}
+
+/// <summary>Training: the cells store every activated gate.</summary>
+internal readonly struct KeepGates : IGateStorage
+{
+    public static bool Keep => true;
+}
+
+/// <summary>Inference: the cells store only the states the next step reads.</summary>
+internal readonly struct DropGates : IGateStorage
+{
+    public static bool Keep => false;
 }
