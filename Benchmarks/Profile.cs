@@ -70,17 +70,23 @@ internal static class Profile
     }
 
     /// <summary>
-    /// What two cores can do at best: a register-only Vector512 FMA loop (16 independent chains) on one thread, then
-    /// on two at once. The ratio bounds any two-thread speed-up of FMA-bound code on this machine.
+    /// What two cores can do at best: a register-only FMA loop (16 independent chains) of the widest vector this CPU
+    /// accelerates (the width the kernels take), on one thread, then on two at once. The ratio bounds any two-thread
+    /// speed-up of FMA-bound code on this machine.
     /// </summary>
     public static int Cores()
     {
+        Console.WriteLine($"FMA probe with {VectorBits}-bit vectors ({Environment.ProcessorCount} logical processors)");
         double one = FmaRate(1), two = FmaRate(2);
         Console.WriteLine($"FMA peak: one thread {one:F1} GFLOP/s, two threads {two:F1} GFLOP/s in total, ratio {two / one:F2}");
         one = FmaRate(1); two = FmaRate(2);
         Console.WriteLine($"FMA peak: one thread {one:F1} GFLOP/s, two threads {two:F1} GFLOP/s in total, ratio {two / one:F2}");
         return Bandwidth();
     }
+
+    /// <summary>The width of the widest hardware-accelerated vector: 512, 256 or 128 bits.</summary>
+    private static int VectorBits
+        => Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 128;
 
     /// <summary>
     /// One core's memory bandwidth at the sizes a batch-1 training step touches: reading, and updating in place
@@ -114,8 +120,20 @@ internal static class Profile
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static float SumAll(Span<float> data)
     {
-        Vector512<float> a = default, b = default, c = default, d = default;
         ref float r = ref MemoryMarshal.GetReference(data);
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            Vector256<float> e = default, f = default, g = default, h = default;
+            for (int i = 0; i + 32 <= data.Length; i += 32)
+            {
+                e += Vector256.LoadUnsafe(ref r, (nuint)i);
+                f += Vector256.LoadUnsafe(ref r, (nuint)(i + 8));
+                g += Vector256.LoadUnsafe(ref r, (nuint)(i + 16));
+                h += Vector256.LoadUnsafe(ref r, (nuint)(i + 24));
+            }
+            return Vector256.Sum(e + f + g + h);
+        }
+        Vector512<float> a = default, b = default, c = default, d = default;
         for (int i = 0; i + 64 <= data.Length; i += 64)
         {
             a += Vector512.LoadUnsafe(ref r, (nuint)i);
@@ -130,6 +148,14 @@ internal static class Profile
     private static void ScaleAll(Span<float> data, float factor)
     {
         ref float r = ref MemoryMarshal.GetReference(data);
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            for (int i = 0; i + 8 <= data.Length; i += 8)
+            {
+                (Vector256.LoadUnsafe(ref r, (nuint)i) * factor).StoreUnsafe(ref r, (nuint)i);
+            }
+            return;
+        }
         for (int i = 0; i + 16 <= data.Length; i += 16)
         {
             (Vector512.LoadUnsafe(ref r, (nuint)i) * factor).StoreUnsafe(ref r, (nuint)i);
@@ -139,19 +165,25 @@ internal static class Profile
     private static double FmaRate(int threads)
     {
         const long Iterations = 100_000_000;
+        int bits = VectorBits;
         var workers = new Thread[threads];
         var watch = Stopwatch.StartNew();
         for (int t = 0; t < threads; t++)
         {
-            workers[t] = new Thread(() => FmaLoop(Iterations));
+            workers[t] = new Thread(() =>
+            {
+                if (bits == 512) FmaLoop512(Iterations);
+                else if (bits == 256) FmaLoop256(Iterations);
+                else FmaLoop128(Iterations);
+            });
             workers[t].Start();
         }
         foreach (var w in workers) w.Join();
-        return threads * Iterations * 16.0 * 16 * 2 / watch.Elapsed.TotalSeconds / 1e9;
+        return threads * Iterations * 16.0 * (bits / 32) * 2 / watch.Elapsed.TotalSeconds / 1e9;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static float FmaLoop(long iterations)
+    private static float FmaLoop512(long iterations)
     {
         var x = Vector512.Create(1.0000001f);
         var y = Vector512.Create(0.9999999f);
@@ -169,6 +201,47 @@ internal static class Profile
             a14 = Vector512.FusedMultiplyAdd(a14, y, x); a15 = Vector512.FusedMultiplyAdd(a15, y, x);
         }
         return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static float FmaLoop256(long iterations)
+    {
+        var x = Vector256.Create(1.0000001f);
+        var y = Vector256.Create(0.9999999f);
+        Vector256<float> a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x, a6 = x, a7 = x,
+            a8 = x, a9 = x, a10 = x, a11 = x, a12 = x, a13 = x, a14 = x, a15 = x;
+        for (long i = 0; i < iterations; i++)
+        {
+            a0 = Vector256.FusedMultiplyAdd(a0, y, x); a1 = Vector256.FusedMultiplyAdd(a1, y, x);
+            a2 = Vector256.FusedMultiplyAdd(a2, y, x); a3 = Vector256.FusedMultiplyAdd(a3, y, x);
+            a4 = Vector256.FusedMultiplyAdd(a4, y, x); a5 = Vector256.FusedMultiplyAdd(a5, y, x);
+            a6 = Vector256.FusedMultiplyAdd(a6, y, x); a7 = Vector256.FusedMultiplyAdd(a7, y, x);
+            a8 = Vector256.FusedMultiplyAdd(a8, y, x); a9 = Vector256.FusedMultiplyAdd(a9, y, x);
+            a10 = Vector256.FusedMultiplyAdd(a10, y, x); a11 = Vector256.FusedMultiplyAdd(a11, y, x);
+            a12 = Vector256.FusedMultiplyAdd(a12, y, x); a13 = Vector256.FusedMultiplyAdd(a13, y, x);
+            a14 = Vector256.FusedMultiplyAdd(a14, y, x); a15 = Vector256.FusedMultiplyAdd(a15, y, x);
+        }
+        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static float FmaLoop128(long iterations)
+    {
+        var x = Vector128.Create(1.0000001f);
+        var y = Vector128.Create(0.9999999f);
+        Vector128<float> a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x, a6 = x, a7 = x;
+        for (long i = 0; i < iterations; i++)
+        {
+            a0 = Vector128.FusedMultiplyAdd(a0, y, x); a1 = Vector128.FusedMultiplyAdd(a1, y, x);
+            a2 = Vector128.FusedMultiplyAdd(a2, y, x); a3 = Vector128.FusedMultiplyAdd(a3, y, x);
+            a4 = Vector128.FusedMultiplyAdd(a4, y, x); a5 = Vector128.FusedMultiplyAdd(a5, y, x);
+            a6 = Vector128.FusedMultiplyAdd(a6, y, x); a7 = Vector128.FusedMultiplyAdd(a7, y, x);
+            a0 = Vector128.FusedMultiplyAdd(a0, y, x); a1 = Vector128.FusedMultiplyAdd(a1, y, x);
+            a2 = Vector128.FusedMultiplyAdd(a2, y, x); a3 = Vector128.FusedMultiplyAdd(a3, y, x);
+            a4 = Vector128.FusedMultiplyAdd(a4, y, x); a5 = Vector128.FusedMultiplyAdd(a5, y, x);
+            a6 = Vector128.FusedMultiplyAdd(a6, y, x); a7 = Vector128.FusedMultiplyAdd(a7, y, x);
+        }
+        return Vector128.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7);
     }
 
     /// <summary>
