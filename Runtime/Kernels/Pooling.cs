@@ -55,6 +55,11 @@ public static class Pooling
                             done = Max2x2Stride2Row512(ref xs, ref Unsafe.Add(ref ys, o), ref Unsafe.Add(ref ats, o), top, w, ow,
                                 input.Length - n * sample, (batch - n) * outputs - o);
                         }
+                        else if (s == 2 && Avx2.IsSupported)
+                        {
+                            done = Max2x2Stride2Row256(ref xs, ref Unsafe.Add(ref ys, o), ref Unsafe.Add(ref ats, o), top, w, ow,
+                                input.Length - n * sample, (batch - n) * outputs - o);
+                        }
                         Max2x2Row(ref xs, ref Unsafe.Add(ref ys, o + done), ref Unsafe.Add(ref ats, o + done), top + done * s, w, s, ow - done);
                         o += ow;
                         continue;
@@ -131,6 +136,51 @@ public static class Pooling
         return Math.Min(ox, count);
 
         static Vector512<int> IsNaN(Vector512<float> v) => (~Vector512.Equals(v, v)).AsInt32();
+    }
+
+    /// <summary>
+    /// <see cref="Max2x2Stride2Row512"/> with eight outputs a vector (AVX2). The even and odd columns come from in-lane
+    /// shuffles, which leave the outputs in the order 0, 1, 4, 5, 2, 3, 6, 7; the windows are compared in that order
+    /// (each lane is one window, so the order changes nothing), and one cross-lane permute of 64-bit pairs puts the
+    /// values and the indices in order before they are stored.
+    /// </summary>
+    /// <inheritdoc cref="Max2x2Stride2Row512"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Max2x2Stride2Row256(ref float x, ref float y, ref int at, int top, int w, int count, int readable, int writable)
+    {
+        // Shuffle control: from each 128-bit lane of the two sources, elements 0 and 2 (even) or 1 and 3 (odd).
+        const byte Even = 0b10_00_10_00, Odd = 0b11_01_11_01;
+        // The permute that moves 64-bit pairs (0, 1), (4, 5), (2, 3), (6, 7) into output order: pairs 0, 2, 1, 3.
+        const byte InOrder = 0b11_01_10_00;
+        var columns = Vector256.Create(0, 2, 8, 10, 4, 6, 12, 14); // each lane's window's left column, in shuffled order
+        int ox = 0;
+        for (; ox < count; ox += 8)
+        {
+            int a = top + 2 * ox;
+            if (a + w + 16 > readable || ox + 8 > writable)
+            {
+                break;
+            }
+            Vector256<float> a0 = Vector256.LoadUnsafe(ref x, (nuint)a), a1 = Vector256.LoadUnsafe(ref x, (nuint)(a + 8));
+            Vector256<float> b0 = Vector256.LoadUnsafe(ref x, (nuint)(a + w)), b1 = Vector256.LoadUnsafe(ref x, (nuint)(a + w + 8));
+            Vector256<float> ae = Avx.Shuffle(a0, a1, Even), ao = Avx.Shuffle(a0, a1, Odd);
+            Vector256<float> be = Avx.Shuffle(b0, b1, Even), bo = Avx.Shuffle(b0, b1, Odd);
+            Vector256<int> corner = Vector256.Create(a) + columns;
+            Vector256<int> right = Vector256.GreaterThan(ao, ae).AsInt32() | IsNaN(ao);
+            Vector256<float> upper = Vector256.ConditionalSelect(right.AsSingle(), ao, ae);
+            Vector256<int> upperAt = corner - right; // right is -1 where the odd column wins
+            Vector256<int> lowerRight = Vector256.GreaterThan(bo, be).AsInt32() | IsNaN(bo);
+            Vector256<float> lower = Vector256.ConditionalSelect(lowerRight.AsSingle(), bo, be);
+            Vector256<int> lowerAt = corner + Vector256.Create(w) - lowerRight;
+            Vector256<int> down = Vector256.GreaterThan(lower, upper).AsInt32() | IsNaN(lower);
+            Vector256<float> value = Vector256.ConditionalSelect(down.AsSingle(), lower, upper);
+            Vector256<int> index = Vector256.ConditionalSelect(down, lowerAt, upperAt);
+            Avx2.Permute4x64(value.AsDouble(), InOrder).AsSingle().StoreUnsafe(ref y, (nuint)ox);
+            Avx2.Permute4x64(index.AsInt64(), InOrder).AsInt32().StoreUnsafe(ref at, (nuint)ox);
+        }
+        return Math.Min(ox, count);
+
+        static Vector256<int> IsNaN(Vector256<float> v) => (~Vector256.Equals(v, v)).AsInt32();
     }
 
     /// <summary>
