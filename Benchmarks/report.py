@@ -77,7 +77,7 @@ def main(directory):
     gemm_lines = open(gemm).read().rstrip().splitlines() if os.path.exists(gemm) else []
     probe = fma_probe(directory)
     if probe:
-        print(f"\nThis machine's one-core FMA ceiling (`--cores`, register-only Vector512 loop, best of its runs): {probe:.1f} GFLOP/s.")
+        print(f"\nThis machine's one-core FMA ceiling (`--cores`, register-only FMA loop of the widest accelerated vector, best of its runs): {probe:.1f} GFLOP/s.")
     targets(torch, ours, gemm_lines, probe)
     if gemm_lines:
         print("\nThe dense layer's products alone (`--gemm`, one thread, GFLOP/s):\n\n```\n" + "\n".join(gemm_lines) + "\n```")
