@@ -560,28 +560,33 @@ public static class Gemm
         TV c50 = Start<TS, TV>(ref Unsafe.Add(ref c, 5 * ldc), ref bias, mode), c51 = Start<TS, TV>(ref Unsafe.Add(ref c, 5 * ldc + w), ref bias1, mode);
         TV c60 = Start<TS, TV>(ref Unsafe.Add(ref c, 6 * ldc), ref bias, mode), c61 = Start<TS, TV>(ref Unsafe.Add(ref c, 6 * ldc + w), ref bias1, mode);
         TV c70 = Start<TS, TV>(ref Unsafe.Add(ref c, 7 * ldc), ref bias, mode), c71 = Start<TS, TV>(ref Unsafe.Add(ref c, 7 * ldc + w), ref bias1, mode);
+        // As in Block6x2: native-integer row offsets, the read positions bumped each step.
+        nint r1 = ars, r2 = 2 * (nint)ars, r3 = 3 * (nint)ars, r4 = 4 * (nint)ars, r5 = 5 * (nint)ars, r6 = 6 * (nint)ars, r7 = 7 * (nint)ars;
+        nint aStep = acs, bStep = ldb;
+        ref float ap = ref a;
+        ref float bp = ref b;
         for (int p = 0; p < k; p++)
         {
-            ref float bp = ref Unsafe.Add(ref b, p * ldb);
             TV b0 = TS.Load(ref bp);
             TV b1 = TS.Load(ref Unsafe.Add(ref bp, w));
-            ref float ap = ref Unsafe.Add(ref a, p * acs);
             TV x = TS.Broadcast(ap);
             c00 = TS.MultiplyAdd(x, b0, c00); c01 = TS.MultiplyAdd(x, b1, c01);
-            x = TS.Broadcast(Unsafe.Add(ref ap, ars));
+            x = TS.Broadcast(Unsafe.Add(ref ap, r1));
             c10 = TS.MultiplyAdd(x, b0, c10); c11 = TS.MultiplyAdd(x, b1, c11);
-            x = TS.Broadcast(Unsafe.Add(ref ap, 2 * ars));
+            x = TS.Broadcast(Unsafe.Add(ref ap, r2));
             c20 = TS.MultiplyAdd(x, b0, c20); c21 = TS.MultiplyAdd(x, b1, c21);
-            x = TS.Broadcast(Unsafe.Add(ref ap, 3 * ars));
+            x = TS.Broadcast(Unsafe.Add(ref ap, r3));
             c30 = TS.MultiplyAdd(x, b0, c30); c31 = TS.MultiplyAdd(x, b1, c31);
-            x = TS.Broadcast(Unsafe.Add(ref ap, 4 * ars));
+            x = TS.Broadcast(Unsafe.Add(ref ap, r4));
             c40 = TS.MultiplyAdd(x, b0, c40); c41 = TS.MultiplyAdd(x, b1, c41);
-            x = TS.Broadcast(Unsafe.Add(ref ap, 5 * ars));
+            x = TS.Broadcast(Unsafe.Add(ref ap, r5));
             c50 = TS.MultiplyAdd(x, b0, c50); c51 = TS.MultiplyAdd(x, b1, c51);
-            x = TS.Broadcast(Unsafe.Add(ref ap, 6 * ars));
+            x = TS.Broadcast(Unsafe.Add(ref ap, r6));
             c60 = TS.MultiplyAdd(x, b0, c60); c61 = TS.MultiplyAdd(x, b1, c61);
-            x = TS.Broadcast(Unsafe.Add(ref ap, 7 * ars));
+            x = TS.Broadcast(Unsafe.Add(ref ap, r7));
             c70 = TS.MultiplyAdd(x, b0, c70); c71 = TS.MultiplyAdd(x, b1, c71);
+            ap = ref Unsafe.Add(ref ap, aStep);
+            bp = ref Unsafe.Add(ref bp, bStep);
         }
         Put<TS, TV, TA>(c00, ref c); Put<TS, TV, TA>(c01, ref Unsafe.Add(ref c, w));
         Put<TS, TV, TA>(c10, ref Unsafe.Add(ref c, ldc)); Put<TS, TV, TA>(c11, ref Unsafe.Add(ref c, ldc + w));
