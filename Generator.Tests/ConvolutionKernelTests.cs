@@ -300,11 +300,13 @@ public class ConvolutionKernelTests
     /// either sign included, for activations that fuse (Identity, Relu, LeakyRelu) and one that does not (Tanh: the two
     /// kernels run), rows of one, two and three vectors, odd sizes, filters in eights and not, with and without a bias, and a
     /// strided window (not direct). Two threads, and a machine without AVX-512, take the two kernels inside ForwardPooled.
-    /// Filters in whole blocks of 32 take the channel-blocked tiles (filters along the vectors) and are also run on the
-    /// row-major tiles (a y too short for the transposed weights), both against the two layers.
+    /// Filters in whole vectors of 16 take the channel-blocked tiles (filters along the vectors: blocks of 32, then one of 16)
+    /// and are also run on the row-major tiles (a y too short for the transposed weights), both against the two layers.
     /// </summary>
     [Theory]
-    [InlineData(1, 28, 28, 3, 1, 16, 1)]  // the CNN's conv1 and pool1
+    [InlineData(1, 28, 28, 3, 1, 16, 1)]  // the CNN's conv1 and pool1: pooled rows of 14, two twelve-column tiles of 16 filters and two two-column ones
+    [InlineData(2, 9, 30, 3, 1, 16, 1)]   // pooled rows of 15 (6 + 6 + 1 + 1 + 1), an odd height
+    [InlineData(3, 10, 26, 3, 1, 48, 1)]  // a block of 32 filters, then one of 16
     [InlineData(16, 14, 14, 3, 1, 32, 1)] // conv2 and pool2: pooled rows of 7, two six-column tiles and a two-column one
     [InlineData(3, 9, 37, 3, 1, 32, 1)]   // pooled rows of 18: six six-column tiles; an odd height and width dropped by the pooling
     [InlineData(2, 7, 5, 3, 0, 64, 1)]    // pooled rows of 1: two-column tiles only, two blocks of 32 filters

@@ -123,6 +123,10 @@ public static class Convolution
     /// (<see cref="DirectConvolution.CorrelatePooledBlocked{TA}"/>): the transposition costs about what one sample gains.</summary>
     private const int BlockedBatch = 2;
 
+    /// <summary>Weights this small (a first convolution's, 16 × 1 × 3 × 3) are transposed for a single sample too: well under a
+    /// microsecond.</summary>
+    private const int BlockedAlwaysWeights = 1024;
+
     /// <summary>
     /// Inference: <see cref="Forward{TActivation}"/> and a 2×2, stride-2 max pooling of its output in one pass, where the
     /// direct path applies (<see cref="DirectConvolution.CorrelatePooled{TA}"/>: stride 1, the 512-bit path, an activation
@@ -160,7 +164,8 @@ public static class Convolution
         int output = filters * pool.OutputPlane;
         Require(input.Length >= batch * window.InputLength && weights.Length == filters * window.Patch && (bias.IsEmpty || bias.Length == filters)
             && pooled.Length >= batch * output && columns.Length >= batch * DirectConvolution.PaddedSlot(window), "Convolution.ForwardPooled");
-        if (batch >= BlockedBatch && DirectConvolution.BlockedApplies<TActivation>(filters) && y.Length >= filters * window.Patch)
+        if ((batch >= BlockedBatch || filters * window.Patch <= BlockedAlwaysWeights) && DirectConvolution.BlockedApplies<TActivation>(filters)
+            && y.Length >= filters * window.Patch)
         {
             Span<float> transposed = y[..(filters * window.Patch)];
             DirectConvolution.TransposeWeights(weights, transposed, filters, window.Patch);

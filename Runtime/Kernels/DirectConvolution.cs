@@ -503,10 +503,10 @@ internal static class DirectConvolution
 
     /// <summary>
     /// Whether <see cref="CorrelatePooledBlocked{TA}"/> runs for this layer: <see cref="PoolingApplies{TA}"/> and the filters in
-    /// whole blocks of 32.
+    /// whole vectors of 16 (blocks of 32, and one of 16 for the rest).
     /// </summary>
     public static bool BlockedApplies<TA>(int filters) where TA : struct, IActivation
-        => PoolingApplies<TA>() && filters > 0 && filters % 32 == 0;
+        => PoolingApplies<TA>() && filters > 0 && filters % 16 == 0;
 
     /// <summary>Writes the weights <c>[filters, depth]</c> as <c>[depth, filters]</c>, the layout <see cref="CorrelatePooledBlocked{TA}"/> reads.</summary>
     public static void TransposeWeights(ReadOnlySpan<float> weights, Span<float> transposed, int filters, int depth)
@@ -532,8 +532,9 @@ internal static class DirectConvolution
     /// <see cref="CorrelatePooled{TA}"/> with the filters along the vectors instead of the output columns: a vector holds
     /// sixteen filters of one output, each term is two vectors of <paramref name="transposed"/> weights (<see
     /// cref="TransposeWeights"/>) times one broadcast input value, so no lane is wasted on rows narrower than a vector (a
-    /// 14-wide row used 14 of 16 lanes on the row-major tiles). The tile is two output rows × six columns × 32 filters,
-    /// pooled in registers; each pooled vector goes to its sixteen planes one value at a time. Every accumulator adds the
+    /// 14-wide row used 14 of 16 lanes on the row-major tiles, a 28-wide one 28 of 32). The tile is two output rows × six
+    /// columns × 32 filters (twelve columns × 16 filters for a last block of 16), pooled in registers; each pooled vector
+    /// goes to its sixteen planes one value at a time. Every accumulator adds the
     /// same terms in the same order as <see cref="CorrelatePooled{TA}"/>'s, from the same bias, and the window is scanned in
     /// the same order, so the values are the same bit for bit. Needs <see cref="BlockedApplies{TA}"/>.
     /// </summary>
@@ -558,7 +559,8 @@ internal static class DirectConvolution
         ref float b = ref MemoryMarshal.GetReference(bias);
         ref float o = ref MemoryMarshal.GetReference(pooled);
         var s = new Shape(channels, planeStride, pitch, kernel, outHeight, outWidth, !bias.IsEmpty);
-        for (int f = 0; f < filters; f += 32)
+        int f = 0;
+        for (; f + 32 <= filters; f += 32)
         {
             ref float wf = ref Unsafe.Add(ref w, f);
             ref float bf = ref Unsafe.Add(ref b, s.HasBias ? f : 0);
@@ -574,6 +576,27 @@ internal static class DirectConvolution
                 for (; px < pooledWidth; px++)
                 {
                     BlockTile2<TA>(ref Unsafe.Add(ref line, 2 * px), ref wf, ref bf, ref yf, s, filters, py * pooledWidth + px, plane);
+                }
+            }
+        }
+        if (f < filters)
+        {
+            // The last 16 filters (all of them for a 16-filter layer such as a first convolution): one vector of filters,
+            // so twice the columns per tile for the same 24 accumulators.
+            ref float wf = ref Unsafe.Add(ref w, f);
+            ref float bf = ref Unsafe.Add(ref b, s.HasBias ? f : 0);
+            ref float yf = ref Unsafe.Add(ref o, f * plane);
+            for (int py = 0; py < pooledHeight; py++)
+            {
+                ref float line = ref Unsafe.Add(ref x, 2 * py * pitch);
+                int px = 0;
+                for (; px + 6 <= pooledWidth; px += 6)
+                {
+                    BlockTile12Half<TA>(ref Unsafe.Add(ref line, 2 * px), ref wf, ref bf, ref yf, s, filters, py * pooledWidth + px, plane);
+                }
+                for (; px < pooledWidth; px++)
+                {
+                    BlockTile2Half<TA>(ref Unsafe.Add(ref line, 2 * px), ref wf, ref bf, ref yf, s, filters, py * pooledWidth + px, plane);
                 }
             }
         }
@@ -653,6 +676,90 @@ internal static class DirectConvolution
         }
         PutBlock<TA>(a000, a010, a100, a110, ref Unsafe.Add(ref y, 0 * plane), at + 0, plane);
         PutBlock<TA>(a001, a011, a101, a111, ref Unsafe.Add(ref y, 16 * plane), at + 0, plane);
+    }
+
+    // Two output rows × 12 columns × 16 filters (24 accumulators): per term one weight vector and 24 broadcast inputs;
+    // the tile's 6 lines of 2×2 windows pooled in registers.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BlockTile12Half<TA>(ref float x, ref float w, ref float bias, ref float y, in Shape s, int filters, int at, int plane)
+        where TA : struct, IActivation
+    {
+        Vector512<float> b0 = s.HasBias ? Vector512.LoadUnsafe(ref bias) : Vector512<float>.Zero;
+        Vector512<float> a00 = b0, a01 = b0, a02 = b0, a03 = b0, a04 = b0, a05 = b0, a06 = b0, a07 = b0, a08 = b0, a09 = b0, a0a = b0, a0b = b0;
+        Vector512<float> a10 = b0, a11 = b0, a12 = b0, a13 = b0, a14 = b0, a15 = b0, a16 = b0, a17 = b0, a18 = b0, a19 = b0, a1a = b0, a1b = b0;
+        int k = s.Kernel, p = 0;
+        for (int c = 0; c < s.Channels; c++)
+        {
+            for (int ky = 0; ky < k; ky++)
+            {
+                ref float top = ref Unsafe.Add(ref x, c * s.PlaneStride + ky * s.Pitch);
+                ref float bottom = ref Unsafe.Add(ref top, s.Pitch);
+                for (int kx = 0; kx < k; kx++, p++)
+                {
+                    Vector512<float> w0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref w, p * filters));
+                    ref float t = ref Unsafe.Add(ref top, kx);
+                    ref float u = ref Unsafe.Add(ref bottom, kx);
+                    a00 = Simd512.MultiplyAdd(w0, Vector512.Create(t), a00);
+                    a01 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref t, 1)), a01);
+                    a02 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref t, 2)), a02);
+                    a03 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref t, 3)), a03);
+                    a04 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref t, 4)), a04);
+                    a05 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref t, 5)), a05);
+                    a06 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref t, 6)), a06);
+                    a07 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref t, 7)), a07);
+                    a08 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref t, 8)), a08);
+                    a09 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref t, 9)), a09);
+                    a0a = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref t, 10)), a0a);
+                    a0b = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref t, 11)), a0b);
+                    a10 = Simd512.MultiplyAdd(w0, Vector512.Create(u), a10);
+                    a11 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref u, 1)), a11);
+                    a12 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref u, 2)), a12);
+                    a13 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref u, 3)), a13);
+                    a14 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref u, 4)), a14);
+                    a15 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref u, 5)), a15);
+                    a16 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref u, 6)), a16);
+                    a17 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref u, 7)), a17);
+                    a18 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref u, 8)), a18);
+                    a19 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref u, 9)), a19);
+                    a1a = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref u, 10)), a1a);
+                    a1b = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref u, 11)), a1b);
+                }
+            }
+        }
+        PutBlock<TA>(a00, a01, a10, a11, ref y, at + 0, plane);
+        PutBlock<TA>(a02, a03, a12, a13, ref y, at + 1, plane);
+        PutBlock<TA>(a04, a05, a14, a15, ref y, at + 2, plane);
+        PutBlock<TA>(a06, a07, a16, a17, ref y, at + 3, plane);
+        PutBlock<TA>(a08, a09, a18, a19, ref y, at + 4, plane);
+        PutBlock<TA>(a0a, a0b, a1a, a1b, ref y, at + 5, plane);
+    }
+
+    // Two output rows × 2 columns × 16 filters (4 accumulators): one line of 2×2 windows, for the columns the twelve-column
+    // tiles leave.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BlockTile2Half<TA>(ref float x, ref float w, ref float bias, ref float y, in Shape s, int filters, int at, int plane)
+        where TA : struct, IActivation
+    {
+        Vector512<float> b0 = s.HasBias ? Vector512.LoadUnsafe(ref bias) : Vector512<float>.Zero;
+        Vector512<float> a00 = b0, a01 = b0, a10 = b0, a11 = b0;
+        int k = s.Kernel, p = 0;
+        for (int c = 0; c < s.Channels; c++)
+        {
+            for (int ky = 0; ky < k; ky++)
+            {
+                ref float top = ref Unsafe.Add(ref x, c * s.PlaneStride + ky * s.Pitch);
+                ref float bottom = ref Unsafe.Add(ref top, s.Pitch);
+                for (int kx = 0; kx < k; kx++, p++)
+                {
+                    Vector512<float> w0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref w, p * filters));
+                    a00 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref top, kx)), a00);
+                    a01 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref top, kx + 1)), a01);
+                    a10 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref bottom, kx)), a10);
+                    a11 = Simd512.MultiplyAdd(w0, Vector512.Create(Unsafe.Add(ref bottom, kx + 1)), a11);
+                }
+            }
+        }
+        PutBlock<TA>(a00, a01, a10, a11, ref y, at, plane);
     }
 
     /// <summary>
