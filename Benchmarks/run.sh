@@ -14,6 +14,13 @@ set -euo pipefail
 cd "$(dirname "$0")"
 job=()
 [ "${1:-}" = "--short" ] && job=(--job short)
+# Refuse to time a peer that is not one: without libopenblas0-pthread, Debian's torch loads the reference BLAS.
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
+if [[ "$blas" != *openblas* ]]; then
+    echo "run.sh: libblas.so.3 is '${blas:-missing}', not OpenBLAS: PyTorch would run on the reference BLAS, about ten times" >&2
+    echo "too slow to be an honest peer. Install it first: apt-get install libopenblas0-pthread" >&2
+    exit 1
+fi
 out=$(mktemp -d /tmp/backprop-bench.XXXXXX)
 echo "results in $out" >&2
 
