@@ -559,9 +559,12 @@ internal static class DirectConvolution
         ref float b = ref MemoryMarshal.GetReference(bias);
         ref float o = ref MemoryMarshal.GetReference(pooled);
         var s = new Shape(channels, planeStride, pitch, kernel, outHeight, outWidth, !bias.IsEmpty);
-        int f = 0;
-        for (; f + 32 <= filters; f += 32)
+        for (int f = 0; f < filters; f += 32)
         {
+            // A last block of 16 filters (all of them for a 16-filter layer such as a first convolution) is one vector of
+            // filters, so its tiles take twice the columns for the same 24 accumulators.
+            bool half = filters - f == 16;
+            int windows = half ? 6 : 3;
             ref float wf = ref Unsafe.Add(ref w, f);
             ref float bf = ref Unsafe.Add(ref b, s.HasBias ? f : 0);
             ref float yf = ref Unsafe.Add(ref o, f * plane);
@@ -569,34 +572,27 @@ internal static class DirectConvolution
             {
                 ref float line = ref Unsafe.Add(ref x, 2 * py * pitch);
                 int px = 0;
-                for (; px + 3 <= pooledWidth; px += 3)
+                for (; px + windows <= pooledWidth; px += windows)
                 {
-                    BlockTile6<TA>(ref Unsafe.Add(ref line, 2 * px), ref wf, ref bf, ref yf, s, filters, py * pooledWidth + px, plane);
+                    if (half)
+                    {
+                        BlockTile12Half<TA>(ref Unsafe.Add(ref line, 2 * px), ref wf, ref bf, ref yf, s, filters, py * pooledWidth + px, plane);
+                    }
+                    else
+                    {
+                        BlockTile6<TA>(ref Unsafe.Add(ref line, 2 * px), ref wf, ref bf, ref yf, s, filters, py * pooledWidth + px, plane);
+                    }
                 }
                 for (; px < pooledWidth; px++)
                 {
-                    BlockTile2<TA>(ref Unsafe.Add(ref line, 2 * px), ref wf, ref bf, ref yf, s, filters, py * pooledWidth + px, plane);
-                }
-            }
-        }
-        if (f < filters)
-        {
-            // The last 16 filters (all of them for a 16-filter layer such as a first convolution): one vector of filters,
-            // so twice the columns per tile for the same 24 accumulators.
-            ref float wf = ref Unsafe.Add(ref w, f);
-            ref float bf = ref Unsafe.Add(ref b, s.HasBias ? f : 0);
-            ref float yf = ref Unsafe.Add(ref o, f * plane);
-            for (int py = 0; py < pooledHeight; py++)
-            {
-                ref float line = ref Unsafe.Add(ref x, 2 * py * pitch);
-                int px = 0;
-                for (; px + 6 <= pooledWidth; px += 6)
-                {
-                    BlockTile12Half<TA>(ref Unsafe.Add(ref line, 2 * px), ref wf, ref bf, ref yf, s, filters, py * pooledWidth + px, plane);
-                }
-                for (; px < pooledWidth; px++)
-                {
-                    BlockTile2Half<TA>(ref Unsafe.Add(ref line, 2 * px), ref wf, ref bf, ref yf, s, filters, py * pooledWidth + px, plane);
+                    if (half)
+                    {
+                        BlockTile2Half<TA>(ref Unsafe.Add(ref line, 2 * px), ref wf, ref bf, ref yf, s, filters, py * pooledWidth + px, plane);
+                    }
+                    else
+                    {
+                        BlockTile2<TA>(ref Unsafe.Add(ref line, 2 * px), ref wf, ref bf, ref yf, s, filters, py * pooledWidth + px, plane);
+                    }
                 }
             }
         }
