@@ -530,7 +530,7 @@ internal static class DirectConvolution
 
     /// <summary>
     /// <see cref="CorrelatePooled{TA}"/> with the filters along the vectors instead of the output columns: a vector holds
-    /// sixteen filters of one output, each term is two vectors of <paramref name="transposed"/> weights (<see
+    /// sixteen filters of one output, each term is one vector of <paramref name="transposed"/> weights per block of 16 filters (<see
     /// cref="TransposeWeights"/>) times one broadcast input value, so no lane is wasted on rows narrower than a vector (a
     /// 14-wide row used 14 of 16 lanes on the row-major tiles, a 28-wide one 28 of 32). The tile is two output rows × six
     /// columns × 32 filters (twelve columns × 16 filters for a last block of 16), pooled in registers; each pooled vector

@@ -560,10 +560,12 @@ public static class Gemm
         TV c50 = Start<TS, TV>(ref Unsafe.Add(ref c, 5 * ldc), ref bias, mode), c51 = Start<TS, TV>(ref Unsafe.Add(ref c, 5 * ldc + w), ref bias1, mode);
         TV c60 = Start<TS, TV>(ref Unsafe.Add(ref c, 6 * ldc), ref bias, mode), c61 = Start<TS, TV>(ref Unsafe.Add(ref c, 6 * ldc + w), ref bias1, mode);
         TV c70 = Start<TS, TV>(ref Unsafe.Add(ref c, 7 * ldc), ref bias, mode), c71 = Start<TS, TV>(ref Unsafe.Add(ref c, 7 * ldc + w), ref bias1, mode);
-        // As in Block6x2: native-integer row offsets, the read positions bumped each step.
-        nint r1 = ars, r2 = 2 * (nint)ars, r3 = 3 * (nint)ars, r4 = 4 * (nint)ars, r5 = 5 * (nint)ars, r6 = 6 * (nint)ars, r7 = 7 * (nint)ars;
-        nint aStep = acs, bStep = ldb;
+        // As in Block6x2, but from two read positions four rows apart, so that three row offsets serve all eight rows:
+        // seven offsets, the steps and the positions would not fit the general registers, and the JIT would reload the
+        // steps from the stack every step.
+        nint r1 = ars, r2 = 2 * (nint)ars, r3 = 3 * (nint)ars, aStep = acs, bStep = ldb;
         ref float ap = ref a;
+        ref float aq = ref Unsafe.Add(ref a, 4 * (nint)ars);
         ref float bp = ref b;
         for (int p = 0; p < k; p++)
         {
@@ -577,15 +579,16 @@ public static class Gemm
             c20 = TS.MultiplyAdd(x, b0, c20); c21 = TS.MultiplyAdd(x, b1, c21);
             x = TS.Broadcast(Unsafe.Add(ref ap, r3));
             c30 = TS.MultiplyAdd(x, b0, c30); c31 = TS.MultiplyAdd(x, b1, c31);
-            x = TS.Broadcast(Unsafe.Add(ref ap, r4));
+            x = TS.Broadcast(aq);
             c40 = TS.MultiplyAdd(x, b0, c40); c41 = TS.MultiplyAdd(x, b1, c41);
-            x = TS.Broadcast(Unsafe.Add(ref ap, r5));
+            x = TS.Broadcast(Unsafe.Add(ref aq, r1));
             c50 = TS.MultiplyAdd(x, b0, c50); c51 = TS.MultiplyAdd(x, b1, c51);
-            x = TS.Broadcast(Unsafe.Add(ref ap, r6));
+            x = TS.Broadcast(Unsafe.Add(ref aq, r2));
             c60 = TS.MultiplyAdd(x, b0, c60); c61 = TS.MultiplyAdd(x, b1, c61);
-            x = TS.Broadcast(Unsafe.Add(ref ap, r7));
+            x = TS.Broadcast(Unsafe.Add(ref aq, r3));
             c70 = TS.MultiplyAdd(x, b0, c70); c71 = TS.MultiplyAdd(x, b1, c71);
             ap = ref Unsafe.Add(ref ap, aStep);
+            aq = ref Unsafe.Add(ref aq, aStep);
             bp = ref Unsafe.Add(ref bp, bStep);
         }
         Put<TS, TV, TA>(c00, ref c); Put<TS, TV, TA>(c01, ref Unsafe.Add(ref c, w));
