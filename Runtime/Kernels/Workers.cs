@@ -30,6 +30,9 @@ internal static unsafe class Workers
 
     private static readonly long SpinTicks = TimeSpan.FromMicroseconds(SpinMicroseconds).Ticks;
 
+    // Guarded by s_gate: whether hand-offs still pay.
+    private static readonly HandOffPacer s_pacer = new();
+
     /// <summary>The helper threads available (cores - 1).</summary>
     public static int Helpers => Environment.ProcessorCount - 1;
 
@@ -38,7 +41,8 @@ internal static unsafe class Workers
     /// then waits. The parts are claimed, not assigned: the caller and each helper that has woken up take the next
     /// unclaimed part until none is left, so a helper the scheduler has not run yet (another process on its core) costs
     /// nothing: the caller runs its parts too, and only waits for parts a helper has actually begun. Returns false
-    /// (running nothing) when the helpers are busy with another caller; the caller then runs the whole job itself.
+    /// (running nothing) when the helpers are busy with another caller, or paused because hand-offs have kept not paying
+    /// (<see cref="HandOffPacer"/>: the helpers' core is taken by another process); the caller then runs the whole job itself.
     /// </summary>
     public static bool TryRun(Job job, int parts)
     {
@@ -48,8 +52,16 @@ internal static unsafe class Workers
         {
             return false;
         }
+        long begin = Stopwatch.GetTimestamp();
+        if (s_pacer.Paused(begin))
+        {
+            Monitor.Exit(s_gate);
+            return false;
+        }
         var helpers = s_helpers ??= Create();
         int started = 0;
+        long ran = 0, cpu = 0;
+        int own = 0;
         Exception? error = null;
         try
         {
@@ -59,7 +71,10 @@ internal static unsafe class Workers
             {
                 helpers[started].Start(job);
             }
-            job.RunParts();
+            cpu = ThreadClock.Available ? ThreadClock.Nanoseconds() : 0;
+            own = job.RunParts();
+            cpu = ThreadClock.Available ? ThreadClock.Nanoseconds() - cpu : -1;
+            ran = Stopwatch.GetTimestamp();
         }
         catch (Exception e)
         {
@@ -69,9 +84,14 @@ internal static unsafe class Workers
         {
             // Every started helper is revoked (if it has not begun) or waited for, whatever happened here: the caller's
             // buffers stay pinned until none of the helpers can touch the job any more.
+            bool revoked = false;
             for (int i = 0; i < started; i++)
             {
-                error ??= helpers[i].Finish();
+                error ??= helpers[i].Finish(ref revoked);
+            }
+            if (started > 0 && error is null)
+            {
+                s_pacer.Record(begin, ran, Stopwatch.GetTimestamp(), cpu, own, job.Parts, revoked);
             }
             Monitor.Exit(s_gate);
         }
@@ -119,14 +139,16 @@ internal static unsafe class Workers
             Volatile.Write(ref _claimed, 0);
         }
 
-        /// <summary>Claims and runs parts until none is left.</summary>
-        internal void RunParts()
+        /// <summary>Claims and runs parts until none is left; returns how many this thread ran.</summary>
+        internal int RunParts()
         {
-            int part;
+            int part, ran = 0;
             while ((part = Interlocked.Increment(ref _claimed) - 1) < Parts)
             {
                 Execute(part);
+                ran++;
             }
+            return ran;
         }
     }
 
@@ -165,13 +187,14 @@ internal static unsafe class Workers
         }
 
         /// <summary>
-        /// Revokes the hand-off if the helper has not taken it, else waits (uninterruptibly) until it is done; returns the
-        /// helper's exception, if any.
+        /// Revokes the hand-off if the helper has not taken it (setting <paramref name="revoked"/>), else waits
+        /// (uninterruptibly) until it is done; returns the helper's exception, if any.
         /// </summary>
-        public Exception? Finish()
+        public Exception? Finish(ref bool revoked)
         {
             if (Interlocked.CompareExchange(ref _state, Idle, Started) == Started)
             {
+                revoked = true;
                 _job = null;
                 return null;
             }
