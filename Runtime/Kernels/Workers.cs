@@ -58,23 +58,25 @@ internal static unsafe class Workers
             Monitor.Exit(s_gate);
             return false;
         }
-        var helpers = s_helpers ??= Create();
-        int started = 0;
-        long ran = 0, cpu = 0;
-        int own = 0;
+        int started = 0, own = 0;
+        long partsBegin = 0, ran = 0, cpu = -1;
+        Helper[] helpers = [];
         Exception? error = null;
         try
         {
+            helpers = s_helpers ??= Create();
             int used = Math.Min(parts - 1, helpers.Length);
             job.Begin(used + 1);
             for (; started < used; started++)
             {
                 helpers[started].Start(job);
             }
-            cpu = ThreadClock.Available ? ThreadClock.Nanoseconds() : 0;
+            // The caller's CPU time over its own parts, against the wall clock over the same span (HandOffPacer).
+            partsBegin = Stopwatch.GetTimestamp();
+            long cpuBegin = ThreadClock.Nanoseconds();
             own = job.RunParts();
-            cpu = ThreadClock.Available ? ThreadClock.Nanoseconds() - cpu : -1;
             ran = Stopwatch.GetTimestamp();
+            cpu = ThreadClock.Available ? ThreadClock.Nanoseconds() - cpuBegin : -1;
         }
         catch (Exception e)
         {
@@ -82,16 +84,17 @@ internal static unsafe class Workers
         }
         finally
         {
-            // Every started helper is revoked (if it has not begun) or waited for, whatever happened here: the caller's
-            // buffers stay pinned until none of the helpers can touch the job any more.
+            // Every started helper is revoked (if it has not begun) or waited for, whatever happened here, even after an
+            // exception: the caller's buffers stay pinned until none of the helpers can touch the job any more.
             bool revoked = false;
             for (int i = 0; i < started; i++)
             {
-                error ??= helpers[i].Finish(ref revoked);
+                var helperError = helpers[i].Finish(ref revoked);
+                error ??= helperError;
             }
             if (started > 0 && error is null)
             {
-                s_pacer.Record(begin, ran, Stopwatch.GetTimestamp(), cpu, own, job.Parts, revoked);
+                s_pacer.Record(begin, partsBegin, ran, Stopwatch.GetTimestamp(), cpu, own, job.Parts, revoked);
             }
             Monitor.Exit(s_gate);
         }
