@@ -109,7 +109,7 @@ namespace Demo
         private int _maxThreads = global::System.Environment.ProcessorCount;
 
         // Scratch for the backward pass (a transposed weight, a weight-gradient product), shared by the layers; each data-parallel shard has its own.
-        private const int ScratchLength = 48672;
+        private const int ScratchLength = 98848;
         private readonly global::Backprop.Kernels.AlignedBuffer _scratch = new(ScratchLength);
 
         // Data-parallel training (shard buffers), created by the first training call whose batch is cut into shards.

@@ -142,7 +142,7 @@ internal sealed class Conv2DUnit : LayerUnit<Conv2DPlan>
         long patch = (long)channels * kernel * kernel, slack = 16 + kernel;
         long padded = (long)channels * (height + 2 * padding) * (width + 2 * padding) + slack;
         long grid = ((long)outHeight * (width + 2 * padding) + 15) / 16 * 16;
-        long group = System.Math.Min(8, System.Math.Max(1, (64 * 16 + grid - 1) / grid));
+        long group = System.Math.Min(12, System.Math.Max(1, (160 * 16 + grid - 1) / grid));
         int q = kernel - 1 - padding;
         // Regions rounded up to cache lines, as the runtime lays them out.
         long deltaPadded = ((long)filters * (outHeight + 2 * q) * (outWidth + 2 * q) + slack + 15) / 16 * 16;

@@ -48,8 +48,9 @@ internal static class DirectConvolution
     public static int GridLength(Window2D w) => (int)ToLine((long)w.OutputHeight * (w.Width + 2 * w.Padding));
 
     /// <summary>Samples whose weight-gradient products share one pass (so each dot product is summed over enough vectors
-    /// to pay for its horizontal reduction): about 64 vectors of 16, at most 8 samples.</summary>
-    public static int Group(Window2D w) => Math.Clamp((64 * 16 + GridLength(w) - 1) / GridLength(w), 1, 8);
+    /// to pay for its horizontal reduction): about 160 vectors of 16, at most 12 samples (twelve at conv2's 14 × 16 grid;
+    /// measured in docs/performance.md, 2026-12-08). Mirrored in the generator's <c>Conv2DUnit.DirectScratch</c>.</summary>
+    public static int Group(Window2D w) => Math.Clamp((160 * 16 + GridLength(w) - 1) / GridLength(w), 1, 12);
 
     /// <summary>
     /// The backward pass's scratch, each region on a cache line (so the grids' loads are aligned): the flipped weight at 0,
