@@ -50,6 +50,9 @@ internal sealed class HandOffPacer
     private long _resumeAt = long.MinValue;
     private long _lastEnd = long.MinValue;
 
+    /// <summary>Whether a span of <paramref name="timestamps"/> is long enough to be scored.</summary>
+    public static bool Scored(long timestamps) => timestamps >= ShortestScored;
+
     /// <summary>Whether hand-offs are paused at <paramref name="now"/>.</summary>
     public bool Paused(long now) => now < _resumeAt;
 
@@ -68,7 +71,7 @@ internal sealed class HandOffPacer
     /// <param name="revoked">Whether a helper never took its job.</param>
     public bool Record(long begin, long partsBegin, long ran, long end, long cpuNanoseconds, int ownParts, int parts, bool revoked)
     {
-        if (end - begin < ShortestScored)
+        if (!Scored(end - begin))
         {
             return false;
         }

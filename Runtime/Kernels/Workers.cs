@@ -71,12 +71,13 @@ internal static unsafe class Workers
             {
                 helpers[started].Start(job);
             }
-            // The caller's CPU time over its own parts, against the wall clock over the same span (HandOffPacer).
+            // The caller's CPU time over its own parts, against the wall clock over the same span (HandOffPacer); read
+            // again only for parts long enough to be scored, so that short products pay one system call, not two.
             partsBegin = Stopwatch.GetTimestamp();
             long cpuBegin = ThreadClock.Nanoseconds();
             own = job.RunParts();
             ran = Stopwatch.GetTimestamp();
-            cpu = ThreadClock.Available ? ThreadClock.Nanoseconds() - cpuBegin : -1;
+            cpu = ThreadClock.Available && HandOffPacer.Scored(ran - partsBegin) ? ThreadClock.Nanoseconds() - cpuBegin : -1;
         }
         catch (Exception e)
         {
