@@ -16,9 +16,9 @@ namespace Backprop.Kernels;
 /// helper revoked while others ran parts, which happens with many cores, is judged by the next test instead);</item>
 /// <item>the call took longer than the caller alone would have taken at its own pace: a helper took no part, or the
 /// scheduler paused one in the middle of its part and the caller waited for it;</item>
-/// <item>or the caller ran less than half of the time it spent on its own parts (its CPU time from
-/// <see cref="ThreadClock"/> against the wall clock): the woken helper took the caller's core, two of this process's
-/// threads sharing one core while another process held the other.</item>
+/// <item>or the caller ran less than half of the time from waking the helpers to the end of its own parts (its CPU time
+/// from <see cref="ThreadClock"/> against the wall clock): the woken helper took the caller's core, two of this
+/// process's threads sharing one core while another process held the other.</item>
 /// </list>
 /// <para>On an idle machine misses are rare (3% of the hand-offs of a training loop, measured in docs/performance.md)
 /// and mostly come alone; with another process keeping a core busy, they come in long runs. So a miss that follows a
@@ -61,7 +61,7 @@ internal sealed class HandOffPacer
     /// a call too short to be scored).
     /// </summary>
     /// <param name="begin">When the caller began handing the job over.</param>
-    /// <param name="partsBegin">When the caller began running parts (after waking the helpers).</param>
+    /// <param name="partsBegin">When the caller began waking the helpers (the span of <paramref name="cpuNanoseconds"/> starts here).</param>
     /// <param name="ran">When the caller had run out of parts.</param>
     /// <param name="end">When every helper had finished or been revoked.</param>
     /// <param name="cpuNanoseconds">The caller's CPU time between <paramref name="partsBegin"/> and <paramref name="ran"/>,

@@ -67,14 +67,15 @@ internal static unsafe class Workers
             helpers = s_helpers ??= Create();
             int used = Math.Min(parts - 1, helpers.Length);
             job.Begin(used + 1);
+            // The caller's CPU time from the wake-ups (a woken helper that takes the caller's core preempts it right there)
+            // to the end of its own parts, against the wall clock over the same span (HandOffPacer); read again only for
+            // spans long enough to be scored, so that short products pay one system call, not two.
+            partsBegin = Stopwatch.GetTimestamp();
+            long cpuBegin = ThreadClock.Nanoseconds();
             for (; started < used; started++)
             {
                 helpers[started].Start(job);
             }
-            // The caller's CPU time over its own parts, against the wall clock over the same span (HandOffPacer); read
-            // again only for parts long enough to be scored, so that short products pay one system call, not two.
-            partsBegin = Stopwatch.GetTimestamp();
-            long cpuBegin = ThreadClock.Nanoseconds();
             own = job.RunParts();
             ran = Stopwatch.GetTimestamp();
             cpu = ThreadClock.Available && HandOffPacer.Scored(ran - partsBegin) ? ThreadClock.Nanoseconds() - cpuBegin : -1;
